@@ -1,0 +1,173 @@
+// Package cli defines the kamal command line: it parses flags, calls one
+// orchestration and prints its result. It holds no deploy logic of its own.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/spf13/cobra"
+)
+
+// Globals are the options every kamal command accepts, as in Kamal.
+type Globals struct {
+	Verbose          bool
+	Quiet            bool
+	Version          string
+	Primary          bool
+	Hosts            []string
+	Roles            []string
+	ConfigFile       string
+	Destination      string
+	SkipHooks        bool
+	LockWait         bool
+	LockWaitTimeout  int
+	LockWaitInterval int
+}
+
+// App is the state shared by the commands of one kamal invocation.
+type App struct {
+	Globals Globals
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+
+	// state owned by other files of this package (lazy config, runner...)
+	lazy lazyState
+}
+
+// commandFactories holds the constructors of the top-level commands. Each
+// file of this package registers its own commands from init, so command
+// groups live in separate files that never edit a shared list.
+var commandFactories []func(*App) *cobra.Command
+
+func register(f func(*App) *cobra.Command) { commandFactories = append(commandFactories, f) }
+
+// KindError lets an error name its kind in the `ERROR (<Kind>)` line.
+type KindError interface {
+	error
+	Kind() string
+}
+
+// Main runs kamal with args and returns the process exit status.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := &App{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	root := app.newRootCommand()
+	root.SetArgs(app.expandAlias(root, args))
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	app.close()
+	if err == nil {
+		return 0
+	}
+	var exit *ExitError
+	if errors.As(err, &exit) {
+		if exit.Message != "" {
+			fmt.Fprintln(stderr, exit.Message)
+		}
+		return exit.Code
+	}
+	kind := "Error"
+	var k KindError
+	if errors.As(err, &k) {
+		kind = k.Kind()
+	}
+	fmt.Fprintf(stderr, "  ERROR (%s): %s\n", kind, err)
+	return 1
+}
+
+// ExitError ends kamal with a given status and an optional plain message.
+type ExitError struct {
+	Code    int
+	Message string
+}
+
+func (e *ExitError) Error() string { return fmt.Sprintf("exit status %d: %s", e.Code, e.Message) }
+
+func (a *App) newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "kamal",
+		Short:         "Deploy web apps anywhere, over SSH, with zero downtime",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		// Kamal prints its command list when called without a command.
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	f := root.PersistentFlags()
+	g := &a.Globals
+	f.BoolVarP(&g.Verbose, "verbose", "v", false, "Detailed logging")
+	f.BoolVarP(&g.Quiet, "quiet", "q", false, "Minimal logging")
+	f.StringVar(&g.Version, "version", "", "Run commands against a specific app version")
+	f.BoolVarP(&g.Primary, "primary", "p", false, "Run commands only on primary host instead of all")
+	f.StringSliceVarP(&g.Hosts, "hosts", "h", nil, "Run commands on these hosts instead of all (separate by comma, supports wildcards with *)")
+	f.StringSliceVarP(&g.Roles, "roles", "r", nil, "Run commands on these roles instead of all (separate by comma, supports wildcards with *)")
+	f.StringVarP(&g.ConfigFile, "config-file", "c", "config/deploy.yml", "Path to config file")
+	f.StringVarP(&g.Destination, "destination", "d", "", "Specify destination to be used for config file (staging -> deploy.staging.yml)")
+	f.BoolVarP(&g.SkipHooks, "skip-hooks", "H", false, "Don't run hooks")
+	f.BoolVar(&g.LockWait, "lock-wait", false, "Wait for the deploy lock instead of failing when it is held")
+	f.IntVar(&g.LockWaitTimeout, "lock-wait-timeout", 900, "Seconds to wait for the deploy lock")
+	f.IntVar(&g.LockWaitInterval, "lock-wait-interval", 15, "Seconds between attempts to take the deploy lock")
+	// --help only: -h belongs to --hosts, as in Kamal.
+	root.PersistentFlags().Bool("help", false, "Show help for a command")
+
+	cmds := make([]*cobra.Command, 0, len(commandFactories))
+	for _, f := range commandFactories {
+		cmds = append(cmds, f(a))
+	}
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
+	root.AddCommand(cmds...)
+	return root
+}
+
+// expandAlias rewrites args when their first word is not a kamal command but
+// an alias from the configuration (`aliases:`), as Kamal does.
+func (a *App) expandAlias(root *cobra.Command, args []string) []string {
+	if len(args) == 0 || len(args[0]) == 0 || args[0][0] == '-' || resolveAlias == nil {
+		return args
+	}
+	if c, _, err := root.Find(args[:1]); err == nil && c != root {
+		return args
+	}
+	if args[0] == "help" {
+		return args
+	}
+	expanded, ok := resolveAlias(a, args)
+	if !ok {
+		return args
+	}
+	return expanded
+}
+
+// resolveAlias is set by the configuration file of this package; it returns
+// the expanded arguments for an alias, or false when args[0] is no alias.
+var resolveAlias func(a *App, args []string) ([]string, bool)
+
+// lazyState holds resources that are created on first use and released by close.
+type lazyState struct {
+	closers []func()
+}
+
+func (a *App) onClose(f func()) { a.lazy.closers = append(a.lazy.closers, f) }
+
+func (a *App) close() {
+	for i := len(a.lazy.closers) - 1; i >= 0; i-- {
+		a.lazy.closers[i]()
+	}
+	a.lazy.closers = nil
+}
+
+// stderrIsTerminal reports whether stderr is an interactive terminal.
+func stderrIsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
