@@ -1,0 +1,240 @@
+// Package shell builds strings for a POSIX shell: quoting, Kamal-compatible
+// escaping, command joining and the env-file encoding Kamal writes on hosts.
+// It does no I/O.
+package shell
+
+import (
+	"fmt"
+	"strings"
+)
+
+// KV is one environment variable. A slice keeps the caller's order, which
+// matters because env files are compared byte for byte.
+type KV struct {
+	Key   string
+	Value string
+}
+
+// safeUnquoted reports whether s needs no quoting at all. The set is kept
+// small on purpose: only characters no POSIX shell treats specially.
+func safeUnquoted(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("_-.,/:@%+=", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Quote returns s as a single POSIX shell word with no expansion of any
+// kind. Single quotes protect every byte (newlines, $, backticks, non-ASCII);
+// an embedded single quote is written as '\”. Plain words are returned as
+// they are so logs stay readable.
+func Quote(s string) string {
+	if safeUnquoted(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// QuoteAll quotes every element and joins them with spaces.
+func QuoteAll(args ...string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = Quote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+// Escape ports Kamal's escape_shell_value: the value is split into ASCII and
+// non-ASCII runs; each ASCII run is rendered like Ruby's String#dump (a
+// double-quoted C-style literal), then backticks become \` and every $ that
+// does not open a ${...} becomes \$. Non-ASCII runs are appended raw, outside
+// the quotes. The result is meant for a double-quote-aware shell and is what
+// Kamal puts into its generated commands, so logs match Kamal's.
+//
+// Note: like Kamal, an empty value yields an empty string (no quotes), and
+// ${...} is left for the remote shell to expand.
+func Escape(s string) string {
+	var b strings.Builder
+	for _, run := range splitRuns(s) {
+		if !run.ascii {
+			b.WriteString(run.text)
+			continue
+		}
+		b.WriteString(escapeDollars(strings.ReplaceAll(Dump(run.text), "`", "\\`")))
+	}
+	return b.String()
+}
+
+// escapeDollars replaces each $ with \$ unless it is followed by {...}
+// (a brace group that closes), mirroring /\$(?!{[^\}]*\})/.
+func escapeDollars(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '$' && !opensBraceGroup(s[i+1:]) {
+			b.WriteString(`\$`)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+func opensBraceGroup(rest string) bool {
+	if !strings.HasPrefix(rest, "{") {
+		return false
+	}
+	return strings.IndexByte(rest[1:], '}') >= 0
+}
+
+type run struct {
+	text  string
+	ascii bool
+}
+
+// splitRuns splits s into maximal runs of ASCII bytes and of non-ASCII
+// bytes, like Ruby's scan(/[\x00-\x7F]+|[^\x00-\x7F]+/). Invalid UTF-8 is
+// treated as non-ASCII and passed through.
+func splitRuns(s string) []run {
+	var runs []run
+	for i := 0; i < len(s); {
+		ascii := s[i] < 0x80
+		j := i
+		for j < len(s) && (s[j] < 0x80) == ascii {
+			j++
+		}
+		runs = append(runs, run{text: s[i:j], ascii: ascii})
+		i = j
+	}
+	return runs
+}
+
+// Dump renders an ASCII string the way Ruby's String#dump does: wrapped in
+// double quotes, with \" \\ \n \r \t \f \v \b \a \e escapes, # escaped when
+// it would start an interpolation (#{ #$ #@), and other non-printable bytes
+// as \xHH (upper-case hex). Bytes >= 0x80 are written as \xHH too, though
+// Escape and EnvFile never pass them here.
+func Dump(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\f':
+			b.WriteString(`\f`)
+		case '\v':
+			b.WriteString(`\v`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\a':
+			b.WriteString(`\a`)
+		case 0x1b:
+			b.WriteString(`\e`)
+		case '#':
+			if i+1 < len(s) && (s[i+1] == '$' || s[i+1] == '@' || s[i+1] == '{') {
+				b.WriteByte('\\')
+			}
+			b.WriteByte('#')
+		default:
+			if c >= 0x20 && c < 0x7f {
+				b.WriteByte(c)
+			} else {
+				fmt.Fprintf(&b, `\x%02X`, c)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// EnvFileValue encodes one value the way Kamal's env_file.rb does: the dump
+// of each ASCII run without its outer quotes, with \" turned back into " and
+// \# into # (docker env files take quotes literally); non-ASCII kept raw.
+func EnvFileValue(v string) string {
+	var b strings.Builder
+	for _, run := range splitRuns(v) {
+		if !run.ascii {
+			b.WriteString(run.text)
+			continue
+		}
+		d := Dump(run.text)
+		d = d[1 : len(d)-1]
+		d = strings.ReplaceAll(d, `\"`, `"`)
+		d = strings.ReplaceAll(d, `\#`, `#`)
+		b.WriteString(d)
+	}
+	return b.String()
+}
+
+// EnvFile renders vars as a docker env file byte-compatible with Kamal:
+// one KEY=value line each, in order. An empty set is written as "\n" (Kamal
+// avoids empty uploads that way).
+func EnvFile(vars []KV) string {
+	var b strings.Builder
+	for _, kv := range vars {
+		b.WriteString(kv.Key)
+		b.WriteByte('=')
+		b.WriteString(EnvFileValue(kv.Value))
+		b.WriteByte('\n')
+	}
+	if b.Len() == 0 {
+		return "\n"
+	}
+	return b.String()
+}
+
+// Join joins command tokens with single spaces, as SSHKit does with the
+// token arrays Kamal's command builders return. Tokens are not quoted here:
+// builders quote values when they create the tokens.
+func Join(tokens ...string) string {
+	return strings.Join(tokens, " ")
+}
+
+// Command renders tokens the way SSHKit turns them into the remote command
+// string: when the first token has no whitespace it goes through Kamal's
+// command map (docker stays docker, anything else gets a /usr/bin/env
+// prefix); then everything is joined with spaces.
+//
+// SSHKit drops the remaining tokens when the first one contains whitespace;
+// we keep them, since dropping arguments silently would only hide bugs.
+func Command(tokens ...string) string {
+	if len(tokens) == 0 {
+		return ""
+	}
+	first := tokens[0]
+	if !strings.ContainsAny(first, " \t\n\r\f\v") && first != "docker" {
+		first = "/usr/bin/env " + first
+	}
+	return Join(append([]string{first}, tokens[1:]...)...)
+}
+
+// WithEnv wraps cmd the way SSHKit applies a command environment:
+// ( export K="v" ; cmd ), with double quotes in values backslash-escaped.
+func WithEnv(env []KV, cmd string) string {
+	if len(env) == 0 {
+		return cmd
+	}
+	parts := make([]string, len(env))
+	for i, kv := range env {
+		parts[i] = kv.Key + `="` + strings.ReplaceAll(kv.Value, `"`, `\"`) + `"`
+	}
+	return "( export " + strings.Join(parts, " ") + " ; " + cmd + " )"
+}
