@@ -1,0 +1,104 @@
+// Package webapp is the small HTTP server behind the test images. Each image
+// program picks a behaviour; the server answers "/" with its version and
+// hostname and "/up" with the health status.
+package webapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Behaviour selects how the server misbehaves, if at all.
+type Behaviour struct {
+	Unhealthy   bool // /up answers 500
+	BootDelay   bool // wait BOOT_DELAY seconds (default 5) before listening
+	IgnoreTerm  bool // SIGTERM is ignored; only SIGKILL stops the process
+	DefaultName string
+}
+
+// Main runs the server until SIGTERM or SIGINT and exits the process.
+func Main(b Behaviour) {
+	log.SetFlags(0)
+	if err := run(b); err != nil {
+		log.Printf("%s: %v", b.DefaultName, err)
+		os.Exit(1)
+	}
+}
+
+func run(b Behaviour) error {
+	port := envOr("PORT", "80")
+	version := envOr("VERSION", "unknown")
+	host, _ := os.Hostname()
+
+	signals := make(chan os.Signal, 1)
+	if b.IgnoreTerm {
+		signal.Ignore(syscall.SIGTERM)
+		signal.Notify(signals, syscall.SIGINT)
+	} else {
+		signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	}
+
+	if b.BootDelay {
+		secs, err := strconv.Atoi(envOr("BOOT_DELAY", "5"))
+		if err != nil || secs < 0 {
+			return fmt.Errorf("BOOT_DELAY must be a number of seconds, got %q", os.Getenv("BOOT_DELAY"))
+		}
+		log.Printf("booting for %ds before listening", secs)
+		// Booting slowly is the point of this image.
+		select {
+		case <-time.After(time.Duration(secs) * time.Second):
+		case <-signals:
+			return nil
+		}
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/up", func(w http.ResponseWriter, r *http.Request) {
+		if b.Unhealthy {
+			http.Error(w, "unhealthy", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "OK")
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "version=%s host=%s\n", version, host)
+	})
+
+	ln, err := net.Listen("tcp", ":"+port)
+	if err != nil {
+		return err
+	}
+	log.Printf("%s version %s listening on :%s", b.DefaultName, version, port)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return err
+	case sig := <-signals:
+		log.Printf("received %s, shutting down", sig)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
