@@ -1,0 +1,130 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"time"
+)
+
+// Local runs commands on this machine through `sh -c`, with the same
+// logging, errors and redaction as Pool. The host argument is only used in
+// messages (Kamal's local steps log "as <user>@localhost").
+type Local struct {
+	Out *Output
+	Dir string   // working directory; empty = current
+	Env []string // extra KEY=VALUE entries added to the process environment
+}
+
+var _ Executor = (*Local)(nil)
+var _ Executor = (*Pool)(nil)
+
+func (l *Local) output() *Output {
+	if l.Out == nil {
+		return Discard()
+	}
+	return l.Out
+}
+
+func localWhere() string {
+	name := os.Getenv("USER")
+	if name == "" {
+		if u, err := user.Current(); err == nil {
+			name = u.Username
+		}
+	}
+	if name == "" {
+		return "on localhost"
+	}
+	return "as " + name + "@localhost"
+}
+
+// Exec runs cmd with sh -c.
+func (l *Local) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Result, error) {
+	out := l.output()
+	red := out.Redactor()
+	if host == "" {
+		host = "localhost"
+	}
+	log := newCommandLog(out, o.severity(), localWhere())
+	log.started(cmd)
+	start := time.Now()
+	res := Result{Host: host, Command: cmd}
+
+	c := exec.CommandContext(ctx, "sh", "-c", cmd)
+	c.Dir = l.Dir
+	c.Env = append(os.Environ(), l.Env...)
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	outLines := &lineWriter{fn: log.line}
+	errLines := &lineWriter{fn: log.line}
+	c.Stdin = o.Stdin
+	if o.Interactive {
+		if o.Stdin == nil {
+			c.Stdin = os.Stdin
+		}
+		if o.Stdout == nil {
+			o.Stdout = os.Stdout
+		}
+		if o.Stderr == nil {
+			o.Stderr = os.Stderr
+		}
+	}
+	c.Stdout = teeWriters(stdout, outLines, o.Stdout)
+	c.Stderr = teeWriters(stderr, errLines, o.Stderr)
+	runErr := c.Run()
+	outLines.Flush()
+	errLines.Flush()
+	res.Stdout, res.Stderr, res.Duration = stdout.String(), stderr.String(), time.Since(start)
+
+	var ee *exec.ExitError
+	switch {
+	case runErr == nil:
+	case ctx.Err() != nil:
+		return res, red.Error(fmt.Errorf("running %s locally: %w", cmd, ctx.Err()))
+	case errors.As(runErr, &ee):
+		res.ExitStatus = ee.ExitCode()
+	default:
+		return res, red.Error(fmt.Errorf("running %s locally: %w", cmd, runErr))
+	}
+	log.finished(res.Duration, res.ExitStatus)
+	if res.ExitStatus != 0 && !o.AllowFailure {
+		return res, &CommandError{
+			Host: host, Command: red.Redact(cmd), ExitStatus: res.ExitStatus,
+			Stdout: red.Redact(res.Stdout), Stderr: red.Redact(res.Stderr),
+		}
+	}
+	return res, nil
+}
+
+// Upload writes data to path (relative to Dir) with mode, atomically.
+func (l *Local) Upload(ctx context.Context, host, path string, data []byte, mode os.FileMode) error {
+	if !filepath.IsAbs(path) && l.Dir != "" {
+		path = filepath.Join(l.Dir, path)
+	}
+	l.output().Log(Info, "", fmt.Sprintf("Uploading %s 100.0%%", path))
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".kamal-upload.*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(mode.Perm()); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
