@@ -92,10 +92,13 @@ chmod 0755 /run/sshd
 	if h.sshd {
 		b.WriteString(`/usr/sbin/sshd -f "$D/sshd_config" -E "$D/sshd.log"` + "\n")
 	}
-	fmt.Fprintf(&b, `exec dockerd --config-file "$D/daemon.json" --data-root "$D/docker" --insecure-registry %s --cgroup-parent %s >>"$D/dockerd.log" 2>&1`+"\n",
-		shQuote(e.Registry), shQuote(cgroupParent(e.prefix, h.Name)))
+	fmt.Fprintf(&b, `exec dockerd --config-file "$D/daemon.json" --data-root "$D/docker" --insecure-registry %s --cgroup-parent %s%s >>"$D/dockerd.log" 2>&1`+"\n",
+		shQuote(e.Registry), shQuote(cgroupParent(e.prefix, h.Name)), extraDockerdFlags)
 	return b.String()
 }
+
+// extraDockerdFlags lets the package's tests make dockerd fail to start.
+var extraDockerdFlags string
 
 func cgroupParent(prefix, host string) string { return "/kamal-testhosts-" + prefix + "-" + host }
 
