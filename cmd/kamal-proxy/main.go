@@ -1,0 +1,13 @@
+// Command kamal-proxy is a zero-downtime reverse proxy compatible with
+// Basecamp's kamal-proxy command line.
+package main
+
+import (
+	"os"
+
+	"github.com/kamalgo/kamal/internal/proxy/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+}
