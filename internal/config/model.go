@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/kamalgo/kamal/internal/secrets"
 )
 
 // Defaults from Kamal (configuration.rb and friends).
@@ -88,8 +90,8 @@ type Config struct {
 	DrainTimeout     int // default 30
 	StopTimeout      *int
 
-	// Secrets *secrets.Secrets is added once internal/secrets provides it.
-	Raw map[string]any // merged raw config (for `kamal config`)
+	Secrets *secrets.Secrets // secrets.New(SecretsPath, Destination); read lazily on first use
+	Raw     map[string]any   // merged raw config (for `kamal config`)
 
 	versionMu       sync.Mutex
 	version         string
