@@ -296,7 +296,7 @@ func (p *Pool) dialTarget(ctx context.Context, t target) (*ssh.Client, error) {
 		via = " via jump host " + hops[len(hops)-1]
 		// The slot is taken after the jump connection exists: the jump
 		// host's own start needs a slot too.
-		nc, err = p.dialViaJump(ctx, hops, addr)
+		nc, err = p.dialViaJump(ctx, hops, addr, t.Identity)
 		if err != nil {
 			return nil, fmt.Errorf("connecting to %s%s: %w", addr, via, err)
 		}
@@ -353,7 +353,10 @@ func describeHandshakeError(who string, err error, nc net.Conn) error {
 
 // dialViaJump connects to addr through the chain of jump hosts; each hop's
 // connection is pooled, so many targets behind one bastion share it.
-func (p *Pool) dialViaJump(ctx context.Context, hops []string, addr string) (net.Conn, error) {
+//
+// A hop with no IdentityFile of its own uses the target's, so one
+// IdentityFile line covers "Host behind-the-bastion" and its ProxyJump.
+func (p *Pool) dialViaJump(ctx context.Context, hops []string, addr string, identity []string) (net.Conn, error) {
 	n := len(hops)
 	key := "jump:" + strings.Join(hops, ",")
 	c, err := p.get(ctx, key, key, true, func(ctx context.Context) (*ssh.Client, error) {
@@ -365,6 +368,9 @@ func (p *Pool) dialViaJump(ctx context.Context, hops []string, addr string) (net
 			t.ProxyJump = strings.Join(hops[:n-1], ",")
 		}
 		t.ProxyCommand = ""
+		if len(t.Identity) == 0 {
+			t.Identity = identity
+		}
 		return p.dialTarget(ctx, t)
 	})
 	if err != nil {
