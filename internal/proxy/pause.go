@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,7 @@ type PauseController struct {
 	message   string
 	failAfter time.Duration
 	changed   chan struct{}
+	waiting   atomic.Int64 // requests currently held (observability, tests)
 }
 
 // NewPauseController starts in the running state.
@@ -100,6 +102,8 @@ func (p *PauseController) wait(done <-chan struct{}) (pauseAction, string) {
 	case PauseStopped:
 		return pauseWasStopped, msg
 	}
+	p.waiting.Add(1)
+	defer p.waiting.Add(-1)
 	timer := time.NewTimer(failAfter)
 	defer timer.Stop()
 	for {

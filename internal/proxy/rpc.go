@@ -147,7 +147,16 @@ func listenRPC(path string, router *Router) (net.Listener, error) {
 		return nil, err
 	}
 	_ = os.Chmod(path, 0o600)
-	go srv.Accept(ln)
+	go func() {
+		// Our own loop: rpc.Server.Accept logs when the listener closes.
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go srv.ServeConn(conn)
+		}
+	}()
 	return ln, nil
 }
 
