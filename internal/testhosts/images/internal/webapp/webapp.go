@@ -28,6 +28,7 @@ type Behaviour struct {
 // Main runs the server until SIGTERM or SIGINT and exits the process.
 func Main(b Behaviour) {
 	log.SetFlags(0)
+	log.SetOutput(os.Stdout)
 	if err := run(b); err != nil {
 		log.Printf("%s: %v", b.DefaultName, err)
 		os.Exit(1)

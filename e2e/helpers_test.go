@@ -1,0 +1,94 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kamalgo/kamal/internal/testhosts"
+)
+
+// ssh runs command on h as root with the environment's key and verified
+// host keys; stdin feeds secrets without putting them in argv.
+func ssh(t *testing.T, ctx context.Context, h *testhosts.Host, stdin, command string) string {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, "ssh", append(env.SSHArgs(), "root@"+h.IP, command)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ssh %s %q: %v\n%s", h.Name, command, err, stderr.String())
+	}
+	return stdout.String()
+}
+
+// kamal runs the built kamal binary in dir with a HOME whose
+// ~/.ssh/known_hosts trusts the test hosts, and the deployer's Docker.
+func kamal(t *testing.T, ctx context.Context, dir string, args ...string) (string, error) {
+	t.Helper()
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	known, err := os.ReadFile(env.KnownHostsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "known_hosts"), known, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, kamalBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+home, "SSH_AUTH_SOCK=")
+	cmd.Env = append(cmd.Env, env.DeployerEnv()...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// httpClient talks to the test hosts directly, never through a proxy from
+// the environment.
+var httpClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
+
+// waitHTTP polls url until it answers with status want (a container that
+// was just started needs a moment to listen) and returns the body.
+func waitHTTP(t *testing.T, ctx context.Context, url string, want int) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	var last string
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := httpClient.Do(req)
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == want {
+				return string(body)
+			}
+			last = fmt.Sprintf("status %d: %s", resp.StatusCode, body)
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("GET %s never answered %d; last: %s", url, want, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// removeContainer removes a container when the test ends, whatever happened.
+func removeContainer(t *testing.T, h *testhosts.Host, name string) {
+	t.Cleanup(func() {
+		if _, err := h.Docker(context.Background(), "rm", "-f", name); err != nil {
+			t.Logf("removing %s on %s: %v", name, h.Name, err)
+		}
+	})
+}
