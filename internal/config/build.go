@@ -32,6 +32,7 @@ func build(raw *RawConfig, opts LoadOptions) (cfg *Config, err error) {
 		Destination:      opts.Destination,
 		Service:          root.get("service").text(),
 		Raw:              asMap(root.toAny()),
+		root:             root,
 		RunDirectory:     DefaultRunDirectory,
 		HooksPath:        strOr(root.get("hooks_path"), DefaultHooksPath),
 		SecretsPath:      strOr(root.get("secrets_path"), DefaultSecretsPath),

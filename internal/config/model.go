@@ -93,6 +93,8 @@ type Config struct {
 	Secrets *secrets.Secrets // secrets.New(SecretsPath, Destination); read lazily on first use
 	Raw     map[string]any   // merged raw config (for `kamal config`)
 
+	root *node // merged raw tree, with symbols and key order (for `kamal config`)
+
 	versionMu       sync.Mutex
 	version         string
 	versionResolved bool
