@@ -7,7 +7,8 @@ import (
 
 // ShellEscape escapes s for a POSIX shell the way Ruby's Shellwords.escape
 // does: every character outside [A-Za-z0-9_\-.,:+/@] gets a backslash,
-// a newline becomes '\n' in single quotes, and "" becomes ''. Kamal prints
+// a newline becomes a newline in single quotes, and an empty string becomes
+// a pair of single quotes. Kamal prints
 // `secrets fetch` results in this form, and `.kamal/secrets` files feed them
 // back to `secrets extract` through variable expansion.
 func ShellEscape(s string) string {
