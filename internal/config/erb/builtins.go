@@ -1,0 +1,1165 @@
+package erb
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// requirable lists the libraries "require" accepts; their constants are
+// always available, as they are in Kamal's process.
+var requirable = map[string]bool{
+	"json": true, "uri": true, "dotenv": true, "yaml": true, "erb": true, "time": true,
+	"socket": true, "dotenv/load": true, "date": true, "securerandom": false,
+}
+
+// kernel handles calls without a receiver: raise, require, __dir__, URI(),
+// Integer(), String(), and undefined names.
+func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
+	plain := len(n.args) == 0 && !n.parens && n.block == nil && n.blockSym == ""
+	switch n.name {
+	case "__dir__":
+		if !plain {
+			return nil, unsupported(n)
+		}
+		return ev.opts.Dir, nil
+	case "raise", "fail":
+		if n.block != nil {
+			return nil, unsupported(n)
+		}
+		args, err := ev.evalArgs(n.args, sc)
+		if err != nil {
+			return nil, err
+		}
+		switch len(args) {
+		case 0:
+			return nil, errAt(n, "unhandled exception")
+		case 1:
+			if m, ok := args[0].(module); ok {
+				return nil, errAt(n, "%s", string(m))
+			}
+			return nil, errAt(n, "%s", toS(args[0]))
+		case 2:
+			if _, ok := args[0].(module); ok {
+				return nil, errAt(n, "%s", toS(args[1]))
+			}
+		}
+		return nil, unsupported(n)
+	case "require":
+		if len(n.args) != 1 || n.block != nil {
+			return nil, unsupported(n)
+		}
+		args, err := ev.evalArgs(n.args, sc)
+		if err != nil {
+			return nil, err
+		}
+		name, ok := args[0].(string)
+		if !ok || !requirable[name] {
+			return nil, unsupported(n)
+		}
+		if name == "dotenv/load" {
+			if _, err := ev.dotenv("load", nil, n); err != nil {
+				return nil, err
+			}
+		}
+		return true, nil
+	case "URI", "Integer", "String":
+		if len(n.args) != 1 || n.block != nil {
+			return nil, unsupported(n)
+		}
+		args, err := ev.evalArgs(n.args, sc)
+		if err != nil {
+			return nil, err
+		}
+		switch n.name {
+		case "URI":
+			return ev.uriParse(args[0], n)
+		case "String":
+			return toS(args[0]), nil
+		}
+		switch x := args[0].(type) {
+		case int64:
+			return x, nil
+		case string:
+			s := strings.ReplaceAll(strings.TrimSpace(x), "_", "")
+			if i, err := strconv.ParseInt(s, 10, 64); err == nil && !strings.Contains(x, "__") {
+				return i, nil
+			}
+			return nil, errAt(n, "invalid value for Integer(): %s", inspectString(x))
+		case nil:
+			return nil, errAt(n, "can't convert nil into Integer")
+		}
+		return nil, unsupported(n)
+	}
+	if plain && !strings.HasSuffix(n.name, "?") && !strings.HasSuffix(n.name, "!") {
+		return nil, errAt(n, "undefined local variable or method '%s'", n.name)
+	}
+	return nil, unsupported(n)
+}
+
+// constant resolves a constant reference.
+func (ev *evaluator) constant(n *constNode) (Value, error) {
+	switch n.name {
+	case "ENV", "File", "Dir", "URI", "Dotenv", "JSON", "Time", "Socket", "YAML", "ERB":
+		return module(n.name), nil
+	case "RUBY_ENGINE":
+		return "ruby", nil
+	case "RUBY_ENGINE_VERSION", "RUBY_VERSION":
+		v, err := ev.findRubyVersion()
+		if err != nil {
+			return nil, errAt(n, "%s is not known: set RBENV_VERSION or add a .ruby-version file (%v)", n.name, err)
+		}
+		return v, nil
+	case "ArgumentError", "RuntimeError", "StandardError", "KeyError":
+		return module(n.name), nil // only useful as raise's first argument
+	}
+	return nil, unsupported(n)
+}
+
+// findRubyVersion reads .ruby-version next to the config or one folder
+// up (the project root), else asks an installed ruby.
+func (ev *evaluator) findRubyVersion() (string, error) {
+	if ev.rubyVersion != "" {
+		return ev.rubyVersion, nil
+	}
+	dir := ev.opts.Dir
+	if dir == "" {
+		dir = "."
+	}
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		data, err := os.ReadFile(filepath.Join(d, ".ruby-version"))
+		if err != nil {
+			continue
+		}
+		v := strings.TrimSpace(strings.SplitN(string(data), "\n", 2)[0])
+		v = strings.TrimPrefix(v, "ruby-")
+		if v != "" {
+			ev.rubyVersion = v
+			return v, nil
+		}
+	}
+	path, err := exec.LookPath("ruby")
+	if err != nil {
+		return "", errors.New("no .ruby-version found and ruby is not installed")
+	}
+	out, err := exec.Command(path, "-v").Output()
+	if err != nil {
+		return "", fmt.Errorf("ruby -v: %v", err)
+	}
+	// "ruby 3.4.1 (2024-12-25 revision 48d4efcb85) +PRISM [x86_64-linux]", or "ruby 2.7.2p137 (...)".
+	f := strings.Fields(string(out))
+	if len(f) < 2 || f[0] != "ruby" {
+		return "", fmt.Errorf("unexpected output of ruby -v: %q", strings.TrimSpace(string(out)))
+	}
+	v := f[1]
+	if i := strings.IndexByte(v, 'p'); i > 0 {
+		v = v[:i]
+	}
+	ev.rubyVersion = v
+	return v, nil
+}
+
+// send calls a method on a receiver.
+func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n node) (Value, error) {
+	// Methods every object has.
+	switch name {
+	case "==", "eql?", "equal?":
+		if len(args) == 1 {
+			return equal(recv, args[0]), nil
+		}
+	case "nil?":
+		if len(args) == 0 {
+			return recv == nil, nil
+		}
+	case "blank?":
+		if len(args) == 0 {
+			return blank(recv), nil
+		}
+	case "present?":
+		if len(args) == 0 {
+			return !blank(recv), nil
+		}
+	case "presence":
+		if len(args) == 0 {
+			if blank(recv) {
+				return nil, nil
+			}
+			return recv, nil
+		}
+	case "inspect":
+		if len(args) == 0 {
+			return inspect(recv), nil
+		}
+	case "to_json":
+		if len(args) == 0 {
+			s, err := toJSON(recv)
+			if err != nil {
+				return nil, errAt(n, "%v", err)
+			}
+			return s, nil
+		}
+	case "freeze", "dup", "clone", "itself", "then":
+		if len(args) == 0 && name != "then" && blk == nil {
+			return recv, nil
+		}
+		if name == "then" && blk != nil && len(args) == 0 {
+			return blk.fn([]Value{recv})
+		}
+	case "is_a?", "kind_of?", "instance_of?":
+		if len(args) == 1 {
+			if m, ok := args[0].(module); ok {
+				return className(recv) == string(m), nil
+			}
+		}
+	}
+	switch r := recv.(type) {
+	case nil:
+		return ev.nilMethod(name, args, blk, n)
+	case bool:
+		if name == "to_s" && len(args) == 0 {
+			return toS(r), nil
+		}
+		if name == "!" && len(args) == 0 {
+			return !r, nil
+		}
+	case int64:
+		return ev.intMethod(r, name, args, blk, n)
+	case string:
+		return ev.stringMethod(r, name, args, blk, n)
+	case Symbol:
+		switch name {
+		case "to_s", "id2name", "name":
+			if len(args) == 0 {
+				return string(r), nil
+			}
+		case "to_sym":
+			return r, nil
+		case "length", "size", "upcase", "downcase", "start_with?", "end_with?", "empty?":
+			v, err := ev.stringMethod(string(r), name, args, blk, n)
+			if s, ok := v.(string); ok && err == nil {
+				return Symbol(s), nil
+			}
+			return v, err
+		}
+	case *Array:
+		return ev.arrayMethod(r, name, args, blk, n)
+	case *Hash:
+		return ev.hashMethod(r, name, args, blk, n)
+	case *Regexp:
+		switch name {
+		case "match?", "=~":
+			if len(args) == 1 {
+				if s, ok := args[0].(string); ok {
+					return ev.stringMethod(s, name, []Value{r}, nil, n)
+				}
+				if args[0] == nil {
+					if name == "=~" {
+						return nil, nil
+					}
+					return false, nil
+				}
+			}
+		case "source":
+			return r.src, nil
+		}
+	case *URI:
+		return ev.uriMethod(r, name, args, n)
+	case *Time:
+		return ev.timeMethod(r, name, args, n)
+	case module:
+		return ev.moduleMethod(r, name, args, blk, n)
+	}
+	return nil, unsupported(n)
+}
+
+// nilMethod implements NilClass; anything else is Ruby's NoMethodError,
+// since nil's methods are few and known.
+func (ev *evaluator) nilMethod(name string, args []Value, blk *block, n node) (Value, error) {
+	if len(args) == 0 && blk == nil {
+		switch name {
+		case "to_s":
+			return "", nil
+		case "to_a":
+			return &Array{}, nil
+		case "to_h":
+			return newHash(), nil
+		case "to_i":
+			return int64(0), nil
+		case "!":
+			return true, nil
+		}
+	}
+	if name == "&" && len(args) == 1 {
+		return false, nil
+	}
+	if name == "|" && len(args) == 1 {
+		return truthy(args[0]), nil
+	}
+	if name == "try" {
+		return nil, nil
+	}
+	return nil, errAt(n, "undefined method '%s' for nil", name)
+}
+
+func (ev *evaluator) intMethod(i int64, name string, args []Value, blk *block, n node) (Value, error) {
+	if len(args) == 0 && blk == nil {
+		switch name {
+		case "to_s":
+			return strconv.FormatInt(i, 10), nil
+		case "to_i", "to_int":
+			return i, nil
+		case "-@":
+			if i == math.MinInt64 {
+				return nil, unsupported(n)
+			}
+			return -i, nil
+		case "zero?":
+			return i == 0, nil
+		case "positive?":
+			return i > 0, nil
+		case "negative?":
+			return i < 0, nil
+		case "even?":
+			return i%2 == 0, nil
+		case "odd?":
+			return i%2 != 0, nil
+		case "abs":
+			if i == math.MinInt64 {
+				return nil, unsupported(n)
+			}
+			if i < 0 {
+				return -i, nil
+			}
+			return i, nil
+		case "succ", "next":
+			return ev.intMethod(i, "+", []Value{int64(1)}, nil, n)
+		}
+	}
+	if name == "times" && len(args) == 0 && blk != nil {
+		for k := int64(0); k < i; k++ {
+			if ev.steps++; ev.steps > maxSteps {
+				return nil, errAt(n, "template does too much work (more than %d steps)", maxSteps)
+			}
+			if _, err := blk.fn([]Value{k}); err != nil {
+				return nil, err
+			}
+		}
+		return i, nil
+	}
+	if len(args) != 1 {
+		return nil, unsupported(n)
+	}
+	j, ok := args[0].(int64)
+	if !ok {
+		switch name {
+		case "+", "-", "*", "/", "%", "<", ">", "<=", ">=":
+			if args[0] == nil || !isNumber(args[0]) {
+				return nil, errAt(n, "%s can't be coerced into Integer", coerceName(args[0]))
+			}
+		}
+		return nil, unsupported(n)
+	}
+	switch name {
+	case "+":
+		if s := i + j; (s > i) == (j > 0) {
+			return s, nil
+		}
+	case "-":
+		if s := i - j; (s < i) == (j > 0) {
+			return s, nil
+		}
+	case "*":
+		if i == 0 || j == 0 {
+			return int64(0), nil
+		}
+		if p := i * j; p/j == i && !(i == -1 && j == math.MinInt64) && !(j == -1 && i == math.MinInt64) {
+			return p, nil
+		}
+	case "/", "%", "modulo", "div":
+		if j == 0 {
+			return nil, errAt(n, "divided by 0")
+		}
+		if i == math.MinInt64 && j == -1 {
+			return nil, unsupported(n)
+		}
+		q, m := i/j, i%j
+		if m != 0 && (m < 0) != (j < 0) { // Ruby floors
+			q--
+			m += j
+		}
+		if name == "%" || name == "modulo" {
+			return m, nil
+		}
+		return q, nil
+	case "<":
+		return i < j, nil
+	case ">":
+		return i > j, nil
+	case "<=":
+		return i <= j, nil
+	case ">=":
+		return i >= j, nil
+	default:
+		return nil, unsupported(n)
+	}
+	return nil, unsupported(n) // overflow: Ruby would switch to big integers
+}
+
+func isNumber(v Value) bool { _, ok := v.(int64); return ok }
+
+// coerceName is how Ruby names the operand in "X can't be coerced into Integer".
+func coerceName(v Value) string {
+	switch v.(type) {
+	case nil:
+		return "nil"
+	case bool:
+		return toS(v)
+	}
+	return className(v)
+}
+
+func (ev *evaluator) tick(n node) error {
+	ev.steps++
+	if ev.steps > maxSteps {
+		return errAt(n, "template does too much work (more than %d steps)", maxSteps)
+	}
+	return nil
+}
+
+func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block, n node) (Value, error) {
+	elems := a.elems
+	if blk != nil {
+		switch name {
+		case "each", "each_with_index", "map", "collect", "select", "filter", "reject", "find", "detect",
+			"filter_map", "flat_map", "any?", "all?", "none?", "count", "sum":
+			if len(args) != 0 {
+				return nil, unsupported(n)
+			}
+			snapshot := append([]Value(nil), elems...)
+			var out []Value
+			for i, e := range snapshot {
+				if err := ev.tick(n); err != nil {
+					return nil, err
+				}
+				callArgs := []Value{e}
+				if name == "each_with_index" {
+					callArgs = append(callArgs, int64(i))
+				}
+				v, err := blk.fn(callArgs)
+				if err != nil {
+					return nil, err
+				}
+				switch name {
+				case "map", "collect":
+					out = append(out, v)
+				case "select", "filter":
+					if truthy(v) {
+						out = append(out, e)
+					}
+				case "reject":
+					if !truthy(v) {
+						out = append(out, e)
+					}
+				case "filter_map":
+					if truthy(v) {
+						out = append(out, v)
+					}
+				case "flat_map":
+					if inner, ok := v.(*Array); ok {
+						out = append(out, inner.elems...)
+					} else {
+						out = append(out, v)
+					}
+				case "find", "detect":
+					if truthy(v) {
+						return e, nil
+					}
+				case "any?":
+					if truthy(v) {
+						return true, nil
+					}
+				case "all?":
+					if !truthy(v) {
+						return false, nil
+					}
+				case "none?":
+					if truthy(v) {
+						return false, nil
+					}
+				case "count":
+					if truthy(v) {
+						out = append(out, e)
+					}
+				case "sum":
+					out = append(out, v)
+				}
+			}
+			switch name {
+			case "each", "each_with_index":
+				return a, nil
+			case "find", "detect":
+				return nil, nil
+			case "any?":
+				return false, nil
+			case "all?", "none?":
+				return true, nil
+			case "count":
+				return int64(len(out)), nil
+			case "sum":
+				return ev.sum(out, n)
+			}
+			return &Array{elems: out}, nil
+		}
+		return nil, unsupported(n)
+	}
+	switch len(args) {
+	case 0:
+		switch name {
+		case "to_s", "inspect":
+			return inspect(a), nil
+		case "length", "size", "count":
+			return int64(len(elems)), nil
+		case "empty?":
+			return len(elems) == 0, nil
+		case "any?":
+			for _, e := range elems {
+				if truthy(e) {
+					return true, nil
+				}
+			}
+			return false, nil
+		case "first":
+			if len(elems) == 0 {
+				return nil, nil
+			}
+			return elems[0], nil
+		case "last":
+			if len(elems) == 0 {
+				return nil, nil
+			}
+			return elems[len(elems)-1], nil
+		case "join":
+			return ev.join(a, "", n, 0)
+		case "compact":
+			var out []Value
+			for _, e := range elems {
+				if e != nil {
+					out = append(out, e)
+				}
+			}
+			return &Array{elems: out}, nil
+		case "uniq":
+			var out []Value
+		outer:
+			for _, e := range elems {
+				for _, o := range out {
+					if equal(o, e) {
+						continue outer
+					}
+				}
+				out = append(out, e)
+			}
+			return &Array{elems: out}, nil
+		case "flatten":
+			var out []Value
+			var walk func([]Value, int) error
+			walk = func(list []Value, depth int) error {
+				if depth > maxNesting {
+					return unsupported(n)
+				}
+				for _, e := range list {
+					if inner, ok := e.(*Array); ok {
+						if err := walk(inner.elems, depth+1); err != nil {
+							return err
+						}
+						continue
+					}
+					out = append(out, e)
+				}
+				return nil
+			}
+			if err := walk(elems, 0); err != nil {
+				return nil, err
+			}
+			return &Array{elems: out}, nil
+		case "reverse":
+			out := make([]Value, len(elems))
+			for i, e := range elems {
+				out[len(elems)-1-i] = e
+			}
+			return &Array{elems: out}, nil
+		case "sort":
+			out := append([]Value(nil), elems...)
+			if !sortValues(out) {
+				return nil, unsupported(n)
+			}
+			return &Array{elems: out}, nil
+		case "to_a", "entries":
+			return a, nil
+		case "sum":
+			return ev.sum(elems, n)
+		case "min", "max":
+			if len(elems) == 0 {
+				return nil, nil
+			}
+			best := elems[0]
+			for _, e := range elems[1:] {
+				c, ok := compare(e, best)
+				if !ok {
+					return nil, unsupported(n)
+				}
+				if name == "min" && c < 0 || name == "max" && c > 0 {
+					best = e
+				}
+			}
+			if _, ok := compare(best, best); !ok {
+				return nil, unsupported(n)
+			}
+			return best, nil
+		}
+	case 1:
+		arg := args[0]
+		switch name {
+		case "join":
+			if arg == nil {
+				return ev.join(a, "", n, 0)
+			}
+			sep, ok := arg.(string)
+			if !ok {
+				return nil, errAt(n, "no implicit conversion of %s into String", className(arg))
+			}
+			return ev.join(a, sep, n, 0)
+		case "include?", "member?":
+			for _, e := range elems {
+				if equal(e, arg) {
+					return true, nil
+				}
+			}
+			return false, nil
+		case "first", "last", "take":
+			k, ok := arg.(int64)
+			if !ok {
+				return nil, unsupported(n)
+			}
+			if k < 0 {
+				return nil, errAt(n, "negative array size")
+			}
+			if k > int64(len(elems)) {
+				k = int64(len(elems))
+			}
+			if name == "last" {
+				return &Array{elems: append([]Value(nil), elems[int64(len(elems))-k:]...)}, nil
+			}
+			return &Array{elems: append([]Value(nil), elems[:k]...)}, nil
+		case "[]", "at", "dig":
+			k, ok := arg.(int64)
+			if !ok {
+				if name == "dig" || arg != nil {
+					return nil, unsupported(n)
+				}
+				return nil, errAt(n, "no implicit conversion from nil to integer")
+			}
+			if k < 0 {
+				k += int64(len(elems))
+			}
+			if k < 0 || k >= int64(len(elems)) {
+				return nil, nil
+			}
+			return elems[k], nil
+		case "+", "concat":
+			other, ok := arg.(*Array)
+			if !ok {
+				return nil, errAt(n, "no implicit conversion of %s into Array", coerceName(arg))
+			}
+			if name == "concat" {
+				a.elems = append(a.elems, other.elems...)
+				return a, nil
+			}
+			return &Array{elems: append(append([]Value(nil), elems...), other.elems...)}, nil
+		case "-":
+			other, ok := arg.(*Array)
+			if !ok {
+				return nil, errAt(n, "no implicit conversion of %s into Array", coerceName(arg))
+			}
+			var out []Value
+		next:
+			for _, e := range elems {
+				for _, o := range other.elems {
+					if equal(e, o) {
+						continue next
+					}
+				}
+				out = append(out, e)
+			}
+			return &Array{elems: out}, nil
+		case "<<", "push", "append":
+			if len(a.elems) >= maxOutput {
+				return nil, unsupported(n)
+			}
+			a.elems = append(a.elems, arg)
+			return a, nil
+		case "index", "find_index":
+			for i, e := range elems {
+				if equal(e, arg) {
+					return int64(i), nil
+				}
+			}
+			return nil, nil
+		case "count":
+			c := int64(0)
+			for _, e := range elems {
+				if equal(e, arg) {
+					c++
+				}
+			}
+			return c, nil
+		}
+	}
+	if name == "push" || name == "append" {
+		if len(a.elems)+len(args) > maxOutput {
+			return nil, unsupported(n)
+		}
+		a.elems = append(a.elems, args...)
+		return a, nil
+	}
+	return nil, unsupported(n)
+}
+
+func (ev *evaluator) sum(elems []Value, n node) (Value, error) {
+	var total Value = int64(0)
+	for _, e := range elems {
+		v, err := ev.intMethod(total.(int64), "+", []Value{e}, nil, n)
+		if err != nil {
+			return nil, err
+		}
+		total = v
+	}
+	return total, nil
+}
+
+// join is Array#join: nested arrays are joined recursively, nil is "".
+func (ev *evaluator) join(a *Array, sep string, n node, depth int) (Value, error) {
+	if depth > maxNesting {
+		return nil, unsupported(n)
+	}
+	var b strings.Builder
+	for i, e := range a.elems {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		if inner, ok := e.(*Array); ok {
+			s, err := ev.join(inner, sep, n, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			b.WriteString(s.(string))
+		} else {
+			b.WriteString(toS(e))
+		}
+		if b.Len() > maxOutput {
+			return nil, errAt(n, "string is larger than %d bytes", maxOutput)
+		}
+	}
+	return b.String(), nil
+}
+
+func (ev *evaluator) hashMethod(h *Hash, name string, args []Value, blk *block, n node) (Value, error) {
+	if blk != nil {
+		switch name {
+		case "each", "each_pair", "map", "collect", "select", "filter", "reject", "any?", "filter_map":
+			if len(args) != 0 {
+				return nil, unsupported(n)
+			}
+			keys, vals := append([]Value(nil), h.keys...), append([]Value(nil), h.vals...)
+			var out []Value
+			res := newHash()
+			for i := range keys {
+				if err := ev.tick(n); err != nil {
+					return nil, err
+				}
+				v, err := blk.fn([]Value{&Array{elems: []Value{keys[i], vals[i]}}})
+				if err != nil {
+					return nil, err
+				}
+				switch name {
+				case "map", "collect":
+					out = append(out, v)
+				case "filter_map":
+					if truthy(v) {
+						out = append(out, v)
+					}
+				case "select", "filter":
+					if truthy(v) {
+						res.set(keys[i], vals[i])
+					}
+				case "reject":
+					if !truthy(v) {
+						res.set(keys[i], vals[i])
+					}
+				case "any?":
+					if truthy(v) {
+						return true, nil
+					}
+				}
+			}
+			switch name {
+			case "each", "each_pair":
+				return h, nil
+			case "select", "filter", "reject":
+				return res, nil
+			case "any?":
+				return false, nil
+			}
+			return &Array{elems: out}, nil
+		case "fetch":
+			if len(args) == 1 {
+				if v, ok := h.get(args[0]); ok {
+					return v, nil
+				}
+				return blk.fn(args)
+			}
+		}
+		return nil, unsupported(n)
+	}
+	switch name {
+	case "to_s", "inspect":
+		return inspect(h), nil
+	case "to_h":
+		return h, nil
+	case "length", "size", "count":
+		if len(args) == 0 {
+			return int64(len(h.keys)), nil
+		}
+	case "empty?":
+		return len(h.keys) == 0, nil
+	case "any?":
+		return len(h.keys) > 0, nil
+	case "keys":
+		return &Array{elems: append([]Value(nil), h.keys...)}, nil
+	case "values":
+		return &Array{elems: append([]Value(nil), h.vals...)}, nil
+	case "to_a":
+		out := make([]Value, len(h.keys))
+		for i := range h.keys {
+			out[i] = &Array{elems: []Value{h.keys[i], h.vals[i]}}
+		}
+		return &Array{elems: out}, nil
+	case "[]":
+		if len(args) == 1 {
+			v, _ := h.get(args[0])
+			return v, nil
+		}
+	case "key?", "has_key?", "include?", "member?":
+		if len(args) == 1 {
+			_, ok := h.get(args[0])
+			return ok, nil
+		}
+	case "fetch":
+		if len(args) == 1 || len(args) == 2 {
+			if v, ok := h.get(args[0]); ok {
+				return v, nil
+			}
+			if len(args) == 2 {
+				return args[1], nil
+			}
+			return nil, errAt(n, "key not found: %s", inspect(args[0]))
+		}
+	case "dig":
+		if len(args) >= 1 {
+			var cur Value = h
+			for _, k := range args {
+				switch c := cur.(type) {
+				case nil:
+					return nil, nil
+				case *Hash:
+					cur, _ = c.get(k)
+				case *Array:
+					v, err := ev.arrayMethod(c, "dig", []Value{k}, nil, n)
+					if err != nil {
+						return nil, err
+					}
+					cur = v
+				default:
+					return nil, unsupported(n)
+				}
+			}
+			return cur, nil
+		}
+	case "merge":
+		out := newHash()
+		for i := range h.keys {
+			out.set(h.keys[i], h.vals[i])
+		}
+		for _, a := range args {
+			o, ok := a.(*Hash)
+			if !ok {
+				return nil, unsupported(n)
+			}
+			for i := range o.keys {
+				out.set(o.keys[i], o.vals[i])
+			}
+		}
+		return out, nil
+	}
+	return nil, unsupported(n)
+}
+
+// moduleMethod implements ENV, File, Dir, URI, Dotenv, JSON, Time, Socket.
+func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *block, n node) (Value, error) {
+	switch m {
+	case "ENV":
+		return ev.envMethod(name, args, blk, n)
+	case "File":
+		return ev.fileMethod(name, args, n)
+	case "Dir":
+		switch {
+		case name == "pwd" && len(args) == 0:
+			wd, err := os.Getwd()
+			if err != nil {
+				return nil, errAt(n, "%v", err)
+			}
+			return wd, nil
+		case (name == "exist?") && len(args) == 1:
+			p, ok := args[0].(string)
+			if !ok {
+				return nil, unsupported(n)
+			}
+			st, err := os.Stat(p)
+			return err == nil && st.IsDir(), nil
+		}
+	case "URI":
+		if name == "parse" && len(args) == 1 {
+			return ev.uriParse(args[0], n)
+		}
+	case "Dotenv":
+		return ev.dotenv(name, args, n)
+	case "JSON":
+		switch {
+		case (name == "generate" || name == "dump") && len(args) == 1:
+			s, err := toJSON(args[0])
+			if err != nil {
+				return nil, errAt(n, "%v", err)
+			}
+			return s, nil
+		case name == "parse" && len(args) == 1:
+			s, ok := args[0].(string)
+			if !ok {
+				return nil, errAt(n, "no implicit conversion of %s into String", coerceName(args[0]))
+			}
+			v, err := parseJSON(s)
+			if err != nil {
+				return nil, errAt(n, "%v", err)
+			}
+			return v, nil
+		}
+	case "Time":
+		if name == "now" && len(args) == 0 {
+			return &Time{t: ev.opts.Now()}, nil
+		}
+	case "Socket":
+		if name == "gethostname" && len(args) == 0 {
+			h, err := os.Hostname()
+			if err != nil {
+				return nil, errAt(n, "%v", err)
+			}
+			return h, nil
+		}
+	}
+	return nil, unsupported(n)
+}
+
+func (ev *evaluator) envMethod(name string, args []Value, blk *block, n node) (Value, error) {
+	if len(args) == 0 {
+		return nil, unsupported(n)
+	}
+	key, ok := args[0].(string)
+	if !ok {
+		return nil, errAt(n, "no implicit conversion of %s into String", coerceName(args[0]))
+	}
+	v, found := ev.lookupEnv(key)
+	switch name {
+	case "[]":
+		if len(args) == 1 {
+			if !found {
+				return nil, nil
+			}
+			return v, nil
+		}
+	case "fetch":
+		if len(args) > 2 {
+			return nil, unsupported(n)
+		}
+		if found {
+			return v, nil
+		}
+		if blk != nil {
+			return blk.fn([]Value{key})
+		}
+		if len(args) == 2 {
+			return args[1], nil
+		}
+		return nil, errAt(n, "key not found: %s", inspectString(key))
+	case "key?", "has_key?", "include?", "member?":
+		if len(args) == 1 {
+			return found, nil
+		}
+	}
+	return nil, unsupported(n)
+}
+
+func (ev *evaluator) fileMethod(name string, args []Value, n node) (Value, error) {
+	strs := make([]string, 0, len(args))
+	for _, a := range args {
+		if name == "join" {
+			if arr, ok := a.(*Array); ok {
+				for _, e := range arr.elems {
+					s, ok := e.(string)
+					if !ok {
+						return nil, unsupported(n)
+					}
+					strs = append(strs, s)
+				}
+				continue
+			}
+		}
+		s, ok := a.(string)
+		if !ok {
+			return nil, errAt(n, "no implicit conversion of %s into String", coerceName(a))
+		}
+		strs = append(strs, s)
+	}
+	switch {
+	case name == "read" && len(strs) == 1:
+		data, err := os.ReadFile(strs[0])
+		if err != nil {
+			return nil, errAt(n, "%s", fileError(err, strs[0]))
+		}
+		return string(data), nil
+	case (name == "exist?") && len(strs) == 1:
+		_, err := os.Stat(strs[0])
+		return err == nil, nil
+	case name == "file?" && len(strs) == 1:
+		st, err := os.Stat(strs[0])
+		return err == nil && st.Mode().IsRegular(), nil
+	case name == "directory?" && len(strs) == 1:
+		st, err := os.Stat(strs[0])
+		return err == nil && st.IsDir(), nil
+	case name == "expand_path" && (len(strs) == 1 || len(strs) == 2):
+		p, err := ev.expandPath(strs...)
+		if err != nil {
+			return nil, errAt(n, "%v", err)
+		}
+		return p, nil
+	case name == "join":
+		return joinPath(strs), nil
+	case name == "basename" && (len(strs) == 1 || len(strs) == 2):
+		b := filepath.Base(strs[0])
+		if strs[0] == "" {
+			b = ""
+		}
+		if len(strs) == 2 {
+			if strs[1] == ".*" {
+				b = strings.TrimSuffix(b, filepath.Ext(b))
+			} else if b != strs[1] {
+				b = strings.TrimSuffix(b, strs[1])
+			}
+		}
+		return b, nil
+	case name == "dirname" && len(strs) == 1:
+		return filepath.Dir(strs[0]), nil
+	case name == "extname" && len(strs) == 1:
+		b := filepath.Base(strs[0])
+		if strings.HasPrefix(b, ".") && strings.Count(b, ".") == 1 {
+			return "", nil
+		}
+		return filepath.Ext(b), nil
+	}
+	return nil, unsupported(n)
+}
+
+// fileError words a file error like Ruby's Errno exceptions.
+func fileError(err error, path string) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "No such file or directory @ rb_sysopen - " + path
+	case errors.Is(err, fs.ErrPermission):
+		return "Permission denied @ rb_sysopen - " + path
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		if strings.Contains(pe.Err.Error(), "is a directory") {
+			return "Is a directory @ io_fread - " + path
+		}
+		return pe.Err.Error() + " - " + path
+	}
+	return err.Error()
+}
+
+// expandPath is File.expand_path: "~" is the home directory, relative paths
+// are taken from dir (itself expanded) or the working directory.
+func (ev *evaluator) expandPath(parts ...string) (string, error) {
+	p := parts[0]
+	home := func() (string, error) {
+		if h, ok := ev.lookupEnv("HOME"); ok && h != "" {
+			return h, nil
+		}
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", errors.New("couldn't find login name -- expanding '~'")
+		}
+		return h, nil
+	}
+	if strings.HasPrefix(p, "~") {
+		if len(p) > 1 && p[1] != '/' {
+			return "", fmt.Errorf("user %s doesn't exist", strings.SplitN(p[1:], "/", 2)[0])
+		}
+		h, err := home()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Clean(h + p[1:]), nil
+	}
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p), nil
+	}
+	base := ""
+	if len(parts) == 2 && parts[1] != "" {
+		b, err := ev.expandPath(parts[1])
+		if err != nil {
+			return "", err
+		}
+		base = b
+	} else {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		base = wd
+	}
+	return filepath.Join(base, p), nil
+}
+
+// joinPath is File.join: parts joined by one "/".
+func joinPath(parts []string) string {
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			prevSlash := strings.HasSuffix(b.String(), "/")
+			curSlash := strings.HasPrefix(p, "/")
+			switch {
+			case prevSlash && curSlash:
+				p = strings.TrimLeft(p, "/")
+			case !prevSlash && !curSlash:
+				b.WriteByte('/')
+			}
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}

@@ -1,0 +1,529 @@
+package erb
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Options configures Render.
+type Options struct {
+	File      string                           // path shown in errors, e.g. "config/deploy.yml"
+	Dir       string                           // __dir__: the folder of the config file
+	LookupEnv func(string) (string, bool)      // nil: os.LookupEnv
+	SetEnv    func(key, value string)          // used by Dotenv.load/overload; nil: os.Setenv
+	Shell     func(cmd string) (string, error) // backticks and %x(); nil: sh -c, stderr to os.Stderr
+	Now       func() time.Time                 // nil: time.Now
+}
+
+// Render evaluates an ERB template written in the subset of Ruby that
+// Kamal configs use and returns the rendered text. Constructs outside the
+// subset fail with "<File>:<LINE>: unsupported Ruby in ERB: <snippet>".
+func Render(src []byte, opts Options) ([]byte, error) {
+	if opts.LookupEnv == nil {
+		opts.LookupEnv = os.LookupEnv
+	}
+	if opts.SetEnv == nil {
+		opts.SetEnv = func(k, v string) { _ = os.Setenv(k, v) }
+	}
+	if opts.Shell == nil {
+		opts.Shell = defaultShell
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.File == "" {
+		opts.File = "(erb)"
+	}
+	toks, codes, serr := compileTemplate(string(src))
+	if serr != nil {
+		return nil, fmt.Errorf("%s:%d: unsupported Ruby in ERB: %s", opts.File, serr.line, serr.snippet)
+	}
+	prog, serr := parseProgram(toks, codes)
+	if serr != nil {
+		return nil, fmt.Errorf("%s:%d: unsupported Ruby in ERB: %s", opts.File, serr.line, serr.snippet)
+	}
+	ev := &evaluator{opts: opts, env: map[string]string{}}
+	if _, err := ev.eval(prog, &scope{vars: map[string]Value{}}); err != nil {
+		var re *rubyError
+		if errors.As(err, &re) {
+			return nil, fmt.Errorf("%s:%d: %s", opts.File, re.line, re.msg)
+		}
+		return nil, fmt.Errorf("%s: %w", opts.File, err)
+	}
+	return []byte(ev.out.String()), nil
+}
+
+// defaultShell runs cmd with sh -c like Ruby's backticks, but a failing
+// command is an error rather than a silently empty value.
+func defaultShell(cmd string) (string, error) {
+	c := exec.Command("sh", "-c", cmd)
+	c.Stderr = os.Stderr
+	out, err := c.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", fmt.Errorf("command `%s` failed with exit status %d", cmd, ee.ExitCode())
+		}
+		return "", fmt.Errorf("command `%s` failed: %v", cmd, err)
+	}
+	return string(out), nil
+}
+
+// rubyError is an error raised while evaluating, at a template line.
+type rubyError struct {
+	line int
+	msg  string
+}
+
+func (e *rubyError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
+
+func errAt(n node, format string, args ...any) error {
+	return &rubyError{line: n.pos().line, msg: fmt.Sprintf(format, args...)}
+}
+
+func unsupported(n node) error {
+	return &rubyError{line: n.pos().line, msg: "unsupported Ruby in ERB: " + snippetOf(n.pos().src)}
+}
+
+// maxOutput bounds the rendered text and any single string built while
+// rendering, so a runaway template fails instead of eating memory.
+const maxOutput = 64 << 20
+
+type scope struct {
+	vars   map[string]Value
+	parent *scope
+}
+
+func (s *scope) lookup(name string) (Value, bool) {
+	for c := s; c != nil; c = c.parent {
+		if v, ok := c.vars[name]; ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func (s *scope) assign(name string, v Value) {
+	for c := s; c != nil; c = c.parent {
+		if _, ok := c.vars[name]; ok {
+			c.vars[name] = v
+			return
+		}
+	}
+	s.vars[name] = v
+}
+
+type evaluator struct {
+	opts        Options
+	out         strings.Builder
+	env         map[string]string // variables set while rendering (Dotenv, ENV[]=)
+	rubyVersion string
+	steps       int
+}
+
+// maxSteps bounds evaluation work (each, times ...).
+const maxSteps = 10_000_000
+
+func (ev *evaluator) lookupEnv(k string) (string, bool) {
+	if v, ok := ev.env[k]; ok {
+		return v, true
+	}
+	return ev.opts.LookupEnv(k)
+}
+
+func (ev *evaluator) setEnv(k, v string) {
+	ev.env[k] = v
+	ev.opts.SetEnv(k, v)
+}
+
+func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
+	ev.steps++
+	if ev.steps > maxSteps {
+		return nil, errAt(n, "template does too much work (more than %d steps)", maxSteps)
+	}
+	switch n := n.(type) {
+	case *seqNode:
+		var last Value
+		for _, s := range n.stmts {
+			v, err := ev.eval(s, sc)
+			if err != nil {
+				return nil, err
+			}
+			last = v
+		}
+		return last, nil
+	case *textNode:
+		ev.out.WriteString(n.text)
+		if ev.out.Len() > maxOutput {
+			return nil, errAt(n, "rendered template is larger than %d bytes", maxOutput)
+		}
+		return nil, nil
+	case *outputNode:
+		v, err := ev.eval(n.expr, sc)
+		if err != nil {
+			return nil, err
+		}
+		s, err := ev.render(v, n)
+		if err != nil {
+			return nil, err
+		}
+		ev.out.WriteString(s)
+		if ev.out.Len() > maxOutput {
+			return nil, errAt(n, "rendered template is larger than %d bytes", maxOutput)
+		}
+		return nil, nil
+	case *nilNode:
+		return nil, nil
+	case *boolNode:
+		return n.val, nil
+	case *intNode:
+		return n.val, nil
+	case *selfNode:
+		return module("main"), nil
+	case *strNode:
+		s, err := ev.interpolate(n.parts, sc)
+		if err != nil {
+			return nil, err
+		}
+		switch n.kind {
+		case tSymbol:
+			return Symbol(s), nil
+		case tXString:
+			out, err := ev.opts.Shell(s)
+			if err != nil {
+				return nil, errAt(n, "%v", err)
+			}
+			return out, nil
+		}
+		return s, nil
+	case *regexpNode:
+		s, err := ev.interpolate(n.parts, sc)
+		if err != nil {
+			return nil, err
+		}
+		return compileRegexp(s, n.flags, n)
+	case *arrayNode:
+		arr := &Array{elems: make([]Value, 0, len(n.elems))}
+		for _, e := range n.elems {
+			v, err := ev.eval(e, sc)
+			if err != nil {
+				return nil, err
+			}
+			arr.elems = append(arr.elems, v)
+		}
+		return arr, nil
+	case *hashNode:
+		h := newHash()
+		for i := range n.keys {
+			k, err := ev.eval(n.keys[i], sc)
+			if err != nil {
+				return nil, err
+			}
+			v, err := ev.eval(n.vals[i], sc)
+			if err != nil {
+				return nil, err
+			}
+			if !h.set(k, v) {
+				return nil, unsupported(n.keys[i])
+			}
+		}
+		return h, nil
+	case *localNode:
+		v, _ := sc.lookup(n.name) // declared but never assigned: nil, as in Ruby
+		return v, nil
+	case *assignNode:
+		v, err := ev.eval(n.value, sc)
+		if err != nil {
+			return nil, err
+		}
+		sc.assign(n.name, v)
+		return v, nil
+	case *opAssignNode:
+		return ev.opAssign(n, sc)
+	case *indexAssignNode:
+		recv, err := ev.eval(n.recv, sc)
+		if err != nil {
+			return nil, err
+		}
+		args, err := ev.evalArgs(n.args, sc)
+		if err != nil {
+			return nil, err
+		}
+		v, err := ev.eval(n.value, sc)
+		if err != nil {
+			return nil, err
+		}
+		if err := ev.indexSet(recv, args, v, n); err != nil {
+			return nil, err
+		}
+		return v, nil
+	case *constNode:
+		return ev.constant(n)
+	case *andNode:
+		l, err := ev.eval(n.left, sc)
+		if err != nil || !truthy(l) {
+			return l, err
+		}
+		return ev.eval(n.right, sc)
+	case *orNode:
+		l, err := ev.eval(n.left, sc)
+		if err != nil || truthy(l) {
+			return l, err
+		}
+		return ev.eval(n.right, sc)
+	case *notNode:
+		v, err := ev.eval(n.expr, sc)
+		if err != nil {
+			return nil, err
+		}
+		return !truthy(v), nil
+	case *ifNode:
+		c, err := ev.eval(n.cond, sc)
+		if err != nil {
+			return nil, err
+		}
+		if truthy(c) != n.negate {
+			return ev.eval(n.then, sc)
+		}
+		if n.els != nil {
+			return ev.eval(n.els, sc)
+		}
+		return nil, nil
+	case *callNode:
+		return ev.call(n, sc)
+	}
+	return nil, unsupported(n)
+}
+
+func (ev *evaluator) render(v Value, n node) (string, error) {
+	switch v.(type) {
+	case *Regexp:
+		return "", unsupported(n) // Regexp#to_s prints (?-mix:...), which nobody means
+	}
+	return toS(v), nil
+}
+
+func (ev *evaluator) interpolate(parts []strNodePart, sc *scope) (string, error) {
+	if len(parts) == 1 && parts[0].expr == nil {
+		return parts[0].lit, nil
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		if p.expr == nil {
+			b.WriteString(p.lit)
+			continue
+		}
+		v, err := ev.eval(p.expr, sc)
+		if err != nil {
+			return "", err
+		}
+		s, err := ev.render(v, p.expr)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(s)
+		if b.Len() > maxOutput {
+			return "", errAt(p.expr, "string is larger than %d bytes", maxOutput)
+		}
+	}
+	return b.String(), nil
+}
+
+func (ev *evaluator) evalArgs(args []node, sc *scope) ([]Value, error) {
+	vals := make([]Value, len(args))
+	for i, a := range args {
+		v, err := ev.eval(a, sc)
+		if err != nil {
+			return nil, err
+		}
+		vals[i] = v
+	}
+	return vals, nil
+}
+
+func (ev *evaluator) opAssign(n *opAssignNode, sc *scope) (Value, error) {
+	var cur Value
+	var recv Value
+	var args []Value
+	var err error
+	switch t := n.target.(type) {
+	case *localNode:
+		cur, _ = sc.lookup(t.name)
+	case *callNode:
+		if recv, err = ev.eval(t.recv, sc); err != nil {
+			return nil, err
+		}
+		if args, err = ev.evalArgs(t.args, sc); err != nil {
+			return nil, err
+		}
+		if cur, err = ev.send(recv, "[]", args, nil, t); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, unsupported(n)
+	}
+	var v Value
+	switch n.op {
+	case "||":
+		if truthy(cur) {
+			return cur, nil
+		}
+		v, err = ev.eval(n.value, sc)
+	case "&&":
+		if !truthy(cur) {
+			return cur, nil
+		}
+		v, err = ev.eval(n.value, sc)
+	default:
+		var rhs Value
+		if rhs, err = ev.eval(n.value, sc); err != nil {
+			return nil, err
+		}
+		v, err = ev.send(cur, n.op, []Value{rhs}, nil, n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch t := n.target.(type) {
+	case *localNode:
+		sc.assign(t.name, v)
+	case *callNode:
+		if err := ev.indexSet(recv, args, v, n); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+func (ev *evaluator) indexSet(recv Value, args []Value, v Value, n node) error {
+	switch r := recv.(type) {
+	case module:
+		if r == "ENV" && len(args) == 1 {
+			k, ok := args[0].(string)
+			if !ok {
+				return unsupported(n)
+			}
+			if v == nil {
+				return unsupported(n) // deleting variables is outside the subset
+			}
+			s, ok := v.(string)
+			if !ok {
+				return errAt(n, "no implicit conversion of %s into String", className(v))
+			}
+			ev.setEnv(k, s)
+			return nil
+		}
+	case *Hash:
+		if len(args) == 1 && r.set(args[0], v) {
+			return nil
+		}
+	case *Array:
+		if len(args) == 1 {
+			if i, ok := args[0].(int64); ok {
+				if i < 0 {
+					i += int64(len(r.elems))
+				}
+				if i < 0 {
+					return errAt(n, "index %d too small for array", i-int64(len(r.elems)))
+				}
+				if i >= int64(len(r.elems)) {
+					if i > maxOutput {
+						return unsupported(n)
+					}
+					for int64(len(r.elems)) <= i {
+						r.elems = append(r.elems, nil)
+					}
+				}
+				r.elems[i] = v
+				return nil
+			}
+		}
+	}
+	return unsupported(n)
+}
+
+// block is a callable block: a do/{} block or &:sym.
+type block struct {
+	fn func(args []Value) (Value, error)
+}
+
+func (ev *evaluator) makeBlock(n *callNode, sc *scope) *block {
+	if n.blockSym != "" {
+		name := n.blockSym
+		return &block{fn: func(args []Value) (Value, error) {
+			if len(args) == 0 {
+				return nil, unsupported(n)
+			}
+			return ev.send(args[0], name, nil, nil, n)
+		}}
+	}
+	if n.block == nil {
+		return nil
+	}
+	b := n.block
+	return &block{fn: func(args []Value) (Value, error) {
+		inner := &scope{vars: map[string]Value{}, parent: sc}
+		if len(b.params) > 1 && len(args) == 1 {
+			if a, ok := args[0].(*Array); ok {
+				args = a.elems
+			}
+		}
+		for i, p := range b.params {
+			var v Value
+			if i < len(args) {
+				v = args[i]
+			}
+			inner.vars[p] = v
+		}
+		return ev.eval(b.body, inner)
+	}}
+}
+
+func (ev *evaluator) call(n *callNode, sc *scope) (Value, error) {
+	if n.recv == nil {
+		return ev.kernel(n, sc)
+	}
+	recv, err := ev.eval(n.recv, sc)
+	if err != nil {
+		return nil, err
+	}
+	if n.safe && recv == nil {
+		return nil, nil
+	}
+	args, err := ev.evalArgs(n.args, sc)
+	if err != nil {
+		return nil, err
+	}
+	return ev.send(recv, n.name, args, ev.makeBlock(n, sc), n)
+}
+
+// compileRegexp translates a Ruby regexp to Go's RE2 syntax where the two
+// agree; anything else (lookaround, backreferences, possessive) fails.
+func compileRegexp(src, flags string, n node) (*Regexp, error) {
+	prefix := ""
+	for _, f := range flags {
+		switch f {
+		case 'i':
+			prefix += "i"
+		case 'm':
+			prefix += "s" // Ruby's /m makes . match newlines
+		case 'x':
+			return nil, unsupported(n)
+		default:
+			return nil, unsupported(n)
+		}
+	}
+	// Ruby's ^ and $ are line anchors; \A, \z, \Z string anchors.
+	goSrc := strings.NewReplacer(`\z`, `\z`, `\Z`, `(?:\n?\z)`, `\h`, `[0-9a-fA-F]`).Replace(src)
+	goSrc = "(?m" + prefix + ")" + goSrc
+	re, err := regexp.Compile(goSrc)
+	if err != nil {
+		return nil, unsupported(n)
+	}
+	return &Regexp{re: re, src: src}, nil
+}

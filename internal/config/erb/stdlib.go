@@ -1,0 +1,409 @@
+package erb
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/kamalgo/kamal/internal/secrets"
+)
+
+// uriParse is URI.parse.
+func (ev *evaluator) uriParse(v Value, n node) (Value, error) {
+	s, ok := v.(string)
+	if !ok {
+		if u, isURI := v.(*URI); isURI {
+			return u, nil
+		}
+		return nil, errAt(n, "bad URI (is not URI?): %s", inspect(v))
+	}
+	if strings.ContainsAny(s, " \t\n\r\"<>\\^`{|}") {
+		return nil, errAt(n, "bad URI (is not URI?): %s", inspectString(s))
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, errAt(n, "bad URI (is not URI?): %s", inspectString(s))
+	}
+	return &URI{u: u, raw: s}, nil
+}
+
+var defaultPorts = map[string]int64{"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "ldap": 389, "ldaps": 636}
+
+func (ev *evaluator) uriMethod(u *URI, name string, args []Value, n node) (Value, error) {
+	if len(args) != 0 {
+		return nil, unsupported(n)
+	}
+	orNil := func(s string) Value {
+		if s == "" {
+			return nil
+		}
+		return s
+	}
+	switch name {
+	case "scheme":
+		return orNil(u.u.Scheme), nil
+	case "host":
+		h := u.u.Hostname()
+		if strings.Contains(h, ":") {
+			return "[" + h + "]", nil
+		}
+		return orNil(h), nil
+	case "hostname":
+		return orNil(u.u.Hostname()), nil
+	case "port":
+		if p := u.u.Port(); p != "" {
+			i, err := strconv.ParseInt(p, 10, 64)
+			if err != nil {
+				return nil, unsupported(n)
+			}
+			return i, nil
+		}
+		if p, ok := defaultPorts[strings.ToLower(u.u.Scheme)]; ok {
+			return p, nil
+		}
+		return nil, nil
+	case "path":
+		if u.u.Opaque != "" {
+			return nil, nil
+		}
+		return u.u.EscapedPath(), nil
+	case "query":
+		if !u.u.ForceQuery && u.u.RawQuery == "" {
+			return nil, nil
+		}
+		return u.u.RawQuery, nil
+	case "fragment":
+		return orNil(u.u.EscapedFragment()), nil
+	case "user":
+		if u.u.User == nil {
+			return nil, nil
+		}
+		return orNil(rawUserinfo(u.u)[0]), nil
+	case "password":
+		if u.u.User == nil {
+			return nil, nil
+		}
+		if _, set := u.u.User.Password(); !set {
+			return nil, nil
+		}
+		return rawUserinfo(u.u)[1], nil
+	case "userinfo":
+		if u.u.User == nil {
+			return nil, nil
+		}
+		return u.u.User.String(), nil
+	case "to_s", "to_str":
+		return u.raw, nil
+	}
+	return nil, unsupported(n)
+}
+
+// rawUserinfo returns user and password as written (Ruby does not decode them).
+func rawUserinfo(u *url.URL) [2]string {
+	info := u.User.String()
+	user, pass, _ := strings.Cut(info, ":")
+	return [2]string{user, pass}
+}
+
+func (ev *evaluator) timeMethod(t *Time, name string, args []Value, n node) (Value, error) {
+	if name == "strftime" && len(args) == 1 {
+		f, ok := args[0].(string)
+		if !ok {
+			return nil, errAt(n, "no implicit conversion of %s into String", coerceName(args[0]))
+		}
+		s, err := strftime(t, f)
+		if err != nil {
+			return nil, unsupported(n)
+		}
+		return s, nil
+	}
+	if len(args) != 0 {
+		return nil, unsupported(n)
+	}
+	tt := t.t
+	switch name {
+	case "to_i", "tv_sec":
+		return tt.Unix(), nil
+	case "year":
+		return int64(tt.Year()), nil
+	case "month", "mon":
+		return int64(tt.Month()), nil
+	case "day", "mday":
+		return int64(tt.Day()), nil
+	case "hour":
+		return int64(tt.Hour()), nil
+	case "min":
+		return int64(tt.Minute()), nil
+	case "sec":
+		return int64(tt.Second()), nil
+	case "wday":
+		return int64(tt.Weekday()), nil
+	case "yday":
+		return int64(tt.YearDay()), nil
+	case "utc", "getutc", "gmtime", "getgm":
+		return &Time{t: tt.UTC()}, nil
+	case "localtime", "getlocal":
+		return &Time{t: tt.Local()}, nil
+	case "to_s":
+		return toS(t), nil
+	case "iso8601", "xmlschema":
+		if tt.Location().String() == "UTC" {
+			return tt.Format("2006-01-02T15:04:05Z"), nil
+		}
+		return tt.Format("2006-01-02T15:04:05-07:00"), nil
+	}
+	return nil, unsupported(n)
+}
+
+var monthNames = []string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
+var dayNames = []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
+
+// strftime implements the common directives of Ruby's Time#strftime,
+// with the "-" (no padding) flag.
+func strftime(tv *Time, f string) (string, error) {
+	t := tv.t
+	var b strings.Builder
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' || i+1 >= len(f) {
+			b.WriteByte(f[i])
+			continue
+		}
+		i++
+		noPad := false
+		if f[i] == '-' && i+1 < len(f) {
+			noPad = true
+			i++
+		}
+		num := func(v, width int) {
+			if noPad {
+				b.WriteString(strconv.Itoa(v))
+			} else {
+				fmt.Fprintf(&b, "%0*d", width, v)
+			}
+		}
+		space := func(v int) {
+			if noPad {
+				b.WriteString(strconv.Itoa(v))
+			} else {
+				fmt.Fprintf(&b, "%2d", v)
+			}
+		}
+		hour12 := t.Hour() % 12
+		if hour12 == 0 {
+			hour12 = 12
+		}
+		switch f[i] {
+		case 'Y':
+			b.WriteString(strconv.Itoa(t.Year()))
+		case 'C':
+			num(t.Year()/100, 2)
+		case 'y':
+			num(t.Year()%100, 2)
+		case 'm':
+			num(int(t.Month()), 2)
+		case 'B':
+			b.WriteString(monthNames[t.Month()-1])
+		case 'b', 'h':
+			b.WriteString(monthNames[t.Month()-1][:3])
+		case 'd':
+			num(t.Day(), 2)
+		case 'e':
+			space(t.Day())
+		case 'j':
+			num(t.YearDay(), 3)
+		case 'H':
+			num(t.Hour(), 2)
+		case 'k':
+			space(t.Hour())
+		case 'I':
+			num(hour12, 2)
+		case 'l':
+			space(hour12)
+		case 'M':
+			num(t.Minute(), 2)
+		case 'S':
+			num(t.Second(), 2)
+		case 'L':
+			fmt.Fprintf(&b, "%03d", t.Nanosecond()/1e6)
+		case 'N':
+			fmt.Fprintf(&b, "%09d", t.Nanosecond())
+		case 'z':
+			b.WriteString(t.Format("-0700"))
+		case 'Z':
+			b.WriteString(t.Format("MST"))
+		case 'A':
+			b.WriteString(dayNames[t.Weekday()])
+		case 'a':
+			b.WriteString(dayNames[t.Weekday()][:3])
+		case 'u':
+			wd := int(t.Weekday())
+			if wd == 0 {
+				wd = 7
+			}
+			b.WriteString(strconv.Itoa(wd))
+		case 'w':
+			b.WriteString(strconv.Itoa(int(t.Weekday())))
+		case 'p':
+			if t.Hour() < 12 {
+				b.WriteString("AM")
+			} else {
+				b.WriteString("PM")
+			}
+		case 'P':
+			if t.Hour() < 12 {
+				b.WriteString("am")
+			} else {
+				b.WriteString("pm")
+			}
+		case 's':
+			b.WriteString(strconv.FormatInt(t.Unix(), 10))
+		case 'F':
+			b.WriteString(t.Format("2006-01-02"))
+		case 'T', 'X':
+			b.WriteString(t.Format("15:04:05"))
+		case 'D', 'x':
+			b.WriteString(t.Format("01/02/06"))
+		case 'R':
+			b.WriteString(t.Format("15:04"))
+		case '%':
+			b.WriteByte('%')
+		case 'n':
+			b.WriteByte('\n')
+		case 't':
+			b.WriteByte('\t')
+		default:
+			return "", errors.New("unsupported strftime directive")
+		}
+	}
+	return b.String(), nil
+}
+
+// dotenv implements Dotenv.load, overload, parse and their "!" variants
+// with the same parser as the secrets files.
+func (ev *evaluator) dotenv(name string, args []Value, n node) (Value, error) {
+	strict := strings.HasSuffix(name, "!")
+	base := strings.TrimSuffix(name, "!")
+	if base != "load" && base != "overload" && base != "parse" {
+		return nil, unsupported(n)
+	}
+	var files []string
+	for _, a := range args {
+		s, ok := a.(string)
+		if !ok {
+			return nil, unsupported(n)
+		}
+		files = append(files, s)
+	}
+	if len(files) == 0 {
+		files = []string{".env"}
+	}
+	result := newHash()
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			if !strict && (errors.Is(err, fs.ErrNotExist) || isDirErr(err)) {
+				continue
+			}
+			return nil, errAt(n, "%s", fileError(err, f))
+		}
+		vars, err := secrets.ParseDotenv(data, secrets.DotenvOptions{File: f, LookupEnv: ev.lookupEnv, Shell: ev.opts.Shell})
+		if err != nil {
+			return nil, errAt(n, "%v", err)
+		}
+		for _, v := range vars {
+			switch base {
+			case "load":
+				if _, set := ev.lookupEnv(v.Key); set {
+					continue
+				}
+				ev.setEnv(v.Key, v.Value)
+			case "overload":
+				ev.setEnv(v.Key, v.Value)
+			}
+		}
+		for _, v := range vars {
+			result.set(v.Key, v.Value)
+		}
+	}
+	return result, nil
+}
+
+func isDirErr(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "is a directory")
+}
+
+// parseJSON is JSON.parse: objects become hashes with string keys.
+// Floats are outside the subset.
+func parseJSON(s string) (Value, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	v, err := decodeJSON(dec, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("unexpected token after JSON value")
+	}
+	return v, nil
+}
+
+func decodeJSON(dec *json.Decoder, depth int) (Value, error) {
+	if depth > maxNesting {
+		return nil, errors.New("nesting is too deep")
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("unexpected token in JSON: %v", err)
+	}
+	switch t := tok.(type) {
+	case nil:
+		return nil, nil
+	case bool:
+		return t, nil
+	case string:
+		return t, nil
+	case json.Number:
+		i, err := strconv.ParseInt(string(t), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("JSON number %s is outside the supported subset (integers only)", t)
+		}
+		return i, nil
+	case json.Delim:
+		switch t {
+		case '[':
+			arr := &Array{}
+			for dec.More() {
+				v, err := decodeJSON(dec, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				arr.elems = append(arr.elems, v)
+			}
+			_, err := dec.Token()
+			return arr, err
+		case '{':
+			h := newHash()
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				v, err := decodeJSON(dec, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				h.set(k.(string), v)
+			}
+			_, err := dec.Token()
+			return h, err
+		}
+	}
+	return nil, errors.New("unexpected token in JSON")
+}

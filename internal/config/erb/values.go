@@ -1,0 +1,511 @@
+package erb
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Ruby values are plain Go values:
+//
+//	nil -> nil, true/false -> bool, Integer -> int64, String -> string,
+//	Symbol -> Symbol, Array -> *Array, Hash -> *Hash, Regexp -> *Regexp,
+//	URI -> *URI, Time -> *Time, ENV/File/... -> module.
+//
+// Strings are immutable here; Ruby code that mutates strings in place
+// (<<, gsub!, strip!) is outside the subset.
+type Value any
+
+// Symbol is a Ruby symbol (:name).
+type Symbol string
+
+// Array is a Ruby Array; a pointer so that mutation through one
+// reference is seen through others, as in Ruby.
+type Array struct{ elems []Value }
+
+// Hash is an insertion-ordered Ruby Hash.
+type Hash struct {
+	keys  []Value
+	vals  []Value
+	index map[hashKey]int
+}
+
+type hashKey struct {
+	kind byte // 's' string, 'y' symbol, 'i' integer, 'b' bool, 'n' nil
+	s    string
+	i    int64
+}
+
+// Regexp is a Ruby regexp literal compiled for Go's engine.
+type Regexp struct {
+	re  *regexp.Regexp
+	src string
+}
+
+// URI is the result of URI.parse.
+type URI struct {
+	u   *url.URL
+	raw string
+}
+
+// Time is the result of Time.now.
+type Time struct{ t time.Time }
+
+// module is a constant naming a built-in namespace: ENV, File, Dir, ...
+type module string
+
+func newHash() *Hash { return &Hash{index: map[hashKey]int{}} }
+
+func keyOf(v Value) (hashKey, bool) {
+	switch x := v.(type) {
+	case nil:
+		return hashKey{kind: 'n'}, true
+	case string:
+		return hashKey{kind: 's', s: x}, true
+	case Symbol:
+		return hashKey{kind: 'y', s: string(x)}, true
+	case int64:
+		return hashKey{kind: 'i', i: x}, true
+	case bool:
+		if x {
+			return hashKey{kind: 'b', i: 1}, true
+		}
+		return hashKey{kind: 'b'}, true
+	}
+	return hashKey{}, false
+}
+
+func (h *Hash) get(k Value) (Value, bool) {
+	hk, ok := keyOf(k)
+	if !ok {
+		return nil, false
+	}
+	i, ok := h.index[hk]
+	if !ok {
+		return nil, false
+	}
+	return h.vals[i], true
+}
+
+func (h *Hash) set(k, v Value) bool {
+	hk, ok := keyOf(k)
+	if !ok {
+		return false
+	}
+	if i, ok := h.index[hk]; ok {
+		h.vals[i] = v
+		return true
+	}
+	h.index[hk] = len(h.keys)
+	h.keys = append(h.keys, k)
+	h.vals = append(h.vals, v)
+	return true
+}
+
+func truthy(v Value) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	}
+	return true
+}
+
+// className is Ruby's class name for a value, for error messages.
+func className(v Value) string {
+	switch x := v.(type) {
+	case nil:
+		return "NilClass"
+	case bool:
+		if x {
+			return "TrueClass"
+		}
+		return "FalseClass"
+	case int64:
+		return "Integer"
+	case string:
+		return "String"
+	case Symbol:
+		return "Symbol"
+	case *Array:
+		return "Array"
+	case *Hash:
+		return "Hash"
+	case *Regexp:
+		return "Regexp"
+	case *URI:
+		return "URI::Generic"
+	case *Time:
+		return "Time"
+	case module:
+		return string(x)
+	}
+	return "Object"
+}
+
+// describe renders a receiver the way Ruby 3.4's NoMethodError does.
+func describe(v Value) string {
+	switch x := v.(type) {
+	case nil:
+		return "nil"
+	case bool:
+		return strconv.FormatBool(x)
+	case module:
+		return string(x)
+	}
+	return "an instance of " + className(v)
+}
+
+// toS is Ruby's to_s, which is also what <%= %> prints.
+func toS(v Value) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case bool:
+		return strconv.FormatBool(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case string:
+		return x
+	case Symbol:
+		return string(x)
+	case *Array, *Hash, *Regexp:
+		return inspect(v)
+	case *URI:
+		return x.raw
+	case *Time:
+		return x.t.Format("2006-01-02 15:04:05 -0700")
+	case module:
+		return string(x)
+	}
+	return fmt.Sprint(v)
+}
+
+// inspect is Ruby's inspect (Ruby 3.4 style for hashes).
+func inspect(v Value) string {
+	switch x := v.(type) {
+	case nil:
+		return "nil"
+	case string:
+		return inspectString(x)
+	case Symbol:
+		return inspectSymbol(string(x))
+	case *Array:
+		parts := make([]string, len(x.elems))
+		for i, e := range x.elems {
+			parts[i] = inspect(e)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case *Hash:
+		if len(x.keys) == 0 {
+			return "{}"
+		}
+		parts := make([]string, len(x.keys))
+		for i, k := range x.keys {
+			if s, ok := k.(Symbol); ok {
+				if simpleSymbol(string(s)) && !strings.HasSuffix(string(s), "=") {
+					parts[i] = string(s) + ": " + inspect(x.vals[i])
+				} else {
+					parts[i] = inspectString(string(s)) + ": " + inspect(x.vals[i])
+				}
+				continue
+			}
+			parts[i] = inspect(k) + " => " + inspect(x.vals[i])
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case *Regexp:
+		return "/" + x.src + "/"
+	case *URI:
+		return "#<URI::Generic " + x.raw + ">"
+	case *Time:
+		return x.t.Format("2006-01-02 15:04:05.999999999 -0700")
+	}
+	return toS(v)
+}
+
+func simpleSymbol(s string) bool {
+	if s == "" {
+		return false
+	}
+	if !isIdentStart(s[0]) || s[0] >= 0x80 {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if isIdentChar(c) && c < 0x80 {
+			continue
+		}
+		if i == len(s)-1 && (c == '?' || c == '!' || c == '=') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func inspectSymbol(s string) string {
+	if simpleSymbol(s) {
+		return ":" + s
+	}
+	return ":" + inspectString(s)
+}
+
+func inspectString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			fmt.Fprintf(&b, "\\x%02X", s[i])
+			i++
+			continue
+		}
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\f':
+			b.WriteString(`\f`)
+		case '\v':
+			b.WriteString(`\v`)
+		case '\a':
+			b.WriteString(`\a`)
+		case '\b':
+			b.WriteString(`\b`)
+		case 0x1b:
+			b.WriteString(`\e`)
+		case '#':
+			if i+1 < len(s) && (s[i+1] == '{' || s[i+1] == '$' || s[i+1] == '@') {
+				b.WriteString(`\#`)
+			} else {
+				b.WriteByte('#')
+			}
+		default:
+			if r < 0x20 || r == 0x7f {
+				fmt.Fprintf(&b, "\\u%04X", r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+		i += size
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// toJSON is the json gem's generate (no HTML escaping).
+func toJSON(v Value) (string, error) {
+	var b strings.Builder
+	if err := writeJSON(&b, v, 0); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+func writeJSON(b *strings.Builder, v Value, depth int) error {
+	if depth > maxNesting {
+		return fmt.Errorf("nesting of %d is too deep", depth)
+	}
+	switch x := v.(type) {
+	case nil:
+		b.WriteString("null")
+	case bool:
+		b.WriteString(strconv.FormatBool(x))
+	case int64:
+		b.WriteString(strconv.FormatInt(x, 10))
+	case string:
+		return jsonString(b, x)
+	case Symbol:
+		return jsonString(b, string(x))
+	case *Array:
+		b.WriteByte('[')
+		for i, e := range x.elems {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := writeJSON(b, e, depth+1); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+	case *Hash:
+		b.WriteByte('{')
+		for i, k := range x.keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := jsonString(b, toS(k)); err != nil {
+				return err
+			}
+			b.WriteByte(':')
+			if err := writeJSON(b, x.vals[i], depth+1); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	default:
+		return jsonString(b, toS(v))
+	}
+	return nil
+}
+
+func jsonString(b *strings.Builder, s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("source sequence is illegal/malformed utf-8")
+	}
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+		default:
+			if r < 0x20 {
+				fmt.Fprintf(b, "\\u%04x", r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return nil
+}
+
+// equal is Ruby's ==.
+func equal(a, b Value) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case Symbol:
+		y, ok := b.(Symbol)
+		return ok && x == y
+	case *Array:
+		y, ok := b.(*Array)
+		if !ok || len(x.elems) != len(y.elems) {
+			return false
+		}
+		for i := range x.elems {
+			if !equal(x.elems[i], y.elems[i]) {
+				return false
+			}
+		}
+		return true
+	case *Hash:
+		y, ok := b.(*Hash)
+		if !ok || len(x.keys) != len(y.keys) {
+			return false
+		}
+		for i, k := range x.keys {
+			v, ok := y.get(k)
+			if !ok || !equal(x.vals[i], v) {
+				return false
+			}
+		}
+		return true
+	case *URI:
+		y, ok := b.(*URI)
+		return ok && x.raw == y.raw
+	case *Time:
+		y, ok := b.(*Time)
+		return ok && x.t.Equal(y.t)
+	case module:
+		y, ok := b.(module)
+		return ok && x == y
+	case *Regexp:
+		y, ok := b.(*Regexp)
+		return ok && x.src == y.src
+	}
+	return false
+}
+
+// blank is ActiveSupport's blank?.
+func blank(v Value) bool {
+	switch x := v.(type) {
+	case nil:
+		return true
+	case bool:
+		return !x
+	case string:
+		return strings.TrimFunc(x, isRubySpace) == ""
+	case *Array:
+		return len(x.elems) == 0
+	case *Hash:
+		return len(x.keys) == 0
+	}
+	return false
+}
+
+// isRubySpace is [[:space:]] as ActiveSupport's blank? uses it.
+func isRubySpace(r rune) bool {
+	switch r {
+	case ' ', '\t', '\n', '\v', '\f', '\r', 0x85, 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000:
+		return true
+	}
+	return r >= 0x2000 && r <= 0x200a
+}
+
+// compare orders two values of the same comparable kind.
+func compare(a, b Value) (int, bool) {
+	switch x := a.(type) {
+	case int64:
+		if y, ok := b.(int64); ok {
+			switch {
+			case x < y:
+				return -1, true
+			case x > y:
+				return 1, true
+			}
+			return 0, true
+		}
+	case string:
+		if y, ok := b.(string); ok {
+			return strings.Compare(x, y), true
+		}
+	}
+	return 0, false
+}
+
+func sortValues(elems []Value) bool {
+	ok := true
+	sort.SliceStable(elems, func(i, j int) bool {
+		c, good := compare(elems[i], elems[j])
+		if !good {
+			ok = false
+		}
+		return c < 0
+	})
+	return ok
+}
