@@ -200,6 +200,9 @@ type YAMLError struct {
 	Message string
 }
 
+// Kind names the error like Ruby's YAML parser does.
+func (e *YAMLError) Kind() string { return "Psych::SyntaxError" }
+
 func (e *YAMLError) Error() string {
 	if e.Column > 0 {
 		return fmt.Sprintf("%s:%d:%d: invalid YAML: %s", e.File, e.Line, e.Column, e.Message)

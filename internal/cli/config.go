@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/secrets"
+)
+
+func init() {
+	config.KamalVersion = KamalVersion
+	resolveAlias = expandConfigAlias
+	register(newConfigCommand)
+}
+
+// configState is the once-loaded configuration of one App.
+type configState struct {
+	once sync.Once
+	cfg  *config.Config
+	err  error
+}
+
+// configs maps *App to its configState; kept here so root.go needs no field.
+var configs sync.Map
+
+// Config loads the configuration on first use (with the global -c, -d and
+// --version options) and returns the same result afterwards.
+func (a *App) Config() (*config.Config, error) {
+	v, _ := configs.LoadOrStore(a, &configState{})
+	st := v.(*configState)
+	st.once.Do(func() {
+		st.cfg, st.err = config.Load(config.LoadOptions{
+			ConfigFile:  a.Globals.ConfigFile,
+			Destination: a.Globals.Destination,
+			Version:     a.Globals.Version,
+		})
+		a.onClose(func() { configs.Delete(a) })
+	})
+	return st.cfg, st.err
+}
+
+// expandConfigAlias expands `kamal <alias> args...` into the alias's command
+// line followed by the remaining args, as Kamal does
+// (Shellwords.split(alias) + ARGV[1..]). The config is read with the -c and
+// -d options found in args, since flags are not parsed yet.
+func expandConfigAlias(a *App, args []string) ([]string, bool) {
+	file, dest := scanConfigFlags(args[1:])
+	raw, err := config.LoadRaw(config.LoadOptions{ConfigFile: file, Destination: dest})
+	if err != nil {
+		return nil, false
+	}
+	line, ok := raw.Alias(args[0])
+	if !ok {
+		return nil, false
+	}
+	words, err := secrets.ShellSplit(line)
+	if err != nil || len(words) == 0 {
+		return nil, false
+	}
+	return append(words, args[1:]...), true
+}
+
+// scanConfigFlags finds -c/--config-file and -d/--destination in args.
+func scanConfigFlags(args []string) (file, dest string) {
+	file = config.DefaultConfigFile
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			break
+		}
+		next := func() string {
+			if i+1 < len(args) {
+				i++
+				return args[i]
+			}
+			return ""
+		}
+		switch {
+		case arg == "-c" || arg == "--config-file":
+			file = next()
+		case strings.HasPrefix(arg, "--config-file="):
+			file = strings.TrimPrefix(arg, "--config-file=")
+		case strings.HasPrefix(arg, "-c") && !strings.HasPrefix(arg, "--"):
+			file = strings.TrimPrefix(strings.TrimPrefix(arg, "-c"), "=")
+		case arg == "-d" || arg == "--destination":
+			dest = next()
+		case strings.HasPrefix(arg, "--destination="):
+			dest = strings.TrimPrefix(arg, "--destination=")
+		case strings.HasPrefix(arg, "-d") && !strings.HasPrefix(arg, "--"):
+			dest = strings.TrimPrefix(strings.TrimPrefix(arg, "-d"), "=")
+		}
+	}
+	return file, dest
+}
+
+func newConfigCommand(a *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "config",
+		Short: "Print the merged configuration (secret values redacted)",
+		Long:  "Show the combined configuration (deploy.yml merged with the destination file), in the same YAML shape as Kamal. Secret values are redacted.",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.Config()
+			if err != nil {
+				return err
+			}
+			out, err := cfg.KamalYAML()
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprint(a.Stdout, out)
+			return err
+		},
+	}
+}
