@@ -1,18 +1,40 @@
 GO ?= go
 
-.PHONY: build test lint unit e2e demo fuzz
+.PHONY: build test lint fmt vet unit e2e testhosts-up testhosts-down demo fuzz
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/...
 
-lint:
+lint: fmt vet
+
+fmt:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
 	$(GO) vet ./...
 
+# Unit tests: everything but the e2e scenarios. As root, internal/testhosts
+# also brings simulated servers up and down.
 unit:
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
+	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
 
+# End-to-end scenarios against simulated servers (root; see docs/testing.md).
 e2e:
-	$(GO) test -count=1 -timeout 40m ./e2e/...
+	$(GO) test -count=1 -timeout 20m ./e2e/...
 
-test: lint
-	$(GO) test -count=1 -timeout 40m ./...
+# Simulated servers by hand: hosts, registry and deployer stay up until
+# testhosts-down (or the next e2e run).
+testhosts-up:
+	$(GO) run ./internal/testhosts/cmd up -images
+
+testhosts-down:
+	$(GO) run ./internal/testhosts/cmd down
+
+# All tests, each step run even if an earlier one failed, then a summary.
+test:
+	@status=0; summary=""; \
+	for step in fmt vet unit e2e; do \
+		echo "==> $$step"; start=$$(date +%s); \
+		if $(MAKE) --no-print-directory $$step; then result=PASS; else result=FAIL; status=1; fi; \
+		summary="$$summary  $$result  $$step ($$(( $$(date +%s) - start ))s)\n"; \
+	done; \
+	printf "\n==> summary\n%b" "$$summary"; exit $$status
