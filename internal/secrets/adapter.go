@@ -127,10 +127,11 @@ type exitError struct {
 }
 
 func (e *exitError) Error() string {
+	cmd := strings.TrimSpace(e.bin + " " + e.sub)
 	if e.code >= 0 {
-		return fmt.Sprintf("`%s %s` exited with status %d", e.bin, e.sub, e.code)
+		return fmt.Sprintf("`%s` exited with status %d", cmd, e.code)
 	}
-	return fmt.Sprintf("`%s %s`: %v", e.bin, e.sub, e.err)
+	return fmt.Sprintf("`%s`: %v", cmd, e.err)
 }
 
 func (e *exitError) Unwrap() error { return e.err }

@@ -113,41 +113,43 @@ func Extract(name, secretsJSON string) (string, error) {
 // decodeObject reads a JSON object keeping key order; null values are
 // left out, other non-strings become their JSON text.
 func decodeObject(s string) ([]Var, error) {
-	bad := func(err error) error {
+	var probe any
+	if err := json.Unmarshal([]byte(s), &probe); err != nil {
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			return fmt.Errorf("secrets JSON is not valid JSON (at byte %d)", syn.Offset)
+			return nil, fmt.Errorf("secrets JSON is not valid JSON (at byte %d)", syn.Offset)
 		}
-		return errors.New("secrets JSON is not a JSON object of secrets")
+		return nil, errors.New("secrets JSON is not valid JSON")
 	}
+	bad := errors.New("secrets JSON is not a JSON object of secrets")
+	if _, ok := probe.(map[string]any); !ok {
+		return nil, bad
+	}
+	// Decode again token by token to keep the keys in order.
 	dec := json.NewDecoder(strings.NewReader(s))
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, bad(err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, bad(nil)
+	if _, err := dec.Token(); err != nil {
+		return nil, bad
 	}
 	var r results
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, bad(err)
+			return nil, bad
 		}
 		key, _ := tok.(string)
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, bad(err)
+			return nil, bad
 		}
 		if v, ok := jsonText(raw); ok {
 			r.set(key, v)
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return nil, bad(err)
+		return nil, bad
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, bad(nil)
+		return nil, bad
 	}
 	return r.vars, nil
 }
