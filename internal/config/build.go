@@ -27,6 +27,7 @@ func build(raw *RawConfig, opts LoadOptions) (cfg *Config, err error) {
 	root := raw.root
 	v := &validator{}
 	v.validateAgainst(root, rootSchema, true)
+	v.validateLabels(root.get("labels"))
 
 	c := &Config{
 		Destination:      opts.Destination,
