@@ -178,3 +178,10 @@ func (p *testProxy) get(t *testing.T, host, path string) (int, string, http.Head
 	b, _ := io.ReadAll(res.Body)
 	return res.StatusCode, string(b), res.Header
 }
+
+func newAccessServer(t *testing.T, r *Router, log *slog.Logger) string {
+	t.Helper()
+	srv := httptest.NewServer(&accessHandler{next: r, log: log, port: 80})
+	t.Cleanup(func() { srv.Close(); r.Shutdown() })
+	return srv.URL
+}
