@@ -204,3 +204,5 @@ func TestFormatFetch(t *testing.T) {
 		t.Errorf("FormatFetch(nil) = %s", got)
 	}
 }
+
+func stringsReplace(s, old, new string) string { return strings.ReplaceAll(s, old, new) }
