@@ -15,8 +15,8 @@ EOF
 	runAdapterCases(t, "bitwarden", "bw", []string{"BW_SESSION"}, []adapterCase{
 		{
 			name: "login passwords and custom fields", account: "me@example.com",
-			names: []string{"REGISTRY_PASSWORD", "MyItem/DB_PASSWORD", "MyItem/API_KEY"},
-			arms:  unlocked + "\n" + items,
+			names:     []string{"REGISTRY_PASSWORD", "MyItem/DB_PASSWORD", "MyItem/API_KEY"},
+			arms:      unlocked + "\n" + items,
 			wantCalls: []string{status, sync, "bw [get] [item] [REGISTRY_PASSWORD]", "bw [get] [item] [MyItem]"},
 			want:      vars("REGISTRY_PASSWORD", "reg-pass", "MyItem/DB_PASSWORD", "db-pass", "MyItem/API_KEY", "api-key"),
 		},
@@ -164,7 +164,7 @@ EOF
 			wantErr:   "Bitwarden Secrets Manager: unexpected output from bws: a secret has no key or value",
 		},
 		{
-			name: "no names",
+			name:      "no names",
 			arms:      auth,
 			wantCalls: []string{run},
 			wantErr:   "Bitwarden Secrets Manager: nothing to fetch: give secret IDs, `all` or PROJECT_ID/all",
