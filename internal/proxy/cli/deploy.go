@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -87,6 +88,14 @@ func (d *deployFlags) validate(cmd *cobra.Command) error {
 	so, to := &d.args.ServiceOptions, &d.args.TargetOptions
 	so.Normalize()
 	flags := cmd.Flags()
+	// Same wording as cobra's required-together check, which the reference relies on.
+	if c, k := flags.Changed("tls-certificate-path"), flags.Changed("tls-private-key-path"); c != k {
+		missing := "tls-private-key-path"
+		if k {
+			missing = "tls-certificate-path"
+		}
+		return fmt.Errorf("if any flags in the group [tls-certificate-path tls-private-key-path] are set they must all be set; missing [%s]", missing)
+	}
 	if flags.Changed("max-request-body") && !flags.Changed("buffer-requests") {
 		return proxy.ErrMaxRequestBodyNeedsBuffer
 	}

@@ -1,0 +1,229 @@
+package proxy
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/acme/autocert"
+)
+
+// writeCert creates a self-signed certificate for hosts and returns the PEM
+// paths and a pool that trusts it.
+func writeCert(t *testing.T, hosts ...string) (string, string, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: hosts[0]}, DNSNames: hosts,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := x509.MarshalECPrivateKey(key)
+	dir := t.TempDir()
+	cp, kp := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(cp, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(kp, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return cp, kp, pool
+}
+
+func startServer(t *testing.T) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	srv := NewServer(Config{Bind: "127.0.0.1", StateDir: filepath.Join(dir, "state"), SocketPath: filepath.Join(dir, "kp.sock"), Logger: discardLogger(), MetricsPort: 0})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	return srv
+}
+
+func TestTLSWithCustomCertificate(t *testing.T) {
+	srv := startServer(t)
+	a := newTestApp(t, "a")
+	plain := newTestApp(t, "plain")
+	cp, kp, pool := writeCert(t, "secure.test")
+	so := hostOpts("secure.test")
+	so.TLSEnabled, so.TLSCertificatePath, so.TLSPrivateKeyPath = true, cp, kp
+	to := fastTargetOptions()
+	to.ForwardHeaders = false
+	if err := srv.Router.Deploy("secure", []string{a.addr()}, nil, fastDeploy(), so, to); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Router.Deploy("plain", []string{plain.addr()}, nil, fastDeploy(), hostOpts("plain.test"), fastTargetOptions()); err != nil {
+		t.Fatal(err)
+	}
+	dial := func(network, _ string) (net.Conn, error) { return net.Dial(network, srv.HTTPSAddr()) }
+	client := &http.Client{
+		Transport: &http.Transport{
+			TLSClientConfig:   &tls.Config{RootCAs: pool},
+			DialContext:       nil,
+			Dial:              dial,
+			ForceAttemptHTTP2: true,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	res, err := client.Get("https://secure.test/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != "a /x?" || res.Header.Get("Echo-X-Forwarded-Proto") != "https" {
+		t.Fatalf("https: %d %q %v", res.StatusCode, body, res.Header)
+	}
+	if res.ProtoMajor != 2 {
+		t.Errorf("expected HTTP/2 over TLS, got %s", res.Proto)
+	}
+
+	// Plain HTTP redirects to HTTPS and keeps the non-default port.
+	_, httpsPort, _ := net.SplitHostPort(srv.HTTPSAddr())
+	req, _ := http.NewRequest(http.MethodGet, "http://"+srv.HTTPAddr()+"/a?b=c", nil)
+	req.Host = "secure.test"
+	plainClient := &http.Client{CheckRedirect: client.CheckRedirect}
+	res, err = plainClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 301 || res.Header.Get("Location") != "https://secure.test:"+httpsPort+"/a?b=c" {
+		t.Fatalf("redirect: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+
+	// No SNI (IP address URL): the deterministic default host's certificate.
+	conn, err := tls.Dial("tcp", srv.HTTPSAddr(), &tls.Config{RootCAs: pool, ServerName: "secure.test", InsecureSkipVerify: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	raw, err := tls.Dial("tcp", srv.HTTPSAddr(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("no-SNI handshake: %v", err)
+	}
+	if cn := raw.ConnectionState().PeerCertificates[0].Subject.CommonName; cn != "secure.test" {
+		t.Fatalf("default cert %q", cn)
+	}
+	raw.Close()
+
+	// Unknown SNI fails the handshake.
+	if c, err := tls.Dial("tcp", srv.HTTPSAddr(), &tls.Config{ServerName: "nope.test", InsecureSkipVerify: true}); err == nil {
+		c.Close()
+		t.Fatal("handshake for unknown name succeeded")
+	}
+}
+
+func TestTLSConfigurationErrors(t *testing.T) {
+	r := NewRouter(discardLogger(), t.TempDir(), 443)
+	defer r.Shutdown()
+	a := newTestApp(t, "a")
+	so := hostOpts("*.wild.test")
+	so.TLSEnabled = true
+	if err := r.Deploy("w", []string{a.addr()}, nil, fastDeploy(), so, fastTargetOptions()); err == nil || err.Error() != "automatic TLS does not support wildcards" {
+		t.Fatalf("err = %v", err)
+	}
+	so = hostOpts("x.test")
+	so.TLSEnabled, so.TLSCertificatePath, so.TLSPrivateKeyPath = true, "/nonexistent.pem", "/nonexistent.key"
+	if err := r.Deploy("x", []string{a.addr()}, nil, fastDeploy(), so, fastTargetOptions()); err == nil || err.Error() != "unable to load certificate" {
+		t.Fatalf("err = %v", err)
+	}
+	if len(r.List()) != 0 {
+		t.Fatal("failed deploys registered a service")
+	}
+}
+
+func TestAutomaticTLSUsesStateDirCache(t *testing.T) {
+	dir := t.TempDir()
+	so := hostOpts("auto.test")
+	so.TLSEnabled = true
+	cm, err := newCertManager(so, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := cm.(*autocert.Manager)
+	if !ok {
+		t.Fatalf("got %T", cm)
+	}
+	cache, ok := m.Cache.(autocert.DirCache)
+	if !ok || !strings.HasPrefix(string(cache), filepath.Join(dir, "certs")+string(filepath.Separator)) {
+		t.Fatalf("cache %v", m.Cache)
+	}
+	if err := m.HostPolicy(t.Context(), "auto.test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.HostPolicy(t.Context(), "other.test"); err == nil {
+		t.Fatal("host policy allowed an unknown host")
+	}
+	staging := so
+	staging.ACMEDirectory = LetsEncryptStagingURL
+	if acmeCacheDir("x", staging.ACMEDirectory) == acmeCacheDir("x", "") {
+		t.Fatal("staging and production share a cache")
+	}
+}
+
+func TestHTTPSRequestToPlainServiceGets503(t *testing.T) {
+	srv := startServer(t)
+	a := newTestApp(t, "a")
+	// A TLS service provides the certificate; the catch-all service is plain.
+	cp, kp, pool := writeCert(t, "secure.test")
+	so := hostOpts("secure.test")
+	so.TLSEnabled, so.TLSCertificatePath, so.TLSPrivateKeyPath = true, cp, kp
+	if err := srv.Router.Deploy("secure", []string{a.addr()}, nil, fastDeploy(), so, fastTargetOptions()); err != nil {
+		t.Fatal(err)
+	}
+	plain := hostOpts("secure.test")
+	plain.PathPrefixes = []string{"/plain"}
+	if err := srv.Router.Deploy("plain", []string{a.addr()}, nil, fastDeploy(), plain, fastTargetOptions()); err != nil {
+		t.Fatal(err)
+	}
+	// The /plain service inherits TLS from the root service of its host.
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool},
+		Dial:            func(network, _ string) (net.Conn, error) { return net.Dial(network, srv.HTTPSAddr()) },
+	}}
+	res, err := client.Get("https://secure.test/plain/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != "a /x?" {
+		t.Fatalf("%d %q", res.StatusCode, body)
+	}
+
+	// TLS handshake for secure.test, but the Host names a plain service.
+	if err := srv.Router.Deploy("other", []string{a.addr()}, nil, fastDeploy(), hostOpts("other.test"), fastTargetOptions()); err != nil {
+		t.Fatal(err)
+	}
+	client.Transport.(*http.Transport).TLSClientConfig.ServerName = "secure.test"
+	res, err = client.Get("https://other.test/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("https to plain service: %d", res.StatusCode)
+	}
+}
