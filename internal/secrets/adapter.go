@@ -199,7 +199,7 @@ func (c *vendorCLI) decode(data []byte, v any, what string) error {
 		case errors.As(err, &syn):
 			return c.errorf("unexpected output from %s: not valid JSON (at byte %d)", what, syn.Offset)
 		case errors.As(err, &typ):
-			return c.errorf("unexpected output from %s: expected %s at %q, got JSON %s", what, typ.Type, typ.Field, typ.Value)
+			return c.errorf("unexpected output from %s: not in the expected shape (unexpected JSON %s)", what, typ.Value)
 		default:
 			return c.errorf("unexpected output from %s: not valid JSON", what)
 		}
