@@ -401,7 +401,6 @@ var (
 	intSexa      = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9]){1,2}$`)
 	floatSexa    = regexp.MustCompile(`^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9]){1,2}\.[0-9_]*$`)
 	floatRE      = regexp.MustCompile(`^[-+]?(?:[0-9][0-9_,]*)?\.[0-9]*(?:[eE][-+][0-9]+)?$`)
-	floatExpRE   = regexp.MustCompile(`^[-+]?[0-9][0-9_,]*(?:\.[0-9]*)?[eE][-+]?[0-9]+$`)
 	symQuotedRE  = regexp.MustCompile(`^:(["'])(.*)(["'])$`)
 )
 
@@ -486,7 +485,7 @@ func resolvePlain(s string, n *node) *node {
 			return n
 		}
 	}
-	if (floatRE.MatchString(s) && s != "." && s != "-." && s != "+.") || floatExpRE.MatchString(s) {
+	if floatRE.MatchString(s) && s != "." && s != "-." && s != "+." {
 		clean := strings.NewReplacer("_", "", ",", "").Replace(s)
 		if strings.HasSuffix(clean, ".") {
 			clean += "0"
