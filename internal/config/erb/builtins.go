@@ -3,6 +3,7 @@ package erb
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -1036,7 +1037,7 @@ func (ev *evaluator) fileMethod(name string, args []Value, n node) (Value, error
 	}
 	switch {
 	case name == "read" && len(strs) == 1:
-		data, err := os.ReadFile(strs[0])
+		data, err := readFile(strs[0])
 		if err != nil {
 			return nil, errAt(n, "%s", fileError(err, strs[0]))
 		}
@@ -1081,6 +1082,30 @@ func (ev *evaluator) fileMethod(name string, args []Value, n node) (Value, error
 		return filepath.Ext(b), nil
 	}
 	return nil, unsupported(n)
+}
+
+// readFile reads a regular file of reasonable size; devices and FIFOs
+// (which could block or never end) are refused.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: errors.New("is a directory")}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: errors.New("not a regular file")}
+	}
+	if st.Size() > maxOutput {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("file is larger than %d bytes", maxOutput)}
+	}
+	return io.ReadAll(io.LimitReader(f, maxOutput+1))
 }
 
 // fileError words a file error like Ruby's Errno exceptions.

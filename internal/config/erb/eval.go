@@ -92,7 +92,7 @@ func unsupported(n node) error {
 
 // maxOutput bounds the rendered text and any single string built while
 // rendering, so a runaway template fails instead of eating memory.
-const maxOutput = 64 << 20
+const maxOutput = 16 << 20
 
 type scope struct {
 	vars   map[string]Value
@@ -127,7 +127,7 @@ type evaluator struct {
 }
 
 // maxSteps bounds evaluation work (each, times ...).
-const maxSteps = 10_000_000
+const maxSteps = 1_000_000
 
 func (ev *evaluator) lookupEnv(k string) (string, bool) {
 	if v, ok := ev.env[k]; ok {

@@ -327,7 +327,10 @@ func (p *parser) expr() node {
 			target := &localNode{position: position{line: t.line, src: t.val}, name: t.val}
 			return &opAssignNode{position: p.span(start), target: target, op: opAssigns[n.val], value: v}
 		}
-		if n.kind == tOp && (n.val == "," || strings.HasSuffix(n.val, "=") && n.val != "==" && n.val != "=~" && n.val != "!=" && n.val != "<=" && n.val != ">=" && n.val != "===") && p.isLocal(t.val) {
+		if n.kind == tOp && n.val == "," && p.i == p.stmt {
+			p.fail(t) // multiple assignment
+		}
+		if n.kind == tOp && (strings.HasSuffix(n.val, "=") && n.val != "==" && n.val != "=~" && n.val != "!=" && n.val != "<=" && n.val != ">=" && n.val != "===") && p.isLocal(t.val) {
 			p.fail(t) // multiple assignment and other compound assignments
 		}
 	}
@@ -576,6 +579,9 @@ func (p *parser) argList(closer string) ([]node, string, bool) {
 	var keys, vals []node
 	sym := ""
 	start := p.i
+	saved := p.noDo
+	p.noDo = 0
+	defer func() { p.noDo = saved }()
 	p.skipNewlines()
 	for !p.isOp(closer) {
 		if sym != "" {
@@ -643,6 +649,10 @@ func (p *parser) arg() (val node, key node, blockSym string) {
 // block parses "{ |params| body }" or "do |params| body end".
 func (p *parser) block(closer string) *blockNode {
 	start := p.i
+	outer := p.stmt
+	saved := p.noDo
+	p.noDo = 0 // a block body is a fresh context for do ... end
+	defer func() { p.noDo = saved }()
 	p.i++ // "{" or "do"
 	p.pushScope()
 	defer p.popScope()
@@ -674,11 +684,8 @@ func (p *parser) block(closer string) *blockNode {
 		}
 		return t.kind == tKeyword && t.val == "end"
 	})
-	if closer == "}" {
-		if !p.isOp("}") {
-			p.unclosed(start)
-		}
-	} else if !p.isKw("end") {
+	if closer == "}" && !p.isOp("}") || closer == "end" && !p.isKw("end") {
+		p.stmt = outer
 		p.unclosed(start)
 	}
 	p.i++
@@ -743,7 +750,9 @@ func (p *parser) primary() node {
 	case tOp:
 		switch t.val {
 		case "(":
-			p.pushScopeless()
+			saved := p.noDo
+			p.noDo = 0
+			defer func() { p.noDo = saved }()
 			body := p.stmts(func(t token) bool { return t.kind == tOp && t.val == ")" })
 			p.expectOp(")")
 			return body
@@ -779,9 +788,6 @@ func (p *parser) primary() node {
 	p.fail(t)
 	return nil
 }
-
-// pushScopeless exists for symmetry: parentheses do not open a scope.
-func (p *parser) pushScopeless() {}
 
 func (p *parser) hashLiteral(start int) node {
 	h := &hashNode{}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 
@@ -303,9 +302,15 @@ func (ev *evaluator) dotenv(name string, args []Value, n node) (Value, error) {
 	if len(files) == 0 {
 		files = []string{".env"}
 	}
+	if base == "overload" {
+		// Later files are applied first so that the first file listed wins, as in dotenv 3.
+		for i, j := 0, len(files)-1; i < j; i, j = i+1, j-1 {
+			files[i], files[j] = files[j], files[i]
+		}
+	}
 	result := newHash()
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := readFile(f)
 		if err != nil {
 			if !strict && (errors.Is(err, fs.ErrNotExist) || isDirErr(err)) {
 				continue

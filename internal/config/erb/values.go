@@ -180,6 +180,9 @@ func toS(v Value) string {
 	case *URI:
 		return x.raw
 	case *Time:
+		if x.t.Location() == time.UTC {
+			return x.t.Format("2006-01-02 15:04:05 UTC")
+		}
 		return x.t.Format("2006-01-02 15:04:05 -0700")
 	case module:
 		return string(x)
