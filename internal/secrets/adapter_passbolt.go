@@ -40,7 +40,7 @@ func (p *passbolt) Fetch(ctx context.Context, _, from string, names []string) ([
 		i := strings.LastIndexByte(n, '/')
 		name := n[i+1:]
 		wanted = append(wanted, name)
-		if i < 0 {
+		if i <= 0 {
 			conds = append(conds, "Name == "+strconv.Quote(name))
 			continue
 		}
@@ -49,7 +49,7 @@ func (p *passbolt) Fetch(ctx context.Context, _, from string, names []string) ([
 	}
 	seen := map[string]bool{}
 	for _, n := range names {
-		if i := strings.LastIndexByte(n, '/'); i >= 0 {
+		if i := strings.LastIndexByte(n, '/'); i > 0 {
 			if id := folders[n[:i]].ID; !seen[id] {
 				seen[id] = true
 				folderArgs = append(folderArgs, "--folder", id)
