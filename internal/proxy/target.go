@@ -216,12 +216,16 @@ func (t *Target) drain(timeout time.Duration, permanent bool) {
 		case <-f.done:
 		case <-deadline.C:
 			t.cancelAll()
+			if permanent {
+				t.transport.CloseIdleConnections()
+			}
 			return
 		}
 	}
 	if permanent {
 		// Hijacked connections that started after the snapshot.
 		t.cancelAll()
+		t.transport.CloseIdleConnections()
 	}
 }
 
@@ -235,10 +239,11 @@ func (t *Target) cancelAll() {
 
 func (t *Target) stop() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.stopHC != nil {
 		t.stopHC()
 	}
+	t.mu.Unlock()
+	t.transport.CloseIdleConnections()
 }
 
 func (t *Target) rewrite(pr *httputil.ProxyRequest, u *url.URL) {
