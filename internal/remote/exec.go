@@ -142,9 +142,11 @@ func runSession(ctx context.Context, s *ssh.Session, cmd string) error {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+		// Best effort: OpenSSH refuses signals for sessions that are not
+		// privilege-separated (e.g. root logins), and a remote process may
+		// outlive the closed channel. We stop waiting either way.
 		_ = s.Signal(ssh.SIGKILL)
 		s.Close()
-		<-done
 		return ctx.Err()
 	}
 }

@@ -88,6 +88,14 @@ func (p *Pool) ConnectionsOpened(host string) int {
 	return p.opened[host]
 }
 
+// connected reports whether a live connection to host is pooled.
+func (p *Pool) connected(host string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.conns[host]
+	return ok
+}
+
 // Close closes every connection. The pool cannot be used afterwards.
 func (p *Pool) Close() error {
 	p.mu.Lock()

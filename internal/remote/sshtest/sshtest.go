@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -174,6 +175,8 @@ func Start(tb testing.TB, ip string, opts Options, keys ...*Key) *Server {
 	}
 	logPath := filepath.Join(dir, "sshd.log")
 	cmd := exec.Command(SSHD, "-D", "-f", confPath, "-E", logPath)
+	// Own process group, so Stop also reaches per-connection children.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("starting sshd: %v", err)
 	}
@@ -194,10 +197,8 @@ func (s *Server) Stop() {
 		return
 	default:
 	}
-	_ = s.cmd.Process.Kill()
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 	<-s.done
-	// Session processes forked by sshd are in their own sessions; closing
-	// our client connections ends them. Nothing else to reap here.
 }
 
 // Log returns sshd's log so far.
