@@ -32,6 +32,13 @@ func puts(w io.Writer, s string) {
 	io.WriteString(w, s)
 }
 
+// runtimeError gives fetch and extract failures the error class Kamal
+// prints for them.
+type runtimeError struct{ error }
+
+func (runtimeError) Kind() string    { return "RuntimeError" }
+func (e runtimeError) Unwrap() error { return e.error }
+
 func commandContext(cmd *cobra.Command) context.Context {
 	if ctx := cmd.Context(); ctx != nil {
 		return ctx
@@ -52,7 +59,7 @@ func newSecretsFetchCommand(a *App) *cobra.Command {
 			o.Streams = secrets.Streams{Stdin: a.Stdin, Stderr: a.Stderr}
 			vars, err := secrets.Fetch(commandContext(cmd), o)
 			if err != nil {
-				return err
+				return runtimeError{err}
 			}
 			out := secrets.FormatFetch(vars)
 			if inline {
@@ -83,7 +90,7 @@ func newSecretsExtractCommand(a *App) *cobra.Command {
 			}
 			value, err := secrets.Extract(args[0], args[1])
 			if err != nil {
-				return err
+				return runtimeError{err}
 			}
 			if inline {
 				_, err = io.WriteString(a.Stdout, value)
