@@ -1,0 +1,235 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRedactor(t *testing.T) {
+	r := NewRedactor("pass'word", "", "   ")
+	r.Add("abc-longer-secret")
+	r.Add("abc") // shorter secret inside a longer one
+	r.Add("-----BEGIN KEY-----\nAAAABBBBCCCCDDDDEEEE\nFFFFGGGGHHHHIIIIJJJJ\n-----END KEY-----")
+	tests := map[string]string{
+		"docker login -p pass'word":            "docker login -p [REDACTED]",
+		"docker login -p 'pass'\\''word'":      "docker login -p [REDACTED]",
+		`-e X="pass'word"`:                     "-e X=[REDACTED]",
+		"x abc-longer-secret y abc":            "x [REDACTED] y [REDACTED]",
+		"key line FFFFGGGGHHHHIIIIJJJJ leaked": "key line [REDACTED] leaked",
+		"nothing here":                         "nothing here",
+		"":                                     "",
+	}
+	for in, want := range tests {
+		if got := r.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+	base := errors.New("failed with abc-longer-secret")
+	err := r.Error(base)
+	if err.Error() != "failed with [REDACTED]" || !errors.Is(err, base) || !IsRedacted(err) {
+		t.Errorf("Error() = %v", err)
+	}
+	if r.Error(nil) != nil {
+		t.Error("Error(nil) != nil")
+	}
+	var nilR *Redactor
+	if nilR.Redact("abc") != "abc" {
+		t.Error("nil redactor changed text")
+	}
+}
+
+func TestOutputLevels(t *testing.T) {
+	for _, tt := range []struct {
+		level Level
+		want  string
+	}{
+		{LevelQuiet, " ERROR bad [REDACTED]\n"},
+		{LevelDefault, "  INFO [abcd1234] info\n  WARN warn\n ERROR bad [REDACTED]\nApp Host: 1.1.1.1\nout\n\nplain\n"},
+		{LevelVerbose, " DEBUG dbg\n  INFO [abcd1234] info\n  WARN warn\n ERROR bad [REDACTED]\nApp Host: 1.1.1.1\nout\n\nplain\n"},
+	} {
+		var buf bytes.Buffer
+		o := NewOutput(&buf, tt.level, NewRedactor("s3cret"))
+		o.Debugf("dbg")
+		o.Log(Info, "abcd1234", "info")
+		o.Log(Warn, "", "warn")
+		o.Errorf("bad %s", "s3cret")
+		o.HostBlock("App", "1.1.1.1", "out")
+		o.Println("plain")
+		if buf.String() != tt.want {
+			t.Errorf("level %d:\n%q\nwant\n%q", tt.level, buf.String(), tt.want)
+		}
+	}
+}
+
+func TestLocalExecutor(t *testing.T) {
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	l := &Local{Out: NewOutput(&buf, LevelVerbose, NewRedactor("tops3cret")), Dir: dir, Env: []string{"FOO=bar"}}
+	res, err := l.Exec(context.Background(), "", "echo $FOO; pwd", ExecOptions{})
+	if err != nil || res.Stdout != "bar\n"+dir+"\n" {
+		t.Fatalf("res = %+v, err = %v", res, err)
+	}
+	line := regexp.MustCompile(`(?m)^  INFO \[[0-9a-f]{8}\] Running echo \$FOO; pwd (as \S+@localhost|on localhost)$`)
+	if !line.MatchString(buf.String()) {
+		t.Errorf("log:\n%s", buf.String())
+	}
+	if !regexp.MustCompile(`(?m)^  INFO \[[0-9a-f]{8}\] Finished in \d+\.\d{3} seconds with exit status 0 \(successful\)\.$`).MatchString(buf.String()) {
+		t.Errorf("log:\n%s", buf.String())
+	}
+
+	_, err = l.Exec(context.Background(), "", "echo tops3cret >&2; exit 4", ExecOptions{})
+	var ce *CommandError
+	if !errors.As(err, &ce) || ce.ExitStatus != 4 {
+		t.Fatalf("err = %v", err)
+	}
+	want := "echo [REDACTED] >&2; exit 4 exit status: 4\necho [REDACTED] >&2; exit 4 stdout: Nothing written\necho [REDACTED] >&2; exit 4 stderr: [REDACTED]"
+	if err.Error() != want {
+		t.Errorf("error:\n%s\nwant\n%s", err, want)
+	}
+	if strings.Contains(buf.String(), "tops3cret") || !strings.Contains(buf.String(), "with exit status 4 (failed).") {
+		t.Errorf("log:\n%s", buf.String())
+	}
+	res, err = l.Exec(context.Background(), "", "exit 2", ExecOptions{AllowFailure: true})
+	if err != nil || res.ExitStatus != 2 {
+		t.Errorf("AllowFailure: %+v %v", res, err)
+	}
+
+	if err := l.Upload(context.Background(), "", "f.env", []byte("A=1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(dir, "f.env"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("stat: %v %v", st, err)
+	}
+}
+
+func TestRunnerAggregatesEveryHost(t *testing.T) {
+	hosts := []string{"a", "b", "c", "d"}
+	done := make(chan string, len(hosts))
+	err := (&Runner{Redactor: NewRedactor("pw")}).On(context.Background(), hosts, func(_ context.Context, h string) error {
+		done <- h
+		switch h {
+		case "b":
+			return errors.New("bad pw")
+		case "d":
+			panic("boom")
+		}
+		return nil
+	})
+	if len(done) != 4 {
+		t.Fatalf("only %d hosts ran", len(done))
+	}
+	want := "Exceptions on 2 hosts:\nException while executing on host b: bad [REDACTED]\nException while executing on host d: panic: boom"
+	if err == nil || err.Error() != want {
+		t.Fatalf("err =\n%v\nwant\n%s", err, want)
+	}
+	if err := Parallel(context.Background(), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	single := Parallel(context.Background(), hosts, func(_ context.Context, h string) error {
+		if h == "c" {
+			return errors.New("nope")
+		}
+		return nil
+	})
+	if single == nil || single.Error() != "Exception while executing on host c: nope" {
+		t.Fatalf("single = %v", single)
+	}
+}
+
+func TestRunnerLimit(t *testing.T) {
+	running, peak := make(chan struct{}, 10), 0
+	var mu = make(chan struct{}, 1)
+	_ = (&Runner{Limit: 2}).On(context.Background(), []string{"1", "2", "3", "4", "5", "6"}, func(context.Context, string) error {
+		running <- struct{}{}
+		mu <- struct{}{}
+		if len(running) > peak {
+			peak = len(running)
+		}
+		<-mu
+		time.Sleep(time.Millisecond)
+		<-running
+		return nil
+	})
+	if peak > 2 {
+		t.Errorf("peak concurrency %d > 2", peak)
+	}
+}
+
+func TestParseEndpoint(t *testing.T) {
+	tests := []struct {
+		in   string
+		want endpoint
+		err  bool
+	}{
+		{"1.2.3.4", endpoint{Host: "1.2.3.4"}, false},
+		{"deploy@web:2222", endpoint{User: "deploy", Host: "web", Port: 2222}, false},
+		{"[::1]:22", endpoint{Host: "::1", Port: 22}, false},
+		{"::1", endpoint{Host: "::1"}, false},
+		{"web:0", endpoint{}, true},
+		{"web:x", endpoint{}, true},
+		{"", endpoint{}, true},
+	}
+	for _, tt := range tests {
+		got, err := parseEndpoint(tt.in)
+		if (err != nil) != tt.err || (!tt.err && got != tt.want) {
+			t.Errorf("parseEndpoint(%q) = %+v, %v", tt.in, got, err)
+		}
+	}
+}
+
+func TestResolvePrecedence(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config")
+	conf := "Host web\n  HostName 10.0.0.5\n  User cfguser\n  Port 2200\n  ProxyCommand ssh -W %h:%p bastion\n"
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadSSHConfig([]string{path, filepath.Join(dir, "missing")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, _ := resolve("web", SSHOptions{}, cfg, false)
+	if tg.Host != "10.0.0.5" || tg.User != "cfguser" || tg.Port != 2200 || tg.ProxyCommand == "" {
+		t.Errorf("from config: %+v", tg)
+	}
+	tg, _ = resolve("web", SSHOptions{User: "app", Port: 22, Proxy: "bastion"}, cfg, false)
+	if tg.User != "app" || tg.Port != 22 || tg.ProxyJump != "root@bastion" || tg.ProxyCommand != "" {
+		t.Errorf("options win: %+v", tg)
+	}
+	tg, _ = resolve("other", SSHOptions{}, cfg, false)
+	if tg.User != "root" || tg.Port != 22 || tg.Host != "other" {
+		t.Errorf("defaults: %+v", tg)
+	}
+	if got := expandProxyCommand("ssh -W %h:%p %r@j %% %x", target{Host: "h", Port: 2, User: "u"}); got != "ssh -W h:2 u@j % %x" {
+		t.Errorf("expandProxyCommand = %q", got)
+	}
+}
+
+// The upload command writes through a temporary file with the final mode.
+func TestUploadCommandLocally(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "it's here.env")
+	cmd := exec.Command("sh", "-c", uploadCommand(path, 0o640))
+	cmd.Stdin = strings.NewReader("X=1\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o640 {
+		t.Fatalf("stat = %v, %v", st, err)
+	}
+	cmd = exec.Command("sh", "-c", uploadCommand(filepath.Join(dir, "nodir", "x"), 0o600))
+	cmd.Stdin = strings.NewReader("X=1\n")
+	if err := cmd.Run(); err == nil {
+		t.Fatal("upload into a missing directory succeeded")
+	}
+}
