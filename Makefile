@@ -38,3 +38,8 @@ test:
 		summary="$$summary  $$result  $$step ($$(( $$(date +%s) - start ))s)\n"; \
 	done; \
 	printf "\n==> summary\n%b" "$$summary"; exit $$status
+
+.PHONY: proxy-image
+# Builds the kamal-proxy image FROM scratch (static binary built outside Docker).
+proxy-image:
+	build/kamal-proxy/build.sh
