@@ -136,17 +136,43 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.err }
 
+// Output modes of vendorCLI.exec.
+const (
+	captureStdout = iota // stdout returned, stderr shown to the user
+	probe                // stdout returned, stderr discarded (status checks)
+	showAll              // both shown to the user (interactive sign-in)
+)
+
 // run runs the tool and returns its stdout. The tool shares the user's
 // terminal for stdin (password prompts) and stderr (its own error message)
 // unless quiet, which discards stderr for status probes.
 func (c *vendorCLI) run(ctx context.Context, quiet bool, args ...string) ([]byte, error) {
+	mode := captureStdout
+	if quiet {
+		mode = probe
+	}
+	return c.exec(ctx, mode, args...)
+}
+
+// interactive runs a sign-in command whose output is meant for the user
+// (a URL to open, a code to type); its stdout goes to the user's stderr.
+func (c *vendorCLI) interactive(ctx context.Context, args ...string) error {
+	_, err := c.exec(ctx, showAll, args...)
+	return err
+}
+
+func (c *vendorCLI) exec(ctx context.Context, mode int, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, c.bin, args...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stdin = c.streams.stdin()
-	if quiet {
+	switch mode {
+	case probe:
 		cmd.Stderr = io.Discard
-	} else {
+	case showAll:
+		cmd.Stdout = c.streams.stderr()
+		cmd.Stderr = c.streams.stderr()
+	default:
 		cmd.Stderr = c.streams.stderr()
 	}
 	if len(c.env) > 0 {

@@ -180,10 +180,11 @@ EOF
 			name: "logs in", from: "p/c", names: []string{"REGISTRY_PASSWORD", "DB_PASSWORD"},
 			env: map[string]string{"DOPPLER_TOKEN": ""},
 			arms: `'me --json') echo 'Doppler Error: you must provide a token' >&2; exit 1;;
-'login -y') echo 'Authenticated';;
+'login -y') echo 'Your auth code is: tiger-lemon';;
 'secrets get REGISTRY_PASSWORD DB_PASSWORD --json -p p -c c') ` + get,
-			wantCalls: []string{meCall, "doppler [login] [-y]", "doppler [secrets] [get] [REGISTRY_PASSWORD] [DB_PASSWORD] [--json] [-p] [p] [-c] [c]"},
-			want:      vars("REGISTRY_PASSWORD", "reg-pass", "DB_PASSWORD", "db-pass"),
+			wantCalls:  []string{meCall, "doppler [login] [-y]", "doppler [secrets] [get] [REGISTRY_PASSWORD] [DB_PASSWORD] [--json] [-p] [p] [-c] [c]"},
+			want:       vars("REGISTRY_PASSWORD", "reg-pass", "DB_PASSWORD", "db-pass"),
+			wantStderr: "Your auth code is: tiger-lemon",
 		},
 		{
 			name: "not signed in", from: "p/c", names: []string{"A"},

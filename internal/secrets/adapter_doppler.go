@@ -23,7 +23,7 @@ func (d *doppler) Fetch(ctx context.Context, _, from string, names []string) ([]
 		return nil, err
 	}
 	if !c.succeeds(ctx, "me", "--json") {
-		if _, err := c.output(ctx, "login", "-y"); err != nil {
+		if err := c.interactive(ctx, "login", "-y"); err != nil {
 			return nil, c.errorf("not logged in and `doppler login` failed: %w", err)
 		}
 	}

@@ -94,7 +94,7 @@ func (g *gcpSecretManager) login(ctx context.Context) error {
 	if g.loggedIn(ctx) {
 		return nil
 	}
-	if _, err := c.output(ctx, "auth", "login"); err != nil {
+	if err := c.interactive(ctx, "auth", "login"); err != nil {
 		return c.errorf("gcloud is not signed in and `gcloud auth login` failed: %w", err)
 	}
 	if !g.loggedIn(ctx) {

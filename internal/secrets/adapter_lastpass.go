@@ -58,7 +58,7 @@ func (l *lastPass) login(ctx context.Context, account string) error {
 	if err == nil && strings.TrimSpace(string(out)) == "Logged in as "+account+"." {
 		return nil
 	}
-	if _, err := c.output(ctx, "login", account); err != nil {
+	if err := c.interactive(ctx, "login", account); err != nil {
 		return c.errorf("not logged in as %s and logging in failed: %w", account, err)
 	}
 	return nil

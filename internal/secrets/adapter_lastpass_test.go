@@ -32,8 +32,9 @@ EOF
 			arms: `'status --color never') echo 'Logged in as other@example.com.';;
 'login me@example.com') echo 'Success: Logged in as me@example.com.';;
 'show REGISTRY_PASSWORD DB_PASSWORD --json') ` + plain,
-			wantCalls: []string{status, "lpass [login] [me@example.com]", "lpass [show] [REGISTRY_PASSWORD] [DB_PASSWORD] [--json]"},
-			want:      vars("REGISTRY_PASSWORD", "reg-pass", "DB_PASSWORD", "db-pass"),
+			wantCalls:  []string{status, "lpass [login] [me@example.com]", "lpass [show] [REGISTRY_PASSWORD] [DB_PASSWORD] [--json]"},
+			want:       vars("REGISTRY_PASSWORD", "reg-pass", "DB_PASSWORD", "db-pass"),
+			wantStderr: "Success: Logged in as me@example.com.",
 		},
 		{
 			name: "not signed in", account: "me@example.com", names: []string{"A"},

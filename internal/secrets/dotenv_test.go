@@ -191,6 +191,8 @@ ABC=$(kamal secrets extract abc $SECRETS)
 FULL=$(kamal secrets extract vault/item/de.f ${SECRETS})
 QUOTED="$(kamal secrets extract 'de.f' $SECRETS --inline)"
 RAW=$(kamal secrets fetch -a test --account=acct "two words")
+ADAPTER=test
+VIA_VARS=$(kamal secrets fetch --adapter $ADAPTER --account ${USER} --from "$HOME" k)
 `
 	sh := &recordingShell{}
 	got, err := ParseDotenv([]byte(in), DotenvOptions{File: ".kamal/secrets", LookupEnv: lookupFake, Shell: sh.run})
@@ -203,6 +205,8 @@ RAW=$(kamal secrets fetch -a test --account=acct "two words")
 		"FULL", "f.ed/meti/tluav",
 		"QUOTED", "f.ed/meti/tluav",
 		"RAW", `\{\"two\ words\":\"sdrow\ owt\"\}`,
+		"ADAPTER", "test",
+		"VIA_VARS", `\{\"/home/u/k\":\"k/u/emoh/\"\}`,
 	)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %q\nwant %q", got, want)
