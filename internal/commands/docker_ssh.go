@@ -1,0 +1,60 @@
+package commands
+
+import (
+	"strconv"
+
+	"github.com/kamalgo/kamal/internal/config"
+)
+
+// SSH builds the local `ssh -t …` command line used for interactive exec and
+// followed logs, which run through the user's own ssh client with a TTY.
+type SSH struct {
+	s config.SSH
+}
+
+// NewSSH returns the ssh command builder for the ssh settings.
+func NewSSH(s config.SSH) *SSH { return &SSH{s: s} }
+
+// Interactive returns the local command line that runs remote on host:
+// `ssh [-F file] [-J proxy | -o ProxyCommand='…'] [-i key]… [-o IdentitiesOnly=yes] -t user@host -p port '<remote>'`.
+func (s *SSH) Interactive(host string, remote Cmd) Cmd {
+	c := New("ssh")
+	switch {
+	case s.s.LoadConfig != nil && !*s.s.LoadConfig:
+		c = append(c, "-F", "/dev/null")
+	case len(s.s.ConfigFiles) > 0:
+		c = append(c, "-F", q(s.s.ConfigFiles[0]))
+	}
+	switch {
+	case s.s.ProxyCommand != "":
+		c = append(c, "-o", "ProxyCommand="+alwaysQuote(s.s.ProxyCommand))
+	case s.s.Proxy != "":
+		c = append(c, "-J", q(s.proxy()))
+	}
+	for _, k := range s.s.Keys {
+		c = append(c, "-i", q(k))
+	}
+	if s.s.KeysOnly != nil && *s.s.KeysOnly {
+		c = append(c, "-o", "IdentitiesOnly=yes")
+	}
+	user := s.s.User
+	if user == "" {
+		user = config.DefaultSSHUser
+	}
+	port := s.s.Port
+	if port == 0 {
+		port = config.DefaultSSHPort
+	}
+	return append(c, "-t", q(user+"@"+host), "-p", strconv.Itoa(port), alwaysQuote(remote.String()))
+}
+
+// proxy is the jump host, with the default user when none is given.
+func (s *SSH) proxy() string {
+	p := s.s.Proxy
+	for i := 0; i < len(p); i++ {
+		if p[i] == '@' {
+			return p
+		}
+	}
+	return "root@" + p
+}
