@@ -25,8 +25,9 @@ func NewHooks(cfg *config.Config) Hooks {
 // File is the path of the hook called name.
 func (h Hooks) File(name string) string { return filepath.Join(h.dir, name) }
 
-// Run runs the hook (rendered by shell.Command as `/usr/bin/env <path>`).
-func (h Hooks) Run(name string) Cmd { return New(shell.Quote(h.File(name))) }
+// Run runs the hook as `/usr/bin/env <path>`, the way Kamal logs it. The
+// path is quoted, so a hooks_path with spaces works.
+func (h Hooks) Run(name string) Cmd { return New("/usr/bin/env", shell.Quote(h.File(name))) }
 
 // SecretHooks are the hooks that receive every secret in their environment.
 var SecretHooks = map[string]bool{"pre-connect": true, "pre-deploy": true, "post-deploy": true}

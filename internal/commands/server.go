@@ -12,7 +12,7 @@ func DockerInstalled() Cmd { return New("docker", "-v") }
 
 // DockerSuperuser succeeds when the user is root or may run usermod via sudo.
 func DockerSuperuser() Cmd {
-	return Any(New(`[ "${EUID:-$(id -u)}" -eq 0 ]`), Write(New("sudo", "-nl", "usermod"), "/dev/null"))
+	return Any(New(`[ "${EUID:-$(id -u)}" -eq 0 ]`), New("sudo", "-nl", "usermod", ">/dev/null"))
 }
 
 // DockerInstall installs Docker with the official convenience script.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/kamalgo/kamal/internal/commands"
 	"github.com/kamalgo/kamal/internal/remote"
-	"github.com/kamalgo/kamal/internal/shell"
 )
 
 // HookError is a failing hook; it aborts the command.
@@ -143,7 +142,7 @@ func (k *Kamal) RunHook(ctx context.Context, name string, extra ...commands.Tag)
 		}
 	}
 	local := &remote.Local{Out: k.Out, Env: env}
-	if _, err := local.Exec(ctx, "localhost", shell.Command(hooks.Run(name)...), o); err != nil {
+	if _, err := local.Exec(ctx, "localhost", hooks.Run(name).String(), o); err != nil {
 		return &HookError{Hook: name, Err: err}
 	}
 	return nil

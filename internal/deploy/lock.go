@@ -182,3 +182,9 @@ func (k *Kamal) acquireAutomaticLock(ctx context.Context) error {
 		}
 	}
 }
+
+// EnsureRunDirectoryOnPrimary creates .kamal on the primary host (the
+// first step of the lock commands).
+func (k *Kamal) EnsureRunDirectoryOnPrimary(ctx context.Context) error {
+	return k.ensureRunDirectory(ctx, []string{k.primaryHost})
+}

@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kamalgo/kamal/internal/deploy"
+	"github.com/kamalgo/kamal/internal/remote"
+)
+
+// kamalState is the once-built run state of one App.
+type kamalState struct {
+	once    sync.Once
+	k       *deploy.Kamal
+	err     error
+	command string // top-level command and subcommand, for hooks
+	sub     string
+}
+
+var kamals sync.Map // *App -> *kamalState
+
+func (a *App) kamalState() *kamalState {
+	v, _ := kamals.LoadOrStore(a, &kamalState{})
+	return v.(*kamalState)
+}
+
+// Kamal returns the run state built from the configuration and the global
+// options (filters, verbosity, hooks, lock waiting). It is created on first
+// use; its SSH connections are closed when the command ends.
+func (a *App) Kamal() (*deploy.Kamal, error) {
+	st := a.kamalState()
+	st.once.Do(func() {
+		cfg, err := a.Config()
+		if err != nil {
+			st.err = err
+			return
+		}
+		g := a.Globals
+		level := remote.LevelDefault
+		switch {
+		case g.Verbose:
+			level = remote.LevelVerbose
+		case g.Quiet:
+			level = remote.LevelQuiet
+		}
+		st.k, st.err = deploy.New(cfg, deploy.Options{
+			Hosts:            splitList(g.Hosts),
+			Roles:            splitList(g.Roles),
+			Primary:          g.Primary,
+			Level:            level,
+			SkipHooks:        g.SkipHooks,
+			LockWait:         g.LockWait,
+			LockWaitTimeout:  time.Duration(g.LockWaitTimeout) * time.Second,
+			LockWaitInterval: time.Duration(g.LockWaitInterval) * time.Second,
+			Command:          st.command,
+			Subcommand:       st.sub,
+			Stdout:           a.Stdout,
+			Stdin:            a.Stdin,
+		})
+		a.onClose(func() {
+			if st.k != nil {
+				_ = st.k.Close()
+			}
+			kamals.Delete(a)
+		})
+	})
+	return st.k, st.err
+}
+
+// splitList drops empty entries and surrounding spaces of a comma list.
+func splitList(items []string) []string {
+	var out []string
+	for _, it := range items {
+		if it = strings.TrimSpace(it); it != "" {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// RunContext records which command runs (KAMAL_COMMAND/KAMAL_SUBCOMMAND
+// for hooks) and returns a context cancelled by Ctrl-C or SIGTERM, so
+// running commands stop and the deploy lock is released. Call it first
+// in a command's RunE, before Kamal.
+func (a *App) RunContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	path := strings.Fields(cmd.CommandPath()) // kamal <command> [<subcommand>]
+	st := a.kamalState()
+	if len(path) > 1 {
+		st.command = path[1]
+	}
+	if len(path) > 2 {
+		st.sub = path[2]
+	}
+	return signal.NotifyContext(commandContext(cmd), os.Interrupt, syscall.SIGTERM)
+}
+
+// runError maps orchestration errors to kamal's exit behaviour.
+func runError(err error) error {
+	var status *deploy.ExitStatusError
+	if errors.As(err, &status) {
+		return &ExitError{Code: status.Status}
+	}
+	return err
+}

@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/kamalgo/kamal/internal/deploy"
+)
+
+func init() { register(newServerCommand) }
+
+func newServerCommand(a *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Bootstrap servers with curl and Docker",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+
+	var o deploy.ServerExecOptions
+	exec := &cobra.Command{
+		Use:   "exec CMD...",
+		Short: "Run a custom command on the server (use --help to show options)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := a.RunContext(cmd)
+			defer cancel()
+			k, err := a.Kamal()
+			if err != nil {
+				return err
+			}
+			return runError(k.ServerExec(ctx, deploy.JoinCommand(args), o))
+		},
+	}
+	// Everything after the command's first word belongs to it (`server
+	// exec ls -la`), as Thor passes unknown options through.
+	exec.Flags().SetInterspersed(false)
+	exec.Flags().BoolVarP(&o.Interactive, "interactive", "i", false, "Run the command interactively (use for console/bash)")
+	exec.Flags().BoolVar(&o.Raw, "raw", false, "Print the output only, without host headers")
+
+	bootstrap := &cobra.Command{
+		Use:   "bootstrap",
+		Short: "Set up Docker to run Kamal apps",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := a.RunContext(cmd)
+			defer cancel()
+			k, err := a.Kamal()
+			if err != nil {
+				return err
+			}
+			return k.Bootstrap(ctx)
+		},
+	}
+	cmd.AddCommand(exec, bootstrap)
+	return cmd
+}
