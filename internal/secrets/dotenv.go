@@ -451,11 +451,17 @@ func (p *dotenvParser) expandVars(v string) string {
 }
 
 // matchParens returns the offset just past the parenthesis that balances the
-// one at v[open], or 0 when there is none or the parentheses are empty.
+// one at v[open], or 0 when there is none or the parentheses are empty. As
+// in Kamal, a backslash escapes the next character, so `\)` does not close.
 func matchParens(v string, open int) int {
 	depth := 0
 	for i := open; i < len(v); i++ {
 		switch v[i] {
+		case '\\':
+			if i+1 >= len(v) || v[i+1] == '\n' {
+				return 0
+			}
+			i++
 		case '(':
 			depth++
 		case ')':

@@ -44,6 +44,7 @@ func TestParseDotenv(t *testing.T) {
 		"echo $(date)":     "today\n",
 		"printf 'a\\n\\n'": "a\n\n",
 		"kamal version":    "2.12.0\n",
+		"echo \\) x":       ")\n",
 		"cat key":          "k\r\n",
 	}
 	tests := []struct {
@@ -81,6 +82,7 @@ func TestParseDotenv(t *testing.T) {
 		{"command output loses CRLF", "B=$(cat key)", vars("B", "k"), []string{"cat key"}},
 		{"command sees expanded variables", "A=x\nB=$(echo $A)", vars("A", "x", "B", "x"), []string{"echo x"}},
 		{"nested command goes to the shell whole", "B=$(echo $(date))", vars("B", "today"), []string{"echo $(date)"}},
+		{"escaped parenthesis inside a command", `B=$(echo \\) x)`, vars("B", ")"), []string{`echo \) x`}},
 		{"escaped command not run", `B=\$(echo hi)`, vars("B", "$(echo hi)"), nil},
 		{"other kamal commands go to the shell", "V=$(kamal version)", vars("V", "2.12.0"), []string{"kamal version"}},
 		{"later key wins keeping its place", "A=1\nB=2\nA=3", vars("A", "3", "B", "2"), nil},
