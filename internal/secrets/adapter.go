@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"sort"
 	"strings"
 )
 
@@ -64,16 +63,6 @@ var adapterSpecs = map[string]adapterSpec{
 	"passbolt":            {false, func(s Streams) Adapter { return &passbolt{cli: newCLI("passbolt", "Passbolt", s)} }},
 	"enpass":              {false, func(s Streams) Adapter { return &enpass{cli: newCLI("enpass-cli", "Enpass", s)} }},
 	"test":                {true, func(Streams) Adapter { return reverser{} }},
-}
-
-// AdapterNames lists the adapter names accepted by LookupAdapter.
-func AdapterNames() []string {
-	names := make([]string, 0, len(adapterSpecs))
-	for n := range adapterSpecs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // LookupAdapter returns the adapter called name (case-insensitive, as in
