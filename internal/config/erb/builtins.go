@@ -557,9 +557,21 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 			return &Array{elems: out}, nil
 		case "uniq":
 			var out []Value
+			seen := newHash()
 		outer:
 			for _, e := range elems {
+				if _, ok := keyOf(e); ok {
+					if _, dup := seen.get(e); dup {
+						continue
+					}
+					seen.set(e, true)
+					out = append(out, e)
+					continue
+				}
 				for _, o := range out {
+					if err := ev.tick(n); err != nil {
+						return nil, err
+					}
 					if equal(o, e) {
 						continue outer
 					}
@@ -692,6 +704,9 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 		next:
 			for _, e := range elems {
 				for _, o := range other.elems {
+					if err := ev.tick(n); err != nil {
+						return nil, err
+					}
 					if equal(e, o) {
 						continue next
 					}

@@ -490,6 +490,9 @@ func (ev *evaluator) call(n *callNode, sc *scope) (Value, error) {
 	}
 	recv, err := ev.eval(n.recv, sc)
 	if err != nil {
+		if _, isConst := n.recv.(*constNode); isConst {
+			return nil, unsupported(n) // name the whole call, not just the constant
+		}
 		return nil, err
 	}
 	if n.safe && recv == nil {

@@ -5,6 +5,10 @@ import (
 	"strings"
 )
 
+// maxParseDepth bounds parser recursion (each nesting level of an
+// expression uses about a dozen frames).
+const maxParseDepth = 2000
+
 // syntaxError is anything the parser does not take; it is reported as
 // unsupported Ruby at the given line.
 type syntaxError struct {
@@ -190,7 +194,7 @@ func (p *parser) span(start int) position {
 
 func (p *parser) enter() {
 	p.depth++
-	if p.depth > maxNesting {
+	if p.depth > maxParseDepth {
 		p.fail(p.peek())
 	}
 }

@@ -568,30 +568,40 @@ func expandReplacement(b *strings.Builder, repl, s string, m []int, names []stri
 // trSet is a character set in tr's notation: ranges "a-z", "^" negation.
 type trSet struct {
 	runes  []rune
+	last   map[rune]int // position of each rune's last occurrence in runes
 	negate bool
 }
 
 func (t trSet) has(r rune) bool {
-	for _, x := range t.runes {
-		if x == r {
-			return !t.negate
-		}
-	}
-	return t.negate
+	_, ok := t.last[r]
+	return ok != t.negate
 }
 
+// maxTrRunes bounds the expansion of ranges in a tr set.
+const maxTrRunes = 1 << 18
+
 func parseTrSet(spec string) (trSet, error) {
-	var t trSet
+	t := trSet{last: map[rune]int{}}
 	rs := []rune(spec)
 	if len(rs) > 1 && rs[0] == '^' {
 		t.negate = true
 		rs = rs[1:]
 	}
+	add := func(r rune) error {
+		if len(t.runes) >= maxTrRunes {
+			return strconv.ErrRange
+		}
+		t.last[r] = len(t.runes)
+		t.runes = append(t.runes, r)
+		return nil
+	}
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
 		if r == '\\' && i+1 < len(rs) {
 			i++
-			t.runes = append(t.runes, rs[i])
+			if err := add(rs[i]); err != nil {
+				return t, err
+			}
 			continue
 		}
 		if i+2 < len(rs) && rs[i+1] == '-' {
@@ -599,16 +609,17 @@ func parseTrSet(spec string) (trSet, error) {
 			if hi < r {
 				return t, strconv.ErrRange
 			}
-			if hi-r > 0x10000 {
-				return t, strconv.ErrRange
-			}
 			for c := r; c <= hi; c++ {
-				t.runes = append(t.runes, c)
+				if err := add(c); err != nil {
+					return t, err
+				}
 			}
 			i += 2
 			continue
 		}
-		t.runes = append(t.runes, r)
+		if err := add(r); err != nil {
+			return t, err
+		}
 	}
 	return t, nil
 }
@@ -623,6 +634,9 @@ func trString(s, from, to string, n node) (Value, error) {
 	if err != nil || tset.negate {
 		tset = trSet{runes: []rune(to)}
 	}
+	if len(tset.runes) > maxTrRunes {
+		return nil, unsupported(n)
+	}
 	var b strings.Builder
 	for _, r := range s {
 		if !f.has(r) {
@@ -636,12 +650,7 @@ func trString(s, from, to string, n node) (Value, error) {
 			b.WriteRune(tset.runes[len(tset.runes)-1])
 			continue
 		}
-		idx := 0
-		for i, x := range f.runes {
-			if x == r {
-				idx = i // a repeated character maps like its last occurrence
-			}
-		}
+		idx := f.last[r] // a repeated character maps like its last occurrence
 		if idx >= len(tset.runes) {
 			idx = len(tset.runes) - 1
 		}

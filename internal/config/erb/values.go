@@ -191,7 +191,26 @@ func toS(v Value) string {
 }
 
 // inspect is Ruby's inspect (Ruby 3.4 style for hashes).
-func inspect(v Value) string {
+func inspect(v Value) string { return inspectRec(v, nil) }
+
+// inspectRec tracks the containers being printed: one that contains
+// itself prints as [...] or {...}, as in Ruby.
+func inspectRec(v Value, active []any) string {
+	switch x := v.(type) {
+	case *Array, *Hash:
+		for _, a := range active {
+			if a == v {
+				if _, ok := x.(*Array); ok {
+					return "[...]"
+				}
+				return "{...}"
+			}
+		}
+		if len(active) > maxNesting {
+			return "..."
+		}
+		active = append(active, v)
+	}
 	switch x := v.(type) {
 	case nil:
 		return "nil"
@@ -202,7 +221,7 @@ func inspect(v Value) string {
 	case *Array:
 		parts := make([]string, len(x.elems))
 		for i, e := range x.elems {
-			parts[i] = inspect(e)
+			parts[i] = inspectRec(e, active)
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	case *Hash:
@@ -211,15 +230,16 @@ func inspect(v Value) string {
 		}
 		parts := make([]string, len(x.keys))
 		for i, k := range x.keys {
+			val := inspectRec(x.vals[i], active)
 			if s, ok := k.(Symbol); ok {
 				if simpleSymbol(string(s)) && !strings.HasSuffix(string(s), "=") {
-					parts[i] = string(s) + ": " + inspect(x.vals[i])
+					parts[i] = string(s) + ": " + val
 				} else {
-					parts[i] = inspectString(string(s)) + ": " + inspect(x.vals[i])
+					parts[i] = inspectString(string(s)) + ": " + val
 				}
 				continue
 			}
-			parts[i] = inspect(k) + " => " + inspect(x.vals[i])
+			parts[i] = inspect(k) + " => " + val
 		}
 		return "{" + strings.Join(parts, ", ") + "}"
 	case *Regexp:
@@ -399,7 +419,12 @@ func jsonString(b *strings.Builder, s string) error {
 }
 
 // equal is Ruby's ==.
-func equal(a, b Value) bool {
+func equal(a, b Value) bool { return equalDepth(a, b, 0) }
+
+func equalDepth(a, b Value, depth int) bool {
+	if depth > maxNesting {
+		return false
+	}
 	switch x := a.(type) {
 	case nil:
 		return b == nil
@@ -421,7 +446,7 @@ func equal(a, b Value) bool {
 			return false
 		}
 		for i := range x.elems {
-			if !equal(x.elems[i], y.elems[i]) {
+			if !equalDepth(x.elems[i], y.elems[i], depth+1) {
 				return false
 			}
 		}
@@ -433,7 +458,7 @@ func equal(a, b Value) bool {
 		}
 		for i, k := range x.keys {
 			v, ok := y.get(k)
-			if !ok || !equal(x.vals[i], v) {
+			if !ok || !equalDepth(x.vals[i], v, depth+1) {
 				return false
 			}
 		}
