@@ -22,6 +22,11 @@ type DotenvOptions struct {
 	File      string                           // shown in error messages
 	LookupEnv func(string) (string, bool)      // nil means os.LookupEnv
 	Shell     func(cmd string) (string, error) // runs $(cmd); nil means sh -c
+
+	// EnvFirst makes $VAR prefer the environment over keys read earlier
+	// in the file, as Dotenv.load (no overwrite) does. Secrets files use
+	// the default: earlier keys first, as Kamal parses them in overwrite mode.
+	EnvFirst bool
 }
 
 // ParseDotenv parses dotenv data with the rules of the Ruby dotenv 3 gem as
@@ -76,6 +81,11 @@ func (p *dotenvParser) set(key, value string) {
 }
 
 func (p *dotenvParser) lookup(key string) (string, bool) {
+	if p.opts.EnvFirst {
+		if v, ok := p.opts.LookupEnv(key); ok {
+			return v, true
+		}
+	}
 	if i, ok := p.index[key]; ok {
 		return p.vars[i].Value, true
 	}

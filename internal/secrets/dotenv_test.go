@@ -112,6 +112,17 @@ func TestParseDotenv(t *testing.T) {
 	}
 }
 
+func TestParseDotenvEnvFirst(t *testing.T) {
+	in := []byte("HOME=/mine\nMINE=x\nA=$HOME $MINE")
+	got, err := ParseDotenv(in, DotenvOptions{LookupEnv: lookupFake, EnvFirst: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := vars("HOME", "/mine", "MINE", "x", "A", "/home/u x"); !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
 func TestParseDotenvErrors(t *testing.T) {
 	tests := []struct {
 		name, in, want string
