@@ -2,6 +2,7 @@ package commands
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/kamalgo/kamal/internal/config"
 )
@@ -32,7 +33,7 @@ func (s *SSH) Interactive(host string, remote Cmd) Cmd {
 		c = append(c, "-J", q(s.proxy()))
 	}
 	for _, k := range s.s.Keys {
-		c = append(c, "-i", q(k))
+		c = append(c, "-i", homePath(k))
 	}
 	if s.s.KeysOnly != nil && *s.s.KeysOnly {
 		c = append(c, "-o", "IdentitiesOnly=yes")
@@ -57,4 +58,13 @@ func (s *SSH) proxy() string {
 		}
 	}
 	return "root@" + p
+}
+
+// homePath quotes a local path but keeps a leading ~/ outside the quotes so
+// the local shell still expands it, as it does for Kamal's unquoted keys.
+func homePath(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		return "~/" + q(rest)
+	}
+	return q(p)
 }

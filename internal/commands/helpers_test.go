@@ -1,6 +1,8 @@
 package commands
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/kamalgo/kamal/internal/config"
@@ -34,4 +36,23 @@ func TestLoadAll(t *testing.T) {
 	load(t, "proxyrun/deploy.yml", "")
 	load(t, "proxyregistry/deploy.yml", "")
 	load(t, "full/deploy.yml", "")
+}
+
+// loadYAML loads a deploy.yml given inline (version 999).
+func loadYAML(t *testing.T, yaml string) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "deploy.yml")
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(config.LoadOptions{
+		ConfigFile: file,
+		Version:    "999",
+		LookupEnv:  func(string) (string, bool) { return "", false },
+	})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return cfg
 }
