@@ -82,6 +82,15 @@ func envInt(name string, def int) int {
 	return def
 }
 
+func envString(name, def string) string {
+	for _, k := range []string{"KAMAL_PROXY_" + name, name} {
+		if v, ok := os.LookupEnv(k); ok && v != "" {
+			return v
+		}
+	}
+	return def
+}
+
 func envBool(name string, def bool) bool {
 	for _, k := range []string{"KAMAL_PROXY_" + name, name} {
 		if v, ok := os.LookupEnv(k); ok {

@@ -45,6 +45,7 @@ func newRunCommand() *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&cfg.Bind, "bind", envString("BIND", ""), "Address to listen on (default all interfaces)")
 	f.IntVar(&cfg.HTTPPort, "http-port", envInt("HTTP_PORT", 80), "Port to serve HTTP traffic on")
 	f.IntVar(&cfg.HTTPSPort, "https-port", envInt("HTTPS_PORT", 443), "Port to serve HTTPS traffic on")
 	f.IntVar(&cfg.MetricsPort, "metrics-port", envInt("METRICS_PORT", 0), "Publish metrics on the specified port (default zero to disable)")
