@@ -174,10 +174,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// Raw is a command fragment Kamal writes literally (redirections, loops).
-// Only fixed strings from this package are used with it.
-func raw(s string) Cmd { return Cmd{s} }
-
 // containerIDFor is `docker container ls [--all] --filter 'name=^<name>$' --quiet`.
 func containerIDFor(name string, all bool) Cmd {
 	c := New("docker", "container", "ls")
