@@ -234,14 +234,10 @@ func ValidateTLSOnDemandURL(s string) error {
 	return nil
 }
 
-// Validate checks target options that the server can verify on its own.
+// Validate checks target options that the server can verify on its own. A
+// body limit without buffering is refused by the CLI only when the buffering
+// flag was not given at all; the server just ignores such a limit.
 func (o TargetOptions) Validate() error {
-	if o.MaxRequestBodySize > 0 && !o.BufferRequests {
-		return ErrMaxRequestBodyNeedsBuffer
-	}
-	if o.MaxResponseBodySize > 0 && !o.BufferResponses {
-		return ErrMaxRespBodyNeedsBuffer
-	}
 	if o.MaxMemoryBufferSize < 0 || o.MaxRequestBodySize < 0 || o.MaxResponseBodySize < 0 {
 		return errors.New("buffer sizes must not be negative")
 	}

@@ -161,3 +161,30 @@ func TestClientServerRoundTrip(t *testing.T) {
 		t.Fatalf("second remove: %d %q", code, stderr)
 	}
 }
+
+// TestKamalGeneratedDeployCommandsParse feeds the argument lists Kamal
+// generates (see the protocol reference) through flag parsing and
+// validation; reaching the socket means every flag was accepted.
+func TestKamalGeneratedDeployCommandsParse(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "none.sock")
+	t.Setenv("KAMAL_PROXY_SOCKET", sock)
+	cmds := [][]string{
+		{"deploy", "app-web", `--target=f00dcafe1234:3000`, `--host=app.example.com`, `--deploy-timeout=30s`, `--drain-timeout=30s`,
+			"--buffer-requests", "--buffer-responses", `--log-request-header=Cache-Control`, `--log-request-header=Last-Modified`, `--log-request-header=User-Agent`},
+		{"deploy", "app-web", "--target=f00dcafe1234:3000", "--host=a.example.com", "--host=b.example.com", "--deploy-timeout=60s", "--drain-timeout=30s",
+			"--health-check-interval=3s", "--health-check-timeout=3s", "--health-check-path=/health", "--target-timeout=10s", "--buffer-requests",
+			"--buffer-responses=false", "--buffer-memory=2000000", "--max-request-body=40000000", "--max-response-body=0", "--path-prefix=/api",
+			"--path-prefix=/oauth", "--strip-path-prefix=false", "--forward-headers", "--tls-redirect=false", "--log-request-header=Cache-Control",
+			"--log-request-header=X-Forwarded-Proto", "--log-response-header=X-Request-ID", "--error-pages=/home/kamal-proxy/.apps-config/app/error_pages/999"},
+		{"deploy", "app-web", "--target=web:3000", "--host=a.example.com", "--tls", "--tls-certificate-path=/c.pem", "--tls-private-key-path=/k.pem"},
+		{"stop", "app-web", "--drain-timeout=30s", "--message=Down for maintenance"},
+		{"resume", "app-web"},
+		{"remove", "app-web"},
+	}
+	for _, args := range cmds {
+		code, _, stderr := run(t, args...)
+		if code != 1 || !strings.HasPrefix(stderr, "Error: dial unix "+sock) {
+			t.Errorf("%v: code=%d stderr=%q", args[:2], code, stderr)
+		}
+	}
+}
