@@ -179,3 +179,18 @@ func TestSecretRedaction(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckProxyVersion(t *testing.T) {
+	for tag, tooOld := range map[string]bool{
+		"": false, "v0.0.1\n": true, "v0.9.1": true, "v0.9.2": false, "v0.9.10": false, "v1.0": false, "0.8": true, "latest": false,
+	} {
+		err := CheckProxyVersion(tag)
+		if (err != nil) != tooOld {
+			t.Errorf("%q: err = %v, want too old = %v", tag, err, tooOld)
+		}
+	}
+	want := "kamal-proxy version v0.0.1 is too old, run `kamal proxy reboot` in order to update to at least v0.9.2"
+	if err := CheckProxyVersion("v0.0.1"); err == nil || err.Error() != want {
+		t.Errorf("message %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -301,3 +302,49 @@ func RemoveFile(path string) Cmd { return New("rm").Quoted(path) }
 
 // EnsureProxyDirectory is `mkdir -p .kamal/proxy`.
 func (p *Proxy) EnsureProxyDirectory() Cmd { return New("mkdir", "-p", ProxyDirectory) }
+
+// CheckProxyVersion returns Kamal's error when the running proxy's image tag
+// (the output of Version) is older than the minimum kamal-proxy version.
+// An empty tag (no proxy yet) passes, and so does a tag that is not a
+// version number (a custom image such as "latest"), which Kamal would fail
+// to parse.
+func CheckProxyVersion(tag string) error {
+	tag = strings.TrimSpace(tag)
+	if tag == "" {
+		return nil
+	}
+	have, ok1 := parseVersion(tag)
+	least, ok2 := parseVersion(config.DefaultProxyVersion)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	for i := 0; i < len(have) || i < len(least); i++ {
+		var h, m int
+		if i < len(have) {
+			h = have[i]
+		}
+		if i < len(least) {
+			m = least[i]
+		}
+		if h != m {
+			if h < m {
+				return fmt.Errorf("kamal-proxy version %s is too old, run `kamal proxy reboot` in order to update to at least %s", tag, config.DefaultProxyVersion)
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+func parseVersion(v string) ([]int, bool) {
+	parts := strings.Split(strings.TrimPrefix(v, "v"), ".")
+	out := make([]int, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return nil, false
+		}
+		out[i] = n
+	}
+	return out, true
+}
