@@ -45,6 +45,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
+	t0 := time.Now()
 	// E2E_KAMAL_BIN runs the scenarios against a binary built elsewhere.
 	if kamalBin = os.Getenv("E2E_KAMAL_BIN"); kamalBin == "" {
 		kamalBin = filepath.Join(tmp, "kamal")
@@ -56,11 +57,13 @@ func testMain(m *testing.M) int {
 		}
 	}
 
+	t1 := time.Now()
 	env, err = testhosts.Start(ctx, testhosts.Options{Hosts: 3, RegistryAuth: true})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: starting test hosts: %v\n", err)
 		return 1
 	}
+	fmt.Fprintf(os.Stderr, "e2e: kamal built in %s, test hosts up in %s\n", t1.Sub(t0).Round(time.Millisecond), time.Since(t1).Round(time.Millisecond))
 	// Tear down on Ctrl-C or SIGTERM too; after SIGKILL the next Start
 	// clears what is left.
 	sigs := make(chan os.Signal, 1)
@@ -73,10 +76,12 @@ func testMain(m *testing.M) int {
 
 	code := m.Run()
 
+	t2 := time.Now()
 	if err := env.Close(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: teardown: %v\n", err)
 		code = 1
 	}
+	fmt.Fprintf(os.Stderr, "e2e: test hosts down in %s\n", time.Since(t2).Round(time.Millisecond))
 	left, err := testhosts.Leftovers("", testhosts.DefaultPrefix)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: checking leftovers: %v\n", err)

@@ -139,7 +139,9 @@ func (e *Env) BuildImage(ctx context.Context, spec ImageSpec) (string, error) {
 	return ref, nil
 }
 
-// buildProgram compiles an image program once per environment.
+// buildProgram returns the static binary of an image program. The first
+// call compiles every program in one go command, which links them in
+// parallel; later calls reuse the binaries.
 func (e *Env) buildProgram(ctx context.Context, program string) (string, error) {
 	if bin, ok := e.binaries[program]; ok {
 		return bin, nil
@@ -148,18 +150,24 @@ func (e *Env) buildProgram(ctx context.Context, program string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(filepath.Join(e.Dir, "build", "bin"), 0o700); err != nil {
+	binDir := filepath.Join(e.Dir, "build", "bin")
+	if err := os.MkdirAll(binDir, 0o700); err != nil {
 		return "", err
 	}
-	bin := filepath.Join(e.Dir, "build", "bin", program)
-	cmd := exec.CommandContext(ctx, goTool(), "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./"+program)
+	args := []string{"build", "-trimpath", "-ldflags=-s -w", "-o", binDir + "/"}
+	for _, p := range Programs {
+		args = append(args, "./"+p)
+	}
+	cmd := exec.CommandContext(ctx, goTool(), args...)
 	cmd.Dir = src
 	cmd.Env = append(cleanEnv(), "CGO_ENABLED=0", "GOOS=linux")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("testhosts: compiling image program %s: %w\n%s", program, err, out)
+		return "", fmt.Errorf("testhosts: compiling the image programs: %w\n%s", err, out)
 	}
-	e.binaries[program] = bin
-	return bin, nil
+	for _, p := range Programs {
+		e.binaries[p] = filepath.Join(binDir, p)
+	}
+	return e.binaries[program], nil
 }
 
 func (e *Env) loginDeployer(ctx context.Context) error {
