@@ -30,8 +30,9 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "duration of each load case")
 	concurrency := flag.Int("concurrency", 8, "concurrent keep-alive clients")
 	idle := flag.Int("idle", 1000, "idle keep-alive connections for the memory test")
+	useWrk := flag.Bool("wrk", false, "also measure with wrk (must be in PATH)")
 	flag.Parse()
-	if err := run(*bin, *duration, *concurrency, *idle); err != nil {
+	if err := run(*bin, *duration, *concurrency, *idle, *useWrk); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -209,7 +210,28 @@ func idleConnections(addr string, n int) ([]net.Conn, error) {
 	return conns, nil
 }
 
-func run(bin string, d time.Duration, conc, idle int) error {
+// wrkRun runs wrk with one thread and returns its req/s, p50 and p99 lines.
+func wrkRun(url string, d time.Duration, conc int) (string, error) {
+	out, err := exec.Command("wrk", "-t1", fmt.Sprintf("-c%d", conc), fmt.Sprintf("-d%ds", int(d.Seconds())), "--latency", url).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("wrk: %v: %s", err, out)
+	}
+	var rps, p50, p99 string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 2 && f[0] == "Requests/sec:":
+			rps = f[1]
+		case len(f) == 2 && f[0] == "50%":
+			p50 = f[1]
+		case len(f) == 2 && f[0] == "99%":
+			p99 = f[1]
+		}
+	}
+	return fmt.Sprintf("%s | %s | %s", rps, p50, p99), nil
+}
+
+func run(bin string, d time.Duration, conc, idle int, useWrk bool) error {
 	up, closeUp, err := upstream()
 	if err != nil {
 		return err
@@ -241,6 +263,19 @@ func run(bin string, d time.Duration, conc, idle int) error {
 	for _, path := range []string{"/small", "/large"} {
 		dr, pr := results["direct"+path], results["proxy"+path]
 		fmt.Printf("%s: proxy throughput %.2fx direct, added p50 %s\n", path, pr.rps/dr.rps, (pr.p50 - dr.p50).Round(time.Microsecond))
+	}
+
+	if useWrk {
+		fmt.Printf("\nwrk -t1 -c%d -d%s --latency\n\n| case | path | req/s | p50 | p99 |\n|---|---|---:|---:|---:|\n", conc, d)
+		for _, path := range []string{"/small", "/large"} {
+			for _, c := range []struct{ name, base string }{{"direct", direct}, {"proxy", proxied}} {
+				line, err := wrkRun(c.base+path, d, conc)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("| %s | %s | %s |\n", c.name, path, line)
+			}
+		}
 	}
 
 	before := p.rssKB()

@@ -39,3 +39,24 @@ func BenchmarkProxyRequest(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDirectRequest is the baseline for BenchmarkProxyRequest.
+func BenchmarkDirectRequest(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "13")
+		io.WriteString(w, "hello, world\n")
+	}))
+	defer up.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			res, err := client.Get(up.URL + "/x")
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+	})
+}
