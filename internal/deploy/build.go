@@ -1,0 +1,468 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/kamalgo/kamal/internal/commands"
+	"github.com/kamalgo/kamal/internal/remote"
+	"github.com/kamalgo/kamal/internal/shell"
+)
+
+// BuildOptions tune `kamal build push|dev|deliver`.
+type BuildOptions struct {
+	NoCache bool   // --no-cache
+	Output  string // --output: "registry" for push (default), "docker" for dev
+}
+
+// BuilderError is a build that cannot start (missing Dockerfile, bad
+// clone, no buildx for what the configuration needs).
+type BuilderError struct{ Msg string }
+
+func (e *BuilderError) Error() string { return e.Msg }
+
+// Kind names the error in kamal's `ERROR (<Kind>)` line.
+func (e *BuilderError) Kind() string { return "Kamal::Commands::Builder::Base::BuilderError" }
+
+// newLocal makes the executor for commands run on this machine; tests
+// replace it.
+var newLocal = func(out *remote.Output, dir string, env []string) remote.Executor {
+	return &remote.Local{Out: out, Dir: dir, Env: env}
+}
+
+// local returns the executor for commands on this machine, running in dir
+// with env added to the process environment (never to argv).
+func (k *Kamal) local(dir string, env []string) remote.Executor { return newLocal(k.Out, dir, env) }
+
+// localRun runs cmd on this machine and fails on a non-zero exit.
+func (k *Kamal) localRun(ctx context.Context, cmd commands.Cmd, sev remote.Severity) error {
+	_, err := k.local("", nil).Exec(ctx, "localhost", shell.Command(cmd...), remote.ExecOptions{Severity: sev})
+	return err
+}
+
+// localArch is the deployer's architecture in Docker's naming.
+func localArch() string {
+	if runtime.GOARCH == "arm64" {
+		return "arm64"
+	}
+	return "amd64"
+}
+
+// builder returns the command builder for this run's version.
+func (k *Kamal) builder() (*commands.Builder, error) {
+	v, err := k.Version()
+	if err != nil {
+		return nil, err
+	}
+	return commands.NewBuilder(k.Config, v, localArch()), nil
+}
+
+// hasBuildx reports whether the local docker has the buildx plugin.
+func (k *Kamal) hasBuildx(ctx context.Context) (bool, error) {
+	b := commands.NewBuilder(k.Config, "", localArch())
+	res, err := k.local("", nil).Exec(ctx, "localhost", b.EnsureLocalBuildx().String(),
+		remote.ExecOptions{Severity: remote.Debug, AllowFailure: true})
+	if err != nil {
+		return false, err
+	}
+	return res.ExitStatus == 0, nil
+}
+
+var classicNoticeOnce sync.Once
+
+// sayClassic tells once per process that builds use the classic builder.
+func (k *Kamal) sayClassic() {
+	classicNoticeOnce.Do(func() {
+		k.Say("Docker buildx plugin is not installed locally, so building with the classic `docker build` instead")
+	})
+}
+
+// BuildPush is `kamal build push`: pre-connect hook, local docker check,
+// local registry setup or login, pre-build hook, the build context (a
+// clean git clone of HEAD unless builder.context is set), then the build
+// and push of `<image>:<version>` and `<image>:<latest>`. Builder secrets
+// reach the build only through the environment of the local docker
+// process. Without the buildx plugin a local single-arch build uses the
+// classic `docker build` and `docker push`.
+func (k *Kamal) BuildPush(ctx context.Context, o BuildOptions) error {
+	// Hosts may only be reachable after pre-connect (a remote builder or
+	// the pre-build hook can need them too).
+	if _, err := k.connect(ctx); err != nil {
+		return err
+	}
+	if err := k.EnsureLocalDocker(ctx); err != nil {
+		return err
+	}
+	buildx, err := k.hasBuildx(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := k.builder()
+	if err != nil {
+		return err
+	}
+	if !buildx && b.Kind() != commands.BuilderPack {
+		// Fail before anything runs when the build truly needs buildx.
+		if _, err := b.ClassicPlan(false, false); err != nil {
+			return &DependencyError{err.Error()}
+		}
+	}
+	if k.Config.Registry.Local {
+		if err := k.localRun(ctx, commands.NewRegistry(k.Config.Registry).LocalRun(), remote.Info); err != nil {
+			return err
+		}
+	} else if err := k.RegistryLoginLocally(ctx); err != nil {
+		return err
+	}
+	if err := k.RunHook(ctx, "pre-build"); err != nil {
+		return err
+	}
+
+	dir, err := k.prepareContext(ctx)
+	if err != nil {
+		return err
+	}
+	env, err := k.buildSecretsEnv()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(b.Dockerfile()); err != nil && b.Kind() != commands.BuilderPack {
+		return &BuilderError{b.MissingDockerfile().Error()}
+	}
+	if !buildx && b.Kind() != commands.BuilderPack {
+		return k.classicBuild(ctx, b, dir, env, o, false)
+	}
+	if buildx {
+		if err := k.ensureBuilder(ctx, b); err != nil {
+			return err
+		}
+	}
+	var cmd commands.Cmd
+	if o.Output != "" && o.Output != "registry" {
+		cmd = b.PushOutput(o.Output, o.NoCache)
+	} else {
+		cmd = b.Push(o.NoCache)
+	}
+	line := shell.WithEnv(b.Env(), shell.Command(cmd...))
+	_, err = k.local(dir, env).Exec(ctx, "localhost", line, remote.ExecOptions{})
+	return err
+}
+
+// classicBuild runs the buildx-free plan: docker build, then the pushes
+// (skipped for dev builds, which stay in the local image store).
+func (k *Kamal) classicBuild(ctx context.Context, b *commands.Builder, dir string, env []string, o BuildOptions, dev bool) error {
+	plan, err := b.ClassicPlan(o.NoCache, dev)
+	if err != nil {
+		return &DependencyError{err.Error()}
+	}
+	k.sayClassic()
+	if plan.DockerHost != "" {
+		// A remote builder without buildx: the build and the push run on
+		// the remote daemon; credentials still come from this client.
+		env = append(env, "DOCKER_HOST="+plan.DockerHost)
+	}
+	x := k.local(dir, env)
+	if _, err := x.Exec(ctx, "localhost", shell.Command(plan.Build...), remote.ExecOptions{}); err != nil {
+		return err
+	}
+	if len(plan.Push) == 0 || o.Output == "docker" {
+		return nil
+	}
+	_, err = x.Exec(ctx, "localhost", shell.Command(plan.Push...), remote.ExecOptions{})
+	return err
+}
+
+// ensureBuilder inspects the buildx builder and (re)creates it when it is
+// missing, as Kamal does.
+func (k *Kamal) ensureBuilder(ctx context.Context, b *commands.Builder) error {
+	inspect := b.Inspect()
+	if inspect == nil {
+		return nil
+	}
+	_, err := k.local("", nil).Exec(ctx, "localhost", shell.Command(inspect...), remote.ExecOptions{})
+	if err == nil {
+		return nil
+	}
+	if !commands.MissingBuilder(errorOutput(err)) {
+		return err
+	}
+	k.Out.Log(remote.Warn, "", "Missing compatible builder, so creating a new one first")
+	if rm := b.Remove(); rm != nil {
+		if _, rmErr := k.local("", nil).Exec(ctx, "localhost", shell.Command(rm...), remote.ExecOptions{}); rmErr != nil &&
+			!strings.Contains(errorOutput(rmErr), "context not found") && !strings.Contains(errorOutput(rmErr), "no builder") &&
+			!strings.Contains(errorOutput(rmErr), "does not exist") {
+			return rmErr
+		}
+	}
+	return k.BuildCreate(ctx)
+}
+
+func errorOutput(err error) string {
+	var ce *remote.CommandError
+	if errors.As(err, &ce) {
+		return ce.Stdout + "\n" + ce.Stderr
+	}
+	return err.Error()
+}
+
+// buildSecretsEnv resolves builder.secrets into KEY=VALUE entries for the
+// local build process (redacted from all output).
+func (k *Kamal) buildSecretsEnv() ([]string, error) {
+	var env []string
+	for _, name := range k.Config.Builder.Secrets {
+		v, err := k.Secret(name)
+		if err != nil {
+			return nil, fmt.Errorf("builder secret %s: %w", name, err)
+		}
+		env = append(env, name+"="+v)
+	}
+	return env, nil
+}
+
+// BuildPull is `kamal build pull`: on every targeted app host (a host per
+// registry mirror first), record `Pulled image with version V` in the
+// audit log, drop the old tag, pull, and check the image's service label.
+func (k *Kamal) BuildPull(ctx context.Context) error {
+	if !k.Config.Registry.Local {
+		if err := k.RegistryLoginOnHosts(ctx, k.AppHosts()); err != nil {
+			return err
+		}
+	}
+	return k.withLocalRegistryForward(ctx, k.AppHosts(), func() error {
+		hosts := k.AppHosts()
+		first, err := k.mirrorHosts(ctx, hosts)
+		if err != nil {
+			return err
+		}
+		if len(first) > 0 {
+			noun := "mirror"
+			if len(first) > 1 {
+				noun = "mirrors"
+			}
+			k.Say("Pulling image on %s to seed the %s...", strings.Join(first, ", "), noun)
+			if err := k.pullOn(ctx, first); err != nil {
+				return err
+			}
+			k.Say("Pulling image on remaining hosts...")
+			var rest []string
+			for _, h := range hosts {
+				if !contains(first, h) {
+					rest = append(rest, h)
+				}
+			}
+			return k.pullOn(ctx, rest)
+		}
+		return k.pullOn(ctx, hosts)
+	})
+}
+
+// BuildDeliver is `kamal build deliver`: push, then pull.
+func (k *Kamal) BuildDeliver(ctx context.Context, o BuildOptions) error {
+	if err := k.BuildPush(ctx, o); err != nil {
+		return err
+	}
+	return k.BuildPull(ctx)
+}
+
+func (k *Kamal) pullOn(ctx context.Context, hosts []string) error {
+	v, err := k.Version()
+	if err != nil {
+		return err
+	}
+	p := commands.NewPull(k.Config, v)
+	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
+		if err := k.RecordOn(ctx, h, "Pulled image with version "+v); err != nil {
+			return err
+		}
+		if _, err := k.Test(ctx, h, p.RemoveImage(), remote.Info); err != nil {
+			return err
+		}
+		if err := k.Execute(ctx, h, p.Pull(), remote.Info); err != nil {
+			return err
+		}
+		return k.Execute(ctx, h, p.ValidateImage(), remote.Info)
+	})
+}
+
+// mirrorHosts picks one host per distinct registry mirror (only with more
+// than one host), so each mirror is seeded once before the others pull.
+func (k *Kamal) mirrorHosts(ctx context.Context, hosts []string) ([]string, error) {
+	if len(hosts) < 2 {
+		return nil, nil
+	}
+	p := commands.NewPull(k.Config, "")
+	var mu sync.Mutex
+	byMirror := map[string]string{}
+	err := k.On(ctx, hosts, func(ctx context.Context, h string) error {
+		res, err := k.Exec(ctx, h, p.FirstMirror(), remote.ExecOptions{AllowFailure: true})
+		if err != nil {
+			return err
+		}
+		out := strings.TrimSpace(res.Stdout)
+		if res.ExitStatus != 0 {
+			// No mirror configured: Docker's template fails on the index.
+			if strings.Contains(res.Stdout+res.Stderr, "index out of range") {
+				return nil
+			}
+			return &remote.CommandError{Host: h, Command: res.Command, ExitStatus: res.ExitStatus, Stdout: res.Stdout, Stderr: res.Stderr}
+		}
+		if out == "" || out == "<no value>" {
+			return nil
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if _, ok := byMirror[out]; !ok {
+			byMirror[out] = h
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var first []string
+	for _, h := range hosts { // keep the hosts' order
+		for _, fh := range byMirror {
+			if fh == h {
+				first = append(first, h)
+			}
+		}
+	}
+	return first, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// BuildDev is `kamal build dev`: build the working directory (not a
+// clone) into the local image store, tagged `<version>-dirty` and
+// `<latest>-dirty`, warning about uncommitted and untracked files.
+func (k *Kamal) BuildDev(ctx context.Context, o BuildOptions) error {
+	if err := k.EnsureLocalDocker(ctx); err != nil {
+		return err
+	}
+	buildx, err := k.hasBuildx(ctx)
+	if err != nil {
+		return err
+	}
+	b, err := k.builder()
+	if err != nil {
+		return err
+	}
+	k.warnDevFiles(ctx)
+	env, err := k.buildSecretsEnv()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(b.Dockerfile()); err != nil && b.Kind() != commands.BuilderPack {
+		return &BuilderError{b.MissingDockerfile().Error()}
+	}
+	if o.Output == "" {
+		o.Output = "docker"
+	}
+	if !buildx && b.Kind() != commands.BuilderPack {
+		return k.classicBuild(ctx, b, "", env, o, true)
+	}
+	var cmd commands.Cmd
+	if o.Output == "docker" {
+		cmd = b.Dev(o.NoCache)
+	} else {
+		cmd = b.DevOutput(o.Output, o.NoCache)
+	}
+	_, err = k.local("", env).Exec(ctx, "localhost", shell.WithEnv(b.Env(), shell.Command(cmd...)), remote.ExecOptions{})
+	return err
+}
+
+// BuildCreate is `kamal build create`: create the buildx builder (for a
+// remote builder, check the SSH connection to it first).
+func (k *Kamal) BuildCreate(ctx context.Context) error {
+	b, err := k.builder()
+	if err != nil {
+		return err
+	}
+	if err := k.requireBuildx(ctx, "kamal build create"); err != nil {
+		return err
+	}
+	k.Out.Log(remote.Debug, "", "Using builder: "+b.Name())
+	c := b.Create()
+	if c == nil {
+		return nil
+	}
+	_, err = k.local("", nil).Exec(ctx, "localhost", shell.Command(c...), remote.ExecOptions{})
+	var ce *remote.CommandError
+	if errors.As(err, &ce) && b.Kind() == commands.BuilderRemote {
+		k.Out.Log(remote.Error, "", "Couldn't create remote builder: "+strings.TrimSpace(ce.Stderr))
+		return nil
+	}
+	return err
+}
+
+// BuildRemove is `kamal build remove`: remove the buildx builder.
+func (k *Kamal) BuildRemove(ctx context.Context) error {
+	b, err := k.builder()
+	if err != nil {
+		return err
+	}
+	if err := k.requireBuildx(ctx, "kamal build remove"); err != nil {
+		return err
+	}
+	k.Out.Log(remote.Debug, "", "Using builder: "+b.Name())
+	c := b.Remove()
+	if c == nil {
+		return nil
+	}
+	return k.localRun(ctx, c, remote.Info)
+}
+
+// BuildDetails is `kamal build details`: the builder name, then the docker
+// contexts and buildx builders (without buildx, says so and lists only
+// the contexts).
+func (k *Kamal) BuildDetails(ctx context.Context) error {
+	b, err := k.builder()
+	if err != nil {
+		return err
+	}
+	if err := k.EnsureLocalDocker(ctx); err != nil {
+		return err
+	}
+	buildx, err := k.hasBuildx(ctx)
+	if err != nil {
+		return err
+	}
+	k.Puts("Builder: " + b.Name())
+	cmd := b.Info()
+	if !buildx {
+		k.Puts("Docker buildx plugin is not installed locally: builds use the classic `docker build` (local single-arch builds only)")
+		cmd = commands.New("docker", "context", "ls")
+	}
+	res, err := k.local("", nil).Exec(ctx, "localhost", shell.Command(cmd...), remote.ExecOptions{})
+	if err != nil {
+		return err
+	}
+	k.Puts(strings.TrimSpace(res.Stdout))
+	return nil
+}
+
+func (k *Kamal) requireBuildx(ctx context.Context, what string) error {
+	if err := k.EnsureLocalDocker(ctx); err != nil {
+		return err
+	}
+	ok, err := k.hasBuildx(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &DependencyError{"Docker buildx plugin is not installed locally; `" + what + "` manages buildx builders and needs it (builds without buildx use the classic `docker build`)"}
+	}
+	return nil
+}

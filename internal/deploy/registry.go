@@ -1,0 +1,205 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+
+	"github.com/kamalgo/kamal/internal/commands"
+	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/remote"
+)
+
+// RegistryOptions choose where `kamal registry …` acts.
+type RegistryOptions struct {
+	SkipLocal  bool // -L: not on this machine
+	SkipRemote bool // -R: not on the hosts
+}
+
+// ErrLocalRegistryLogin is returned by RegistryLogin and RegistryLogout
+// when the registry is a local one (localhost:<port>).
+var ErrLocalRegistryLogin = errors.New("Cannot use login command with a local registry. Use `kamal registry setup` instead.")
+
+// DependencyError is a missing local tool (docker, buildx).
+type DependencyError struct{ Msg string }
+
+func (e *DependencyError) Error() string { return e.Msg }
+
+// Kind names the error in kamal's `ERROR (<Kind>)` line.
+func (e *DependencyError) Kind() string { return "Kamal::Cli::DependencyError" }
+
+// EnsureLocalDocker fails with Kamal's "Docker is not installed locally"
+// when the docker CLI is missing or broken.
+func (k *Kamal) EnsureLocalDocker(ctx context.Context) error {
+	if _, err := exec.LookPath("docker"); err != nil {
+		return &DependencyError{"Docker is not installed locally"}
+	}
+	b := commands.NewBuilder(k.Config, "", localArch())
+	if _, err := k.local("", nil).Exec(ctx, "localhost", b.EnsureLocalDockerOnly().String(), remote.ExecOptions{Severity: remote.Debug}); err != nil {
+		return &DependencyError{"Docker is not installed locally"}
+	}
+	return nil
+}
+
+// RegistrySetup is `kamal registry setup`: with a local registry it
+// starts the registry container here; otherwise it logs in to the
+// registry here and on every targeted host (accessories with their own
+// registry log in to theirs on their hosts).
+func (k *Kamal) RegistrySetup(ctx context.Context, o RegistryOptions) error {
+	if !o.SkipLocal {
+		if err := k.EnsureLocalDocker(ctx); err != nil {
+			return err
+		}
+	}
+	if k.Config.Registry.Local {
+		if o.SkipLocal {
+			return nil
+		}
+		return k.localRun(ctx, commands.NewRegistry(k.Config.Registry).LocalRun(), remote.Info)
+	}
+	if !o.SkipLocal {
+		if err := k.RegistryLoginLocally(ctx); err != nil {
+			return err
+		}
+	}
+	if !o.SkipRemote {
+		return k.RegistryLoginOnHosts(ctx, k.Hosts())
+	}
+	return nil
+}
+
+// RegistryRemove is `kamal registry remove`: it removes a local registry
+// container, or logs out here and on the hosts.
+func (k *Kamal) RegistryRemove(ctx context.Context, o RegistryOptions) error {
+	if k.Config.Registry.Local {
+		if o.SkipLocal {
+			return nil
+		}
+		// Kamal ignores the failure (no registry running).
+		_, err := k.local("", nil).Exec(ctx, "localhost", commands.NewRegistry(k.Config.Registry).LocalRemove().String(),
+			remote.ExecOptions{AllowFailure: true})
+		return err
+	}
+	reg := commands.NewRegistry(k.Config.Registry)
+	if !o.SkipLocal {
+		if err := k.localRun(ctx, reg.Logout(), remote.Info); err != nil {
+			return err
+		}
+	}
+	if o.SkipRemote {
+		return nil
+	}
+	if err := k.On(ctx, k.Hosts(), func(ctx context.Context, h string) error {
+		return k.Execute(ctx, h, reg.Logout(), remote.Info)
+	}); err != nil {
+		return err
+	}
+	return k.forAccessoryRegistries(ctx, func(ctx context.Context, h string, r config.Registry) error {
+		return k.Execute(ctx, h, commands.NewRegistry(r).Logout(), remote.Info)
+	})
+}
+
+// RegistryLogin is `kamal registry login`; it refuses a local registry.
+func (k *Kamal) RegistryLogin(ctx context.Context, o RegistryOptions) error {
+	if k.Config.Registry.Local {
+		return ErrLocalRegistryLogin
+	}
+	return k.RegistrySetup(ctx, o)
+}
+
+// RegistryLogout is `kamal registry logout`; it refuses a local registry.
+func (k *Kamal) RegistryLogout(ctx context.Context, o RegistryOptions) error {
+	if k.Config.Registry.Local {
+		return ErrLocalRegistryLogin
+	}
+	return k.RegistryRemove(ctx, o)
+}
+
+// RegistryLoginLocally logs the local docker in to the app's registry (a
+// local registry needs none). The password goes on stdin.
+func (k *Kamal) RegistryLoginLocally(ctx context.Context) error {
+	l, ok, err := k.login(k.Config.Registry)
+	if err != nil || !ok {
+		return err
+	}
+	_, err = k.local("", nil).Exec(ctx, "localhost", l.Cmd.String(),
+		remote.ExecOptions{Stdin: strings.NewReader(string(l.Stdin))})
+	return err
+}
+
+// RegistryLoginOnHosts logs in to the app's registry on hosts, and to each
+// accessory's own registry on that accessory's hosts among them.
+func (k *Kamal) RegistryLoginOnHosts(ctx context.Context, hosts []string) error {
+	if !k.Config.Registry.Local {
+		if err := k.On(ctx, hosts, func(ctx context.Context, h string) error {
+			return k.RegistryLoginOn(ctx, h, k.Config.Registry)
+		}); err != nil {
+			return err
+		}
+	}
+	return k.forAccessoryRegistries(ctx, func(ctx context.Context, h string, r config.Registry) error {
+		return k.RegistryLoginOn(ctx, h, r)
+	})
+}
+
+// RegistryLoginOn logs host in to reg (inside an On); a local registry
+// needs no login.
+func (k *Kamal) RegistryLoginOn(ctx context.Context, host string, reg config.Registry) error {
+	l, ok, err := k.login(reg)
+	if err != nil || !ok {
+		return err
+	}
+	_, err = k.Exec(ctx, host, l.Cmd, remote.ExecOptions{Stdin: strings.NewReader(string(l.Stdin))})
+	return err
+}
+
+// login resolves the credentials of reg (secrets are redacted from then
+// on) and returns the login command.
+func (k *Kamal) login(reg config.Registry) (commands.Login, bool, error) {
+	if reg.Local {
+		return commands.Login{}, false, nil
+	}
+	user, err := k.Resolve(reg.Username)
+	if err != nil {
+		return commands.Login{}, false, fmt.Errorf("registry username: %w", err)
+	}
+	password, err := k.Resolve(reg.Password)
+	if err != nil {
+		return commands.Login{}, false, fmt.Errorf("registry password: %w", err)
+	}
+	k.Redact(password)
+	l, ok := commands.NewRegistry(reg).Login(user, password)
+	return l, ok, nil
+}
+
+// forAccessoryRegistries calls fn for every targeted host of each
+// accessory that has its own registry.
+func (k *Kamal) forAccessoryRegistries(ctx context.Context, fn func(ctx context.Context, host string, reg config.Registry) error) error {
+	for _, a := range k.Config.Accessories {
+		if a.Registry == nil {
+			continue
+		}
+		var hosts []string
+		for _, h := range a.Hosts {
+			if k.targets(h) {
+				hosts = append(hosts, h)
+			}
+		}
+		reg := *a.Registry
+		if err := k.On(ctx, hosts, func(ctx context.Context, h string) error { return fn(ctx, h, reg) }); err != nil {
+			return fmt.Errorf("accessory %s registry: %w", a.Name, err)
+		}
+	}
+	return nil
+}
+
+func (k *Kamal) targets(host string) bool {
+	for _, h := range k.hosts {
+		if h == host {
+			return true
+		}
+	}
+	return false
+}
