@@ -29,7 +29,14 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 		if !plain {
 			return nil, unsupported(n)
 		}
-		return ev.opts.Dir, nil
+		if ev.opts.Dir == "" {
+			return nil, nil
+		}
+		abs, err := filepath.Abs(ev.opts.Dir) // Ruby's __dir__ is absolute
+		if err != nil {
+			return nil, errAt(n, "%v", err)
+		}
+		return abs, nil
 	case "raise", "fail":
 		if n.block != nil {
 			return nil, unsupported(n)
@@ -38,17 +45,24 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Like Ruby's error printer, an empty message reads "unhandled exception".
+		raised := func(msg string) error {
+			if msg == "" {
+				msg = "unhandled exception"
+			}
+			return errAt(n, "%s", msg)
+		}
 		switch len(args) {
 		case 0:
-			return nil, errAt(n, "unhandled exception")
+			return nil, raised("")
 		case 1:
 			if m, ok := args[0].(module); ok {
-				return nil, errAt(n, "%s", string(m))
+				return nil, raised(string(m))
 			}
-			return nil, errAt(n, "%s", toS(args[0]))
+			return nil, raised(toS(args[0]))
 		case 2:
 			if _, ok := args[0].(module); ok {
-				return nil, errAt(n, "%s", toS(args[1]))
+				return nil, raised(toS(args[1]))
 			}
 		}
 		return nil, unsupported(n)

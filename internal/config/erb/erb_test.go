@@ -128,6 +128,7 @@ func TestValues(t *testing.T) {
 		{name: "interpolation", src: `<% n = 2 %><%= "a#{n}b#{"c#{n + 1}"}" %>`, want: "a2bc3"},
 		{name: "interpolation of nil", src: `<%= "[#{nil}]" %>`, want: "[]"},
 		{name: "interpolation of array", src: `<%= "#{[1, "a"]}" %>`, want: `[1, "a"]`},
+		{name: "adjacent literals", src: `<%= 'it''s' "#{1}" %>`, want: "its1"},
 		{name: "percent w", src: `<%= %w[web-1 web-2] %>`, want: `["web-1", "web-2"]`},
 		{name: "percent W interpolates", src: `<% n = 2 %><%= %W[a#{n} b] %>`, want: `["a2", "b"]`},
 		{name: "percent i", src: `<%= %i[a b] %>`, want: `[:a, :b]`},
@@ -305,6 +306,10 @@ func TestFileAndDir(t *testing.T) {
 			t.Errorf("Render(%q) = %q, want %q", tc.src, out, tc.want)
 		}
 	}
+	rel := &testEnv{dir: "config"}
+	if out, err := Render([]byte(`<%= __dir__ %>`), rel.options()); err != nil || string(out) != cfg {
+		t.Errorf("__dir__ with a relative Dir = %q, %v; want %q", out, err, cfg)
+	}
 	_, err := Render([]byte("\n<%= File.read('missing.txt') %>"), e.options())
 	if err == nil || err.Error() != "config/deploy.yml:2: No such file or directory @ rb_sysopen - missing.txt" {
 		t.Errorf("File.read of a missing file: %v", err)
@@ -324,7 +329,7 @@ func TestRubyEngineVersion(t *testing.T) {
 	t.Run("missing", func(t *testing.T) {
 		t.Setenv("PATH", "") // no ruby to ask
 		e := &testEnv{dir: filepath.Join(t.TempDir(), "config")}
-		_, err := Render([]byte("\n<%= RUBY_ENGINE_VERSION %>"), e.options())
+		_, err := Render([]byte("\n<%= RUBY_ENGINE_VERSION.strip %>"), e.options())
 		want := "config/deploy.yml:2: RUBY_ENGINE_VERSION is not known: set RBENV_VERSION or add a .ruby-version file (no .ruby-version found and ruby is not installed)"
 		if err == nil || err.Error() != want {
 			t.Fatalf("got %v, want %q", err, want)

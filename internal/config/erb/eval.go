@@ -490,7 +490,8 @@ func (ev *evaluator) call(n *callNode, sc *scope) (Value, error) {
 	}
 	recv, err := ev.eval(n.recv, sc)
 	if err != nil {
-		if _, isConst := n.recv.(*constNode); isConst {
+		var re *rubyError
+		if _, isConst := n.recv.(*constNode); isConst && errors.As(err, &re) && strings.HasPrefix(re.msg, "unsupported Ruby") {
 			return nil, unsupported(n) // name the whole call, not just the constant
 		}
 		return nil, err

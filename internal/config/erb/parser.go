@@ -725,7 +725,12 @@ func (p *parser) primary() node {
 		}
 		return &intNode{position: p.span(start), val: v}
 	case tString, tXString, tSymbol:
-		return &strNode{position: p.span(start), parts: p.strParts(t.parts), kind: t.kind}
+		parts := p.strParts(t.parts)
+		for t.kind == tString && p.peek().kind == tString {
+			// Adjacent literals are one string: "a" 'b' is "ab".
+			parts = append(parts, p.strParts(p.next().parts)...)
+		}
+		return &strNode{position: p.span(start), parts: parts, kind: t.kind}
 	case tRegexp:
 		return &regexpNode{position: p.span(start), parts: p.strParts(t.parts), flags: t.flags}
 	case tWords, tSymbols:
