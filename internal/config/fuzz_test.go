@@ -1,0 +1,71 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// FuzzLoadConfig feeds arbitrary bytes through the whole loader (ERB, YAML,
+// validation, model, `kamal config` output): it may fail, never panic or hang.
+func FuzzLoadConfig(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/configs/*/config/deploy.yml")
+	for _, s := range seeds {
+		if data, err := os.ReadFile(s); err == nil {
+			f.Add(data)
+		}
+	}
+	for _, s := range []string{
+		baseYAML, modelYAML, "", "---\n", "- a\n", "a: &a [*a]\n", "<<: 1\n",
+		"servers: {web: [{a: b, c: d}]}\n", "servers: [{1.1.1.1: [a, {b: c}]}]\n",
+		baseYAML + "proxy: {ssl: {certificate_pem: a}}\n",
+		baseYAML + "accessories: {a: {tags: [x]}}\n",
+		"<%= ENV['X'] %>\n", "<% if true %>a: 1<% end %>\n",
+	} {
+		f.Add([]byte(s))
+	}
+	// Never run commands from fuzzed ERB.
+	old := erbShell
+	erbShell = func(cmd string) (string, error) { return "out", nil }
+	f.Cleanup(func() { erbShell = old })
+	dir := f.TempDir()
+	file := filepath.Join(dir, "deploy.yml")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan string, 1)
+		go func() { done <- loadAndUse(file) }()
+		select {
+		case msg := <-done:
+			if msg != "" {
+				t.Fatalf("%s on %q", msg, data)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("hangs on %q", data)
+		}
+	})
+}
+
+// loadAndUse loads file and exercises the model; it returns a problem or "".
+func loadAndUse(file string) string {
+	c, err := Load(LoadOptions{ConfigFile: file, Version: "1", LookupEnv: envOf(nil)})
+	if err != nil {
+		if err.Error() == "" {
+			return "empty error message"
+		}
+		return ""
+	}
+	if _, err := c.KamalYAML(); err != nil {
+		return err.Error()
+	}
+	for _, r := range c.Servers {
+		for _, h := range r.Hosts {
+			c.RoleEnv(r, h)
+		}
+	}
+	c.BootGroups(c.AppHosts())
+	c.ProxyHosts()
+	return ""
+}

@@ -1,0 +1,81 @@
+package config
+
+import (
+	"bufio"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestKamalConfigGolden loads every sample project under testdata/configs and
+// compares `kamal config` output with <sample>/config.golden. A sample may
+// have a test.env file (KEY=VALUE lines; DESTINATION selects -d).
+func TestKamalConfigGolden(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/configs/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) < 10 {
+		t.Fatalf("want at least 10 sample configs, found %d", len(dirs))
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			env := readEnvFile(t, filepath.Join(dir, "test.env"))
+			dest := env["DESTINATION"]
+			delete(env, "DESTINATION")
+			c, err := Load(LoadOptions{
+				ConfigFile:  filepath.Join(dir, "config/deploy.yml"),
+				Destination: dest,
+				Version:     "505f4f60089b262c693885596fbd768a6ab663e9",
+				LookupEnv:   envOf(env),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.KamalYAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join(dir, "config.golden")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("output differs from %s\n--- got\n%s\n--- want\n%s", golden, got, want)
+			}
+			// The output must be valid YAML that reads back.
+			if _, err := parseYAML("out", []byte(got)); err != nil {
+				t.Errorf("output does not parse: %v", err)
+			}
+		})
+	}
+}
+
+func readEnvFile(t *testing.T, path string) map[string]string {
+	env := map[string]string{}
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return env
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if k, v, ok := strings.Cut(s.Text(), "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}
