@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kamalgo/kamal/internal/deploy"
+)
+
+func init() { register(newRegistryCommand) }
+
+func newRegistryCommand(a *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "registry",
+		Short: "Login and -out of the image registry",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	sub := func(use, short string, fn func(k *deploy.Kamal, ctx context.Context, o deploy.RegistryOptions) error) *cobra.Command {
+		var o deploy.RegistryOptions
+		c := &cobra.Command{
+			Use:   use,
+			Short: short,
+			Args:  cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				ctx, cancel := a.RunContext(cmd)
+				defer cancel()
+				k, err := a.Kamal()
+				if err != nil {
+					return err
+				}
+				return runError(fn(k, ctx, o))
+			},
+		}
+		c.Flags().BoolVarP(&o.SkipLocal, "skip-local", "L", false, "Skip local login")
+		c.Flags().BoolVarP(&o.SkipRemote, "skip-remote", "R", false, "Skip remote login")
+		return c
+	}
+	cmd.AddCommand(
+		sub("setup", "Setup local registry or log in to remote registry locally and remotely", (*deploy.Kamal).RegistrySetup),
+		sub("remove", "Remove local registry or log out of remote registry locally and remotely", (*deploy.Kamal).RegistryRemove),
+		sub("login", "Log in to remote registry locally and remotely", (*deploy.Kamal).RegistryLogin),
+		sub("logout", "Log out of remote registry locally and remotely", (*deploy.Kamal).RegistryLogout),
+	)
+	return cmd
+}
