@@ -110,6 +110,7 @@ func (s *Server) Start() error {
 		return fmt.Errorf("http listener: %w", err)
 	}
 	if s.httpsLn, err = s.listen(s.cfg.HTTPSPort); err != nil {
+		s.httpLn.Close()
 		s.Stop()
 		return fmt.Errorf("https listener: %w", err)
 	}

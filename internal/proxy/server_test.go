@@ -99,3 +99,25 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Errorf("no process metrics")
 	}
 }
+
+func TestStartFailsCleanlyWhenPortIsTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	port := taken.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir()
+	srv := NewServer(Config{Bind: "127.0.0.1", HTTPSPort: port, StateDir: dir, SocketPath: filepath.Join(dir, "s.sock"), Logger: discardLogger()})
+	err = srv.Start()
+	if err == nil || !strings.Contains(err.Error(), "https listener") {
+		t.Fatalf("err = %v", err)
+	}
+	// The HTTP listener opened before the failure must be released.
+	addr := srv.httpLn.Addr().String()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("http port still held: %v", err)
+	}
+	ln.Close()
+}
