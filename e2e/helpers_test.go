@@ -52,6 +52,47 @@ func kamal(t *testing.T, ctx context.Context, dir string, args ...string) (strin
 	return string(out), err
 }
 
+// newProject writes a Kamal project for service (image in the test
+// registry) deploying to every host, and returns its directory. The
+// registry password sits in .kamal/secrets (0600), as users keep it.
+func newProject(t *testing.T, service, image string) string {
+	t.Helper()
+	dir := t.TempDir()
+	var servers strings.Builder
+	for _, h := range env.Hosts {
+		fmt.Fprintf(&servers, "  - %s\n", h.IP)
+	}
+	deployYML := fmt.Sprintf(`service: %s
+image: %s
+servers:
+%sregistry:
+  server: %s
+  username: %s
+  password:
+    - KAMAL_REGISTRY_PASSWORD
+builder:
+  arch: amd64
+ssh:
+  user: root
+  keys_only: true
+  keys:
+    - %s
+  config: false
+`, service, image, servers.String(), env.Registry, env.RegistryUser, env.SSHKeyPath)
+	write := func(rel, content string, mode os.FileMode) {
+		path := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("config/deploy.yml", deployYML, 0o644)
+	write(".kamal/secrets", "KAMAL_REGISTRY_PASSWORD="+env.RegistryPassword+"\n", 0o600)
+	return dir
+}
+
 // httpClient talks to the test hosts directly, never through a proxy from
 // the environment.
 var httpClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
