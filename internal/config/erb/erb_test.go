@@ -218,6 +218,44 @@ func TestMethods(t *testing.T) {
 	})
 }
 
+func TestMoreMethods(t *testing.T) {
+	runCases(t, []renderCase{
+		{name: "json parse", src: `<% d = JSON.parse('{"a": [1, "x", null, true], "b": {"c": "d"}}') %><%= d["a"] %> <%= d["b"]["c"] %> <%= d.keys %>`, want: `[1, "x", nil, true] d ["a", "b"]`},
+		{name: "json parse float", src: `<%= JSON.parse("[1.5]") %>`, err: "config/deploy.yml:1: JSON number 1.5 is outside the supported subset (integers only)"},
+		{name: "json generate", src: `<%= JSON.generate({"a" => :b}) %>`, want: `{"a":"b"}`},
+		{name: "sort sum min max", src: `<%= [3, 1, 2].sort %> <%= [1, 2, 3].sum %> <%= %w[b a c].min %> <%= [4, 9, 2].max %> <%= [1, 2].sum { |x| x * 10 } %>`, want: "[1, 2, 3] 6 a 9 30"},
+		{name: "sort mixed", src: `<%= [1, "a"].sort %>`, err: `config/deploy.yml:1: unsupported Ruby in ERB: [1, "a"].sort`},
+		{name: "Integer and String", src: `<%= Integer("42") + 1 %> <%= String(nil).inspect %> <%= Integer(" 7 ") %>`, want: `43 "" 7`},
+		{name: "Integer invalid", src: `<%= Integer("4x") %>`, err: `config/deploy.yml:1: invalid value for Integer(): "4x"`},
+		{name: "hash fetch missing", src: `<%= {"a" => 1}.fetch("b") %>`, err: `config/deploy.yml:1: key not found: "b"`},
+		{name: "hash fetch block", src: `<%= {"a" => 1}.fetch("b") { |k| k * 2 } %>`, want: "bb"},
+		{name: "hash select map", src: `<%= {"a" => 1, "b" => 2}.select { |k, v| v > 1 } %> <%= {"a" => 1}.map { |k, v| "#{k}=#{v}" } %> <%= {a: 1}.to_a %>`, want: `{"b" => 2} ["a=1"] [[:a, 1]]`},
+		{name: "array misc", src: `<%= [[1, [2]], 3].flatten %> <%= %w[a b].index("b") %> <%= [1, 2, 1].count(1) %> <%= %w[a b].any? %> <%= [nil].any? %> <%= [1, 2].find { |x| x > 1 } %> <%= [1, 2].all? { |x| x > 0 } %>`, want: "[1, 2, 3] 1 2 true false 2 true"},
+		{name: "array push", src: `<% a = [1]; a << 2; a.push(3, 4) %><%= a %> <%= a.size %>`, want: "[1, 2, 3, 4] 4"},
+		{name: "array filter_map flat_map", src: `<%= [1, 2, 3].filter_map { |x| x * 2 if x.odd? } %> <%= [[1], [2]].flat_map { |x| x } %>`, want: "[2, 6] [1, 2]"},
+		{name: "each returns receiver", src: `<%= [1].each { |x| x } %>`, want: "[1]"},
+		{name: "string misc", src: `<%= "Hello".swapcase %> <%= "abc".reverse %> <%= "a\nb\n".lines %> <%= "ab".chars %> <%= "hello".count("l") %> <%= "hello".delete("l") %> <%= "ab".chop %>`, want: `hELLO cba ["a\n", "b\n"] ["a", "b"] 2 heo a`},
+		{name: "string comparisons", src: `<%= "a" * 0 %>|<%= "b" > "a" %> <%= "ABC".casecmp?("abc") %> <%= "x" <= "x" %>`, want: "|true true true"},
+		{name: "string index forms", src: `<%= "hello"["ell"] %> <%= "hello"["z"].inspect %> <%= "hello"[/l+/] %> <%= "hi"[5].inspect %>`, want: "ell nil ll nil"},
+		{name: "sub with backslashes", src: `<%= "a.b".sub(".", "\\") %> <%= "ab".sub(/(?<x>b)/, '[\k<x>]') %> <%= "ab".sub(/a/, '\&\&') %>`, want: `a\b a[b] aab`},
+		{name: "split regexp with captures", src: `<%= "a-b_c".split(/([-_])/) %> <%= "a b".split(/ /, 2) %>`, want: `["a", "-", "b", "_", "c"] ["a", "b"]`},
+		{name: "start_with regexp", src: `<%= "web-1".start_with?(/w.b/) %>`, want: "true"},
+		{name: "to_json escapes", src: `<%= "\u0001\t".to_json %> <%= :s.to_json %> <%= [1, "a"].to_json %> <%= 5.to_json %>`, want: `"\u0001\t" "s" [1,"a"] 5`},
+		{name: "inspect escapes", src: `<%= "\e\u0001\#{x}".inspect %>`, want: `"\e\u0001\#{x}"`},
+		{name: "symbol methods", src: `<%= :ab.to_sym.inspect %> <%= :ab.upcase.inspect %> <%= :a == :a %>`, want: ":ab :AB true"},
+		{name: "integer methods", src: `<%= 5.odd? %> <%= 0.positive? %> <%= -1.negative? %> <%= 4.succ %> <%= 7 % -3 %>`, want: "true false true 5 -2"},
+		{name: "integer overflow", src: `<%= 9223372036854775807 + 1 %>`, err: "config/deploy.yml:1: unsupported Ruby in ERB: 9223372036854775807 + 1"},
+		{name: "time parts", src: `<% t = Time.now %><%= t.month %>/<%= t.day %> <%= t.hour %>:<%= t.min %>:<%= t.sec %> <%= t.strftime("%I%p %A %B %y %Z %z %s %%") %>`, want: "3/4 5:6:7 05AM Wednesday March 26 UTC +0000 1772600767 %"},
+		{name: "strftime unknown directive", src: `<%= Time.now.strftime("%Q") %>`, err: `config/deploy.yml:1: unsupported Ruby in ERB: Time.now.strftime("%Q")`},
+		{name: "regexp printed", src: `<%= /a/ %>`, err: "config/deploy.yml:1: unsupported Ruby in ERB: /a/"},
+		{name: "is_a", src: `<%= "x".is_a?(String) %>`, err: "config/deploy.yml:1: unsupported Ruby in ERB: String"},
+		{name: "then", src: `<%= "a".then { |x| x + "b" } %>`, want: "ab"},
+		{name: "nil conversions", src: `<%= nil.to_a %> <%= nil.to_h %> <%= nil.to_json %> <%= !nil %>`, want: "[] {} null true"},
+		{name: "nil unknown", src: `<%= nil.upcase %>`, err: "config/deploy.yml:1: undefined method 'upcase' for nil"},
+		{name: "socket", src: `<% require "socket" %><%= Socket.gethostname.empty? %>`, want: "false"},
+	})
+}
+
 func TestErrors(t *testing.T) {
 	runCases(t, []renderCase{
 		{name: "raise", src: "a\n<% raise \"boom\" %>", err: "config/deploy.yml:2: boom"},

@@ -149,19 +149,6 @@ func className(v Value) string {
 	return "Object"
 }
 
-// describe renders a receiver the way Ruby 3.4's NoMethodError does.
-func describe(v Value) string {
-	switch x := v.(type) {
-	case nil:
-		return "nil"
-	case bool:
-		return strconv.FormatBool(x)
-	case module:
-		return string(x)
-	}
-	return "an instance of " + className(v)
-}
-
 // toS is Ruby's to_s, which is also what <%= %> prints.
 func toS(v Value) string {
 	switch x := v.(type) {
