@@ -1,0 +1,582 @@
+package deploy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kamalgo/kamal/internal/commands"
+	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/remote"
+)
+
+// BootError is a failed boot of a role on a host (Kamal's BootError).
+type BootError struct{ Msg string }
+
+func (e *BootError) Error() string { return e.Msg }
+
+// Kind names the error in kamal's `ERROR (<Kind>)` line.
+func (e *BootError) Kind() string { return "Kamal::Cli::BootError" }
+
+// HealthcheckError is a container that did not become ready in time.
+type HealthcheckError struct{ Msg string }
+
+func (e *HealthcheckError) Error() string { return e.Msg }
+
+// Kind names the error in kamal's `ERROR (<Kind>)` line.
+func (e *HealthcheckError) Kind() string { return "Kamal::Cli::Healthcheck::Error" }
+
+// RolesOn are the targeted roles that run on host, in the run's role order
+// (primary role first).
+func (k *Kamal) RolesOn(host string) []*config.Role {
+	var out []*config.Role
+	for _, r := range k.roles {
+		if slices.Contains(r.Hosts, host) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// AppFor is the app command builder of role on host at the run's version.
+func (k *Kamal) AppFor(role *config.Role, host string) (*commands.App, error) {
+	v, err := k.Version()
+	if err != nil {
+		return nil, err
+	}
+	return commands.NewApp(k.Config, role, host, v), nil
+}
+
+// CurrentVersion is the version of role's current running container on host
+// ("" when none runs). Like Kamal it ignores a failing lookup.
+func (k *Kamal) CurrentVersion(ctx context.Context, host string, role *config.Role) (string, error) {
+	app := commands.NewApp(k.Config, role, host, "")
+	res, err := k.Exec(ctx, host, app.CurrentRunningVersion(), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+	if err != nil {
+		return "", err
+	}
+	if res.ExitStatus != 0 {
+		return "", nil
+	}
+	return strings.TrimSpace(res.Stdout), nil
+}
+
+// ContainerIDForVersion returns the id of role's container of version on
+// host ("" when there is none).
+func (k *Kamal) ContainerIDForVersion(ctx context.Context, host string, role *config.Role, version string) (string, error) {
+	app := commands.NewApp(k.Config, role, host, version)
+	return k.Capture(ctx, host, app.ContainerID(), remote.Info)
+}
+
+// ProxyDeploy points kamal-proxy on host at app's container (its version):
+// it looks the container id up and runs `kamal-proxy deploy`, which
+// returns once the new target is healthy and the old one drained.
+func (k *Kamal) ProxyDeploy(ctx context.Context, host string, app *commands.App) error {
+	id, err := k.Capture(ctx, host, app.ContainerID(), remote.Info)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return &BootError{fmt.Sprintf("Failed to get endpoint for %s on %s, did the container boot?", app.Role().Name, host)}
+	}
+	return k.Execute(ctx, host, app.ProxyDeploy(id), remote.Info)
+}
+
+// EnvFile renders the secrets env file of app (role on host), resolving
+// and redacting the secrets it names.
+func (k *Kamal) EnvFile(app *commands.App) ([]byte, error) {
+	values := map[string]string{}
+	for _, ref := range app.Env().Secrets {
+		v, err := k.Secret(ref.SecretKey())
+		if err != nil {
+			return nil, err
+		}
+		values[ref.SecretKey()] = v
+	}
+	s, err := app.EnvFile(values)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(s), nil
+}
+
+// UploadEnvFile creates the env directory and uploads app's secrets env
+// file (mode 0600) to host.
+func (k *Kamal) UploadEnvFile(ctx context.Context, host string, app *commands.App) error {
+	data, err := k.EnvFile(app)
+	if err != nil {
+		return err
+	}
+	if err := k.Execute(ctx, host, app.EnsureEnvDirectory(), remote.Info); err != nil {
+		return err
+	}
+	return k.Upload(ctx, host, app.EnvFilePath(), data, 0o600)
+}
+
+// randomHex returns n random bytes as 2n hex characters.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return hex.EncodeToString(b)
+}
+
+// AppBootOptions tune AppBoot.
+type AppBootOptions struct {
+	// Latest is `app boot` without --version: announce that the newest
+	// image is used (the caller has set the version to "latest").
+	Latest bool
+}
+
+// AppBoot boots the run's version of every targeted role on every
+// targeted host, under the deploy lock (Kamal's `app boot`).
+func (k *Kamal) AppBoot(ctx context.Context, o AppBootOptions) error {
+	return k.WithLock(ctx, func(ctx context.Context) error { return k.appBoot(ctx, o) })
+}
+
+func (k *Kamal) appBoot(ctx context.Context, o AppBootOptions) error {
+	if o.Latest {
+		k.Say("Get most recent version available as an image...")
+	}
+	version, err := k.Version()
+	if err != nil {
+		return err
+	}
+	cfg := k.Config
+	k.Say("Start container with version %s using a %ds readiness delay (or reset with %ds timeout)", version, cfg.ReadinessDelay, cfg.DeployTimeout)
+
+	hosts := k.AppHosts()
+	// Error pages, assets and certificates are on every host before any boots.
+	pages, err := k.errorPages()
+	if err != nil {
+		return err
+	}
+	err = k.On(ctx, hosts, func(ctx context.Context, h string) error {
+		if err := k.uploadErrorPages(ctx, h, version, pages); err != nil {
+			return err
+		}
+		for _, role := range k.RolesOn(h) {
+			app := commands.NewApp(cfg, role, h, version)
+			if err := k.prepareAssets(ctx, h, app); err != nil {
+				return err
+			}
+			if err := k.uploadCertificates(ctx, h, app); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	var barrier *Barrier
+	if len(k.roles) > 1 {
+		barrier = NewBarrier()
+	}
+	groups := cfg.BootGroups(hosts)
+	for i, group := range groups {
+		list := strings.Join(group, ",")
+		if err := k.RunHook(ctx, "pre-app-boot", commands.Tag{Key: "hosts", Value: list}); err != nil {
+			return err
+		}
+		err := k.onRoles(ctx, group, func(ctx context.Context, h string, role *config.Role) error {
+			b := &roleBoot{k: k, host: h, role: role, version: version, barrier: barrier,
+				app: commands.NewApp(cfg, role, h, version)}
+			return b.run(ctx)
+		})
+		if err != nil {
+			return err
+		}
+		if err := k.RunHook(ctx, "post-app-boot", commands.Tag{Key: "hosts", Value: list}); err != nil {
+			return err
+		}
+		if cfg.Boot.Wait > 0 && i < len(groups)-1 {
+			k.Out.Infof("Waiting %ds before booting the next group of hosts...", cfg.Boot.Wait)
+			if err := k.opts.Sleep(ctx, time.Duration(cfg.Boot.Wait)*time.Second); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Tag the latest image once every host runs the new version.
+	image := cfg.Repository() + ":" + version
+	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
+		roles := k.RolesOn(h)
+		if len(roles) == 0 {
+			return nil
+		}
+		app := commands.NewApp(cfg, roles[0], h, version)
+		return k.Execute(ctx, h, commands.Combine(
+			k.Auditor().Record("Tagging "+image+" as the latest image"),
+			app.TagLatestImage()), remote.Info)
+	})
+}
+
+// onRoles runs fn for each targeted role on each host: hosts in parallel
+// with a host's roles one after another, or (boot.parallel_roles) every
+// role in parallel.
+func (k *Kamal) onRoles(ctx context.Context, hosts []string, fn func(ctx context.Context, host string, role *config.Role) error) error {
+	if !k.Config.Boot.ParallelRoles {
+		return k.On(ctx, hosts, func(ctx context.Context, h string) error {
+			for _, role := range k.RolesOn(h) {
+				if err := fn(ctx, h, role); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(k.roles))
+	for i, role := range k.roles {
+		var rh []string
+		for _, h := range hosts {
+			if slices.Contains(role.Hosts, h) {
+				rh = append(rh, h)
+			}
+		}
+		if len(rh) == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = k.On(ctx, rh, func(ctx context.Context, h string) error { return fn(ctx, h, role) })
+		}()
+	}
+	wg.Wait()
+	var failed []error
+	for _, e := range errs {
+		if e != nil {
+			failed = append(failed, e)
+		}
+	}
+	switch len(failed) {
+	case 0:
+		return nil
+	case 1:
+		return failed[0]
+	}
+	msgs := []string{fmt.Sprintf("Exceptions on %d roles:", len(failed))}
+	for _, e := range failed {
+		msgs = append(msgs, e.Error())
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// roleBoot boots one role on one host.
+type roleBoot struct {
+	k       *Kamal
+	host    string
+	role    *config.Role
+	version string
+	app     *commands.App
+	barrier *Barrier
+}
+
+func (b *roleBoot) primaryRoleName() string {
+	if roles := b.k.roles; len(roles) > 0 {
+		return roles[0].Name
+	}
+	return b.k.Config.PrimaryRoleName
+}
+
+func (b *roleBoot) gatekeeper() bool {
+	return b.barrier != nil && b.role.Name == b.primaryRoleName()
+}
+
+func (b *roleBoot) run(ctx context.Context) error {
+	k := b.k
+	old, err := b.renameClashAndCurrent(ctx)
+	if err != nil {
+		return err
+	}
+	if b.barrier != nil && !b.gatekeeper() {
+		primary := b.primaryRoleName()
+		k.Out.Infof("Waiting for the first healthy %s container before booting %s on %s...", primary, b.role.Name, b.host)
+		if err := b.barrier.Wait(ctx); err != nil {
+			k.Out.Infof("First %s container is unhealthy, not booting %s on %s", primary, b.role.Name, b.host)
+			return err
+		}
+		k.Out.Infof("First %s container is healthy on %s, booting %s on %s...", primary, b.host, b.role.Name, b.host)
+	}
+
+	if err := b.start(ctx); err != nil {
+		if b.gatekeeper() && b.barrier.Close() {
+			k.Out.Infof("First %s container is unhealthy on %s, not booting any other roles", b.primaryRoleName(), b.host)
+		}
+		b.showFailure(ctx)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		_, _ = k.Exec(sctx, b.host, b.app.Stop(b.version), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+		return err
+	}
+	if b.gatekeeper() {
+		b.barrier.Open()
+	}
+	if old != "" && old != b.version {
+		return b.stopOld(ctx, old)
+	}
+	return nil
+}
+
+// renameClashAndCurrent renames an existing container of the version being
+// booted and returns the version currently running.
+func (b *roleBoot) renameClashAndCurrent(ctx context.Context) (string, error) {
+	k := b.k
+	id, err := k.Capture(ctx, b.host, b.app.ContainerID(), remote.Info)
+	if err != nil {
+		return "", err
+	}
+	if id != "" {
+		renamed := commands.ReplacedVersion(b.version, randomHex(8))
+		msg := fmt.Sprintf("Renaming container %s to %s as already deployed on %s", b.version, renamed, b.host)
+		k.Out.Infof("%s", msg)
+		if err := k.Execute(ctx, b.host, commands.Combine(
+			k.Auditor().Record(msg, roleTag(b.role)),
+			b.app.RenameContainer(b.version, renamed)), remote.Info); err != nil {
+			return "", err
+		}
+	}
+	return k.CurrentVersion(ctx, b.host, b.role)
+}
+
+func roleTag(r *config.Role) commands.Tag { return commands.Tag{Key: "role", Value: r.Name} }
+
+func (b *roleBoot) start(ctx context.Context) error {
+	k := b.k
+	err := func() error {
+		data, err := k.EnvFile(b.app)
+		if err != nil {
+			return err
+		}
+		if err := k.Execute(ctx, b.host, commands.Combine(
+			k.Auditor().Record("Booted app version "+b.version, roleTag(b.role)),
+			b.app.EnsureEnvDirectory()), remote.Info); err != nil {
+			return err
+		}
+		if err := k.Upload(ctx, b.host, b.app.EnvFilePath(), data, 0o600); err != nil {
+			return err
+		}
+		hostname := commands.Hostname(b.host, randomHex(6))
+		if err := k.Execute(ctx, b.host, b.app.Run(hostname), remote.Info); err != nil {
+			return err
+		}
+		if b.role.RunsProxy() {
+			return k.ProxyDeploy(ctx, b.host, b.app)
+		}
+		return k.waitForReady(ctx, b.host, b.app)
+	}()
+	if err != nil {
+		k.Out.Errorf("Failed to boot %s on %s", b.role.Name, b.host)
+	}
+	return err
+}
+
+// showFailure prints the new container's logs and health log.
+func (b *roleBoot) showFailure(ctx context.Context) {
+	k := b.k
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	id, err := k.Capture(sctx, b.host, b.app.ContainerID(), remote.Debug)
+	if err != nil || id == "" {
+		return
+	}
+	res, err := k.Exec(sctx, b.host, b.app.Logs(commands.AppLogOptions{ContainerID: id, Lines: 100}),
+		remote.ExecOptions{Severity: remote.Debug, AllowFailure: true})
+	if err == nil && strings.TrimSpace(res.Stdout) != "" {
+		k.Out.Errorf("%s", strings.TrimSpace(res.Stdout))
+	}
+	res, err = k.Exec(sctx, b.host, b.app.HealthLog(b.version), remote.ExecOptions{Severity: remote.Debug, AllowFailure: true})
+	if err == nil && strings.TrimSpace(res.Stdout) != "" && strings.TrimSpace(res.Stdout) != "null" {
+		k.Out.Errorf("%s", strings.TrimSpace(res.Stdout))
+	}
+}
+
+// stopOld stops the previous version and cleans up its assets and error
+// pages, in one command.
+func (b *roleBoot) stopOld(ctx context.Context, old string) error {
+	k := b.k
+	cmds := []commands.Cmd{b.app.Stop(old)}
+	if b.role.AssetPath != "" {
+		cmds = append(cmds, b.app.CleanUpAssets())
+	}
+	if k.Config.ErrorPagesPath != "" {
+		cmds = append(cmds, commands.CleanUpErrorPages(k.Config, b.version))
+	}
+	_, err := k.Exec(ctx, b.host, commands.Chain(cmds...), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+	return err
+}
+
+// waitForReady polls a non-proxy container until Docker reports it
+// healthy, or running for readiness_delay, within deploy_timeout. It backs
+// off 1, 2, 3... seconds between polls.
+func (k *Kamal) waitForReady(ctx context.Context, host string, app *commands.App) error {
+	cfg := k.Config
+	deadline := k.opts.Now().Add(time.Duration(cfg.DeployTimeout) * time.Second)
+	status := app.Status(app.Version())
+	for attempt := 1; ; attempt++ {
+		s, err := k.Capture(ctx, host, status, remote.Info)
+		if err != nil {
+			return err
+		}
+		switch s {
+		case "healthy":
+			return nil
+		case "running":
+			// No health check: it must still run after the readiness delay.
+			if err := k.opts.Sleep(ctx, time.Duration(cfg.ReadinessDelay)*time.Second); err != nil {
+				return err
+			}
+			s, err = k.Capture(ctx, host, status, remote.Info)
+			if err != nil {
+				return err
+			}
+			if s == "running" || s == "healthy" {
+				return nil
+			}
+		}
+		if !k.opts.Now().Before(deadline) {
+			return &HealthcheckError{fmt.Sprintf("container not ready after %d seconds (%s)", cfg.DeployTimeout, s)}
+		}
+		wait := min(time.Duration(attempt)*time.Second, time.Until(deadline)+time.Millisecond)
+		k.Out.Infof("container not ready (%s), retrying in %s (attempt %d)...", s, wait.Round(time.Second), attempt)
+		if err := k.opts.Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// Barrier holds back the boots of other roles until the first container of
+// the primary role is healthy, and stops them if it fails.
+type Barrier struct {
+	once sync.Once
+	done chan struct{}
+	ok   bool
+}
+
+// NewBarrier returns a barrier that is neither open nor closed.
+func NewBarrier() *Barrier { return &Barrier{done: make(chan struct{})} }
+
+// Open lets the waiting boots go ahead; it reports whether it decided.
+func (b *Barrier) Open() bool { return b.resolve(true) }
+
+// Close stops the waiting boots; it reports whether it decided.
+func (b *Barrier) Close() bool { return b.resolve(false) }
+
+func (b *Barrier) resolve(ok bool) bool {
+	decided := false
+	b.once.Do(func() {
+		b.ok, decided = ok, true
+		close(b.done)
+	})
+	return decided
+}
+
+// Wait blocks until the barrier opens (nil) or closes (an error).
+func (b *Barrier) Wait(ctx context.Context) error {
+	select {
+	case <-b.done:
+		if b.ok {
+			return nil
+		}
+		return &HealthcheckError{"Halted at barrier"}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// errorPages reads the local error pages ({4??,5??}.html of
+// error_pages_path); nil when none are configured.
+func (k *Kamal) errorPages() (map[string][]byte, error) {
+	dir := k.Config.ErrorPagesPath
+	if dir == "" {
+		return nil, nil
+	}
+	pages := map[string][]byte{}
+	for _, pattern := range []string{"4??.html", "5??.html"} {
+		matches, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range matches {
+			data, err := os.ReadFile(m)
+			if err != nil {
+				return nil, fmt.Errorf("reading error page: %w", err)
+			}
+			pages[filepath.Base(m)] = data
+		}
+	}
+	return pages, nil
+}
+
+func (k *Kamal) uploadErrorPages(ctx context.Context, host, version string, pages map[string][]byte) error {
+	if k.Config.ErrorPagesPath == "" {
+		return nil
+	}
+	dir := path.Join(commands.ErrorPagesDirectory(k.Config), version)
+	if err := k.Execute(ctx, host, commands.New("mkdir", "-p").Quoted(dir), remote.Info); err != nil {
+		return err
+	}
+	names := make([]string, 0, len(pages))
+	for n := range pages {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if err := k.Upload(ctx, host, path.Join(dir, n), pages[n], 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// prepareAssets extracts the role's assets from the new image and shares
+// them with the running version's volume.
+func (k *Kamal) prepareAssets(ctx context.Context, host string, app *commands.App) error {
+	if app.Role().AssetPath == "" {
+		return nil
+	}
+	if err := k.Execute(ctx, host, app.ExtractAssets(), remote.Info); err != nil {
+		return err
+	}
+	old, err := k.CurrentVersion(ctx, host, app.Role())
+	if err != nil {
+		return err
+	}
+	return k.Execute(ctx, host, app.SyncAssetVolumes(old), remote.Info)
+}
+
+// uploadCertificates uploads a role's custom TLS certificate and key.
+func (k *Kamal) uploadCertificates(ctx context.Context, host string, app *commands.App) error {
+	role := app.Role()
+	if !role.RunsProxy() || !role.Proxy.CustomSSL() {
+		return nil
+	}
+	cert, err := k.Secret(role.Proxy.SSLCertificate)
+	if err != nil {
+		return err
+	}
+	key, err := k.Secret(role.Proxy.SSLPrivateKey)
+	if err != nil {
+		return err
+	}
+	if err := k.Execute(ctx, host, app.CreateTLSDirectory(), remote.Info); err != nil {
+		return err
+	}
+	if err := k.Upload(ctx, host, app.CertificatePath(), []byte(cert), 0o644); err != nil {
+		return err
+	}
+	return k.Upload(ctx, host, app.PrivateKeyPath(), []byte(key), 0o644)
+}

@@ -1,0 +1,228 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/kamalgo/kamal/internal/commands"
+	"github.com/kamalgo/kamal/internal/remote"
+)
+
+// Accessory steps of the composite commands. The accessories orchestration
+// sets them (from an init function); while nil the step is skipped.
+var (
+	// BootAccessories boots every accessory (`kamal accessory boot all`),
+	// run by `setup` under the lock.
+	BootAccessories func(ctx context.Context, k *Kamal) error
+	// RemoveAccessories removes every accessory (`kamal accessory remove
+	// all -y`), run by `remove` under the lock.
+	RemoveAccessories func(ctx context.Context, k *Kamal) error
+	// AccessoryDetails prints every accessory's details (`kamal details`).
+	AccessoryDetails func(ctx context.Context, k *Kamal) error
+)
+
+// DeployOptions tune Deploy, Redeploy and Setup.
+type DeployOptions struct {
+	SkipPush bool // -P: pull the already pushed version
+	NoCache  bool // --no-cache
+}
+
+// Deploy is `kamal deploy`: build and deliver the image (before the lock),
+// then under the lock the pre-deploy hook, proxy boot, stale container
+// stop, app boot and prune; then the post-deploy hook with KAMAL_RUNTIME.
+func (k *Kamal) Deploy(ctx context.Context, o DeployOptions) error {
+	return k.deploy(ctx, o, false)
+}
+
+func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories bool) error {
+	var runtime time.Duration
+	err := k.printRuntime(&runtime, func() error {
+		if err := k.deliver(ctx, o); err != nil {
+			return err
+		}
+		return k.WithLock(ctx, func(ctx context.Context) error {
+			if err := k.RunHook(ctx, "pre-deploy"); err != nil {
+				return err
+			}
+			k.Say("Ensure kamal-proxy is running...")
+			if err := k.ProxyBoot(ctx); err != nil {
+				return err
+			}
+			if bootAccessories && BootAccessories != nil {
+				if err := BootAccessories(ctx, k); err != nil {
+					return err
+				}
+			}
+			k.Say("Detect stale containers...")
+			if err := k.StaleContainers(ctx, true); err != nil {
+				return err
+			}
+			if err := k.appBoot(ctx, AppBootOptions{}); err != nil {
+				return err
+			}
+			k.Say("Prune old containers and images...")
+			return k.PruneAll(ctx, 0)
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return k.RunHook(ctx, "post-deploy", runtimeTag(runtime))
+}
+
+func (k *Kamal) deliver(ctx context.Context, o DeployOptions) error {
+	if o.SkipPush {
+		k.Say("Pull app image...")
+		return k.BuildPull(ctx)
+	}
+	k.Say("Build and push app image...")
+	return k.BuildDeliver(ctx, BuildOptions{NoCache: o.NoCache})
+}
+
+func runtimeTag(d time.Duration) commands.Tag {
+	return commands.Tag{Key: "runtime", Value: fmt.Sprintf("%d", int(math.Round(d.Seconds())))}
+}
+
+// printRuntime runs fn and prints how long it took, also when it fails.
+func (k *Kamal) printRuntime(runtime *time.Duration, fn func() error) error {
+	start := k.opts.Now()
+	err := fn()
+	*runtime = k.opts.Now().Sub(start)
+	k.Say("  Finished all in %.1f seconds", runtime.Seconds())
+	return err
+}
+
+// Redeploy is `kamal redeploy`: deploy without proxy boot and prune.
+func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) error {
+	var runtime time.Duration
+	err := k.printRuntime(&runtime, func() error {
+		if err := k.deliver(ctx, o); err != nil {
+			return err
+		}
+		return k.WithLock(ctx, func(ctx context.Context) error {
+			if err := k.RunHook(ctx, "pre-deploy"); err != nil {
+				return err
+			}
+			k.Say("Detect stale containers...")
+			if err := k.StaleContainers(ctx, true); err != nil {
+				return err
+			}
+			return k.appBoot(ctx, AppBootOptions{})
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return k.RunHook(ctx, "post-deploy", runtimeTag(runtime))
+}
+
+// Setup is `kamal setup`: under the lock, bootstrap the servers, then
+// deploy with the accessories booted.
+func (k *Kamal) Setup(ctx context.Context, o DeployOptions) error {
+	var runtime time.Duration
+	return k.printRuntime(&runtime, func() error {
+		return k.WithLock(ctx, func(ctx context.Context) error {
+			k.Say("Ensure Docker is installed...")
+			if err := k.Bootstrap(ctx); err != nil {
+				return err
+			}
+			return k.deploy(ctx, o, true)
+		})
+	})
+}
+
+// Rollback is `kamal rollback VERSION`: boot an existing container's
+// version again, between the deploy hooks.
+func (k *Kamal) Rollback(ctx context.Context, version string) error {
+	var runtime time.Duration
+	rolledBack := false
+	err := k.printRuntime(&runtime, func() error {
+		return k.WithLock(ctx, func(ctx context.Context) error {
+			k.Config.SetVersion(version)
+			ok, err := k.containerAvailable(ctx, version)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				k.Say("The app version '%s' is not available as a container (use 'kamal app containers' for available versions)", version)
+				return nil
+			}
+			if err := k.RunHook(ctx, "pre-deploy"); err != nil {
+				return err
+			}
+			if err := k.appBoot(ctx, AppBootOptions{}); err != nil {
+				return err
+			}
+			rolledBack = true
+			return nil
+		})
+	})
+	if err != nil || !rolledBack {
+		return err
+	}
+	return k.RunHook(ctx, "post-deploy", runtimeTag(runtime))
+}
+
+// containerAvailable reports whether every targeted role on every app host
+// has a container of version.
+func (k *Kamal) containerAvailable(ctx context.Context, version string) (bool, error) {
+	missing := false
+	err := k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
+		for _, role := range k.RolesOn(h) {
+			id, err := k.ContainerIDForVersion(ctx, h, role, version)
+			if err != nil {
+				return err
+			}
+			if id == "" {
+				missing = true
+			}
+		}
+		return nil
+	})
+	return !missing && err == nil, err
+}
+
+// StaleContainers is `kamal app stale_containers [--stop]`: running
+// containers of a role other than its current version are reported, or
+// stopped.
+func (k *Kamal) StaleContainers(ctx context.Context, stop bool) error {
+	run := func(ctx context.Context) error {
+		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
+			for _, role := range k.RolesOn(h) {
+				app := commands.NewApp(k.Config, role, h, "")
+				// One round trip: the running versions, a separator, the current one.
+				res, err := k.Exec(ctx, h, commands.Chain(app.ListVersions(), commands.New("echo", staleSeparator), app.CurrentRunningVersion()),
+					remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+				if err != nil {
+					return err
+				}
+				versions, current, _ := strings.Cut(res.Stdout, staleSeparator+"\n")
+				current = strings.TrimSpace(current)
+				for _, v := range strings.Split(strings.TrimSpace(versions), "\n") {
+					v = strings.TrimSpace(v)
+					if v == "" || v == current {
+						continue
+					}
+					if !stop {
+						k.PutsByHost("App", h, fmt.Sprintf("Detected stale container for role %s with version %s (use `kamal app stale_containers --stop` to stop)", role.Name, v))
+						continue
+					}
+					k.PutsByHost("App", h, fmt.Sprintf("Stopping stale container for role %s with version %s", role.Name, v))
+					if _, err := k.Exec(ctx, h, app.Stop(v), remote.ExecOptions{Severity: remote.Info, AllowFailure: true}); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	}
+	if stop {
+		return k.WithLock(ctx, run)
+	}
+	return run(ctx)
+}
+
+const staleSeparator = "--kamal-current--"

@@ -1,0 +1,332 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kamalgo/kamal/internal/commands"
+	"github.com/kamalgo/kamal/internal/remote"
+)
+
+// ProxyHosts are the targeted hosts that run kamal-proxy (hosts of proxy
+// roles and proxied accessories).
+func (k *Kamal) ProxyHosts() []string {
+	var out []string
+	for _, h := range k.Config.ProxyHosts() {
+		if slices.Contains(k.hosts, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// createNetwork creates the `kamal` network; "already exists" is fine.
+func (k *Kamal) createNetwork(ctx context.Context, host string) error {
+	err := k.Execute(ctx, host, commands.CreateNetwork(), remote.Info)
+	if err != nil && commandFailedWith(err, "already exists") {
+		return nil
+	}
+	return err
+}
+
+// ProxyBoot is `kamal proxy boot`: the kamal network on every host, then
+// on proxy hosts a registry login, the version check and start-or-run.
+func (k *Kamal) ProxyBoot(ctx context.Context) error {
+	return k.WithLock(ctx, func(ctx context.Context) error {
+		proxyHosts := k.ProxyHosts()
+		return k.On(ctx, k.hosts, func(ctx context.Context, h string) error {
+			if err := k.createNetwork(ctx, h); err != nil {
+				return err
+			}
+			if !slices.Contains(proxyHosts, h) {
+				return nil
+			}
+			if err := k.RegistryLoginOn(ctx, h, k.Config.Registry); err != nil {
+				return err
+			}
+			p := commands.NewProxy(k.Config, h)
+			tag, err := k.Capture(ctx, h, p.Version(), remote.Info)
+			if err != nil {
+				return err
+			}
+			if err := commands.CheckProxyVersion(tag); err != nil {
+				return err
+			}
+			return k.Execute(ctx, h, commands.Combine(p.EnsureAppsDirectory(), p.StartOrRun()), remote.Info)
+		})
+	})
+}
+
+// ProxyRebootOptions tune ProxyReboot.
+type ProxyRebootOptions struct {
+	Rolling bool // one host at a time
+}
+
+// ProxyReboot is `kamal proxy reboot`: stop and remove kamal-proxy and run
+// it again (all hosts at once, or one by one), between the
+// pre/post-proxy-reboot hooks, then point it at each proxied role's
+// current container again.
+func (k *Kamal) ProxyReboot(ctx context.Context, o ProxyRebootOptions) error {
+	return k.WithLock(ctx, func(ctx context.Context) error {
+		hosts := k.ProxyHosts()
+		groups := [][]string{hosts}
+		if o.Rolling {
+			groups = nil
+			for _, h := range hosts {
+				groups = append(groups, []string{h})
+			}
+		}
+		for _, group := range groups {
+			list := strings.Join(group, ",")
+			if err := k.RunHook(ctx, "pre-proxy-reboot", commands.Tag{Key: "hosts", Value: list}); err != nil {
+				return err
+			}
+			k.Say("Rebooting kamal-proxy on %s...", list)
+			if err := k.On(ctx, group, func(ctx context.Context, h string) error {
+				return k.rebootProxyOn(ctx, h)
+			}); err != nil {
+				return err
+			}
+			if err := k.RunHook(ctx, "post-proxy-reboot", commands.Tag{Key: "hosts", Value: list}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (k *Kamal) rebootProxyOn(ctx context.Context, h string) error {
+	p := commands.NewProxy(k.Config, h)
+	if err := k.RecordOn(ctx, h, "Rebooted proxy"); err != nil {
+		return err
+	}
+	if err := k.RegistryLoginOn(ctx, h, k.Config.Registry); err != nil {
+		return err
+	}
+	k.Out.Infof("Stopping and removing kamal-proxy on %s, if running...", h)
+	if _, err := k.Test(ctx, h, p.Stop(), remote.Info); err != nil {
+		return err
+	}
+	if err := k.Execute(ctx, h, commands.Combine(p.RemoveContainer(), p.EnsureAppsDirectory(), p.Run()), remote.Info); err != nil {
+		return err
+	}
+	// The proxy keeps its routes in its volume; deploying the current
+	// containers again makes sure every proxied role is served.
+	for _, role := range k.RolesOn(h) {
+		if !role.RunsProxy() {
+			continue
+		}
+		version, err := k.CurrentVersion(ctx, h, role)
+		if err != nil || version == "" {
+			continue
+		}
+		app := commands.NewApp(k.Config, role, h, version)
+		k.Out.Infof("Deploying %s for role `%s` on %s...", app.ContainerName(), role.Name, h)
+		if err := k.ProxyDeploy(ctx, h, app); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ProxyStart is `kamal proxy start`.
+func (k *Kamal) ProxyStart(ctx context.Context) error {
+	return k.WithLock(ctx, func(ctx context.Context) error {
+		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
+			p := commands.NewProxy(k.Config, h)
+			return k.Execute(ctx, h, commands.Combine(k.Auditor().Record("Started proxy"), p.Start()), remote.Info)
+		})
+	})
+}
+
+// ProxyStop is `kamal proxy stop` (a proxy that is not running is fine).
+func (k *Kamal) ProxyStop(ctx context.Context) error {
+	return k.WithLock(ctx, func(ctx context.Context) error {
+		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
+			if err := k.RecordOn(ctx, h, "Stopped proxy"); err != nil {
+				return err
+			}
+			_, err := k.Test(ctx, h, commands.NewProxy(k.Config, h).Stop(), remote.Info)
+			return err
+		})
+	})
+}
+
+// ProxyRestart is `kamal proxy restart`: stop, then start.
+func (k *Kamal) ProxyRestart(ctx context.Context) error {
+	return k.WithLock(ctx, func(ctx context.Context) error {
+		if err := k.ProxyStop(ctx); err != nil {
+			return err
+		}
+		return k.ProxyStart(ctx)
+	})
+}
+
+// ProxyDetails is `kamal proxy details`: `docker ps` of kamal-proxy per host.
+func (k *Kamal) ProxyDetails(ctx context.Context) error {
+	return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
+		out, err := k.Capture(ctx, h, commands.NewProxy(k.Config, h).Info(), remote.Info)
+		if err != nil {
+			return err
+		}
+		k.PutsByHost("Proxy", h, out)
+		return nil
+	})
+}
+
+// ProxyLogsOptions tune ProxyLogs.
+type ProxyLogsOptions struct {
+	commands.LogOptions
+	Follow bool
+}
+
+// ProxyLogs is `kamal proxy logs`: the last lines of every proxy host, or
+// (--follow) a live view of the primary proxy host.
+func (k *Kamal) ProxyLogs(ctx context.Context, o ProxyLogsOptions) error {
+	hosts := k.ProxyHosts()
+	if o.Follow {
+		if len(hosts) == 0 {
+			return nil
+		}
+		h := hosts[0]
+		if slices.Contains(hosts, k.primaryHost) {
+			h = k.primaryHost
+		}
+		cmd := commands.NewProxy(k.Config, h).FollowLogs(o.LogOptions)
+		k.Say("Following logs on %s...", h)
+		res, err := k.Exec(ctx, h, cmd, remote.ExecOptions{Interactive: true, AllowFailure: true, Severity: remote.Debug})
+		if err != nil {
+			return err
+		}
+		if res.ExitStatus != 0 && ctx.Err() == nil {
+			return &ExitStatusError{Status: res.ExitStatus}
+		}
+		return nil
+	}
+	if o.Lines == 0 && o.Since == "" && o.Grep == "" {
+		o.Lines = 100
+	}
+	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
+		out, err := k.Capture(ctx, h, commands.NewProxy(k.Config, h).Logs(o.LogOptions), remote.Info)
+		if err != nil {
+			return err
+		}
+		k.Puts("Proxy Host: " + h)
+		k.Puts(out + "\n")
+		return nil
+	})
+}
+
+// ProxyRemoveOptions tune ProxyRemove.
+type ProxyRemoveOptions struct {
+	Force bool // remove even when other apps use the proxy
+}
+
+// ProxyRemove is `kamal proxy remove`: unless another app still has a
+// directory in .kamal/apps on a proxy host (or Force), stop kamal-proxy,
+// remove its containers, images and .kamal/proxy.
+func (k *Kamal) ProxyRemove(ctx context.Context, o ProxyRemoveOptions) error {
+	return k.WithLock(ctx, func(ctx context.Context) error {
+		hosts := k.ProxyHosts()
+		if !o.Force {
+			err := k.On(ctx, hosts, func(ctx context.Context, h string) error {
+				out, err := k.Capture(ctx, h, commands.CountApps(), remote.Info)
+				if err != nil {
+					return err
+				}
+				if n, _ := strconv.Atoi(strings.TrimSpace(out)); n > 0 {
+					return fmt.Errorf("other apps are installed on %s", h)
+				}
+				return nil
+			})
+			if err != nil {
+				k.Say("Not removing the proxy, as other apps are installed, ignore this check with kamal proxy remove --force")
+				return nil
+			}
+		}
+		return k.On(ctx, hosts, func(ctx context.Context, h string) error {
+			p := commands.NewProxy(k.Config, h)
+			if err := k.RecordOn(ctx, h, "Stopped proxy"); err != nil {
+				return err
+			}
+			if _, err := k.Test(ctx, h, p.Stop(), remote.Info); err != nil {
+				return err
+			}
+			if err := k.Execute(ctx, h, commands.Combine(
+				k.Auditor().Record("Removed proxy container"), p.RemoveContainer(),
+				k.Auditor().Record("Removed proxy image"), p.RemoveImage()), remote.Info); err != nil {
+				return err
+			}
+			_, err := k.Test(ctx, h, p.RemoveProxyDirectory(), remote.Info)
+			return err
+		})
+	})
+}
+
+// ProxyBootConfigSet is `kamal proxy boot_config set`: it writes (or, for
+// default values, deletes) the legacy boot_config files on proxy hosts.
+func (k *Kamal) ProxyBootConfigSet(ctx context.Context, b commands.BootConfig) error {
+	for _, ip := range b.BindIPs {
+		if net.ParseIP(strings.Trim(ip, "[]")) == nil {
+			return &ArgumentError{fmt.Sprintf("Invalid publish IP address: %s", ip)}
+		}
+	}
+	for _, o := range b.DockerOptions {
+		if strings.TrimSpace(o) == "" {
+			return &ArgumentError{"Invalid docker option: it is empty"}
+		}
+	}
+	files := b.Files()
+	return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
+		p := commands.NewProxy(k.Config, h)
+		if err := k.Execute(ctx, h, p.EnsureProxyDirectory(), remote.Info); err != nil {
+			return err
+		}
+		for _, f := range files {
+			if f.Remove {
+				if _, err := k.Test(ctx, h, commands.RemoveFile(f.Path), remote.Info); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := k.Upload(ctx, h, f.Path, []byte(f.Content), 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ProxyBootConfigGet is `kamal proxy boot_config get`: the options, image
+// and command kamal-proxy boots with on each host.
+func (k *Kamal) ProxyBootConfigGet(ctx context.Context) error {
+	return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
+		out, err := k.Capture(ctx, h, commands.NewProxy(k.Config, h).BootConfigEcho(), remote.Info)
+		if err != nil {
+			return err
+		}
+		k.Puts("Host " + h + ": " + out)
+		return nil
+	})
+}
+
+// ProxyBootConfigReset is `kamal proxy boot_config reset`: it deletes the
+// boot_config files.
+func (k *Kamal) ProxyBootConfigReset(ctx context.Context) error {
+	var files []string
+	for _, f := range (commands.BootConfig{}).Files() {
+		files = append(files, f.Path)
+	}
+	return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
+		for _, f := range files {
+			if _, err := k.Test(ctx, h, commands.RemoveFile(f), remote.Info); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
