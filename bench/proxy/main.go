@@ -135,6 +135,24 @@ func (p *proxyProc) rssKB() int {
 	return -1
 }
 
+// cpuTime returns user+system CPU time of the proxy process; dividing its
+// growth by the request count gives a cost that does not depend on how busy
+// the machine is.
+func (p *proxyProc) cpuTime() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * (time.Second / 100) // USER_HZ is 100 on Linux
+}
+
 type result struct {
 	requests int
 	errors   int
@@ -254,9 +272,14 @@ func run(bin string, d time.Duration, conc, idle int, useWrk bool) error {
 	results := map[string]result{}
 	for _, path := range []string{"/small", "/large"} {
 		for _, c := range []struct{ name, base string }{{"direct", direct}, {"proxy", proxied}} {
+			cpu0 := p.cpuTime()
 			r := load(c.base+path, d, conc)
 			results[c.name+path] = r
-			fmt.Printf("| %s | %s | %.0f | %s | %s | %d |\n", c.name, path, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors)
+			cpu := ""
+			if c.name == "proxy" && r.requests > 0 {
+				cpu = fmt.Sprintf(" (proxy CPU %.0f µs/request)", float64((p.cpuTime()-cpu0).Microseconds())/float64(r.requests))
+			}
+			fmt.Printf("| %s | %s | %.0f | %s | %s | %d |%s\n", c.name, path, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors, cpu)
 		}
 	}
 	fmt.Println()
