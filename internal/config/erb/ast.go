@@ -58,6 +58,7 @@ type (
 	localNode struct {
 		position
 		name string
+		up   int // block scopes between the use and the declaration (for assignment)
 	}
 	constNode struct {
 		position
@@ -67,6 +68,7 @@ type (
 		position
 		name  string
 		value node
+		up    int // block scopes between the assignment and the variable's declaration
 	}
 	// opAssignNode is "target op= value" for a local or an index target.
 	opAssignNode struct {

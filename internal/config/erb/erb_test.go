@@ -206,6 +206,8 @@ func TestMethods(t *testing.T) {
 		{name: "hash each", src: `<% {"a" => 1, "b" => 2}.each do |k, v| %><%= k %>=<%= v %>;<% end %>`, want: "a=1;b=2;"},
 		{name: "select reject compact uniq", src: `<%= [1, nil, 2, 2].compact.uniq %> <%= %w[a bb c].select { |s| s.length == 1 } %> <%= %w[a bb].reject { |s| s == "a" } %>`, want: `[1, 2] ["a", "c"] ["bb"]`},
 		{name: "block local scope", src: `<% [1].each do |i| y = i end %><%= y %>`, err: "config/deploy.yml:1: undefined local variable or method 'y'"},
+		{name: "block assigns declared outer", src: `<% y = 1 if false %><% [2].each { |i| y = i } %><%= y %>`, want: "2"},
+		{name: "block param shadows", src: `<% h = 1 %><% [2].each do |h| %><%= h %><% h = 3 %><% end %><%= h %>`, want: "21"},
 		{name: "block sees outer", src: `<% t = 0; [1, 2].each { |i| t += i } %><%= t %>`, want: "3"},
 		{name: "times", src: `<% 3.times do |i| %><%= i %><% end %>`, want: "012"},
 		{name: "hash methods", src: `<% h = {"a" => 1} %><%= h.keys %> <%= h.values %> <%= h.key?("a") %> <%= h.fetch("b", 2) %> <%= h.merge("b" => 2) %>`, want: `["a"] [1] true 2 {"a" => 1, "b" => 2}`},
@@ -265,6 +267,9 @@ func TestErrors(t *testing.T) {
 		{name: "undefined local", src: "<%= foo %>", err: "config/deploy.yml:1: undefined local variable or method 'foo'"},
 		{name: "undefined local in interpolation", src: `<%= "a#{bar}" %>`, err: "config/deploy.yml:1: undefined local variable or method 'bar'"},
 		{name: "float", src: "a\nb\n<%= 1.5 %>", err: "config/deploy.yml:3: unsupported Ruby in ERB: 1.5"},
+		{name: "octal", src: "<%= 0755 %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: 0755"},
+		{name: "hex", src: "<%= 0x1f %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: 0x1f"},
+		{name: "rescue modifier", src: "<%= ENV.fetch('A') rescue 'x' %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: rescue 'x'"},
 		{name: "instance variable", src: "<%= @x %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: @x"},
 		{name: "global variable", src: "<%= $stdout %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: $stdout"},
 		{name: "while", src: "<% while true %><% end %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: while true"},
@@ -428,6 +433,8 @@ func TestURI(t *testing.T) {
 		{name: "scheme compare", src: `<%= URI.parse(ENV["APP_URL"]).scheme == "https" %>`, env: env, want: "true"},
 		{name: "ipv6 and port", src: `<% u = URI.parse(ENV["PLAIN"]) %><%= u.host %> <%= u.hostname %> <%= u.port %> [<%= u.path %>] <%= u.user.inspect %>`, env: env, want: "[::1] ::1 8080 [] nil"},
 		{name: "to_s", src: `<%= URI.parse("http://a/b") %>`, want: "http://a/b"},
+		{name: "invalid, value not shown", src: `<%= URI.parse(ENV["BAD"]).host %>`, env: map[string]string{"BAD": "http://u:s3cret@h h/"},
+			err: `config/deploy.yml:1: bad URI (is not URI?) in URI.parse(ENV["BAD"])`},
 	})
 }
 

@@ -108,14 +108,15 @@ func (s *scope) lookup(name string) (Value, bool) {
 	return nil, false
 }
 
-func (s *scope) assign(name string, v Value) {
-	for c := s; c != nil; c = c.parent {
-		if _, ok := c.vars[name]; ok {
-			c.vars[name] = v
-			return
-		}
+// assign sets a variable in the scope where the parser declared it, up
+// block scopes from s, as Ruby does: a block assigning a variable of the
+// enclosing code changes that variable.
+func (s *scope) assign(name string, v Value, up int) {
+	c := s
+	for ; up > 0 && c.parent != nil; up-- {
+		c = c.parent
 	}
-	s.vars[name] = v
+	c.vars[name] = v
 }
 
 type evaluator struct {
@@ -241,7 +242,7 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		sc.assign(n.name, v)
+		sc.assign(n.name, v, n.up)
 		return v, nil
 	case *opAssignNode:
 		return ev.opAssign(n, sc)
@@ -391,7 +392,7 @@ func (ev *evaluator) opAssign(n *opAssignNode, sc *scope) (Value, error) {
 	}
 	switch t := n.target.(type) {
 	case *localNode:
-		sc.assign(t.name, v)
+		sc.assign(t.name, v, t.up)
 	case *callNode:
 		if err := ev.indexSet(recv, args, v, n); err != nil {
 			return nil, err

@@ -202,6 +202,9 @@ func (lx *lexer) run(inInterp bool) *lexError {
 				// Floats, hex, octal, rationals: outside the subset.
 				return lx.fail(start)
 			}
+			if c == '0' && lx.pos-start > 1 {
+				return lx.fail(start) // 0755 is octal in Ruby
+			}
 			tok.kind = tInt
 			tok.val = strings.ReplaceAll(lx.src[start:lx.pos], "_", "")
 			if _, err := strconv.ParseInt(tok.val, 10, 64); err != nil {

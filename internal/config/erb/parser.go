@@ -201,7 +201,12 @@ func (p *parser) enter() {
 
 func (p *parser) leave() { p.depth-- }
 
+// declare makes name a local variable of the innermost scope unless an
+// enclosing scope already has it.
 func (p *parser) declare(name string) {
+	if p.isLocal(name) {
+		return
+	}
 	s := *p.scopes
 	s[len(s)-1][name] = true
 }
@@ -213,6 +218,17 @@ func (p *parser) isLocal(name string) bool {
 		}
 	}
 	return false
+}
+
+// scopeDepth says how many block scopes up a local variable is declared.
+func (p *parser) scopeDepth(name string) int {
+	s := *p.scopes
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i][name] {
+			return len(s) - 1 - i
+		}
+	}
+	return 0
 }
 
 func (p *parser) pushScope() { *p.scopes = append(*p.scopes, map[string]bool{}) }
@@ -321,14 +337,14 @@ func (p *parser) expr() node {
 			p.declare(t.val)
 			p.skipNewlines()
 			v := p.exprRHS()
-			return &assignNode{position: p.span(start), name: t.val, value: v}
+			return &assignNode{position: p.span(start), name: t.val, value: v, up: p.scopeDepth(t.val)}
 		}
 		if n.kind == tOp && opAssigns[n.val] != "" {
 			p.i += 2
 			p.declare(t.val)
 			p.skipNewlines()
 			v := p.exprRHS()
-			target := &localNode{position: position{line: t.line, src: t.val}, name: t.val}
+			target := &localNode{position: position{line: t.line, src: t.val}, name: t.val, up: p.scopeDepth(t.val)}
 			return &opAssignNode{position: p.span(start), target: target, op: opAssigns[n.val], value: v}
 		}
 		if n.kind == tOp && n.val == "," && p.i == p.stmt {
@@ -671,7 +687,7 @@ func (p *parser) block(closer string) *blockNode {
 				p.fail(t)
 			}
 			b.params = append(b.params, t.val)
-			p.declare(t.val)
+			(*p.scopes)[len(*p.scopes)-1][t.val] = true // parameters shadow outer variables
 			if p.isOp(",") {
 				p.i++
 				continue

@@ -22,12 +22,13 @@ func (ev *evaluator) uriParse(v Value, n node) (Value, error) {
 		}
 		return nil, errAt(n, "bad URI (is not URI?): %s", inspect(v))
 	}
+	// Unlike Ruby, the message leaves out the text: URLs often carry passwords.
 	if strings.ContainsAny(s, " \t\n\r\"<>\\^`{|}") {
-		return nil, errAt(n, "bad URI (is not URI?): %s", inspectString(s))
+		return nil, errAt(n, "bad URI (is not URI?) in %s", n.pos().src)
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, errAt(n, "bad URI (is not URI?): %s", inspectString(s))
+		return nil, errAt(n, "bad URI (is not URI?) in %s", n.pos().src)
 	}
 	return &URI{u: u, raw: s}, nil
 }
