@@ -89,3 +89,31 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkRender measures rendering the golden config (parse + evaluate).
+func BenchmarkRender(b *testing.B) {
+	src, err := os.ReadFile("testdata/deploy.yml.erb")
+	if err != nil {
+		b.Fatal(err)
+	}
+	abs, err := filepath.Abs("testdata/project")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Chdir(abs)
+	opts := Options{
+		File: "config/deploy.yml",
+		Dir:  filepath.Join(abs, "config"),
+		LookupEnv: func(k string) (string, bool) {
+			v, ok := goldenEnv[k]
+			return v, ok
+		},
+		SetEnv: func(string, string) {},
+		Shell:  goldenShell,
+	}
+	for b.Loop() {
+		if _, err := Render(src, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
