@@ -55,8 +55,13 @@ func (h *accessHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &reqState{metrics: h.metrics}
 	lw := &logWriter{ResponseWriter: w}
 	r = r.WithContext(context.WithValue(r.Context(), reqStateKey{}, st))
+	// Deferred so that requests aborted mid-body (ReverseProxy panics with
+	// http.ErrAbortHandler) are still logged and counted.
+	defer h.finish(r, lw, st, reqID, start)
 	h.next.ServeHTTP(lw, r)
+}
 
+func (h *accessHandler) finish(r *http.Request, lw *logWriter, st *reqState, reqID string, start time.Time) {
 	status := lw.status
 	switch {
 	case lw.hijacked:
