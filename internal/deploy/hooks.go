@@ -141,8 +141,7 @@ func (k *Kamal) RunHook(ctx context.Context, name string, extra ...commands.Tag)
 			o.Stdout, o.Stderr = w, w
 		}
 	}
-	local := &remote.Local{Out: k.Out, Env: env}
-	if _, err := local.Exec(ctx, "localhost", hooks.Run(name).String(), o); err != nil {
+	if err := k.runHookProcess(ctx, hooks.Run(name).String(), env, o); err != nil {
 		return &HookError{Hook: name, Err: err}
 	}
 	return nil
