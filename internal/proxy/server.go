@@ -92,7 +92,14 @@ func (s *Server) newHTTPServer(h http.Handler, port int) *http.Server {
 func (s *Server) Start() error {
 	if s.cfg.StateDir != "" {
 		if err := os.MkdirAll(s.cfg.StateDir, 0o700); err != nil {
-			return fmt.Errorf("create state directory: %w", err)
+			// Like the reference, keep serving with state in the temp dir.
+			fallback := filepath.Join(os.TempDir(), "kamal-proxy")
+			s.log.Error("Unable to create state directory; using temporary directory", "path", s.cfg.StateDir, "fallback", fallback, "error", err)
+			if err := os.MkdirAll(fallback, 0o700); err != nil {
+				return fmt.Errorf("create state directory: %w", err)
+			}
+			s.cfg.StateDir = fallback
+			s.Router.stateDir, s.Router.statePath = fallback, stateFile(fallback)
 		}
 	}
 	_ = s.Router.RestoreState() // errors are logged; a bad file never blocks startup
