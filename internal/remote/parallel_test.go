@@ -260,3 +260,38 @@ func TestIdleConnectionsAreClosedAndReopened(t *testing.T) {
 		t.Errorf("connections = %d, want 2", n)
 	}
 }
+
+func TestDeadConnectionIsReplaced(t *testing.T) {
+	e := newTestEnv(t)
+	srv := sshtest.Start(t, "127.0.0.31", sshtest.Options{}, e.key)
+	p := e.pool(e.opts(srv.Port), nil)
+	mustExec(t, p, srv.IP, "true")
+	// Kill the sshd process serving our connection (the shell's parent).
+	start := time.Now()
+	_, kerr := p.Exec(context.Background(), srv.IP, "kill -9 $PPID", ExecOptions{AllowFailure: true})
+	t.Logf("kill: %v after %v", kerr, time.Since(start))
+	for i := range 3 {
+		if res := mustExec(t, p, srv.IP, "echo alive"); res.Stdout != "alive\n" {
+			t.Fatalf("attempt %d: %q", i, res.Stdout)
+		}
+	}
+	if n := p.ConnectionsOpened(srv.IP); n != 2 {
+		t.Errorf("connections = %d, want 2 (original + one replacement)", n)
+	}
+}
+
+func TestKeepalivesAreSent(t *testing.T) {
+	e := newTestEnv(t)
+	srv := sshtest.Start(t, "127.0.0.32", sshtest.Options{LogLevel: "DEBUG1"}, e.key)
+	o := e.opts(srv.Port)
+	o.KeepaliveInterval = 20 * time.Millisecond
+	p := e.pool(o, nil)
+	mustExec(t, p, srv.IP, "true")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(srv.Log(), "keepalive@openssh.com") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no keepalive reached sshd:\n%s", srv.Log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

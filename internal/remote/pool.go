@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -88,6 +89,16 @@ func (p *Pool) ConnectionsOpened(host string) int {
 	return p.opened[host]
 }
 
+// discard removes a dead connection from the pool and closes it.
+func (p *Pool) discard(c *conn) {
+	p.mu.Lock()
+	if p.conns[c.key] == c {
+		delete(p.conns, c.key)
+	}
+	p.mu.Unlock()
+	c.shutdown()
+}
+
 // connected reports whether a live connection to host is pooled.
 func (p *Pool) connected(host string) bool {
 	p.mu.Lock()
@@ -129,24 +140,36 @@ func (c *conn) shutdown() {
 
 // session borrows a session slot on host's connection, connecting first if
 // needed. release must be called when the session is done.
+//
+// A pooled connection that turns out to be dead (the server restarted, a
+// NAT dropped it while idle) is replaced once by a fresh one.
 func (p *Pool) session(ctx context.Context, host string) (*ssh.Session, func(), error) {
-	c, err := p.get(ctx, host, host, false, func(ctx context.Context) (*ssh.Client, error) {
-		return p.connect(ctx, host)
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	select {
-	case c.sessions <- struct{}{}:
-	case <-ctx.Done():
-		p.release(c)
-		return nil, nil, ctx.Err()
-	}
-	s, err := c.client.NewSession()
-	if err != nil {
+	var c *conn
+	var s *ssh.Session
+	for attempt := 0; ; attempt++ {
+		var err error
+		c, err = p.get(ctx, host, host, false, func(ctx context.Context) (*ssh.Client, error) {
+			return p.connect(ctx, host)
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		select {
+		case c.sessions <- struct{}{}:
+		case <-ctx.Done():
+			p.release(c)
+			return nil, nil, ctx.Err()
+		}
+		s, err = c.client.NewSession()
+		if err == nil {
+			break
+		}
 		<-c.sessions
 		p.release(c)
-		return nil, nil, fmt.Errorf("opening session on %s: %w", host, err)
+		if attempt > 0 || !errors.Is(err, io.EOF) {
+			return nil, nil, fmt.Errorf("opening session on %s: %w", host, err)
+		}
+		p.discard(c)
 	}
 	if p.opts.ForwardAgent && p.opts.AgentSocket != "" && p.opts.AgentSocket != "-" {
 		_ = agent.RequestAgentForwarding(s)
