@@ -243,7 +243,7 @@ func TestJumpHostAndProxyCommand(t *testing.T) {
 	t.Run("proxy", func(t *testing.T) {
 		o := e.opts(target.Port)
 		o.Proxy = fmt.Sprintf("%s:%d", jump.IP, jump.Port) // user defaults to root
-		o.MaxConcurrentStarts = 1 // the jump's start must not starve the target's
+		o.MaxConcurrentStarts = 1                          // the jump's start must not starve the target's
 		p := e.pool(o, nil)
 		for range 3 {
 			if res := mustExec(t, p, target.IP, "echo $SSH_CONNECTION"); !strings.Contains(res.Stdout, " "+target.IP+" ") {
