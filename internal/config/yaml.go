@@ -1,12 +1,14 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -217,14 +219,13 @@ func (e *YAMLError) Error() string {
 const maxExpandedNodes = 1 << 20
 
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
-var yamlColumnRE = regexp.MustCompile(`line (\d+), column (\d+)`)
 
 // parseYAML parses one document with Psych semantics. An empty document is a
 // null node.
 func parseYAML(file string, data []byte) (n *node, err error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, data, err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return &node{kind: kindNull, file: file, line: 1}, nil
@@ -242,25 +243,48 @@ func parseYAML(file string, data []byte) (n *node, err error) {
 	return c.convert(doc.Content[0]), nil
 }
 
-func yamlError(file string, err error) error {
-	msg := err.Error()
-	ye := &YAMLError{File: file}
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		if m[1] != "" {
-			ye.Line, _ = strconv.Atoi(m[1])
+// yamlError turns a parser error into a YAMLError with the line and column
+// of the problem. The YAML library reports lines inconsistently (sometimes
+// the start of the enclosing block, sometimes none), so the position is found
+// by searching for the shortest prefix of the document that fails with the
+// same problem: the parser stops right where it meets it.
+func yamlError(file string, data []byte, err error) error {
+	msg := problemOf(err)
+	ye := &YAMLError{File: file, Message: msg}
+	fails := func(k int) bool {
+		var n yaml.Node
+		e := yaml.Unmarshal(data[:k], &n)
+		return e != nil && problemOf(e) == msg
+	}
+	if !fails(len(data)) {
+		return ye
+	}
+	lo, hi := 0, len(data) // fails(hi) holds; find the smallest such hi
+	for lo+1 < hi {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid
 		}
-		msg = m[2]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	if m := yamlColumnRE.FindStringSubmatch(msg); m != nil && ye.Line == 0 {
-		ye.Line, _ = strconv.Atoi(m[1])
-		ye.Column, _ = strconv.Atoi(m[2])
-	} else if m != nil {
-		ye.Column, _ = strconv.Atoi(m[2])
+	pos := hi - 1
+	if pos < 0 {
+		pos = 0
 	}
-	ye.Message = msg
+	ye.Line = 1 + bytes.Count(data[:pos], []byte("\n"))
+	lineStart := bytes.LastIndexByte(data[:pos], '\n') + 1
+	ye.Column = 1 + utf8.RuneCount(data[lineStart:pos])
 	return ye
+}
+
+// problemOf strips the library's "yaml: line N:" prefix.
+func problemOf(err error) string {
+	msg := err.Error()
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		return m[2]
+	}
+	return strings.TrimPrefix(msg, "yaml: ")
 }
 
 type convertError struct{ err error }

@@ -125,8 +125,12 @@ literal: |
 
 func TestYAMLErrors(t *testing.T) {
 	tests := []struct{ src, want string }{
-		{"a: b\n\tc: d\n", "f.yml:2: invalid YAML: found a tab character that violates indentation"},
-		{"a: *nope\n", "f.yml: invalid YAML: unknown anchor 'nope' referenced"},
+		{"a: b\n\tc: d\n", "f.yml:2:1: invalid YAML: found a tab character that violates indentation"},
+		{"a: *nope\n", "f.yml:1:8: invalid YAML: unknown anchor 'nope' referenced"},
+		{"a:\n  b: 1\n c: 2\n", "f.yml:3:2: invalid YAML: did not find expected key"},
+		{"a: b: c\n", "f.yml:1:5: invalid YAML: mapping values are not allowed in this context"},
+		{"servers:\n  web:\n    - a\n   - b\n", "f.yml:4:4: invalid YAML: did not find expected key"},
+		{"a: @b\n", "f.yml:1:4: invalid YAML: found character that cannot start any token"},
 		{"a: &x [*x]\n", `f.yml:1:4: invalid YAML: anchor "x" value contains itself`},
 	}
 	for _, tt := range tests {
