@@ -22,6 +22,16 @@ type configState struct {
 	once sync.Once
 	cfg  *config.Config
 	err  error
+
+	// raw is the configuration read while expanding an alias, reused so
+	// ERB shell-outs (which may prompt) run only once.
+	raw              *config.RawConfig
+	rawFile, rawDest string
+}
+
+func (a *App) configState() *configState {
+	v, _ := configs.LoadOrStore(a, &configState{})
+	return v.(*configState)
 }
 
 // configs maps *App to its configState; kept here so root.go needs no field.
@@ -30,14 +40,19 @@ var configs sync.Map
 // Config loads the configuration on first use (with the global -c, -d and
 // --version options) and returns the same result afterwards.
 func (a *App) Config() (*config.Config, error) {
-	v, _ := configs.LoadOrStore(a, &configState{})
-	st := v.(*configState)
+	st := a.configState()
 	st.once.Do(func() {
-		st.cfg, st.err = config.Load(config.LoadOptions{
+		opts := config.LoadOptions{
 			ConfigFile:  a.Globals.ConfigFile,
 			Destination: a.Globals.Destination,
 			Version:     a.Globals.Version,
-		})
+		}
+		if st.raw != nil && st.rawFile == opts.ConfigFile && st.rawDest == opts.Destination {
+			st.cfg, st.err = st.raw.Config(opts)
+		} else {
+			st.cfg, st.err = config.Load(opts)
+		}
+		st.raw = nil
 		a.onClose(func() { configs.Delete(a) })
 	})
 	return st.cfg, st.err
@@ -57,6 +72,9 @@ func expandConfigAlias(a *App, args []string) ([]string, bool) {
 	if !ok {
 		return nil, false
 	}
+	st := a.configState()
+	st.raw, st.rawFile, st.rawDest = raw, file, dest
+	a.onClose(func() { configs.Delete(a) })
 	words, err := secrets.ShellSplit(line)
 	if err != nil || len(words) == 0 {
 		return nil, false

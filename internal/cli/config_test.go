@@ -114,6 +114,19 @@ func TestAliases(t *testing.T) {
 	}
 }
 
+func TestAliasRendersERBOnce(t *testing.T) {
+	yml := strings.Replace(cliBaseYAML, "image: dhh/app", "image: dhh/<%= `echo run >> erb-runs; echo app`.strip %>", 1) +
+		"aliases:\n  cfg: config --version 3\n"
+	code, out, errs := inProject(t, map[string]string{"config/deploy.yml": yml}, "cfg")
+	if code != 0 || !strings.Contains(out, ":absolute_image: dhh/app:3\n") {
+		t.Fatalf("exit %d %s\n%s", code, errs, out)
+	}
+	runs, err := os.ReadFile("erb-runs")
+	if err != nil || string(runs) != "run\n" {
+		t.Errorf("ERB shell-out ran %q times", runs)
+	}
+}
+
 func TestScanConfigFlags(t *testing.T) {
 	tests := []struct {
 		args       []string

@@ -68,7 +68,7 @@ func build(raw *RawConfig, opts LoadOptions) (cfg *Config, err error) {
 	// registry
 	regNode := root.get("registry")
 	if regNode.isNull() {
-		regNode = &node{kind: kindMap, file: root.file, line: root.line}
+		regNode = &node{kind: kindMap, file: root.file}
 	}
 	v.withContext("registry", func() { v.validateRegistry(regNode) })
 	c.Registry = buildRegistry(regNode)
@@ -103,7 +103,7 @@ func build(raw *RawConfig, opts LoadOptions) (cfg *Config, err error) {
 	// builder
 	bn := root.get("builder")
 	if bn.isNull() {
-		bn = &node{kind: kindMap, file: root.file, line: root.line}
+		bn = &node{kind: kindMap, file: root.file}
 	}
 	v.withContext("builder", func() { v.validateBuilder(bn) })
 	c.Builder = buildBuilder(bn)

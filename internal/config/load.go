@@ -72,6 +72,10 @@ func LoadRaw(opts LoadOptions) (*RawConfig, error) {
 // RawConfig is a merged but unvalidated configuration.
 type RawConfig struct{ root *node }
 
+// Config validates the raw configuration and builds the model. opts gives
+// the destination and version; its ConfigFile is not read again.
+func (r *RawConfig) Config(opts LoadOptions) (*Config, error) { return build(r, opts) }
+
 // Alias returns the command line of alias name, if the raw config has one.
 func (r *RawConfig) Alias(name string) (string, bool) {
 	a := r.root.get("aliases")

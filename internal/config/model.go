@@ -401,6 +401,10 @@ func (r *Role) ContainerPrefix() string {
 // ContainerName is <prefix>-<version>.
 func (r *Role) ContainerName(version string) string { return r.ContainerPrefix() + "-" + version }
 
+// Assets reports whether asset bridging applies: an asset path is set and
+// the role runs behind the proxy.
+func (r *Role) Assets() bool { return r.AssetPath != "" && r.Proxy != nil }
+
 // RunsProxy reports whether the role's containers sit behind kamal-proxy.
 func (r *Role) RunsProxy() bool { return r.Proxy != nil }
 
