@@ -23,7 +23,14 @@ type Options struct {
 // Render evaluates an ERB template written in the subset of Ruby that
 // Kamal configs use and returns the rendered text. Constructs outside the
 // subset fail with "<File>:<LINE>: unsupported Ruby in ERB: <snippet>".
-func Render(src []byte, opts Options) ([]byte, error) {
+func Render(src []byte, opts Options) (out []byte, err error) {
+	defer func() {
+		// A bug here must not take the whole command down with a stack
+		// trace; FuzzRender treats this error as a failure.
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%s: internal error while rendering ERB: %v", opts.File, r)
+		}
+	}()
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
 	}

@@ -30,7 +30,7 @@ const (
 var keywords = map[string]bool{
 	"if": true, "unless": true, "elsif": true, "else": true, "end": true, "then": true,
 	"do": true, "and": true, "or": true, "not": true, "nil": true, "true": true,
-	"false": true, "self": true, "__dir__": false,
+	"false": true, "self": true,
 	// Recognised so they fail clearly instead of being taken for method calls.
 	"while": true, "until": true, "case": true, "when": true, "def": true, "class": true,
 	"module": true, "begin": true, "rescue": true, "ensure": true, "for": true, "in": true,

@@ -504,7 +504,7 @@ func (p *parser) postfix(n node, start int) node {
 			n = call
 		case t.kind == tOp && t.val == "[" && !t.space:
 			p.i++
-			args, _, _ := p.argList("]")
+			args, _ := p.argList("]")
 			n = &callNode{position: p.span(start), recv: n, name: "[]", args: args}
 		case t.kind == tOp && t.val == "::":
 			p.fail(t)
@@ -521,7 +521,7 @@ func (p *parser) callArgs(call *callNode, bare bool) {
 	switch {
 	case t.kind == tOp && t.val == "(" && !t.space:
 		p.i++
-		call.args, call.blockSym, _ = p.argList(")")
+		call.args, call.blockSym = p.argList(")")
 		call.parens = true
 	case t.space && p.startsCommandArg(t, bare):
 		p.noDo++
@@ -594,7 +594,7 @@ func (p *parser) commandArgs() ([]node, string) {
 
 // argList parses comma-separated arguments up to closer, with trailing
 // "key: v" / "k => v" pairs gathered into a hash and an optional &:sym.
-func (p *parser) argList(closer string) ([]node, string, bool) {
+func (p *parser) argList(closer string) ([]node, string) {
 	var args []node
 	var keys, vals []node
 	sym := ""
@@ -631,14 +631,13 @@ func (p *parser) argList(closer string) ([]node, string, bool) {
 	if len(keys) > 0 {
 		args = append(args, &hashNode{position: p.span(start), keys: keys, vals: vals})
 	}
-	return args, sym, true
+	return args, sym
 }
 
 // arg parses one argument: a value, a "key: v" or "k => v" pair (the key is
 // returned), or "&:sym" (the symbol name is returned).
 func (p *parser) arg() (val node, key node, blockSym string) {
 	t := p.peek()
-	start := p.i
 	if t.kind == tLabel {
 		p.i++
 		p.skipNewlines()
@@ -660,7 +659,6 @@ func (p *parser) arg() (val node, key node, blockSym string) {
 	if p.isOp("=>") {
 		p.i++
 		p.skipNewlines()
-		_ = start
 		return p.expr(), v, ""
 	}
 	return v, nil, ""
@@ -782,7 +780,7 @@ func (p *parser) primary() node {
 			p.expectOp(")")
 			return body
 		case "[":
-			args, sym, _ := p.argList("]")
+			args, sym := p.argList("]")
 			if sym != "" {
 				p.i--
 				p.fail(p.peek())
