@@ -610,8 +610,9 @@ const DefaultProxyVersion = "v0.9.2"
 
 func buildAccessory(v *validator, c *Config, root *node, name string, n, keyNode *node) *Accessory {
 	ctx := "accessories/" + name
-	if n == nil || n.isNull() {
-		n = &node{kind: kindMap, file: keyNode.file, line: keyNode.line}
+	if n.isNull() {
+		// point the error at the key: a null value has no useful position
+		n = &node{kind: kindNull, file: keyNode.file, line: keyNode.line}
 	}
 	v.withContext(ctx, func() { v.validateAccessory(n) })
 	a := &Accessory{Name: name, Network: strOr(n.get("network"), DefaultNetwork), Raw: asMap(n.toAny())}
