@@ -139,9 +139,10 @@ func (k *Kamal) Setup(ctx context.Context, o DeployOptions) error {
 func (k *Kamal) Rollback(ctx context.Context, version string) error {
 	var runtime time.Duration
 	rolledBack := false
+	// The version is set first: the lock records it.
+	k.Config.SetVersion(version)
 	err := k.printRuntime(&runtime, func() error {
 		return k.WithLock(ctx, func(ctx context.Context) error {
-			k.Config.SetVersion(version)
 			ok, err := k.containerAvailable(ctx, version)
 			if err != nil {
 				return err
