@@ -84,7 +84,7 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 			}
 		}
 		return true, nil
-	case "URI", "Integer", "String":
+	case "URI", "Integer", "String", "Array":
 		if len(n.args) != 1 || n.block != nil {
 			return nil, unsupported(n)
 		}
@@ -97,13 +97,23 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 			return ev.uriParse(args[0], n)
 		case "String":
 			return toS(args[0]), nil
+		case "Array":
+			switch x := args[0].(type) {
+			case nil:
+				return &Array{}, nil
+			case *Array:
+				return x, nil
+			case *Hash:
+				return ev.hashMethod(x, "to_a", nil, nil, n)
+			}
+			return &Array{elems: []Value{args[0]}}, nil
 		}
 		switch x := args[0].(type) {
 		case int64:
 			return x, nil
 		case string:
-			s := strings.ReplaceAll(strings.TrimSpace(x), "_", "")
-			if i, err := strconv.ParseInt(s, 10, 64); err == nil && !strings.Contains(x, "__") {
+			// Base prefixes as in Ruby: 0x, 0b, 0o and a leading 0 for octal.
+			if i, err := strconv.ParseInt(strings.TrimSpace(x), 0, 64); err == nil {
 				return i, nil
 			}
 			return nil, errAt(n, "invalid value for Integer(): %s", inspectString(x))

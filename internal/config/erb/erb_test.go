@@ -228,6 +228,8 @@ func TestMoreMethods(t *testing.T) {
 		{name: "sort sum min max", src: `<%= [3, 1, 2].sort %> <%= [1, 2, 3].sum %> <%= %w[b a c].min %> <%= [4, 9, 2].max %> <%= [1, 2].sum { |x| x * 10 } %>`, want: "[1, 2, 3] 6 a 9 30"},
 		{name: "sort mixed", src: `<%= [1, "a"].sort %>`, err: `config/deploy.yml:1: unsupported Ruby in ERB: [1, "a"].sort`},
 		{name: "Integer and String", src: `<%= Integer("42") + 1 %> <%= String(nil).inspect %> <%= Integer(" 7 ") %>`, want: `43 "" 7`},
+		{name: "Integer prefixes", src: `<%= Integer("010") %> <%= Integer("0x1f") %> <%= Integer("1_000") %> <%= Integer("-5") %>`, want: "8 31 1000 -5"},
+		{name: "Array()", src: `<%= Array(nil) %> <%= Array("a") %> <%= Array([1]) %>`, want: `[] ["a"] [1]`},
 		{name: "Integer invalid", src: `<%= Integer("4x") %>`, err: `config/deploy.yml:1: invalid value for Integer(): "4x"`},
 		{name: "hash fetch missing", src: `<%= {"a" => 1}.fetch("b") %>`, err: `config/deploy.yml:1: key not found: "b"`},
 		{name: "hash fetch block", src: `<%= {"a" => 1}.fetch("b") { |k| k * 2 } %>`, want: "bb"},

@@ -1,6 +1,7 @@
 package erb
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -53,7 +54,13 @@ func FuzzRender(f *testing.F) {
 				lines++
 			}
 		}
-		_, err := Render(src, opts)
+		out, err := Render(src, opts)
+		if !bytes.Contains(src, []byte("<%")) && !bytes.Contains(src, []byte("%>")) {
+			// Without tags a template is plain text and comes out unchanged.
+			if err != nil || !bytes.Equal(out, src) {
+				t.Fatalf("plain text changed: %q -> %q, %v", src, out, err)
+			}
+		}
 		if err == nil {
 			return
 		}
