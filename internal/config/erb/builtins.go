@@ -143,6 +143,8 @@ func (ev *evaluator) constant(n *constNode) (Value, error) {
 		return v, nil
 	case "ArgumentError", "RuntimeError", "StandardError", "KeyError":
 		return module(n.name), nil // only useful as raise's first argument
+	case "String", "Integer", "Array", "Hash", "Symbol", "NilClass", "TrueClass", "FalseClass":
+		return module(n.name), nil // only useful with is_a?
 	}
 	return nil, unsupported(n)
 }
