@@ -1,0 +1,546 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kamalgo/kamal/internal/testhosts"
+)
+
+// Our kamal-proxy image, as the deploy configs select it.
+const (
+	proxyRepository = "kamal/kamal-proxy"
+	proxyVersion    = "v0.10.0"
+)
+
+var proxyImageOnce struct {
+	sync.Once
+	err error
+}
+
+// pushProxyImage builds our kamal-proxy image with build/kamal-proxy/build.sh
+// on the deployer and pushes it to the registry, once per test binary.
+func pushProxyImage(t *testing.T, ctx context.Context) {
+	t.Helper()
+	proxyImageOnce.Do(func() {
+		// BuildImage logs the deployer in to the registry.
+		if _, err := env.BuildImage(ctx, testhosts.ImageSpec{Program: "app", Repository: "e2e/warmup", Tag: "v0"}); err != nil {
+			proxyImageOnce.err = err
+			return
+		}
+		_, file, _, _ := runtime.Caller(0)
+		script := filepath.Join(filepath.Dir(file), "..", "build", "kamal-proxy", "build.sh")
+		image := env.Registry + "/" + proxyRepository
+		cmd := exec.CommandContext(ctx, "sh", script)
+		cmd.Env = append(os.Environ(), env.DeployerEnv()...)
+		cmd.Env = append(cmd.Env, "IMAGE="+image, "TAGS="+proxyVersion, "VERSION="+proxyVersion, "DOCKER_BUILDKIT=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			proxyImageOnce.err = fmt.Errorf("building the proxy image: %v\n%s", err, out)
+			return
+		}
+		push := exec.CommandContext(ctx, "docker", "push", image+":"+proxyVersion)
+		push.Env = append(os.Environ(), env.DeployerEnv()...)
+		if out, err := push.CombinedOutput(); err != nil {
+			proxyImageOnce.err = fmt.Errorf("pushing the proxy image: %v\n%s", err, out)
+		}
+	})
+	if proxyImageOnce.err != nil {
+		t.Fatal(proxyImageOnce.err)
+	}
+}
+
+// project is a kamal project directory of one app.
+type appProject struct {
+	dir     string
+	service string
+	host    string // proxy host name the app answers to
+}
+
+// appSpec are the parts of deploy.yml a scenario varies.
+type appSpec struct {
+	Service string
+	Web     []string // hosts of the web role
+	Workers []string // hosts of a workers role with a cmd ("" none)
+	Extra   string   // extra top-level YAML
+	// DeployTimeout is deploy_timeout (default 20 s).
+	DeployTimeout int
+	// Host is the proxy host name (default <service>.example.test).
+	Host string
+}
+
+func hostIPs(idx ...int) []string {
+	var out []string
+	for _, i := range idx {
+		out = append(out, env.Hosts[i].IP)
+	}
+	return out
+}
+
+// newAppProject writes config/deploy.yml and .kamal/secrets for c.
+func newAppProject(t *testing.T, c appSpec) *appProject {
+	t.Helper()
+	dir := t.TempDir()
+	p := &appProject{dir: dir, service: c.Service, host: c.Service + ".example.test"}
+	if c.Host != "" {
+		p.host = c.Host
+	}
+	if c.DeployTimeout == 0 {
+		c.DeployTimeout = 20
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "service: %s\nimage: e2e/%s\nservers:\n  web:\n    hosts:\n", c.Service, c.Service)
+	for _, h := range c.Web {
+		fmt.Fprintf(&b, "      - %s\n", h)
+	}
+	if len(c.Workers) > 0 {
+		b.WriteString("  workers:\n    cmd: /app --worker\n    hosts:\n")
+		for _, h := range c.Workers {
+			fmt.Fprintf(&b, "      - %s\n", h)
+		}
+	}
+	fmt.Fprintf(&b, `proxy:
+  host: %s
+  healthcheck:
+    path: /up
+    interval: 1
+  run:
+    registry: %s
+    repository: %s
+    version: %s
+registry:
+  server: %s
+  username: %s
+  password:
+    - KAMAL_REGISTRY_PASSWORD
+builder:
+  arch: amd64
+ssh:
+  keys: [%s]
+  keys_only: true
+  config: false
+env:
+  clear:
+    GREETING: hello
+  secret:
+    - APP_SECRET
+readiness_delay: 1
+deploy_timeout: %d
+drain_timeout: 2
+`, p.host, env.Registry, proxyRepository, proxyVersion, env.Registry, env.RegistryUser, env.SSHKeyPath, c.DeployTimeout)
+	b.WriteString(c.Extra)
+	// Kamal projects are git repositories: commands that take the lock
+	// without --version record the commit.
+	git := exec.Command("sh", "-c", "git init -q && git -c user.name=e2e -c user.email=e2e@example.test commit -q --allow-empty -m init")
+	git.Dir = dir
+	if out, err := git.CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	p.write(t, "config/deploy.yml", b.String(), 0o644)
+	p.write(t, ".kamal/secrets", "KAMAL_REGISTRY_PASSWORD="+env.RegistryPassword+"\nAPP_SECRET=s3cr3t \"quoted\"\n", 0o600)
+	return p
+}
+
+// write creates a file of the project.
+func (p *appProject) write(t *testing.T, name, content string, mode os.FileMode) {
+	t.Helper()
+	path := filepath.Join(p.dir, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// recordingHook installs a hook that appends "<name> $KAMAL_HOSTS
+// $KAMAL_RUNTIME" to hooks.log in the project.
+func (p *appProject) recordingHook(t *testing.T, name string) {
+	t.Helper()
+	log := filepath.Join(p.dir, "hooks.log")
+	p.write(t, ".kamal/hooks/"+name, "#!/bin/sh\necho \""+name+" $KAMAL_HOSTS $KAMAL_RUNTIME\" >> '"+log+"'\n", 0o755)
+}
+
+// hookLog returns the lines the recording hooks wrote.
+func (p *appProject) hookLog(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(p.dir, "hooks.log"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
+}
+
+// image pushes version of the app (program: app, app-unhealthy...).
+func (p *appProject) image(t *testing.T, ctx context.Context, program, version string) {
+	t.Helper()
+	if _, err := env.BuildImage(ctx, testhosts.ImageSpec{Program: program, Repository: "e2e/" + p.service, Tag: version, Service: p.service}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// kamal runs kamal in the project and fails the test on an error.
+func (p *appProject) kamal(t *testing.T, ctx context.Context, args ...string) string {
+	t.Helper()
+	out, err := kamal(t, ctx, p.dir, args...)
+	if err != nil {
+		t.Fatalf("kamal %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// get fetches path through the proxy of h with the app's Host header.
+func (p *appProject) get(ctx context.Context, h *testhosts.Host, path string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+h.IP+path, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Host = p.host
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+// expectVersion checks that every host in hosts serves version through its
+// proxy, right now (kamal returns only after the proxy switched).
+func (p *appProject) expectVersion(t *testing.T, ctx context.Context, version string, hosts ...*testhosts.Host) {
+	t.Helper()
+	for _, h := range hosts {
+		status, body, err := p.get(ctx, h, "/")
+		if err != nil {
+			t.Errorf("%s: GET /: %v", h.Name, err)
+			continue
+		}
+		if status != 200 || !strings.HasPrefix(body, "version="+version+" ") {
+			t.Errorf("%s: GET / = %d %q, want 200 version=%s", h.Name, status, body, version)
+		}
+	}
+}
+
+// containers lists the names of h's containers with label service=svc
+// (all states), sorted by docker (newest first).
+func containerNames(t *testing.T, ctx context.Context, h *testhosts.Host, filter ...string) []string {
+	t.Helper()
+	args := []string{"ps", "-a", "--format", "{{.Names}} {{.State}}"}
+	for _, f := range filter {
+		args = append(args, "--filter", f)
+	}
+	out, err := h.Docker(ctx, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Fields(strings.ReplaceAll(strings.TrimSpace(out), "\n", " | "))
+}
+
+func runningNames(t *testing.T, ctx context.Context, h *testhosts.Host, service string) string {
+	t.Helper()
+	out, err := h.Docker(ctx, "ps", "--filter", "label=service="+service, "--format", "{{.Names}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(strings.Fields(out), " ")
+}
+
+// cleanupApp removes everything an app left on the hosts, whatever the
+// test did, so scenarios do not see each other's containers.
+func cleanupApp(t *testing.T, p *appProject) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, h := range env.Hosts {
+			out, _ := h.Docker(ctx, "ps", "-aq", "--filter", "label=service="+p.service)
+			if ids := strings.Fields(out); len(ids) > 0 {
+				_, _ = h.Docker(ctx, append([]string{"rm", "-f"}, ids...)...)
+			}
+			_ = os.RemoveAll(filepath.Join(h.Home, ".kamal", "apps", p.service))
+			_ = os.RemoveAll(filepath.Join(h.Home, ".kamal", "lock-"+p.service))
+		}
+	})
+}
+
+// removeProxies removes kamal-proxy from every host when the test ends.
+func removeProxies(t *testing.T) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, h := range env.Hosts {
+			_, _ = h.Docker(ctx, "rm", "-f", "kamal-proxy")
+			_, _ = h.Docker(ctx, "volume", "rm", "-f", "kamal-proxy-config")
+			_ = os.RemoveAll(filepath.Join(h.Home, ".kamal"))
+		}
+	})
+}
+
+// TestDeployLifecycle: setup, deploy, redeploy, rollback, details, audit
+// and prune with web on two hosts and workers (with a cmd) on a third,
+// checked over HTTP through every web host's proxy.
+func TestDeployLifecycle(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	p := newAppProject(t, appSpec{Service: "life", Web: hostIPs(0, 1), Workers: hostIPs(2)})
+	cleanupApp(t, p)
+	web := env.Hosts[:2]
+	for _, v := range []string{"v1", "v2", "v3"} {
+		p.image(t, ctx, "app", v)
+	}
+
+	out := p.kamal(t, ctx, "setup", "-P", "--version", "v1")
+	for _, want := range []string{"Ensure Docker is installed...", "Ensure kamal-proxy is running...", "Finished all in"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("setup output lacks %q:\n%s", want, out)
+		}
+	}
+	p.expectVersion(t, ctx, "v1", web...)
+	if got := runningNames(t, ctx, env.Hosts[2], "life"); got != "life-workers-v1" {
+		t.Errorf("workers on vm3 = %q, want life-workers-v1", got)
+	}
+	// The worker runs the role's cmd, with the env and the secret file.
+	inspect, err := env.Hosts[2].Docker(ctx, "inspect", "-f", "{{json .Args}} {{json .Config.Env}}", "life-workers-v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`["/app","--worker"]`, `GREETING=hello`, `KAMAL_VERSION=v1`, `KAMAL_HOST=` + env.Hosts[2].IP} {
+		if !strings.Contains(inspect, want) {
+			t.Errorf("worker container lacks %s: %s", want, inspect)
+		}
+	}
+	envFile := filepath.Join(env.Hosts[0].Home, ".kamal/apps/life/env/roles/web.env")
+	if st, err := os.Stat(envFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("env file %s: %v mode %v, want 0600", envFile, err, st)
+	} else if b, _ := os.ReadFile(envFile); string(b) != "APP_SECRET=s3cr3t \"quoted\"\n" {
+		t.Errorf("env file = %q", b)
+	}
+
+	p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
+	p.expectVersion(t, ctx, "v2", web...)
+	for _, h := range web {
+		if got := runningNames(t, ctx, h, "life"); got != "life-web-v2" {
+			t.Errorf("%s runs %q after deploy, want only life-web-v2", h.Name, got)
+		}
+	}
+
+	p.kamal(t, ctx, "redeploy", "-P", "--version", "v3")
+	p.expectVersion(t, ctx, "v3", web...)
+
+	out = p.kamal(t, ctx, "rollback", "v1")
+	p.expectVersion(t, ctx, "v1", web...)
+	if got := runningNames(t, ctx, env.Hosts[2], "life"); got != "life-workers-v1" {
+		t.Errorf("workers on vm3 after rollback = %q", got)
+	}
+	// The stopped v1 container was renamed aside, not reused.
+	if all := strings.Join(containerNames(t, ctx, env.Hosts[0], "label=service=life"), " "); !strings.Contains(all, "life-web-v1_replaced_") {
+		t.Errorf("no renamed v1 container after rollback: %s", all)
+	}
+
+	out = p.kamal(t, ctx, "rollback", "v9")
+	if !strings.Contains(out, "The app version 'v9' is not available as a container") {
+		t.Errorf("rollback to a missing version: %s", out)
+	}
+
+	out = p.kamal(t, ctx, "details")
+	for _, want := range []string{"Proxy Host: " + web[0].IP, proxyRepository + ":" + proxyVersion, "life-web-v1", "life-workers-v1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("details lack %q:\n%s", want, out)
+		}
+	}
+	out = p.kamal(t, ctx, "audit")
+	for _, want := range []string{"Booted app version v1", "Booted app version v2", "Booted app version v3", "Tagging " + env.Registry + "/e2e/life:v1 as the latest image"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit lacks %q:\n%s", want, out)
+		}
+	}
+	// The lock is released after every command.
+	if out := p.kamal(t, ctx, "lock", "status"); !strings.Contains(out, "There is no deploy lock") {
+		t.Errorf("lock status: %s", out)
+	}
+
+	p.kamal(t, ctx, "prune", "containers", "--retain", "1")
+	if all := containerNames(t, ctx, env.Hosts[0], "label=service=life", "status=exited"); len(all) > 2 {
+		t.Errorf("more than one stopped container left after prune --retain 1: %v", all)
+	}
+	p.expectVersion(t, ctx, "v1", web...)
+
+	// remove leaves nothing of the app or the proxy behind.
+	p.kamal(t, ctx, "remove", "-y")
+	for _, h := range env.Hosts {
+		if all := containerNames(t, ctx, h); len(all) > 0 {
+			t.Errorf("%s still has containers after remove: %v", h.Name, all)
+		}
+		if _, err := os.Stat(filepath.Join(h.Home, ".kamal/apps/life")); !os.IsNotExist(err) {
+			t.Errorf("%s still has .kamal/apps/life (%v)", h.Name, err)
+		}
+		out, err := h.Docker(ctx, "images", "-q", env.Registry+"/e2e/life")
+		if err != nil || strings.TrimSpace(out) != "" {
+			t.Errorf("%s still has app images: %q %v", h.Name, out, err)
+		}
+	}
+}
+
+// TestBrokenDeploy: a version that never gets healthy fails the deploy
+// with a non-zero exit; the old version keeps serving, the new container
+// is stopped and the lock is released.
+func TestBrokenDeploy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	p := newAppProject(t, appSpec{Service: "broken", Web: hostIPs(0, 1), Workers: hostIPs(2), DeployTimeout: 5})
+	cleanupApp(t, p)
+	p.image(t, ctx, "app", "v1")
+	p.image(t, ctx, "app-unhealthy", "v2")
+	web := env.Hosts[:2]
+
+	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
+	p.expectVersion(t, ctx, "v1", web...)
+
+	out, err := kamal(t, ctx, p.dir, "deploy", "-P", "--version", "v2")
+	if err == nil {
+		t.Fatalf("deploy of an unhealthy version succeeded:\n%s", out)
+	}
+	for _, want := range []string{"Failed to boot web on", "Releasing the deploy lock..."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy output lacks %q:\n%s", want, out)
+		}
+	}
+	p.expectVersion(t, ctx, "v1", web...)
+	for _, h := range web {
+		if got := runningNames(t, ctx, h, "broken"); got != "broken-web-v1" {
+			t.Errorf("%s runs %q after the failed deploy, want broken-web-v1", h.Name, got)
+		}
+	}
+	// The workers were never booted at v2: the barrier stopped them.
+	if got := runningNames(t, ctx, env.Hosts[2], "broken"); got != "broken-workers-v1" {
+		t.Errorf("workers after the failed deploy = %q, want broken-workers-v1", got)
+	}
+	if out := p.kamal(t, ctx, "lock", "status"); !strings.Contains(out, "There is no deploy lock") {
+		t.Errorf("lock left behind: %s", out)
+	}
+}
+
+// TestTwoAppsShareProxy: two apps on one host share kamal-proxy; removing
+// one keeps the other serving, removing the last one removes the proxy.
+func TestTwoAppsShareProxy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	h := env.Hosts[0]
+	alpha := newAppProject(t, appSpec{Service: "alpha", Web: hostIPs(0)})
+	beta := newAppProject(t, appSpec{Service: "beta", Web: hostIPs(0)})
+	for _, p := range []*appProject{alpha, beta} {
+		cleanupApp(t, p)
+		p.image(t, ctx, "app", "v1")
+		p.kamal(t, ctx, "setup", "-P", "--version", "v1")
+	}
+	alpha.expectVersion(t, ctx, "v1", h)
+	beta.expectVersion(t, ctx, "v1", h)
+
+	out := alpha.kamal(t, ctx, "remove", "-y")
+	if !strings.Contains(out, "Not removing the proxy, as other apps are installed") {
+		t.Errorf("remove of alpha did not keep the proxy:\n%s", out)
+	}
+	beta.expectVersion(t, ctx, "v1", h)
+	if status, body, err := alpha.get(ctx, h, "/"); err != nil || status != 404 {
+		t.Errorf("alpha after its removal: %d %q %v, want 404", status, body, err)
+	}
+
+	beta.kamal(t, ctx, "remove", "-y")
+	if all := containerNames(t, ctx, h); len(all) > 0 {
+		t.Errorf("containers left after removing both apps: %v", all)
+	}
+	if _, err := os.Stat(filepath.Join(h.Home, ".kamal/proxy")); !os.IsNotExist(err) {
+		t.Errorf(".kamal/proxy left after removing both apps (%v)", err)
+	}
+}
+
+// TestBootLimitAndHooks: boot.limit 1 boots one host at a time, each
+// group between its own pre/post-app-boot hooks; deploy hooks get
+// KAMAL_RUNTIME.
+func TestBootLimitAndHooks(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	p := newAppProject(t, appSpec{Service: "limited", Web: hostIPs(0, 1), Extra: "boot:\n  limit: 1\n  wait: 1\n"})
+	cleanupApp(t, p)
+	p.image(t, ctx, "app", "v1")
+	p.image(t, ctx, "app", "v2")
+	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
+	for _, hook := range []string{"pre-deploy", "pre-app-boot", "post-app-boot", "post-deploy"} {
+		p.recordingHook(t, hook)
+	}
+	p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
+	p.expectVersion(t, ctx, "v2", env.Hosts[:2]...)
+
+	all := strings.Join(hostIPs(0, 1), ",")
+	log := p.hookLog(t)
+	want := []string{
+		"pre-deploy " + all,
+		"pre-app-boot " + env.Hosts[0].IP,
+		"post-app-boot " + env.Hosts[0].IP,
+		"pre-app-boot " + env.Hosts[1].IP,
+		"post-app-boot " + env.Hosts[1].IP,
+	}
+	if len(log) != len(want)+1 {
+		t.Fatalf("hooks ran %q, want %q then post-deploy", log, want)
+	}
+	for i, w := range want {
+		if strings.TrimSpace(log[i]) != w {
+			t.Errorf("hook %d = %q, want %q", i, log[i], w)
+		}
+	}
+	if last := strings.Fields(log[len(log)-1]); len(last) != 3 || last[0] != "post-deploy" {
+		t.Errorf("last hook = %q, want post-deploy with hosts and KAMAL_RUNTIME", log[len(log)-1])
+	}
+}
+
+// TestDestination: a destination file adds the hosts; names, env paths and
+// the latest tag carry the destination.
+func TestDestination(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	p := newAppProject(t, appSpec{Service: "dest", Web: nil})
+	cleanupApp(t, p)
+	// deploy.yml has no hosts: the destination file brings them.
+	yml, err := os.ReadFile(filepath.Join(p.dir, "config/deploy.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.write(t, "config/deploy.yml", strings.Replace(string(yml), "servers:\n  web:\n    hosts:\n", "", 1), 0o644)
+	p.write(t, "config/deploy.staging.yml", "servers:\n  web:\n    hosts:\n      - "+env.Hosts[1].IP+"\nenv:\n  clear:\n    STAGE: staging\n", 0o644)
+	p.image(t, ctx, "app", "v1")
+
+	p.kamal(t, ctx, "setup", "-d", "staging", "-P", "--version", "v1")
+	h := env.Hosts[1]
+	p.expectVersion(t, ctx, "v1", h)
+	if got := runningNames(t, ctx, h, "dest"); got != "dest-web-staging-v1" {
+		t.Errorf("containers = %q, want dest-web-staging-v1", got)
+	}
+	if _, err := os.Stat(filepath.Join(h.Home, ".kamal/apps/dest-staging/env/roles/web.env")); err != nil {
+		t.Errorf("staging env file: %v", err)
+	}
+	if out, err := h.Docker(ctx, "images", "-q", env.Registry+"/e2e/dest:latest-staging"); err != nil || strings.TrimSpace(out) == "" {
+		t.Errorf("no latest-staging tag: %q %v", out, err)
+	}
+	if out := p.kamal(t, ctx, "app", "boot", "-d", "staging", "--version", "v1"); !strings.Contains(out, "Renaming container v1 to v1_replaced_") {
+		t.Errorf("app boot of the running version did not rename it:\n%s", out)
+	}
+	p.expectVersion(t, ctx, "v1", h)
+}

@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestProxyCommands: boot, details, rolling reboot with its hooks (the app
+// keeps being served afterwards), stop/start/restart, logs, boot_config
+// files, and remove refusing while an app is installed.
+func TestProxyCommands(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	p := newAppProject(t, appSpec{Service: "prox", Web: hostIPs(0, 1)})
+	cleanupApp(t, p)
+	web := env.Hosts[:2]
+	p.image(t, ctx, "app", "v1")
+	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
+	p.expectVersion(t, ctx, "v1", web...)
+
+	out := p.kamal(t, ctx, "proxy", "details")
+	for _, h := range web {
+		if !strings.Contains(out, "Proxy Host: "+h.IP) {
+			t.Errorf("proxy details lack %s:\n%s", h.IP, out)
+		}
+	}
+	if !strings.Contains(out, proxyRepository+":"+proxyVersion) {
+		t.Errorf("proxy details do not show our image:\n%s", out)
+	}
+
+	p.recordingHook(t, "pre-proxy-reboot")
+	p.recordingHook(t, "post-proxy-reboot")
+	out = p.kamal(t, ctx, "proxy", "reboot", "--rolling", "-y")
+	for _, h := range web {
+		if !strings.Contains(out, "Rebooting kamal-proxy on "+h.IP+"...") {
+			t.Errorf("reboot output lacks host %s:\n%s", h.IP, out)
+		}
+	}
+	want := []string{"pre-proxy-reboot " + web[0].IP, "post-proxy-reboot " + web[0].IP, "pre-proxy-reboot " + web[1].IP, "post-proxy-reboot " + web[1].IP}
+	if got := p.hookLog(t); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("reboot hooks = %q, want %q", got, want)
+	}
+	p.expectVersion(t, ctx, "v1", web...)
+
+	// A reboot without -y asks; no answer (stdin is empty) aborts.
+	out, err := kamal(t, ctx, p.dir, "proxy", "reboot")
+	if err != nil || !strings.Contains(out, "Are you sure? [y, N] (N)") || !strings.Contains(out, "Aborted") {
+		t.Errorf("reboot without -y: %v\n%s", err, out)
+	}
+
+	p.kamal(t, ctx, "proxy", "stop")
+	for _, h := range web {
+		if _, _, err := p.get(ctx, h, "/"); err == nil {
+			t.Errorf("%s still answers with the proxy stopped", h.Name)
+		}
+	}
+	p.kamal(t, ctx, "proxy", "start")
+	for _, h := range web {
+		waitHTTP(t, ctx, "http://"+h.IP+"/_never_routed", 404) // the proxy is up again
+	}
+	p.expectVersion(t, ctx, "v1", web...)
+	p.kamal(t, ctx, "proxy", "restart")
+	for _, h := range web {
+		waitHTTP(t, ctx, "http://"+h.IP+"/_never_routed", 404)
+	}
+	p.expectVersion(t, ctx, "v1", web...)
+
+	if out := p.kamal(t, ctx, "proxy", "logs", "-n", "5"); !strings.Contains(out, "Proxy Host: "+web[0].IP) {
+		t.Errorf("proxy logs:\n%s", out)
+	}
+
+	// boot_config: files written, shown, and removed again.
+	p.kamal(t, ctx, "proxy", "boot_config", "set", "--http-port", "8080", "--log-max-size", "20m")
+	opts, err := os.ReadFile(filepath.Join(web[0].Home, ".kamal/proxy/options"))
+	if err != nil || string(opts) != "--publish 8080:80 --publish 443:443 --log-opt max-size=20m" {
+		t.Errorf(".kamal/proxy/options = %q, %v", opts, err)
+	}
+	if out := p.kamal(t, ctx, "proxy", "boot_config", "get"); !strings.Contains(out, "Host "+web[0].IP+": --publish 8080:80") {
+		t.Errorf("boot_config get:\n%s", out)
+	}
+	p.kamal(t, ctx, "proxy", "boot_config", "reset")
+	if _, err := os.Stat(filepath.Join(web[0].Home, ".kamal/proxy/options")); !os.IsNotExist(err) {
+		t.Errorf("boot_config reset left the options file (%v)", err)
+	}
+
+	if out := p.kamal(t, ctx, "proxy", "remove"); !strings.Contains(out, "Not removing the proxy, as other apps are installed") {
+		t.Errorf("proxy remove with an app installed:\n%s", out)
+	}
+	p.expectVersion(t, ctx, "v1", web...)
+	p.kamal(t, ctx, "proxy", "remove", "--force")
+	for _, h := range web {
+		if out, _ := h.Docker(ctx, "ps", "-a", "-q", "--filter", "name=^kamal-proxy$"); strings.TrimSpace(out) != "" {
+			t.Errorf("%s still has kamal-proxy after remove --force", h.Name)
+		}
+	}
+}
