@@ -140,6 +140,10 @@ func loadFile(file string, lookup func(string) (string, bool)) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.kind == kindNull {
+		// an empty file (or only comments): nothing to merge
+		return &node{kind: kindMap, file: file, line: 1}, nil
+	}
 	if n.kind != kindMap {
 		return nil, &Error{File: file, Line: n.line, Message: "the configuration must be a YAML mapping of settings (key: value)", kind: KindConfiguration}
 	}

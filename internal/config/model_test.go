@@ -260,6 +260,21 @@ func TestDestinationMerge(t *testing.T) {
 	}
 }
 
+func TestEmptyAndNonMapFiles(t *testing.T) {
+	c, err := loadYAML(t, baseYAML, "staging", "# nothing here yet\n")
+	if err != nil || c.Service != "app" {
+		t.Errorf("empty destination file: %v", err)
+	}
+	_, err = loadYAML(t, "- a\n- b\n", "", "")
+	if err == nil || !strings.HasSuffix(err.Error(), "config/deploy.yml:1: the configuration must be a YAML mapping of settings (key: value)") {
+		t.Errorf("list document: %v", err)
+	}
+	_, err = loadYAML(t, "", "", "")
+	if err == nil || !strings.HasSuffix(err.Error(), "config/deploy.yml: registry/username: is required") {
+		t.Errorf("empty file: %v", err)
+	}
+}
+
 func TestMissingFiles(t *testing.T) {
 	dir := t.TempDir()
 	_, err := Load(LoadOptions{ConfigFile: filepath.Join(dir, "config/deploy.yml"), LookupEnv: envOf(nil)})

@@ -473,7 +473,7 @@ func (v *validator) validateAlias(name string, n *node) {
 	}
 }
 
-var bootLimitRE = regexp.MustCompile(`^[0-9]+%?$`)
+var bootLimitRE = regexp.MustCompile(`^(?:[1-9][0-9]*|[0-9]+%)$`)
 
 func (v *validator) validateBoot(n *node) {
 	v.validateAgainst(n, bootSchema, false)

@@ -77,6 +77,7 @@ func TestValidationMessages(t *testing.T) {
 		{"ssh port", baseYAML + "ssh: {port: http}\n", "ssh/port: should be a port number", ""},
 		{"sshkit type", baseYAML + "sshkit: {max_concurrent_starts: many}\n", "sshkit/max_concurrent_starts: should be an integer", ""},
 		{"boot limit", baseYAML + "boot: {limit: some}\n", "boot/limit: should be a number of hosts (N) or a percentage of hosts (N%)", ""},
+		{"boot limit zero", baseYAML + "boot: {limit: 0}\n", "boot/limit: should be a number of hosts (N) or a percentage of hosts (N%)", ""},
 		{"boot wait", baseYAML + "boot: {wait: later}\n", "boot/wait: should be an integer", ""},
 		{"logging unknown", baseYAML + "logging: {foo: 1}\n", "logging: unknown key: foo", ""},
 		{"logging options", baseYAML + "logging: {options: x}\n", "logging/options: should be a hash", ""},
