@@ -24,6 +24,9 @@ func newLockCommand(a *App) *cobra.Command {
 		Short: "Acquire the deploy lock",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if message == "" {
+				return errors.New("No value provided for required options '--message'")
+			}
 			ctx, cancel := a.RunContext(cmd)
 			defer cancel()
 			k, err := a.Kamal()
@@ -38,7 +41,6 @@ func newLockCommand(a *App) *cobra.Command {
 		},
 	}
 	acquire.Flags().StringVarP(&message, "message", "m", "", "A lock message")
-	_ = acquire.MarkFlagRequired("message")
 
 	release := &cobra.Command{
 		Use:   "release",

@@ -70,7 +70,7 @@ servers:
 %s
 registry:
   username: user
-  password: pass
+  password: not-a-real-password
 builder:
   arch: amd64
 ssh:
@@ -280,6 +280,23 @@ func TestCorruptLockDetailsReported(t *testing.T) {
 	out, err = p.kamal(t, "lock", "release")
 	if err != nil || p.exists(p.hosts[0], ".kamal/lock-app") {
 		t.Errorf("release of a corrupt lock: %v\n%s", err, out)
+	}
+
+	// A lock directory without details: reported, and release clears it.
+	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err = p.kamal(t, "lock", "status")
+	if err == nil || !strings.Contains(out, "has no details file") {
+		t.Errorf("status without details: %v\n%s", err, out)
+	}
+	out, err = p.kamal(t, "lock", "acquire", "-m", "x")
+	if err == nil || !strings.Contains(out, "Deploy lock found") {
+		t.Errorf("acquire over a lock without details: %v\n%s", err, out)
+	}
+	out, err = p.kamal(t, "lock", "release")
+	if err != nil || p.exists(p.hosts[0], ".kamal/lock-app") || !strings.Contains(out, "Released the deploy lock") {
+		t.Errorf("release of a lock without details: %v\n%s", err, out)
 	}
 }
 

@@ -28,7 +28,7 @@ type Options struct {
 	Roles   []string // -r: role filters, `*` wildcards
 	Primary bool     // -p: only the primary host
 
-	Level     remote.Level // -q / default / -v
+	Level     remote.Level // -q / default / -v; the zero value is remote.LevelQuiet
 	SkipHooks bool         // -H
 
 	LockWait         bool          // --lock-wait
@@ -105,6 +105,12 @@ func New(cfg *config.Config, opts Options) (*Kamal, error) {
 	}
 	k := &Kamal{Config: cfg, opts: opts, stdout: opts.Stdout, started: opts.Now()}
 	k.Out = remote.NewOutput(opts.Stdout, opts.Level, remote.NewRedactor())
+	// A literal registry password is as sensitive as a secret one; secrets
+	// are added when resolved. (The user name is not redacted everywhere:
+	// names such as "root" would garble every line.)
+	if p := cfg.Registry.Password; !p.IsSecret() {
+		k.Redact(p.Literal)
+	}
 	if v, ok := opts.LookupEnv("KAMAL_LOCK"); ok && v == "true" {
 		k.holdingLock = true
 	}

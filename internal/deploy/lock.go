@@ -80,7 +80,16 @@ func (k *Kamal) ReleaseLock(ctx context.Context) error {
 		return k.Execute(ctx, h, lock.Release(), remote.Debug)
 	})
 	if commandFailedWith(err, noLockOutput...) {
-		return ErrNoLock
+		// A lock directory without details (an acquire interrupted between
+		// mkdir and writing the file) would block every deploy: remove it.
+		exists, terr := k.Test(ctx, k.primaryHost, commands.New("stat", lock.Dir()), remote.Debug)
+		if terr != nil || !exists {
+			return ErrNoLock
+		}
+		if err := k.Execute(ctx, k.primaryHost, commands.New("rm", "-r", lock.Dir()), remote.Debug); err != nil {
+			return err
+		}
+		err = nil
 	}
 	if err == nil {
 		k.setHoldingLock(false)
@@ -100,6 +109,11 @@ func (k *Kamal) LockStatus(ctx context.Context) (string, error) {
 		return err
 	})
 	switch {
+	case err == nil && out == "":
+		// cat failed (no details file) or the file is empty; the pipeline
+		// still succeeds because base64 decodes nothing.
+		return "", fmt.Errorf("the deploy lock %s on %s has no details file (or it is empty); if no deploy is running, remove the lock with `kamal lock release`",
+			lock.Dir(), k.primaryHost)
 	case err == nil:
 		if _, ok := commands.LockMessage(out); !ok {
 			return out, fmt.Errorf("the deploy lock details in %s on %s are not in the expected format (%q); if no deploy is running, remove the lock with `kamal lock release`",
