@@ -120,6 +120,7 @@ func TestValues(t *testing.T) {
 		{name: "hash inspect", src: `<%= {"a" => 1} %>`, want: `{"a" => 1}`},
 		{name: "hash symbol keys", src: `<%= {a: 1, :"b-c" => [2]} %>`, want: `{a: 1, "b-c": [2]}`},
 		{name: "recursive array", src: `<% a = [1]; a << a %><%= a %>`, want: `[1, [...]]`},
+		{name: "string label keys", src: `<%= {"a-b": 1, "c": 2} %>`, want: `{"a-b": 1, c: 2}`},
 		{name: "empty hash", src: `<%= {} %>`, want: `{}`},
 		{name: "symbol", src: `<%= :web %> <%= :web.inspect %> <%= :"a b".inspect %>`, want: `web :web :"a b"`},
 		{name: "string inspect", src: `<%= "a\"b\n\t#{1}\\".inspect %>`, want: `"a\"b\n\t1\\"`},

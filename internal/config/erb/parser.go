@@ -656,6 +656,13 @@ func (p *parser) arg() (val node, key node, blockSym string) {
 		p.fail(t)
 	}
 	v := p.expr()
+	if sn, ok := v.(*strNode); ok && sn.kind == tString && p.isOp(":") && !p.peek().space {
+		// "key": value is a symbol key.
+		p.i++
+		p.skipNewlines()
+		key := &strNode{position: sn.position, parts: sn.parts, kind: tSymbol}
+		return p.expr(), key, ""
+	}
 	if p.isOp("=>") {
 		p.i++
 		p.skipNewlines()
