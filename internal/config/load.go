@@ -42,6 +42,21 @@ func Load(opts LoadOptions) (*Config, error) {
 	return build(raw, opts)
 }
 
+// Parse builds a Config from the text of a deploy.yml held in memory (it is
+// rendered through ERB like a file). opts.ConfigFile only names it in error
+// messages; no destination file is read. Handy for tests of other packages.
+func Parse(data []byte, opts LoadOptions) (*Config, error) {
+	file := opts.ConfigFile
+	if file == "" {
+		file = DefaultConfigFile
+	}
+	n, err := parseFile(file, data, envLookup(opts))
+	if err != nil {
+		return nil, err
+	}
+	return build(&RawConfig{root: n}, opts)
+}
+
 // LoadRaw reads the config file(s), renders ERB, parses YAML and merges the
 // destination file, without validating. It is used for alias lookup.
 func LoadRaw(opts LoadOptions) (*RawConfig, error) {
@@ -129,6 +144,11 @@ func loadFile(file string, lookup func(string) (string, bool)) (*node, error) {
 		}
 		return nil, &Error{Message: fmt.Sprintf("Cannot read configuration file %s: %v", file, err), kind: KindRuntime}
 	}
+	return parseFile(file, data, lookup)
+}
+
+// parseFile renders and parses the content of one config file.
+func parseFile(file string, data []byte, lookup func(string) (string, bool)) (*node, error) {
 	if renderERB == nil {
 		return nil, &Error{Message: file + ": ERB rendering is not available", kind: KindRuntime}
 	}

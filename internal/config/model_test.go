@@ -275,6 +275,20 @@ func TestEmptyAndNonMapFiles(t *testing.T) {
 	}
 }
 
+func TestParse(t *testing.T) {
+	c, err := Parse([]byte(baseYAML), LoadOptions{Version: "7", LookupEnv: envOf(nil)})
+	if err != nil || c.Service != "app" {
+		t.Fatalf("%v", err)
+	}
+	if img, _ := c.AbsoluteImage(); img != "dhh/app:7" {
+		t.Errorf("image %s", img)
+	}
+	_, err = Parse([]byte(baseYAML+"foo: 1\n"), LoadOptions{LookupEnv: envOf(nil)})
+	if err == nil || err.Error() != "config/deploy.yml:13: unknown key: foo" {
+		t.Errorf("got %v", err)
+	}
+}
+
 func TestMissingFiles(t *testing.T) {
 	dir := t.TempDir()
 	_, err := Load(LoadOptions{ConfigFile: filepath.Join(dir, "config/deploy.yml"), LookupEnv: envOf(nil)})
