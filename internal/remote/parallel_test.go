@@ -224,7 +224,7 @@ func TestStdinAndContextCancel(t *testing.T) {
 		cancel()
 	}()
 	var once sync.Once
-	_, err = p.Exec(ctx, srv.IP, "echo started; exec sleep 20", ExecOptions{Stdout: writerFunc(func(b []byte) {
+	_, err = p.Exec(ctx, srv.IP, "echo started; exec sleep 5", ExecOptions{Stdout: writerFunc(func(b []byte) {
 		once.Do(func() { close(started) })
 	})})
 	if !errors.Is(err, context.Canceled) {

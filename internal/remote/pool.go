@@ -263,6 +263,10 @@ func (p *Pool) watch(c *conn) {
 	}
 }
 
+// minKeepaliveWait keeps short intervals from dropping healthy connections
+// to busy servers.
+const minKeepaliveWait = 15 * time.Second
+
 func keepalive(c *conn, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -285,7 +289,7 @@ func keepalive(c *conn, every time.Duration) {
 				c.client.Close()
 				return
 			}
-		case <-time.After(3 * every):
+		case <-time.After(max(3*every, minKeepaliveWait)):
 			c.client.Close() // unresponsive peer
 			return
 		}
