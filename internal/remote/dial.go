@@ -18,14 +18,17 @@ import (
 
 // dialTCP resolves host (retrying DNS failures with Kamal's backoff) and
 // connects to the first address that answers.
-func dialTCP(ctx context.Context, host string, port int, retries int, timeout time.Duration) (net.Conn, error) {
+// lookupFunc resolves a host name; tests replace it to simulate DNS trouble.
+type lookupFunc func(ctx context.Context, host string) ([]string, error)
+
+func dialTCP(ctx context.Context, lookup lookupFunc, host string, port int, retries int, timeout time.Duration) (net.Conn, error) {
 	var addrs []string
 	if ip := net.ParseIP(host); ip != nil {
 		addrs = []string{host}
 	} else {
 		var err error
 		for attempt := 0; ; attempt++ {
-			addrs, err = net.DefaultResolver.LookupHost(ctx, host)
+			addrs, err = lookup(ctx, host)
 			if err == nil {
 				break
 			}

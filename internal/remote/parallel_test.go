@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -293,5 +294,34 @@ func TestKeepalivesAreSent(t *testing.T) {
 			t.Fatalf("no keepalive reached sshd:\n%s", srv.Log())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestDNSFailuresAreRetried(t *testing.T) {
+	e := newTestEnv(t)
+	srv := sshtest.Start(t, "127.0.0.33", sshtest.Options{}, e.key)
+	lookups := 0
+	flaky := func(ctx context.Context, host string) ([]string, error) {
+		lookups++
+		if host != "app.test" || lookups <= 2 {
+			return nil, &net.DNSError{Err: "temporary failure", Name: host, IsTemporary: true}
+		}
+		return []string{srv.IP}, nil
+	}
+	o := e.opts(srv.Port)
+	o.DNSRetries = 2
+	p := e.pool(o, nil)
+	p.lookup = flaky
+	if res := mustExec(t, p, "app.test", "echo $SSH_CONNECTION"); !strings.Contains(res.Stdout, " "+srv.IP+" ") || lookups != 3 {
+		t.Fatalf("stdout %q after %d lookups", res.Stdout, lookups)
+	}
+
+	lookups = 0
+	o.DNSRetries = 1
+	p = e.pool(o, nil)
+	p.lookup = flaky
+	_, err := p.Exec(context.Background(), "app.test", "true", ExecOptions{})
+	if err == nil || !strings.Contains(err.Error(), "resolving app.test") || lookups != 2 {
+		t.Fatalf("err = %v after %d lookups", err, lookups)
 	}
 }

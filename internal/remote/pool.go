@@ -29,6 +29,7 @@ type Pool struct {
 	keys   *hostKeys
 	auth   *auth
 	starts chan struct{} // limits concurrent connection starts
+	lookup lookupFunc
 
 	mu     sync.Mutex
 	conns  map[string]*conn
@@ -73,6 +74,7 @@ func NewPool(opts SSHOptions, out *Output) (*Pool, error) {
 		keys:   keys,
 		auth:   newAuth(opts),
 		starts: make(chan struct{}, opts.MaxConcurrentStarts),
+		lookup: net.DefaultResolver.LookupHost,
 		conns:  map[string]*conn{},
 		opened: map[string]int{},
 	}, nil
@@ -345,7 +347,7 @@ func (p *Pool) dialTarget(ctx context.Context, t target) (*ssh.Client, error) {
 			return nil, err
 		}
 		defer func() { <-p.starts }()
-		nc, err = dialTCP(ctx, t.Host, t.Port, p.opts.DNSRetries, p.opts.ConnectTimeout)
+		nc, err = dialTCP(ctx, p.lookup, t.Host, t.Port, p.opts.DNSRetries, p.opts.ConnectTimeout)
 		if err != nil {
 			return nil, fmt.Errorf("connecting to %s: %w", addr, err)
 		}
