@@ -81,6 +81,8 @@ func (c *Config) sshOptions() *omap {
 	case s.ProxyCommand != "":
 		px := &omap{}
 		px.add("command_line_template", s.ProxyCommand)
+		px.add("command_line", nil)
+		px.add("timeout", nil)
 		m.add(rsym("proxy"), taggedMap{tag: "!ruby/object:Net::SSH::Proxy::Command", m: px})
 	}
 	m.add(rsym("keepalive"), true)
