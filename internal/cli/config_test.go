@@ -127,6 +127,15 @@ func TestAliasRendersERBOnce(t *testing.T) {
 	}
 }
 
+func TestDestinationSeenByERB(t *testing.T) {
+	yml := strings.Replace(cliBaseYAML, "image: dhh/app", "image: dhh/<%= ENV[\"KAMAL_DESTINATION\"] %>-<%= `echo $KAMAL_DESTINATION`.strip %>", 1)
+	files := map[string]string{"config/deploy.yml": yml, "config/deploy.staging.yml": "servers:\n  web: [2.2.2.2]\n"}
+	code, out, errs := inProject(t, files, "config", "-d", "staging", "--version", "1")
+	if code != 0 || !strings.Contains(out, ":absolute_image: dhh/staging-staging:1\n") || !strings.Contains(out, ":hosts:\n- 2.2.2.2\n") {
+		t.Errorf("exit %d %s\n%s", code, errs, out)
+	}
+}
+
 func TestScanConfigFlags(t *testing.T) {
 	tests := []struct {
 		args       []string
