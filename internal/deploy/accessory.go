@@ -1,0 +1,695 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/kamalgo/kamal/internal/commands"
+	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/config/erb"
+	"github.com/kamalgo/kamal/internal/remote"
+)
+
+// This file holds `kamal accessory`: long-lived services (databases,
+// caches) next to the app, each run as one container per host with its
+// uploaded files, data directories and env file.
+
+// The composite commands (setup, remove, details) reach the accessories
+// through the hook variables of deploy.go.
+func init() {
+	BootAccessories = func(ctx context.Context, k *Kamal) error { return k.AccessoryBoot(ctx, AllAccessories) }
+	RemoveAccessories = func(ctx context.Context, k *Kamal) error { return k.AccessoryRemove(ctx, AllAccessories) }
+	AccessoryDetails = func(ctx context.Context, k *Kamal) error { return k.AccessoryDetails(ctx, AllAccessories) }
+}
+
+// AllAccessories is the NAME that selects every accessory.
+const AllAccessories = "all"
+
+// UnknownAccessoryError is a NAME that the configuration does not define.
+type UnknownAccessoryError struct {
+	Name    string
+	Options []string
+}
+
+func (e *UnknownAccessoryError) Error() string {
+	msg := fmt.Sprintf("No accessory by the name of '%s'", e.Name)
+	if len(e.Options) > 0 {
+		msg += " (options: " + toSentence(e.Options) + ")"
+	}
+	return msg
+}
+
+// toSentence joins like Ruby's Array#to_sentence.
+func toSentence(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	case 2:
+		return items[0] + " and " + items[1]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + ", and " + items[len(items)-1]
+}
+
+// accessoryNames are the configured accessories, in config order.
+func (k *Kamal) accessoryNames() []string {
+	names := make([]string, len(k.Config.Accessories))
+	for i, a := range k.Config.Accessories {
+		names[i] = a.Name
+	}
+	return names
+}
+
+// accessory looks name up.
+func (k *Kamal) accessory(name string) (*config.Accessory, error) {
+	for _, a := range k.Config.Accessories {
+		if a.Name == name {
+			return a, nil
+		}
+	}
+	return nil, &UnknownAccessoryError{Name: name, Options: k.accessoryNames()}
+}
+
+// selectAccessories resolves NAME: every accessory for "all", else the one
+// named (an unknown name is an error before anything runs).
+func (k *Kamal) selectAccessories(name string) ([]*config.Accessory, error) {
+	if name == AllAccessories {
+		return slices.Clone(k.Config.Accessories), nil
+	}
+	a, err := k.accessory(name)
+	if err != nil {
+		return nil, err
+	}
+	return []*config.Accessory{a}, nil
+}
+
+// accessoryHosts are the hosts of a that this run targets (the --hosts and
+// --roles filters apply), restricted to scope when it is not nil (the
+// rolling upgrade's current host).
+func (k *Kamal) accessoryHosts(a *config.Accessory, scope []string) []string {
+	var out []string
+	for _, h := range a.Hosts {
+		if k.targets(h) && (scope == nil || slices.Contains(scope, h)) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// AccessoryHosts are the targeted hosts of every accessory, unique, in
+// config order (Kamal's accessory_hosts).
+func (k *Kamal) AccessoryHosts() []string {
+	var out []string
+	for _, a := range k.Config.Accessories {
+		for _, h := range k.accessoryHosts(a, nil) {
+			if !slices.Contains(out, h) {
+				out = append(out, h)
+			}
+		}
+	}
+	return out
+}
+
+// accessoryRegistry is the registry an accessory's image comes from: its
+// own, else the app's.
+func (k *Kamal) accessoryRegistry(a *config.Accessory) config.Registry {
+	if a.Registry != nil {
+		return *a.Registry
+	}
+	return k.Config.Registry
+}
+
+// accessoryRun is one accessory command over a set of hosts.
+type accessoryRun struct {
+	k     *Kamal
+	acc   *config.Accessory
+	cmd   *commands.Accessory
+	hosts []string
+}
+
+func (k *Kamal) accessoryRun(a *config.Accessory, scope []string) *accessoryRun {
+	return &accessoryRun{k: k, acc: a, cmd: commands.NewAccessory(k.Config, a), hosts: k.accessoryHosts(a, scope)}
+}
+
+// eachAccessory resolves name and runs fn for each selected accessory, one
+// after another, under the deploy lock when locked is set.
+func (k *Kamal) eachAccessory(ctx context.Context, name string, locked bool, scope []string, fn func(r *accessoryRun, ctx context.Context) error) error {
+	accs, err := k.selectAccessories(name)
+	if err != nil {
+		return err
+	}
+	run := func(ctx context.Context) error {
+		for _, a := range accs {
+			if err := fn(k.accessoryRun(a, scope), ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if locked {
+		return k.WithLock(ctx, run)
+	}
+	return run(ctx)
+}
+
+// AccessoryBoot is `kamal accessory boot NAME|all`: under the lock, log in
+// to the accessory's registry and create the kamal network, skip the hosts
+// where a container of the accessory already exists, create the data
+// directories, upload the files, then per host the env file and `docker
+// run` (and the kamal-proxy deploy for a proxied accessory).
+func (k *Kamal) AccessoryBoot(ctx context.Context, name string) error {
+	return k.eachAccessory(ctx, name, true, nil, func(r *accessoryRun, ctx context.Context) error {
+		return r.boot(ctx, true)
+	})
+}
+
+func (r *accessoryRun) boot(ctx context.Context, prepare bool) error {
+	k := r.k
+	if prepare {
+		if err := r.prepare(ctx); err != nil {
+			return err
+		}
+	}
+	var (
+		booted   []string
+		bootedMu sync.Mutex
+	)
+	err := k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
+		out, err := k.Capture(ctx, h, r.cmd.Exists(), remote.Info)
+		if err != nil {
+			return err
+		}
+		if out != "" {
+			bootedMu.Lock()
+			booted = append(booted, h)
+			bootedMu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	hosts := r.hosts
+	if len(booted) > 0 {
+		sort.Strings(booted)
+		k.Say("Skipping booting `%s` on %s, a container already exists", r.acc.Name, strings.Join(booted, ", "))
+		hosts = slices.DeleteFunc(slices.Clone(hosts), func(h string) bool { return slices.Contains(booted, h) })
+	}
+	if err := r.directories(ctx); err != nil {
+		return err
+	}
+	if err := r.upload(ctx); err != nil {
+		return err
+	}
+	envFile, err := r.envFile()
+	if err != nil {
+		return err
+	}
+	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
+		if err := k.RecordOn(ctx, h, "Booted "+r.acc.Name+" accessory"); err != nil {
+			return err
+		}
+		if err := k.Execute(ctx, h, r.cmd.EnsureEnvDirectory(), remote.Info); err != nil {
+			return err
+		}
+		if err := k.Upload(ctx, h, r.cmd.EnvFilePath(), envFile, 0o600); err != nil {
+			return err
+		}
+		if err := k.Execute(ctx, h, r.cmd.Run(h), remote.Info); err != nil {
+			return err
+		}
+		return r.proxyDeploy(ctx, h)
+	})
+}
+
+// prepare logs the hosts in to the accessory's registry and creates the
+// kamal network ("already exists" is fine).
+func (r *accessoryRun) prepare(ctx context.Context) error {
+	k := r.k
+	reg := k.accessoryRegistry(r.acc)
+	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
+		if err := k.RegistryLoginOn(ctx, h, reg); err != nil {
+			return err
+		}
+		return k.createNetwork(ctx, h)
+	})
+}
+
+// envFile renders the accessory's secrets env file.
+func (r *accessoryRun) envFile() ([]byte, error) {
+	values := map[string]string{}
+	for _, ref := range r.acc.Env.Secrets {
+		v, err := r.k.Secret(ref.SecretKey())
+		if err != nil {
+			return nil, fmt.Errorf("accessory %s: %w", r.acc.Name, err)
+		}
+		values[ref.SecretKey()] = v
+	}
+	s, err := r.cmd.EnvFile(values)
+	if err != nil {
+		return nil, fmt.Errorf("accessory %s: %w", r.acc.Name, err)
+	}
+	return []byte(s), nil
+}
+
+// proxyDeploy points kamal-proxy on h at the accessory's running
+// container, for a proxied accessory.
+func (r *accessoryRun) proxyDeploy(ctx context.Context, h string) error {
+	if r.acc.Proxy == nil {
+		return nil
+	}
+	k := r.k
+	id, err := k.Capture(ctx, h, r.cmd.ContainerID(), remote.Info)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		return &BootError{fmt.Sprintf("Failed to get endpoint for %s accessory on %s, did the container boot?", r.acc.Name, h)}
+	}
+	return k.Execute(ctx, h, r.cmd.ProxyDeploy(id), remote.Info)
+}
+
+// AccessoryDirectories is the hidden `accessory directories NAME|all`.
+func (k *Kamal) AccessoryDirectories(ctx context.Context, name string) error {
+	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).directories)
+}
+
+// directories creates the accessory's data directories (mode and owner
+// when configured) on its hosts.
+func (r *accessoryRun) directories(ctx context.Context) error {
+	if len(r.acc.Directories) == 0 {
+		return nil
+	}
+	k := r.k
+	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
+		for _, d := range r.acc.Directories {
+			for _, c := range r.cmd.DirectoryCommands(d) {
+				if err := k.Execute(ctx, h, c, remote.Info); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// AccessoryUpload is the hidden `accessory upload NAME|all`.
+func (k *Kamal) AccessoryUpload(ctx context.Context, name string) error {
+	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).upload)
+}
+
+// localFile is one file of `files:`, read (and rendered) on this machine.
+type localFile struct {
+	file config.AccessoryFile
+	data []byte
+	mode os.FileMode // the upload's mode; chmod sets the configured one
+}
+
+// upload copies the accessory's files to its hosts: the directory, the
+// upload, then chmod (default 755) and chown.
+func (r *accessoryRun) upload(ctx context.Context) error {
+	if len(r.acc.Files) == 0 {
+		return nil
+	}
+	files := make([]localFile, 0, len(r.acc.Files))
+	for _, f := range r.acc.Files {
+		data, err := r.readLocal(f.Local)
+		if err != nil {
+			return err
+		}
+		// The temporary upload gets the final mode at once when it is
+		// numeric, so a file meant to be private is never readable by
+		// others; otherwise (u+x...) it stays private until chmod.
+		mode := os.FileMode(0o600)
+		if m, err := strconv.ParseUint(f.Mode, 8, 32); err == nil {
+			mode = os.FileMode(m) & fs.ModePerm
+		}
+		files = append(files, localFile{file: f, data: data, mode: mode})
+	}
+	k := r.k
+	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
+		for _, lf := range files {
+			fc := r.cmd.FileCommands(lf.file)
+			if err := k.Execute(ctx, h, fc.Mkdir, remote.Info); err != nil {
+				return err
+			}
+			if err := k.Upload(ctx, h, fc.HostPath, lf.data, lf.mode); err != nil {
+				return err
+			}
+			for _, c := range fc.After {
+				if err := k.Execute(ctx, h, c, remote.Info); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// readLocal reads a file of `files:` relative to the working directory,
+// as Kamal does. A `.erb` file is rendered with the accessory's clear env
+// visible in ENV.
+func (r *accessoryRun) readLocal(local string) ([]byte, error) {
+	data, err := os.ReadFile(local)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("Missing file: %s", local)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("accessory %s: %w", r.acc.Name, err)
+	}
+	if !strings.HasSuffix(local, ".erb") {
+		return data, nil
+	}
+	clear := r.acc.Env.Clear
+	lookup := func(key string) (string, bool) {
+		if v, ok := clear[key]; ok {
+			return v, true
+		}
+		return os.LookupEnv(key)
+	}
+	abs, _ := filepath.Abs(local)
+	out, err := erb.Render(data, erb.Options{
+		File: local, Dir: filepath.Dir(abs), LookupEnv: lookup,
+		// ERB may set variables; they must not leak into this process.
+		SetEnv: func(string, string) {},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("accessory %s: rendering %s: %w", r.acc.Name, local, err)
+	}
+	return out, nil
+}
+
+// AccessoryReboot is `kamal accessory reboot NAME|all`: prepare, pull the
+// image, stop and remove the container, boot again.
+func (k *Kamal) AccessoryReboot(ctx context.Context, name string) error {
+	return k.accessoryReboot(ctx, name, nil)
+}
+
+func (k *Kamal) accessoryReboot(ctx context.Context, name string, scope []string) error {
+	return k.eachAccessory(ctx, name, true, scope, func(r *accessoryRun, ctx context.Context) error {
+		for _, step := range []func(context.Context) error{r.prepare, r.pullImage, r.stop, r.removeContainer} {
+			if err := step(ctx); err != nil {
+				return err
+			}
+		}
+		return r.boot(ctx, false)
+	})
+}
+
+// AccessoryPullImage is the hidden `accessory pull_image NAME|all`.
+func (k *Kamal) AccessoryPullImage(ctx context.Context, name string) error {
+	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).pullImage)
+}
+
+func (r *accessoryRun) pullImage(ctx context.Context) error {
+	return r.each(ctx, "Pulled image for "+r.acc.Name+" accessory", r.cmd.PullImage(), false)
+}
+
+// each records message (if any) and runs cmd on every host of the run.
+func (r *accessoryRun) each(ctx context.Context, message string, cmd commands.Cmd, allowFailure bool) error {
+	k := r.k
+	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
+		if message != "" {
+			if err := k.RecordOn(ctx, h, message); err != nil {
+				return err
+			}
+		}
+		_, err := k.Exec(ctx, h, cmd, remote.ExecOptions{Severity: remote.Info, AllowFailure: allowFailure})
+		return err
+	})
+}
+
+// AccessoryStart is `kamal accessory start NAME|all`.
+func (k *Kamal) AccessoryStart(ctx context.Context, name string) error {
+	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).start)
+}
+
+func (r *accessoryRun) start(ctx context.Context) error {
+	k := r.k
+	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
+		if err := k.RecordOn(ctx, h, "Started "+r.acc.Name+" accessory"); err != nil {
+			return err
+		}
+		if err := k.Execute(ctx, h, r.cmd.Start(), remote.Info); err != nil {
+			return err
+		}
+		return r.proxyDeploy(ctx, h)
+	})
+}
+
+// AccessoryStop is `kamal accessory stop NAME|all`. A stop that fails (no
+// container) is not an error, as in Kamal.
+func (k *Kamal) AccessoryStop(ctx context.Context, name string) error {
+	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).stop)
+}
+
+func (r *accessoryRun) stop(ctx context.Context) error {
+	k := r.k
+	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
+		if err := k.RecordOn(ctx, h, "Stopped "+r.acc.Name+" accessory"); err != nil {
+			return err
+		}
+		if _, err := k.Exec(ctx, h, r.cmd.Stop(), remote.ExecOptions{Severity: remote.Info, AllowFailure: true}); err != nil {
+			return err
+		}
+		if r.acc.Proxy == nil {
+			return nil
+		}
+		// Kamal fails here when kamal-proxy is gone (as during `kamal
+		// remove`, which removes the proxy first); there is nothing to
+		// unregister then.
+		_, err := k.Exec(ctx, h, r.cmd.ProxyRemove(), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+		return err
+	})
+}
+
+// AccessoryRestart is `kamal accessory restart NAME|all`: stop, then start.
+func (k *Kamal) AccessoryRestart(ctx context.Context, name string) error {
+	return k.eachAccessory(ctx, name, true, nil, func(r *accessoryRun, ctx context.Context) error {
+		if err := r.stop(ctx); err != nil {
+			return err
+		}
+		return r.start(ctx)
+	})
+}
+
+// AccessoryDetails is `kamal accessory details NAME|all`: `docker ps` of
+// the accessory on each of its hosts.
+func (k *Kamal) AccessoryDetails(ctx context.Context, name string) error {
+	return k.eachAccessory(ctx, name, false, nil, func(r *accessoryRun, ctx context.Context) error {
+		return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
+			out, err := k.Capture(ctx, h, r.cmd.Info(), remote.Info)
+			if err != nil {
+				return err
+			}
+			k.PutsByHost("Accessory "+r.acc.Name, h, out)
+			return nil
+		})
+	})
+}
+
+// AccessoryExecOptions are the flags of `accessory exec`.
+type AccessoryExecOptions struct {
+	Interactive bool // -i: a TTY session on the accessory's first host
+	Reuse       bool // docker exec in the running container
+}
+
+// AccessoryExec is `kamal accessory exec NAME CMD...`: cmd (shell text)
+// runs in a new container of the accessory's image (with its env, volumes
+// and network), or with Reuse in the running one, on each of its hosts;
+// Interactive runs it on the first host with a TTY.
+func (k *Kamal) AccessoryExec(ctx context.Context, name, cmd string, o AccessoryExecOptions) error {
+	a, err := k.accessory(name)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(cmd) == "" {
+		return &ArgumentError{"No command provided. You must specify a command to execute."}
+	}
+	r := k.accessoryRun(a, nil)
+	if len(r.hosts) == 0 {
+		return &ArgumentError{fmt.Sprintf("No hosts of accessory %s match the --hosts/--roles filters", name)}
+	}
+	if o.Interactive {
+		host := r.hosts[0]
+		if o.Reuse {
+			k.Say("Launching interactive command via SSH from existing container...")
+			return k.interactive(ctx, host, r.cmd.ExecReuse(cmd, true, true))
+		}
+		k.Say("Launching interactive command via SSH from new container...")
+		if err := k.On(ctx, []string{host}, func(ctx context.Context, h string) error {
+			return k.RegistryLoginOn(ctx, h, k.accessoryRegistry(a))
+		}); err != nil {
+			return err
+		}
+		return k.interactive(ctx, host, r.cmd.ExecNew(cmd, true, true))
+	}
+	run := r.cmd.ExecNew(cmd, false, false)
+	if o.Reuse {
+		k.Say("Launching command from existing container...")
+		run = r.cmd.ExecReuse(cmd, false, false)
+	} else {
+		k.Say("Launching command from new container...")
+	}
+	message := fmt.Sprintf("Executed cmd '%s' on %s accessory", cmd, name)
+	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
+		if !o.Reuse {
+			if err := k.RegistryLoginOn(ctx, h, k.accessoryRegistry(a)); err != nil {
+				return err
+			}
+		}
+		if err := k.RecordOn(ctx, h, message); err != nil {
+			return err
+		}
+		out, err := k.Capture(ctx, h, run, remote.Info)
+		if err != nil {
+			return err
+		}
+		k.PutsByHost("App", h, out)
+		return nil
+	})
+}
+
+// AccessoryLogsOptions are the flags of `accessory logs`.
+type AccessoryLogsOptions struct {
+	Since          string
+	Lines          int // 0: 100 unless Since or Grep is set (10 with Follow)
+	Grep           string
+	GrepOptions    string
+	Follow         bool
+	SkipTimestamps bool
+}
+
+// AccessoryLogs is `kamal accessory logs NAME`: the container's log lines
+// on each of its hosts, or with Follow a stream from its first host.
+func (k *Kamal) AccessoryLogs(ctx context.Context, name string, o AccessoryLogsOptions) error {
+	a, err := k.accessory(name)
+	if err != nil {
+		return err
+	}
+	r := k.accessoryRun(a, nil)
+	lo := commands.LogOptions{Since: o.Since, Lines: o.Lines, Grep: o.Grep, GrepOptions: o.GrepOptions, NoTimestamp: o.SkipTimestamps}
+	if o.Follow {
+		if len(r.hosts) == 0 {
+			return &ArgumentError{fmt.Sprintf("No hosts of accessory %s match the --hosts/--roles filters", name)}
+		}
+		host := r.hosts[0]
+		cmd := r.cmd.FollowLogs(lo)
+		k.Out.Infof("Following logs on %s...", host)
+		k.Out.Infof("%s", cmd.String())
+		err := k.interactive(ctx, host, cmd)
+		if errors.Is(err, context.Canceled) {
+			return nil // Ctrl-C is how a follow ends
+		}
+		return err
+	}
+	if lo.Lines <= 0 && o.Since == "" && o.Grep == "" {
+		lo.Lines = 100
+	}
+	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
+		out, err := k.Capture(ctx, h, r.cmd.Logs(lo), remote.Info)
+		if err != nil {
+			return err
+		}
+		k.Puts(out)
+		return nil
+	})
+}
+
+// AccessoryRemove is `kamal accessory remove NAME|all` (after the
+// confirmation): under the lock, stop, remove the container and the image,
+// and delete the uploaded files and data directories.
+func (k *Kamal) AccessoryRemove(ctx context.Context, name string) error {
+	return k.eachAccessory(ctx, name, true, nil, func(r *accessoryRun, ctx context.Context) error {
+		for _, step := range []func(context.Context) error{r.stop, r.removeContainer, r.removeImage, r.removeServiceDirectory} {
+			if err := step(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// AccessoryRemoveContainer is the hidden `accessory remove_container NAME|all`.
+func (k *Kamal) AccessoryRemoveContainer(ctx context.Context, name string) error {
+	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).removeContainer)
+}
+
+func (r *accessoryRun) removeContainer(ctx context.Context) error {
+	return r.each(ctx, "Remove "+r.acc.Name+" accessory container", r.cmd.RemoveContainer(), false)
+}
+
+// AccessoryRemoveImage is the hidden `accessory remove_image NAME|all`.
+func (k *Kamal) AccessoryRemoveImage(ctx context.Context, name string) error {
+	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).removeImage)
+}
+
+func (r *accessoryRun) removeImage(ctx context.Context) error {
+	k := r.k
+	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
+		if err := k.RecordOn(ctx, h, "Removed "+r.acc.Name+" accessory image"); err != nil {
+			return err
+		}
+		err := k.Execute(ctx, h, r.cmd.RemoveImage(), remote.Info)
+		// Two accessories may share an image on a host; the second finds
+		// it gone already.
+		if err != nil && commandFailedWith(err, "No such image") {
+			return nil
+		}
+		return err
+	})
+}
+
+// AccessoryRemoveServiceDirectory is the hidden `accessory
+// remove_service_directory NAME|all`.
+func (k *Kamal) AccessoryRemoveServiceDirectory(ctx context.Context, name string) error {
+	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).removeServiceDirectory)
+}
+
+func (r *accessoryRun) removeServiceDirectory(ctx context.Context) error {
+	return r.each(ctx, "", r.cmd.RemoveServiceDirectory(), false)
+}
+
+// AccessoryUpgradeOptions are the flags of `accessory upgrade`.
+type AccessoryUpgradeOptions struct {
+	Rolling bool // one host at a time
+}
+
+// AccessoryUpgrade is `kamal accessory upgrade NAME|all` (after the
+// confirmation): reboot the accessories, which puts containers started
+// by Kamal 1 on the kamal network, on all accessory hosts at once or one
+// host at a time.
+func (k *Kamal) AccessoryUpgrade(ctx context.Context, name string, o AccessoryUpgradeOptions) error {
+	if _, err := k.selectAccessories(name); err != nil {
+		return err
+	}
+	return k.WithLock(ctx, func(ctx context.Context) error {
+		hosts := k.AccessoryHosts()
+		groups := [][]string{hosts}
+		if o.Rolling {
+			groups = nil
+			for _, h := range hosts {
+				groups = append(groups, []string{h})
+			}
+		}
+		for _, group := range groups {
+			list := strings.Join(group, ",")
+			k.Say("Upgrading %s accessories on %s...", name, list)
+			if err := k.accessoryReboot(ctx, name, group); err != nil {
+				return err
+			}
+			k.Say("Upgraded %s accessories on %s...", name, list)
+		}
+		return nil
+	})
+}
