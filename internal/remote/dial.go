@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -66,7 +67,8 @@ type proxyCommandConn struct {
 	r      io.ReadCloser
 	w      io.WriteCloser
 	remote string
-	stderr *strings.Builder
+	stderr *limitedWriter
+	once   sync.Once
 }
 
 func startProxyCommand(command, remote string) (*proxyCommandConn, error) {
@@ -79,17 +81,22 @@ func startProxyCommand(command, remote string) (*proxyCommandConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	var stderr strings.Builder
-	cmd.Stderr = &limitedWriter{b: &stderr, max: 4096}
+	stderr := &limitedWriter{b: &strings.Builder{}, max: 4096}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting proxy command: %w", err)
 	}
-	return &proxyCommandConn{cmd: cmd, r: stdout, w: stdin, remote: remote, stderr: &stderr}, nil
+	return &proxyCommandConn{cmd: cmd, r: stdout, w: stdin, remote: remote, stderr: stderr}, nil
 }
 
 func (c *proxyCommandConn) Read(p []byte) (int, error)  { return c.r.Read(p) }
 func (c *proxyCommandConn) Write(p []byte) (int, error) { return c.w.Write(p) }
 func (c *proxyCommandConn) Close() error {
+	c.once.Do(c.stop)
+	return nil
+}
+
+func (c *proxyCommandConn) stop() {
 	c.w.Close()
 	if c.cmd.Process != nil {
 		_ = c.cmd.Process.Signal(os.Interrupt)
@@ -102,7 +109,6 @@ func (c *proxyCommandConn) Close() error {
 			<-done
 		}
 	}
-	return nil
 }
 func (c *proxyCommandConn) LocalAddr() net.Addr                { return fakeAddr("127.0.0.1:0") }
 func (c *proxyCommandConn) RemoteAddr() net.Addr               { return fakeAddr(c.remote) }
@@ -111,11 +117,20 @@ func (c *proxyCommandConn) SetReadDeadline(t time.Time) error  { return nil }
 func (c *proxyCommandConn) SetWriteDeadline(t time.Time) error { return nil }
 
 type limitedWriter struct {
+	mu  sync.Mutex
 	b   *strings.Builder
 	max int
 }
 
+func (l *limitedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func (l *limitedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if room := l.max - l.b.Len(); room > 0 {
 		if len(p) > room {
 			l.b.Write(p[:room])

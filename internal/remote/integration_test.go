@@ -272,6 +272,16 @@ func TestJumpHostAndProxyCommand(t *testing.T) {
 		}
 	})
 
+	t.Run("proxy_command fails", func(t *testing.T) {
+		o := e.opts(target.Port)
+		o.ProxyCommand = "echo cannot reach %h:%p >&2; exit 1"
+		_, err := e.pool(o, nil).Exec(context.Background(), target.IP, "true", ExecOptions{})
+		want := fmt.Sprintf("proxy command stderr: cannot reach %s:%d", target.IP, target.Port)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("err = %v, want it to contain %q", err, want)
+		}
+	})
+
 	t.Run("jump host down", func(t *testing.T) {
 		o := e.opts(target.Port)
 		o.Proxy = fmt.Sprintf("root@127.0.0.9:%d", sshtest.FreePort(t, "127.0.0.9"))

@@ -382,7 +382,7 @@ func describeHandshakeError(who string, err error, nc net.Conn) error {
 	case strings.Contains(err.Error(), "unable to authenticate"):
 		return fmt.Errorf("authentication failed for %s: %w", who, err)
 	}
-	if pc, ok := nc.(*proxyCommandConn); ok && pc.stderr.Len() > 0 {
+	if pc, ok := nc.(*proxyCommandConn); ok && pc.stderr.String() != "" {
 		return fmt.Errorf("SSH handshake with %s failed: %w (proxy command stderr: %s)", who, err, strings.TrimSpace(pc.stderr.String()))
 	}
 	return fmt.Errorf("SSH handshake with %s failed: %w", who, err)
