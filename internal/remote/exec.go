@@ -182,9 +182,15 @@ func (p *Pool) startInteractive(s *ssh.Session, o *ExecOptions) (func(), error) 
 	if termType == "" {
 		termType = "xterm-256color"
 	}
-	fd := int(os.Stdin.Fd())
+	// The local terminal is the one we read from: os.Stdin by default, or
+	// the given Stdin when it is a file (a terminal or not).
+	in, _ := s.Stdin.(*os.File)
+	fd := -1
+	if in != nil {
+		fd = int(in.Fd())
+	}
 	width, height := 80, 24
-	isTTY := term.IsTerminal(fd)
+	isTTY := fd >= 0 && term.IsTerminal(fd)
 	if isTTY {
 		if w, h, err := term.GetSize(fd); err == nil {
 			width, height = w, h
