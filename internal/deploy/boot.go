@@ -450,7 +450,7 @@ func (k *Kamal) waitForReady(ctx context.Context, host string, app *commands.App
 		if !k.opts.Now().Before(deadline) {
 			return &HealthcheckError{fmt.Sprintf("container not ready after %d seconds (%s)", cfg.DeployTimeout, s)}
 		}
-		wait := min(time.Duration(attempt)*time.Second, time.Until(deadline)+time.Millisecond)
+		wait := max(min(time.Duration(attempt)*time.Second, deadline.Sub(k.opts.Now())), time.Millisecond)
 		k.Out.Infof("container not ready (%s), retrying in %s (attempt %d)...", s, wait.Round(time.Second), attempt)
 		if err := k.opts.Sleep(ctx, wait); err != nil {
 			return err

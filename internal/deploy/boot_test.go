@@ -1,0 +1,263 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kamalgo/kamal/internal/remote"
+)
+
+// scripted is an Executor answering commands by substring: the first rule
+// whose key the command contains gives the output (or, with fail, a
+// non-zero exit). Every command and upload is recorded.
+type scripted struct {
+	mu      sync.Mutex
+	rules   []rule
+	log     []string
+	uploads map[string]upload
+}
+
+type rule struct {
+	match  string
+	stdout string
+	fail   bool
+	// seq, when set, gives successive outputs (the last one repeats).
+	seq []string
+}
+
+type upload struct {
+	data string
+	mode os.FileMode
+}
+
+func (s *scripted) Exec(ctx context.Context, host, cmd string, o remote.ExecOptions) (remote.Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = append(s.log, host+": "+cmd)
+	res := remote.Result{Host: host, Command: cmd}
+	for i := range s.rules {
+		r := &s.rules[i]
+		if !strings.Contains(cmd, r.match) {
+			continue
+		}
+		res.Stdout = r.stdout
+		if len(r.seq) > 0 {
+			res.Stdout = r.seq[0]
+			if len(r.seq) > 1 {
+				r.seq = r.seq[1:]
+			}
+		}
+		if r.fail {
+			res.ExitStatus = 1
+			if !o.AllowFailure {
+				return res, &remote.CommandError{Host: host, Command: cmd, ExitStatus: 1, Stdout: res.Stdout}
+			}
+		}
+		return res, nil
+	}
+	return res, nil
+}
+
+func (s *scripted) Upload(ctx context.Context, host, path string, data []byte, mode os.FileMode) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.uploads == nil {
+		s.uploads = map[string]upload{}
+	}
+	s.uploads[host+":"+path] = upload{string(data), mode}
+	s.log = append(s.log, host+": upload "+path)
+	return nil
+}
+
+func (s *scripted) commands() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.log...)
+}
+
+const bootYAML = `service: app
+image: dhh/app
+servers:
+  web:
+    - 1.1.1.1
+  workers:
+    hosts:
+      - 1.1.1.2
+    cmd: bin/jobs
+proxy:
+  host: app.example.com
+registry:
+  username: dhh
+  password: regpass123
+builder:
+  arch: amd64
+env:
+  secret:
+    - DB_PASSWORD
+readiness_delay: 3
+deploy_timeout: 10
+`
+
+func newScriptedKamal(t *testing.T, yaml string, x *scripted) (*Kamal, *bytes.Buffer, *fakeClock) {
+	t.Helper()
+	// Secrets are read from .kamal/secrets of the working directory.
+	t.Chdir(t.TempDir())
+	if err := os.MkdirAll(".kamal", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(".kamal/secrets", []byte("DB_PASSWORD=hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := loadConfig(t, yaml)
+	var out bytes.Buffer
+	clock := &fakeClock{now: time.Date(2026, 11, 26, 4, 5, 57, 0, time.UTC)}
+	k, err := New(cfg, Options{Executor: x, Stdout: &out, Level: remote.LevelVerbose, Now: clock.Now, Sleep: clock.Sleep,
+		LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, &out, clock
+}
+
+func TestBarrier(t *testing.T) {
+	b := NewBarrier()
+	if !b.Open() || b.Close() {
+		t.Fatal("the first decision must win")
+	}
+	if err := b.Wait(context.Background()); err != nil {
+		t.Fatalf("open barrier: %v", err)
+	}
+	c := NewBarrier()
+	c.Close()
+	var he *HealthcheckError
+	if err := c.Wait(context.Background()); !errors.As(err, &he) || he.Msg != "Halted at barrier" {
+		t.Fatalf("closed barrier: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := NewBarrier().Wait(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("undecided barrier with a cancelled context: %v", err)
+	}
+}
+
+func TestWaitForReady(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		statuses []string
+		wantErr  string
+		wantPoll int
+	}{
+		{"healthy at once", []string{"healthy"}, "", 1},
+		{"starting then healthy", []string{"starting", "starting", "healthy"}, "", 3},
+		{"running through the readiness delay", []string{"running", "running"}, "", 2},
+		{"running then exits", []string{"running", "exited"}, "container not ready after 10 seconds (exited)", 0},
+		{"never healthy", []string{"unhealthy"}, "container not ready after 10 seconds (unhealthy)", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := &scripted{rules: []rule{{match: "docker inspect --format", seq: tc.statuses}}}
+			k, _, _ := newScriptedKamal(t, bootYAML, x)
+			app, err := k.AppFor(k.Config.Role("workers"), "1.1.1.2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = k.waitForReady(context.Background(), "1.1.1.2", app)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := len(x.commands()); n != tc.wantPoll {
+					t.Errorf("%d polls, want %d", n, tc.wantPoll)
+				}
+				return
+			}
+			if err == nil || err.Error() != tc.wantErr {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestAppBootSteps checks the order of a boot on one proxied host: clash
+// rename, current version, audit, env file (0600), run, proxy deploy with
+// the container id, stop of the old version, tag latest.
+func TestAppBootSteps(t *testing.T) {
+	x := &scripted{rules: []rule{
+		{match: "--filter 'name=^app-web-999$' --quiet", stdout: "f00dcafe1234\n"},
+		{match: "while read line; do echo ${line#app-web-}", stdout: "998\n"},
+		{match: "docker inspect --format", stdout: "healthy"},
+	}}
+	k, out, _ := newScriptedKamal(t, bootYAML, x)
+	k2, err := New(k.Config, Options{Executor: x, Stdout: out, Level: remote.LevelVerbose, Hosts: []string{"1.1.1.1"},
+		LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k2.AppBoot(context.Background(), AppBootOptions{}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var steps []string
+	for _, c := range x.commands() {
+		switch {
+		case strings.Contains(c, "docker rename app-web-999 app-web-999_replaced_"):
+			steps = append(steps, "rename")
+		case strings.Contains(c, "upload .kamal/apps/app/env/roles/web.env"):
+			steps = append(steps, "env")
+		case strings.Contains(c, "docker run --detach --restart unless-stopped --name app-web-999"):
+			steps = append(steps, "run")
+		case strings.Contains(c, `kamal-proxy deploy app-web --target="f00dcafe1234:80" --host="app.example.com"`):
+			steps = append(steps, "proxy")
+		case strings.Contains(c, "'name=^app-web-998$' --quiet | xargs docker stop"):
+			steps = append(steps, "stop old")
+		case strings.Contains(c, "docker tag dhh/app:999 dhh/app:latest"):
+			steps = append(steps, "tag")
+		}
+	}
+	if want := "rename env run proxy stop old tag"; strings.Join(steps, " ") != want {
+		t.Errorf("steps = %q, want %q\n%s", strings.Join(steps, " "), want, strings.Join(x.commands(), "\n"))
+	}
+	up := x.uploads["1.1.1.1:.kamal/apps/app/env/roles/web.env"]
+	if up.data != "DB_PASSWORD=hunter2\n" || up.mode != 0o600 {
+		t.Errorf("env file upload = %+v", up)
+	}
+	if strings.Contains(out.String(), "hunter2") {
+		t.Error("the secret shows in the output")
+	}
+}
+
+// TestAppBootFailureStopsNewContainer: a failing proxy deploy stops the
+// new container, keeps the old one and returns the error.
+func TestAppBootFailureStopsNewContainer(t *testing.T) {
+	x := &scripted{rules: []rule{
+		{match: "kamal-proxy deploy", fail: true, stdout: "target failed to become healthy"},
+		{match: "--filter 'name=^app-web-999$' --quiet", seq: []string{"", "abc123"}},
+		{match: "while read line; do echo ${line#app-web-}", stdout: "998\n"},
+	}}
+	k, out, _ := newScriptedKamal(t, bootYAML, x)
+	err := k.AppBoot(context.Background(), AppBootOptions{})
+	if err == nil {
+		t.Fatal("boot succeeded")
+	}
+	log := strings.Join(x.commands(), "\n")
+	if !strings.Contains(log, "'name=^app-web-999$' --quiet | xargs docker stop") {
+		t.Errorf("the new container was not stopped:\n%s", log)
+	}
+	if strings.Contains(log, "'name=^app-web-998$' --quiet | xargs docker stop") {
+		t.Errorf("the old container was stopped:\n%s", log)
+	}
+	if strings.Contains(log, "docker tag") {
+		t.Errorf("latest was tagged after a failure:\n%s", log)
+	}
+	// The workers waited at the barrier and never booted.
+	if strings.Contains(log, "--name app-workers-999") {
+		t.Errorf("workers booted after the web role failed:\n%s", log)
+	}
+	if !strings.Contains(out.String(), "Failed to boot web on 1.1.1.1") {
+		t.Errorf("output:\n%s", out)
+	}
+}
