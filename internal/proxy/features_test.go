@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -480,17 +481,28 @@ func TestAccessLogLine(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	m := NewMetrics()
-	m.observe("app", "GET", 200, 3*time.Millisecond)
-	m.observe("app", "BREW", 404, time.Second)
+	m.observe("app", "GET", 200, 0.003)
+	m.observe("app", "BREW", 404, 1)
+	m.observe("", "GET", 404, 0.0001) // unrouted
 	m.addInFlight("app", 1)
-	var buf bytes.Buffer
-	m.write(&buf)
-	out := buf.String()
+	m.addInFlight("app", 1)
+	m.addInFlight("app", -1)
+	rec := httptest.NewRecorder()
+	m.ServeHTTP(rec, httptest.NewRequest("GET", "/any/path", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	out := rec.Body.String()
 	for _, want := range []string{
 		`kamal_proxy_http_requests_total{method="GET",service="app",status="200"} 1`,
 		`kamal_proxy_http_requests_total{method="OTHER",service="app",status="404"} 1`,
+		`kamal_proxy_http_requests_total{method="GET",service="",status="404"} 1`,
 		`kamal_proxy_http_request_duration_seconds_bucket{method="GET",service="app",status="200",le="0.005"} 1`,
+		`kamal_proxy_http_request_duration_seconds_count{method="OTHER",service="app",status="404"} 1`,
 		`kamal_proxy_http_in_flight_requests{service="app"} 1`,
+		"# TYPE kamal_proxy_http_request_duration_seconds histogram",
+		"go_goroutines ",
+		"process_resident_memory_bytes ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %s in\n%s", want, out)

@@ -73,7 +73,7 @@ func (h *accessHandler) finish(r *http.Request, lw *logWriter, st *reqState, req
 	}
 	dur := time.Since(start)
 	if !st.noMetrics {
-		h.metrics.observe(st.service, r.Method, status, dur)
+		h.metrics.observe(st.service, r.Method, status, dur.Seconds())
 	}
 	if !h.log.Enabled(r.Context(), slog.LevelInfo) {
 		return
