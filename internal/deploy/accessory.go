@@ -93,6 +93,13 @@ func (k *Kamal) selectAccessories(name string) ([]*config.Accessory, error) {
 	return []*config.Accessory{a}, nil
 }
 
+// CheckAccessoryName fails with Kamal's message unless name is "all" or a
+// configured accessory.
+func (k *Kamal) CheckAccessoryName(name string) error {
+	_, err := k.selectAccessories(name)
+	return err
+}
+
 // accessoryHosts are the hosts of a that this run targets (the --hosts and
 // --roles filters apply), restricted to scope when it is not nil (the
 // rolling upgrade's current host).

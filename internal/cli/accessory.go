@@ -1,0 +1,134 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kamalgo/kamal/internal/deploy"
+)
+
+func init() { register(newAccessoryCommand) }
+
+func newAccessoryCommand(a *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "accessory",
+		Short: "Manage accessories (db/redis/search)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	// named is a subcommand taking NAME (or "all") and no flags of its own.
+	named := func(use, short string, hidden bool, fn func(k *deploy.Kamal, ctx context.Context, name string) error) *cobra.Command {
+		return &cobra.Command{
+			Use: use + " NAME", Short: short, Hidden: hidden, Args: cobra.ExactArgs(1),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return fn(k, ctx, args[0]) })
+			},
+		}
+	}
+	cmd.AddCommand(
+		named("boot", "Boot new accessory service on host (use NAME=all to boot all accessories)", false, (*deploy.Kamal).AccessoryBoot),
+		named("reboot", "Reboot existing accessory on host (stop container, remove container, start new container; use NAME=all to boot all accessories)", false, (*deploy.Kamal).AccessoryReboot),
+		named("start", "Start existing accessory container on host", false, (*deploy.Kamal).AccessoryStart),
+		named("stop", "Stop existing accessory container on host", false, (*deploy.Kamal).AccessoryStop),
+		named("restart", "Restart existing accessory container on host", false, (*deploy.Kamal).AccessoryRestart),
+		named("details", "Show details about accessory on host (use NAME=all to show all accessories)", false, (*deploy.Kamal).AccessoryDetails),
+		named("upload", "Upload accessory files to host", true, (*deploy.Kamal).AccessoryUpload),
+		named("directories", "Create accessory directories on host", true, (*deploy.Kamal).AccessoryDirectories),
+		named("pull_image", "Pull accessory image on host", true, (*deploy.Kamal).AccessoryPullImage),
+		named("remove_container", "Remove accessory container from host", true, (*deploy.Kamal).AccessoryRemoveContainer),
+		named("remove_image", "Remove accessory image from host", true, (*deploy.Kamal).AccessoryRemoveImage),
+		named("remove_service_directory", "Remove accessory directory used for uploaded files and data directories from host", true, (*deploy.Kamal).AccessoryRemoveServiceDirectory),
+		newAccessoryExecCommand(a),
+		newAccessoryLogsCommand(a),
+		newAccessoryRemoveCommand(a),
+		newAccessoryUpgradeCommand(a),
+	)
+	return cmd
+}
+
+func newAccessoryExecCommand(a *App) *cobra.Command {
+	var o deploy.AccessoryExecOptions
+	cmd := &cobra.Command{
+		Use:   "exec NAME CMD...",
+		Short: "Execute a custom command on servers within the accessory container (use --help to show options)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
+				return k.AccessoryExec(ctx, args[0], deploy.JoinCommand(args[1:]), o)
+			})
+		},
+	}
+	// Everything after the command's first word belongs to it.
+	cmd.Flags().SetInterspersed(false)
+	cmd.Flags().BoolVarP(&o.Interactive, "interactive", "i", false, "Execute command over ssh for an interactive shell (use for console/bash)")
+	cmd.Flags().BoolVar(&o.Reuse, "reuse", false, "Reuse currently running container instead of starting a new one")
+	return cmd
+}
+
+func newAccessoryLogsCommand(a *App) *cobra.Command {
+	var o deploy.AccessoryLogsOptions
+	cmd := &cobra.Command{
+		Use:   "logs NAME",
+		Short: "Show log lines from accessory on host (use --help to show options)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.AccessoryLogs(ctx, args[0], o) })
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Since, "since", "s", "", "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
+	f.IntVarP(&o.Lines, "lines", "n", 0, "Number of log lines to pull from each server")
+	f.StringVarP(&o.Grep, "grep", "g", "", "Show lines with grep match only (use this to fetch specific requests by id)")
+	f.StringVar(&o.GrepOptions, "grep-options", "", "Additional options supplied to grep")
+	f.BoolVarP(&o.Follow, "follow", "f", false, "Follow logs on primary server (or specific host set by --hosts)")
+	f.BoolVarP(&o.SkipTimestamps, "skip-timestamps", "T", false, "Skip appending timestamps to logging output")
+	return cmd
+}
+
+func newAccessoryRemoveCommand(a *App) *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Remove accessory container, image and data directory from host (use NAME=all to remove all accessories)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
+				// An unknown name fails before the question.
+				if err := k.CheckAccessoryName(args[0]); err != nil {
+					return err
+				}
+				if !a.confirm("This will remove all containers, images and data directories for "+args[0]+". Are you sure?", yes) {
+					return nil
+				}
+				return k.AccessoryRemove(ctx, args[0])
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "confirmed", "y", false, "Proceed without confirmation question")
+	return cmd
+}
+
+func newAccessoryUpgradeCommand(a *App) *cobra.Command {
+	var yes bool
+	var o deploy.AccessoryUpgradeOptions
+	cmd := &cobra.Command{
+		Use:   "upgrade NAME",
+		Short: "Upgrade accessories from Kamal 1.x to 2.0 (restart them in 'kamal' network)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
+				if err := k.CheckAccessoryName(args[0]); err != nil {
+					return err
+				}
+				if !a.confirm("This will restart all accessories", yes) {
+					return nil
+				}
+				return k.AccessoryUpgrade(ctx, args[0], o)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&o.Rolling, "rolling", false, "Upgrade one host at a time")
+	cmd.Flags().BoolVarP(&yes, "confirmed", "y", false, "Proceed without confirmation question")
+	return cmd
+}
