@@ -43,3 +43,14 @@ test:
 # Builds the kamal-proxy image FROM scratch (static binary built outside Docker).
 proxy-image:
 	build/kamal-proxy/build.sh
+
+.PHONY: demo-down
+# The main job, end to end: two simulated servers and a registry, `kamal
+# setup` of a sample app, then `kamal deploy` of a second version under a
+# request loop that must see no failure (root; see demo/run.sh).
+demo:
+	demo/run.sh
+
+# Tears down servers left up by `demo/run.sh -keep`.
+demo-down:
+	$(GO) run ./internal/testhosts/cmd down
