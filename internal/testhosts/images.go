@@ -16,7 +16,7 @@ import (
 // ImageSpec describes a test image built FROM scratch around one of the
 // programs in internal/testhosts/images.
 type ImageSpec struct {
-	Program    string            // directory under images/: app, app-unhealthy, app-slow, app-noterm
+	Program    string            // directory under images/: app, app-unhealthy, app-slow, app-noterm, accessory
 	Repository string            // repository in the registry (default: Program)
 	Tag        string            // default "latest"
 	Service    string            // value of the `service` label (default: Repository's last element)
@@ -26,7 +26,7 @@ type ImageSpec struct {
 }
 
 // Programs are the image programs BuildImage knows.
-var Programs = []string{"app", "app-unhealthy", "app-slow", "app-noterm"}
+var Programs = []string{"app", "app-unhealthy", "app-slow", "app-noterm", "accessory"}
 
 var (
 	nameRE  = regexp.MustCompile(`^[a-z0-9]+(?:[._/-][a-z0-9]+)*$`)
