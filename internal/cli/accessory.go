@@ -54,16 +54,36 @@ func newAccessoryExecCommand(a *App) *cobra.Command {
 		Short: "Execute a custom command on servers within the accessory container (use --help to show options)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			name, words := args[0], leadingExecFlags(args[1:], &o)
 			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
-				return k.AccessoryExec(ctx, args[0], deploy.JoinCommand(args[1:]), o)
+				return k.AccessoryExec(ctx, name, deploy.JoinCommand(words), o)
 			})
 		},
 	}
-	// Everything after the command's first word belongs to it.
+	// Everything after the command's first word belongs to it (`exec db
+	// ls -la`); the flags may come before NAME or right after it.
 	cmd.Flags().SetInterspersed(false)
 	cmd.Flags().BoolVarP(&o.Interactive, "interactive", "i", false, "Execute command over ssh for an interactive shell (use for console/bash)")
 	cmd.Flags().BoolVar(&o.Reuse, "reuse", false, "Reuse currently running container instead of starting a new one")
 	return cmd
+}
+
+// leadingExecFlags takes -i/--interactive and --reuse from the front of
+// words (Kamal accepts `accessory exec db --reuse CMD`) and returns the
+// command's words.
+func leadingExecFlags(words []string, o *deploy.AccessoryExecOptions) []string {
+	for len(words) > 0 {
+		switch words[0] {
+		case "-i", "--interactive":
+			o.Interactive = true
+		case "--reuse":
+			o.Reuse = true
+		default:
+			return words
+		}
+		words = words[1:]
+	}
+	return words
 }
 
 func newAccessoryLogsCommand(a *App) *cobra.Command {
