@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -29,6 +30,9 @@ type Behaviour struct {
 func Main(b Behaviour) {
 	log.SetFlags(0)
 	log.SetOutput(os.Stdout)
+	if tool(os.Args[1:]) {
+		return
+	}
 	if err := run(b); err != nil {
 		log.Printf("%s: %v", b.DefaultName, err)
 		os.Exit(1)
@@ -102,4 +106,28 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// tool runs the small commands `kamal app exec` tests need in an image
+// without a shell: `echo WORDS...` and `env`. A leading "/app" is skipped,
+// since `docker run IMAGE /app echo x` passes it after the entrypoint. It
+// reports whether args named a tool.
+func tool(args []string) bool {
+	if len(args) > 0 && args[0] == "/app" {
+		args = args[1:]
+	}
+	if len(args) == 0 {
+		return false
+	}
+	switch args[0] {
+	case "echo":
+		fmt.Println(strings.Join(args[1:], " "))
+	case "env":
+		for _, kv := range os.Environ() {
+			fmt.Println(kv)
+		}
+	default:
+		return false
+	}
+	return true
 }
