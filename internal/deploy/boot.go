@@ -85,10 +85,30 @@ func (k *Kamal) ProxyDeploy(ctx context.Context, host string, app *commands.App)
 	if err != nil {
 		return err
 	}
+	return k.proxyDeployID(ctx, host, app, id)
+}
+
+func (k *Kamal) proxyDeployID(ctx context.Context, host string, app *commands.App, id string) error {
 	if id == "" {
 		return &BootError{fmt.Sprintf("Failed to get endpoint for %s on %s, did the container boot?", app.Role().Name, host)}
 	}
 	return k.Execute(ctx, host, app.ProxyDeploy(id), remote.Info)
+}
+
+// shortContainerID returns the 12-character id from `docker run
+// --detach` output (the full id), or "" when out is not an id.
+func shortContainerID(out string) string {
+	id := strings.TrimSpace(out)
+	if i := strings.LastIndexByte(id, '\n'); i >= 0 {
+		id = id[i+1:]
+	}
+	if len(id) != 64 {
+		return ""
+	}
+	if _, err := hex.DecodeString(id); err != nil {
+		return ""
+	}
+	return id[:12]
 }
 
 // EnvFile renders the secrets env file of app (role on host), resolving
@@ -332,14 +352,20 @@ func (b *roleBoot) run(ctx context.Context) error {
 }
 
 // renameClashAndCurrent renames an existing container of the version being
-// booted and returns the version currently running.
+// booted and returns the version currently running. Both lookups go in one
+// command.
 func (b *roleBoot) renameClashAndCurrent(ctx context.Context) (string, error) {
 	k := b.k
-	id, err := k.Capture(ctx, b.host, b.app.ContainerID(), remote.Info)
+	res, err := k.Exec(ctx, b.host, commands.Chain(b.app.ContainerID(), commands.New("echo", staleSeparator), b.app.CurrentRunningVersion()),
+		remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
 	if err != nil {
 		return "", err
 	}
-	if id != "" {
+	idOut, current, found := strings.Cut(res.Stdout, staleSeparator+"\n")
+	if !found {
+		return "", fmt.Errorf("looking up the containers of %s on %s failed: %s", b.role.Name, b.host, strings.TrimSpace(res.Stdout+res.Stderr))
+	}
+	if id := strings.TrimSpace(idOut); id != "" {
 		renamed := commands.ReplacedVersion(b.version, randomHex(8))
 		msg := fmt.Sprintf("Renaming container %s to %s as already deployed on %s", b.version, renamed, b.host)
 		k.Out.Infof("%s", msg)
@@ -348,8 +374,12 @@ func (b *roleBoot) renameClashAndCurrent(ctx context.Context) (string, error) {
 			b.app.RenameContainer(b.version, renamed)), remote.Info); err != nil {
 			return "", err
 		}
+		if strings.TrimSpace(current) == b.version {
+			// The running container was the one renamed.
+			return renamed, nil
+		}
 	}
-	return k.CurrentVersion(ctx, b.host, b.role)
+	return strings.TrimSpace(current), nil
 }
 
 func roleTag(r *config.Role) commands.Tag { return commands.Tag{Key: "role", Value: r.Name} }
@@ -370,10 +400,16 @@ func (b *roleBoot) start(ctx context.Context) error {
 			return err
 		}
 		hostname := commands.Hostname(b.host, randomHex(6))
-		if err := k.Execute(ctx, b.host, b.app.Run(hostname), remote.Info); err != nil {
+		res, err := k.Exec(ctx, b.host, b.app.Run(hostname), remote.ExecOptions{Severity: remote.Info})
+		if err != nil {
 			return err
 		}
 		if b.role.RunsProxy() {
+			// docker run prints the new container's id, which saves the
+			// lookup Kamal does.
+			if id := shortContainerID(res.Stdout); id != "" {
+				return k.proxyDeployID(ctx, b.host, b.app, id)
+			}
 			return k.ProxyDeploy(ctx, b.host, b.app)
 		}
 		return k.waitForReady(ctx, b.host, b.app)

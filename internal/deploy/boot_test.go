@@ -40,7 +40,26 @@ func (s *scripted) Exec(ctx context.Context, host, cmd string, o remote.ExecOpti
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = append(s.log, host+": "+cmd)
-	res := remote.Result{Host: host, Command: cmd}
+	// Lookups joined with the separator answer part by part.
+	if sep := " ; echo " + staleSeparator + " ; "; strings.Contains(cmd, sep) {
+		parts := strings.Split(cmd, sep)
+		var outs []string
+		for _, part := range parts {
+			outs = append(outs, s.answer(part, remote.ExecOptions{AllowFailure: true}).Stdout)
+		}
+		return remote.Result{Host: host, Command: cmd, Stdout: strings.Join(outs, staleSeparator+"\n")}, nil
+	}
+	res := s.answer(cmd, o)
+	res.Host = host
+	if res.ExitStatus != 0 && !o.AllowFailure {
+		return res, &remote.CommandError{Host: host, Command: cmd, ExitStatus: 1, Stdout: res.Stdout}
+	}
+	return res, nil
+}
+
+// answer applies the first matching rule (s.mu held).
+func (s *scripted) answer(cmd string, o remote.ExecOptions) remote.Result {
+	res := remote.Result{Command: cmd}
 	for i := range s.rules {
 		r := &s.rules[i]
 		if !strings.Contains(cmd, r.match) {
@@ -55,13 +74,10 @@ func (s *scripted) Exec(ctx context.Context, host, cmd string, o remote.ExecOpti
 		}
 		if r.fail {
 			res.ExitStatus = 1
-			if !o.AllowFailure {
-				return res, &remote.CommandError{Host: host, Command: cmd, ExitStatus: 1, Stdout: res.Stdout}
-			}
 		}
-		return res, nil
+		return res
 	}
-	return res, nil
+	return res
 }
 
 func (s *scripted) Upload(ctx context.Context, host, path string, data []byte, mode os.FileMode) error {
@@ -259,5 +275,20 @@ func TestAppBootFailureStopsNewContainer(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Failed to boot web on 1.1.1.1") {
 		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestShortContainerID(t *testing.T) {
+	full := strings.Repeat("ab12", 16)
+	for _, tc := range []struct{ in, want string }{
+		{full + "\n", "ab12ab12ab12"},
+		{"Unable to find image locally\n" + full + "\n", "ab12ab12ab12"},
+		{"", ""},
+		{"f00dcafe1234", ""},
+		{strings.Repeat("zz", 32), ""},
+	} {
+		if got := shortContainerID(tc.in); got != tc.want {
+			t.Errorf("shortContainerID(%q) = %q, want %q", tc.in, got, tc.want)
+		}
 	}
 }
