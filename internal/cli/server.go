@@ -35,7 +35,7 @@ func newServerCommand(a *App) *cobra.Command {
 	// exec ls -la`), as Thor passes unknown options through.
 	exec.Flags().SetInterspersed(false)
 	exec.Flags().BoolVarP(&o.Interactive, "interactive", "i", false, "Run the command interactively (use for console/bash)")
-	exec.Flags().BoolVar(&o.Raw, "raw", false, "Print the output only, without host headers")
+	exec.Flags().BoolVar(&o.Raw, "raw", false, "Write the output unchanged, without host headers or log lines")
 
 	bootstrap := &cobra.Command{
 		Use:   "bootstrap",

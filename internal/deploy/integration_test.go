@@ -173,6 +173,11 @@ func TestServerExecOnThreeHostsWithOneFailing(t *testing.T) {
 	if err != nil || strings.Count(out, "App Host:") != 2 {
 		t.Errorf("exec -h wildcard: %v\n%s", err, out)
 	}
+	// --raw: the bytes only, no headers or log lines.
+	out, err = p.kamal(t, "server", "exec", "-p", "--raw", "printf", "'a  b\\n\\n'")
+	if err != nil || out != "a  b\n\n" {
+		t.Errorf("exec --raw: %v\n%q", err, out)
+	}
 	if _, err := p.kamal(t, "server", "exec", "-h", "10.*", "true"); err == nil {
 		t.Error("no error for a host filter matching nothing")
 	}

@@ -30,7 +30,7 @@ func JoinCommand(words []string) string {
 // ServerExecOptions tune ServerExec.
 type ServerExecOptions struct {
 	Interactive bool // run on the primary host with a TTY
-	Raw         bool // print the output only, without host headers
+	Raw         bool // write the output bytes unchanged: no headers, no logging
 }
 
 // ServerExec runs a user command on the targeted hosts (or interactively
@@ -52,20 +52,26 @@ func (k *Kamal) ServerExec(ctx context.Context, cmd string, o ServerExecOptions)
 		return nil
 	}
 	hosts := k.hosts
-	k.Say("Running '%s' on %s...", cmd, strings.Join(hosts, ", "))
+	eo := remote.ExecOptions{}
+	if o.Raw {
+		// Raw output is the command's bytes only: no headers, no logging
+		// besides errors (shown with -v).
+		eo.Severity = remote.Debug
+	} else {
+		k.Say("Running '%s' on %s...", cmd, strings.Join(hosts, ", "))
+	}
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
 		if err := k.RecordOn(ctx, h, fmt.Sprintf("Executed cmd '%s' on %s", cmd, h)); err != nil {
 			return err
 		}
-		res, err := k.ExecRaw(ctx, h, line, remote.ExecOptions{})
+		res, err := k.ExecRaw(ctx, h, line, eo)
 		if err != nil {
 			return err
 		}
-		out := strings.TrimSpace(res.Stdout)
 		if o.Raw {
-			k.Puts(out)
+			k.write(res.Stdout)
 		} else {
-			k.PutsByHost("App", h, out)
+			k.PutsByHost("App", h, strings.TrimSpace(res.Stdout))
 		}
 		return nil
 	})
