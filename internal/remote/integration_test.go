@@ -333,3 +333,22 @@ Host %s
 		t.Fatalf("err = %v, want a failure on port 22", err)
 	}
 }
+
+func TestLogLevelDebugShowsConnectionSteps(t *testing.T) {
+	e := newTestEnv(t)
+	srv := sshtest.Start(t, "127.0.0.36", sshtest.Options{}, e.key)
+	for _, tt := range []struct {
+		level string
+		shown bool
+	}{{"debug", true}, {"", false}, {"fatal", false}} {
+		var buf bytes.Buffer
+		o := e.opts(srv.Port)
+		o.LogLevel = tt.level
+		mustExec(t, e.pool(o, NewOutput(&buf, LevelDefault, nil)), srv.IP, "true")
+		got := strings.Contains(buf.String(), "ssh: connecting to root@"+srv.Addr()) &&
+			strings.Contains(buf.String(), "ssh: connected to root@"+srv.Addr()+" (SSH-2.0-OpenSSH")
+		if got != tt.shown {
+			t.Errorf("log_level %q: connection steps shown = %v:\n%s", tt.level, got, buf.String())
+		}
+	}
+}
