@@ -46,6 +46,9 @@ func TestTwentyHostsInParallel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if p.peakStarts > 7 || p.peakStarts < 1 {
+		t.Errorf("peak concurrent connection starts = %d, limit 7", p.peakStarts)
+	}
 	for _, h := range hosts {
 		if !strings.Contains(seen[h], " "+h+" ") {
 			t.Errorf("%s: SSH_CONNECTION = %q", h, seen[h])

@@ -35,6 +35,8 @@ type Pool struct {
 	conns  map[string]*conn
 	opened map[string]int
 	closed bool
+
+	peakStarts int // most connection starts seen at once (for tests)
 }
 
 type conn struct {
@@ -425,6 +427,9 @@ func (p *Pool) dialViaJump(ctx context.Context, hops []string, addr string, iden
 func (p *Pool) startSlot(ctx context.Context) error {
 	select {
 	case p.starts <- struct{}{}:
+		p.mu.Lock()
+		p.peakStarts = max(p.peakStarts, len(p.starts))
+		p.mu.Unlock()
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
