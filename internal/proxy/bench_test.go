@@ -2,10 +2,12 @@ package proxy
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // BenchmarkProxyRequest measures one small keep-alive request through the
@@ -59,4 +61,31 @@ func BenchmarkDirectRequest(b *testing.B) {
 			res.Body.Close()
 		}
 	})
+}
+
+// BenchmarkMetricsObserve is the metrics work done for every request.
+func BenchmarkMetricsObserve(b *testing.B) {
+	m := NewMetrics()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			g := m.inFlightGauge("app")
+			g.Inc()
+			m.observe("app", "GET", 200, 0.0002)
+			g.Dec()
+		}
+	})
+}
+
+// BenchmarkAccessLog is the JSON access-log line written for every request.
+func BenchmarkAccessLog(b *testing.B) {
+	h := &accessHandler{log: slog.New(slog.NewJSONHandler(io.Discard, nil)), port: 80}
+	r := httptest.NewRequest(http.MethodGet, "http://app.test/x?y=1", nil)
+	r.Header.Set("User-Agent", "bench")
+	lw := &logWriter{ResponseWriter: httptest.NewRecorder(), status: 200, bytes: 13}
+	st := &reqState{service: "app", target: "10.0.0.1:80"}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.logRequest(r, lw, st, "0b6e0c4e-8a1f-4b5e-9d7c-1f2e3d4c5b6a", 200, 200*time.Microsecond)
+	}
 }

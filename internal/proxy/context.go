@@ -23,6 +23,7 @@ type reqState struct {
 	metrics        *Metrics
 	logReqHeaders  []string
 	logRespHeaders []string
+	lw             logWriter // the access log's response writer
 }
 
 func withReqState(r *http.Request, st *reqState) *http.Request {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -52,8 +53,10 @@ func (h *accessHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Deliberate: echo the ID so clients can quote it in bug reports.
 	w.Header().Set("X-Request-Id", reqID)
 
+	// One allocation for both: they live exactly as long as the request.
 	st := &reqState{metrics: h.metrics}
-	lw := &logWriter{ResponseWriter: w}
+	st.lw = logWriter{ResponseWriter: w}
+	lw := &st.lw
 	r = r.WithContext(context.WithValue(r.Context(), reqStateKey{}, st))
 	// Deferred so that requests aborted mid-body (ReverseProxy panics with
 	// http.ErrAbortHandler) are still logged and counted.
@@ -94,8 +97,13 @@ func (h *accessHandler) logRequest(r *http.Request, lw *logWriter, st *reqState,
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	attrs := make([]slog.Attr, 0, 21+len(st.logReqHeaders)+len(st.logRespHeaders))
-	attrs = append(attrs,
+	ap := attrPool.Get().(*[]slog.Attr)
+	defer func() {
+		clear(*ap) // drop references to request data
+		*ap = (*ap)[:0]
+		attrPool.Put(ap)
+	}()
+	attrs := append((*ap)[:0],
 		slog.String("host", r.Host),
 		slog.Int("port", h.port),
 		slog.String("path", r.URL.Path),
@@ -123,8 +131,12 @@ func (h *accessHandler) logRequest(r *http.Request, lw *logWriter, st *reqState,
 	for _, name := range st.logRespHeaders {
 		attrs = append(attrs, slog.String("resp_"+logFieldName(name), strings.Join(lw.Header().Values(name), ",")))
 	}
+	// The record copies the attributes, so the slice can be reused.
 	h.log.LogAttrs(r.Context(), slog.LevelInfo, "Request", attrs...)
+	*ap = attrs
 }
+
+var attrPool = sync.Pool{New: func() any { a := make([]slog.Attr, 0, 32); return &a }}
 
 func logFieldName(h string) string {
 	return strings.ReplaceAll(strings.ToLower(h), "-", "_")

@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -18,6 +19,19 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	inFlight *prometheus.GaugeVec
 	handler  http.Handler
+
+	// The vectors hash their label values on every lookup; these caches
+	// resolve each label combination once (the set is as bounded as the
+	// series themselves).
+	seriesCache   sync.Map // seriesKey -> *series
+	inFlightCache sync.Map // service -> prometheus.Gauge
+}
+
+type seriesKey struct{ service, method, status string }
+
+type series struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 // NewMetrics creates the registry with the three proxy series plus the Go
@@ -73,20 +87,34 @@ func statusLabel(code int) string {
 	return strconv.Itoa(code)
 }
 
-func (m *Metrics) addInFlight(service string, d float64) {
+// inFlightGauge returns the in-flight gauge of service, or nil when metrics
+// are off.
+func (m *Metrics) inFlightGauge(service string) prometheus.Gauge {
 	if m == nil {
-		return
+		return nil
 	}
-	m.inFlight.WithLabelValues(service).Add(d)
+	if g, ok := m.inFlightCache.Load(service); ok {
+		return g.(prometheus.Gauge)
+	}
+	g, _ := m.inFlightCache.LoadOrStore(service, m.inFlight.WithLabelValues(service))
+	return g.(prometheus.Gauge)
 }
 
 func (m *Metrics) observe(service, method string, status int, sec float64) {
 	if m == nil {
 		return
 	}
-	method, code := normalizeMethod(method), statusLabel(status)
-	m.requests.WithLabelValues(service, method, code).Inc()
-	m.duration.WithLabelValues(service, method, code).Observe(sec)
+	k := seriesKey{service, normalizeMethod(method), statusLabel(status)}
+	v, ok := m.seriesCache.Load(k)
+	if !ok {
+		v, _ = m.seriesCache.LoadOrStore(k, &series{
+			requests: m.requests.WithLabelValues(k.service, k.method, k.status),
+			duration: m.duration.WithLabelValues(k.service, k.method, k.status),
+		})
+	}
+	s := v.(*series)
+	s.requests.Inc()
+	s.duration.Observe(sec)
 }
 
 // ServeHTTP serves the exposition format (text or protobuf, as negotiated).

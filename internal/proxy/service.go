@@ -68,8 +68,10 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request, prefix strin
 	so, to, active, rollout, rctl, pages, certs := s.snapshot()
 	st := stateOf(r)
 	st.service = s.name
-	st.metrics.addInFlight(s.name, 1)
-	defer st.metrics.addInFlight(s.name, -1)
+	if g := st.metrics.inFlightGauge(s.name); g != nil {
+		g.Inc()
+		defer g.Dec()
+	}
 	st.prefix = prefix
 	st.pages = pages
 	st.logReqHeaders, st.logRespHeaders = to.LogRequestHeaders, to.LogResponseHeaders

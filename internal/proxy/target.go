@@ -39,6 +39,7 @@ type inflight struct {
 	cancel   context.CancelCauseFunc
 	done     chan struct{}
 	hijacked bool
+	hw       hijackWatcher // allocated together with the request's entry
 }
 
 // Target is one upstream "host:port" with its own transport, health check and
@@ -76,6 +77,10 @@ func NewTarget(addr string, readonly bool, opts TargetOptions, log *slog.Logger)
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: opts.ResponseTimeout,
 		ExpectContinueTimeout: time.Second,
+		// Pass Accept-Encoding through untouched: otherwise the transport
+		// asks for gzip on the client's behalf and then spends CPU
+		// decompressing what the client never asked to be compressed.
+		DisableCompression: true,
 	}
 	u := &url.URL{Scheme: "http", Host: addr}
 	t.proxy = &httputil.ReverseProxy{
@@ -178,7 +183,8 @@ func (t *Target) serve(w http.ResponseWriter, r *http.Request, ctx context.Conte
 	st := stateOf(r)
 	st.target = t.addr
 
-	hw := &hijackWatcher{ResponseWriter: w, t: t, f: f}
+	f.hw = hijackWatcher{ResponseWriter: w, t: t, f: f}
+	hw := &f.hw
 	if t.options.BufferResponses {
 		bw := &bufferedResponseWriter{w: hw, buf: newSpillBuffer(t.options.MaxMemoryBufferSize, t.options.MaxResponseBodySize)}
 		defer bw.buf.Close()
