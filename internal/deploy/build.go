@@ -297,7 +297,7 @@ func (k *Kamal) mirrorHosts(ctx context.Context, hosts []string) ([]string, erro
 	}
 	p := commands.NewPull(k.Config, "")
 	var mu sync.Mutex
-	byMirror := map[string]string{}
+	mirrorOf := map[string]string{}
 	err := k.On(ctx, hosts, func(ctx context.Context, h string) error {
 		res, err := k.Exec(ctx, h, p.FirstMirror(), remote.ExecOptions{AllowFailure: true})
 		if err != nil {
@@ -316,20 +316,20 @@ func (k *Kamal) mirrorHosts(ctx context.Context, hosts []string) ([]string, erro
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if _, ok := byMirror[out]; !ok {
-			byMirror[out] = h
-		}
+		mirrorOf[h] = out
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	// The first host of each mirror in the hosts' order (Kamal takes
+	// whichever answers first; a stable choice is easier to follow).
 	var first []string
-	for _, h := range hosts { // keep the hosts' order
-		for _, fh := range byMirror {
-			if fh == h {
-				first = append(first, h)
-			}
+	seen := map[string]bool{}
+	for _, h := range hosts {
+		if m, ok := mirrorOf[h]; ok && !seen[m] {
+			seen[m] = true
+			first = append(first, h)
 		}
 	}
 	return first, nil

@@ -1,0 +1,585 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kamalgo/kamal/internal/remote"
+)
+
+// recorder is an Executor for hosts and for local commands: it records
+// each command with its stdin and environment, answers from rules, and
+// can hand local commands other than docker to a real shell (git).
+type recorder struct {
+	mu       sync.Mutex
+	calls    []call
+	rules    []bRule
+	realGit  bool
+	forwards []string
+	stopped  int
+}
+
+type call struct {
+	host, cmd, stdin, dir string
+	env                   []string
+}
+
+// bRule answers commands containing match (on host, "" for any).
+type bRule struct {
+	host, match    string
+	stdout, stderr string
+	exit           int
+}
+
+func (r *recorder) Exec(ctx context.Context, host, cmd string, o remote.ExecOptions) (remote.Result, error) {
+	return r.exec(ctx, host, "", nil, cmd, o)
+}
+
+func (r *recorder) exec(ctx context.Context, host, dir string, env []string, cmd string, o remote.ExecOptions) (remote.Result, error) {
+	var stdin string
+	if o.Stdin != nil {
+		b, _ := io.ReadAll(o.Stdin)
+		stdin = string(b)
+	}
+	r.mu.Lock()
+	r.calls = append(r.calls, call{host: host, cmd: cmd, stdin: stdin, dir: dir, env: env})
+	rules := slices.Clone(r.rules)
+	r.mu.Unlock()
+	if r.realGit && host == "localhost" && strings.HasPrefix(cmd, "/usr/bin/env git") {
+		return (&remote.Local{Dir: dir, Env: env}).Exec(ctx, host, cmd, o)
+	}
+	res := remote.Result{Host: host, Command: cmd}
+	for _, ru := range rules {
+		if (ru.host == "" || ru.host == host) && strings.Contains(cmd, ru.match) {
+			res.Stdout, res.Stderr, res.ExitStatus = ru.stdout, ru.stderr, ru.exit
+			break
+		}
+	}
+	if res.ExitStatus != 0 && !o.AllowFailure {
+		return res, &remote.CommandError{Host: host, Command: cmd, ExitStatus: res.ExitStatus, Stdout: res.Stdout, Stderr: res.Stderr}
+	}
+	return res, nil
+}
+
+func (r *recorder) Upload(ctx context.Context, host, path string, data []byte, mode os.FileMode) error {
+	return errors.New("no uploads here")
+}
+
+func (r *recorder) ForwardRemotePort(ctx context.Context, host string, port int, local string) (func(), error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.forwards = append(r.forwards, host+" -> "+local)
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.stopped++
+	}, nil
+}
+
+// localExec routes the local executor of a Kamal to the recorder.
+type localExec struct {
+	r   *recorder
+	dir string
+	env []string
+}
+
+func (l *localExec) Exec(ctx context.Context, host, cmd string, o remote.ExecOptions) (remote.Result, error) {
+	return l.r.exec(ctx, "localhost", l.dir, l.env, cmd, o)
+}
+
+func (l *localExec) Upload(ctx context.Context, host, path string, data []byte, mode os.FileMode) error {
+	return errors.New("no uploads here")
+}
+
+// onHosts lists the commands run on host (audit lines dropped unless
+// keepAudit), in order.
+func (r *recorder) on(host string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, c := range r.calls {
+		if c.host == host {
+			out = append(out, c.cmd)
+		}
+	}
+	return out
+}
+
+func (r *recorder) find(host, match string) (call, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.calls {
+		if c.host == host && strings.Contains(c.cmd, match) {
+			return c, true
+		}
+	}
+	return call{}, false
+}
+
+// hostsWith lists the hosts that ran a command containing match.
+func (r *recorder) hostsWith(match string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, c := range r.calls {
+		if strings.Contains(c.cmd, match) && !slices.Contains(out, c.host) {
+			out = append(out, c.host)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// newBuildKamal makes a Kamal whose hosts and local commands go to a
+// recorder. Not parallel: it replaces the package's local executor.
+func newBuildKamal(t *testing.T, yaml string, opts Options, rules ...bRule) (*Kamal, *recorder, *bytes.Buffer) {
+	t.Helper()
+	rec := &recorder{rules: rules}
+	old := newLocal
+	newLocal = func(out *remote.Output, dir string, env []string) remote.Executor {
+		return &localExec{r: rec, dir: dir, env: env}
+	}
+	t.Cleanup(func() { newLocal = old })
+	var buf bytes.Buffer
+	opts.Executor = rec
+	opts.Stdout = &buf
+	opts.SkipHooks = true
+	opts.Level = remote.LevelDefault
+	k, err := New(loadConfig(t, yaml), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, rec, &buf
+}
+
+const accRegistryYAML = multiYAML + `  cache:
+    image: redis
+    host: 1.1.1.6
+    registry:
+      server: ghcr.io
+      username: acc-user
+      password: acc-secret
+`
+
+func TestRegistrySetupLogsInWithPasswordOnStdin(t *testing.T) {
+	k, rec, out := newBuildKamal(t, accRegistryYAML, Options{})
+	if err := k.RegistrySetup(context.Background(), RegistryOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	local, ok := rec.find("localhost", "docker login")
+	if !ok || local.cmd != `docker login -u "dhh" --password-stdin` || local.stdin != "secret" {
+		t.Errorf("local login = %+v", local)
+	}
+	if got, want := rec.hostsWith(`docker login -u "dhh" --password-stdin`), []string{"1.1.1.1", "1.1.1.2", "1.1.1.3", "1.1.1.4", "1.1.1.5", "1.1.1.6", "localhost"}; !slices.Equal(got, want) {
+		t.Errorf("app registry login on %v, want %v", got, want)
+	}
+	acc, ok := rec.find("1.1.1.6", "ghcr.io")
+	if !ok || acc.cmd != `docker login ghcr.io -u "acc-user" --password-stdin` || acc.stdin != "acc-secret" {
+		t.Errorf("accessory login = %+v", acc)
+	}
+	if got := rec.hostsWith("ghcr.io"); !slices.Equal(got, []string{"1.1.1.6"}) {
+		t.Errorf("accessory registry login on %v, want only its host", got)
+	}
+	for _, c := range rec.calls {
+		if strings.Contains(c.cmd, "secret") {
+			t.Errorf("a password is in argv: %s", c.cmd)
+		}
+	}
+	if strings.Contains(out.String(), "secret") {
+		t.Errorf("a password is in the output: %s", out)
+	}
+}
+
+func TestRegistrySkipLocalAndRemote(t *testing.T) {
+	k, rec, _ := newBuildKamal(t, multiYAML, Options{})
+	if err := k.RegistryLogin(context.Background(), RegistryOptions{SkipLocal: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.hostsWith("docker login"); slices.Contains(got, "localhost") || len(got) != 5 {
+		t.Errorf("-L: logins on %v", got)
+	}
+
+	k, rec, _ = newBuildKamal(t, multiYAML, Options{Hosts: []string{"1.1.1.2"}})
+	if err := k.RegistryLogout(context.Background(), RegistryOptions{SkipRemote: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.hostsWith("docker logout"); !slices.Equal(got, []string{"localhost"}) {
+		t.Errorf("-R: logouts on %v", got)
+	}
+
+	k, rec, _ = newBuildKamal(t, multiYAML, Options{Hosts: []string{"1.1.1.2"}})
+	if err := k.RegistryLogout(context.Background(), RegistryOptions{SkipLocal: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.hostsWith("docker logout"); !slices.Equal(got, []string{"1.1.1.2"}) {
+		t.Errorf("-h 1.1.1.2 -L: logouts on %v", got)
+	}
+}
+
+func TestRegistryLoginFailureShowsReason(t *testing.T) {
+	k, rec, _ := newBuildKamal(t, multiYAML, Options{},
+		bRule{host: "localhost", match: "docker login", stderr: "Error response from daemon: login attempt failed: unauthorized", exit: 1})
+	err := k.RegistryLogin(context.Background(), RegistryOptions{})
+	if err == nil || !strings.Contains(err.Error(), "unauthorized") {
+		t.Fatalf("err = %v, want the registry's reason", err)
+	}
+	if got := rec.hostsWith("docker login"); !slices.Equal(got, []string{"localhost"}) {
+		t.Errorf("hosts logged in after the local login failed: %v", got)
+	}
+}
+
+const localRegistryYAML = `service: app
+image: dhh/app
+servers:
+  - 1.1.1.1
+  - 1.1.1.2
+registry:
+  server: localhost:5555
+builder:
+  arch: amd64
+`
+
+func TestLocalRegistry(t *testing.T) {
+	ctx := context.Background()
+	k, rec, _ := newBuildKamal(t, localRegistryYAML, Options{})
+	if err := k.RegistryLogin(ctx, RegistryOptions{}); !errors.Is(err, ErrLocalRegistryLogin) {
+		t.Errorf("login with a local registry: %v", err)
+	}
+	if err := k.RegistryLogout(ctx, RegistryOptions{}); !errors.Is(err, ErrLocalRegistryLogin) {
+		t.Errorf("logout with a local registry: %v", err)
+	}
+	if err := k.RegistrySetup(ctx, RegistryOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.RegistryRemove(ctx, RegistryOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"docker --version",
+		"docker start kamal-docker-registry || docker run --detach -p 127.0.0.1:5555:5000 --name kamal-docker-registry registry:3",
+		"docker stop kamal-docker-registry && docker rm kamal-docker-registry",
+	}
+	if got := rec.on("localhost"); !slices.Equal(got, want) {
+		t.Errorf("local commands\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := rec.on("1.1.1.1"); len(got) != 0 {
+		t.Errorf("hosts touched: %v", got)
+	}
+
+	// Pulls go through a port forward per host, closed afterwards.
+	k, rec, _ = newBuildKamal(t, localRegistryYAML, Options{})
+	if err := k.BuildPull(ctx); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(rec.forwards)
+	if want := []string{"1.1.1.1 -> 127.0.0.1:5555", "1.1.1.2 -> 127.0.0.1:5555"}; !slices.Equal(rec.forwards, want) || rec.stopped != 2 {
+		t.Errorf("forwards %v (stopped %d), want %v", rec.forwards, rec.stopped, want)
+	}
+	if _, ok := rec.find("1.1.1.1", "docker pull localhost:5555/dhh/app:999"); !ok {
+		t.Errorf("no pull from the local registry: %v", rec.on("1.1.1.1"))
+	}
+	if _, ok := rec.find("1.1.1.1", "docker login"); ok {
+		t.Errorf("login on a host with a local registry")
+	}
+}
+
+func TestBuildPullSteps(t *testing.T) {
+	k, rec, out := newBuildKamal(t, multiYAML, Options{Roles: []string{"web"}},
+		bRule{match: "RegistryConfig.Mirrors", stderr: "template: :1:2: executing \"\" at <index .RegistryConfig.Mirrors 0>: error calling index: reflect: slice index out of range", exit: 1})
+	if err := k.BuildPull(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`docker login -u "dhh" --password-stdin`,
+		`docker info --format '{{index .RegistryConfig.Mirrors 0}}'`,
+		"/usr/bin/env mkdir -p .kamal && ",
+		"docker image rm --force dhh/app:999",
+		"docker pull dhh/app:999",
+		`docker inspect -f '{{ .Config.Labels.service }}' dhh/app:999 | grep -x app || (echo "Image dhh/app:999 is missing the 'service' label" && exit 1)`,
+	}
+	for _, h := range []string{"1.1.1.1", "1.1.1.2"} {
+		got := rec.on(h)
+		if len(got) != len(want) {
+			t.Fatalf("%s ran\n%s", h, strings.Join(got, "\n"))
+		}
+		for i := range want {
+			if !strings.HasPrefix(got[i], want[i]) {
+				t.Errorf("%s step %d = %s, want %s", h, i, got[i], want[i])
+			}
+		}
+		if !strings.Contains(got[2], "Pulled image with version 999") {
+			t.Errorf("audit line = %s", got[2])
+		}
+	}
+	if got := rec.hostsWith("docker pull"); !slices.Equal(got, []string{"1.1.1.1", "1.1.1.2"}) {
+		t.Errorf("pulled on %v (the web role only)", got)
+	}
+	if strings.Contains(out.String(), "seed") {
+		t.Errorf("no mirror, no seeding: %s", out)
+	}
+}
+
+func TestBuildPullSeedsMirrorsFirst(t *testing.T) {
+	k, rec, out := newBuildKamal(t, multiYAML, Options{},
+		bRule{host: "1.1.1.2", match: "RegistryConfig.Mirrors", stdout: "https://mirror-b\n"},
+		bRule{host: "1.1.1.4", match: "RegistryConfig.Mirrors", stdout: "https://mirror-b\n"},
+		bRule{match: "RegistryConfig.Mirrors", stdout: "https://mirror-a\n"})
+	if err := k.BuildPull(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// One host per mirror, the first in the hosts' order.
+	if !strings.Contains(out.String(), "Pulling image on 1.1.1.1, 1.1.1.2 to seed the mirrors...\nPulling image on remaining hosts...") {
+		t.Errorf("output:\n%s", out)
+	}
+	// The seeding hosts pulled before every other host.
+	var order []string
+	rec.mu.Lock()
+	for _, c := range rec.calls {
+		if strings.HasPrefix(c.cmd, "docker pull") {
+			order = append(order, c.host)
+		}
+	}
+	rec.mu.Unlock()
+	if len(order) != 4 || !slices.Contains(order[:2], "1.1.1.1") || !slices.Contains(order[:2], "1.1.1.2") {
+		t.Errorf("pull order %v", order)
+	}
+}
+
+func TestBuildPullLabelFailure(t *testing.T) {
+	msg := "Image dhh/app:999 is missing the 'service' label"
+	k, _, _ := newBuildKamal(t, multiYAML, Options{Hosts: []string{"1.1.1.1"}},
+		bRule{match: "RegistryConfig.Mirrors", exit: 0},
+		bRule{match: "docker inspect -f", stdout: msg + "\n", exit: 1})
+	err := k.BuildPull(context.Background())
+	if err == nil || !strings.Contains(err.Error(), msg) {
+		t.Errorf("err = %v, want %q", err, msg)
+	}
+}
+
+// gitRepo makes a committed repository with a Dockerfile and config, and
+// changes into it.
+func gitRepo(t *testing.T, yaml string) (dir, sha string) {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	dir = t.TempDir()
+	write := func(name, body string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("Dockerfile", "FROM scratch\nCOPY marker /marker\n")
+	write("marker", "committed\n")
+	write(".gitignore", ".kamal/secrets\n")
+	write(".kamal/secrets", "TOKEN=tok-value-123\n")
+	gitEnv := append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+	for _, args := range [][]string{{"init", "-q"}, {"add", "."}, {"commit", "-q", "-m", "init"}, {"rev-parse", "HEAD"}} {
+		c := exec.Command("git", args...)
+		c.Dir, c.Env = dir, gitEnv
+		out, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		sha = strings.TrimSpace(string(out))
+	}
+	t.Chdir(dir)
+	t.Setenv("TMPDIR", t.TempDir()) // the clone goes to $TMPDIR/kamal-clones
+	return dir, sha
+}
+
+const buildYAML = `service: app
+image: dhh/app
+servers:
+  - 1.1.1.1
+registry:
+  username: dhh
+  password: secret
+builder:
+  arch: amd64
+`
+
+func TestBuildPushClassicFromClone(t *testing.T) {
+	dir, sha := gitRepo(t, buildYAML)
+	if err := os.WriteFile(filepath.Join(dir, "marker"), []byte("dirty\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k, rec, out := newBuildKamal(t, buildYAML, Options{},
+		bRule{host: "localhost", match: "docker buildx version", stderr: "docker: unknown command: docker buildx", exit: 1})
+	rec.realGit = true
+	k.Config.SetVersion(sha)
+	if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var docker []call
+	for _, c := range rec.calls {
+		if strings.HasPrefix(c.cmd, "docker") {
+			docker = append(docker, c)
+		}
+	}
+	want := []string{
+		"docker --version",
+		"docker buildx version",
+		`docker login -u "dhh" --password-stdin`,
+		`docker build -t dhh/app:` + sha + ` -t dhh/app:latest --label service="app" --file Dockerfile . 2>&1`,
+		"docker push dhh/app:" + sha + " && docker push dhh/app:latest",
+	}
+	var got []string
+	for _, c := range docker {
+		got = append(got, c.cmd)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("docker commands\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	build := docker[3]
+	if !strings.Contains(build.dir, "kamal-clones") {
+		t.Errorf("build ran in %q, not in the clone", build.dir)
+	}
+	b, err := os.ReadFile(filepath.Join(build.dir, "marker"))
+	if err != nil || string(b) != "committed\n" {
+		t.Errorf("clone marker = %q, %v (the uncommitted change must not be built)", b, err)
+	}
+	for _, wantOut := range []string{
+		"Building from a local git clone, so ignoring these uncommitted changes:\n M marker",
+		"classic `docker build`",
+	} {
+		if !strings.Contains(out.String(), wantOut) {
+			t.Errorf("output lacks %q:\n%s", wantOut, out)
+		}
+	}
+}
+
+func TestBuildPushBuildxWithSecret(t *testing.T) {
+	yaml := buildYAML + "  driver: docker\n  secrets:\n    - TOKEN\n  context: .\n"
+	gitRepo(t, yaml)
+	k, rec, out := newBuildKamal(t, yaml, Options{})
+	if err := k.BuildPush(context.Background(), BuildOptions{NoCache: true}); err != nil {
+		t.Fatal(err)
+	}
+	c, ok := rec.find("localhost", "docker buildx build")
+	if !ok {
+		t.Fatalf("no buildx build: %v", rec.on("localhost"))
+	}
+	want := `docker buildx build --output=type=registry --platform linux/amd64 -t dhh/app:999 -t dhh/app:latest --label service="app" --secret id="TOKEN" --file Dockerfile --no-cache . 2>&1`
+	if c.cmd != want {
+		t.Errorf("build = %s\nwant  %s", c.cmd, want)
+	}
+	if !slices.Contains(c.env, "TOKEN=tok-value-123") {
+		t.Errorf("the secret is not in the build's environment: %v", c.env)
+	}
+	for _, x := range rec.calls {
+		if strings.Contains(x.cmd, "tok-value-123") {
+			t.Errorf("the secret is in argv: %s", x.cmd)
+		}
+	}
+	if strings.Contains(out.String(), "tok-value-123") {
+		t.Errorf("the secret is in the output")
+	}
+	if c.dir != "" {
+		t.Errorf("context: . builds in the working directory, not %q", c.dir)
+	}
+}
+
+func TestBuildPushCreatesMissingBuilder(t *testing.T) {
+	gitRepo(t, buildYAML)
+	k, rec, out := newBuildKamal(t, buildYAML+"  context: .\n", Options{},
+		bRule{host: "localhost", match: "docker buildx inspect", stderr: "ERROR: no builder \"kamal-local-docker-container\" found", exit: 1})
+	if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range rec.on("localhost") {
+		if strings.HasPrefix(c, "docker buildx") && !strings.HasPrefix(c, "docker buildx version") {
+			got = append(got, strings.Fields(c)[2])
+		}
+	}
+	if want := []string{"inspect", "rm", "create", "build"}; !slices.Equal(got, want) {
+		t.Errorf("buildx steps %v, want %v", got, want)
+	}
+	if !strings.Contains(out.String(), "Missing compatible builder, so creating a new one first") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestBuildPushNeedsBuildx(t *testing.T) {
+	gitRepo(t, buildYAML)
+	k, rec, _ := newBuildKamal(t, buildYAML+"  cache:\n    type: gha\n", Options{},
+		bRule{host: "localhost", match: "docker buildx version", exit: 1})
+	err := k.BuildPush(context.Background(), BuildOptions{})
+	var dep *DependencyError
+	if !errors.As(err, &dep) || !strings.Contains(err.Error(), "the build cache") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, ok := rec.find("localhost", "docker login"); ok {
+		t.Errorf("nothing should run once buildx is known to be needed")
+	}
+}
+
+func TestBuildPushMissingDockerfile(t *testing.T) {
+	gitRepo(t, buildYAML)
+	k, _, _ := newBuildKamal(t, buildYAML+"  dockerfile: Dockerfile.prod\n  context: .\n", Options{})
+	err := k.BuildPush(context.Background(), BuildOptions{})
+	if err == nil || err.Error() != "Missing Dockerfile.prod" {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestBuildDevClassic(t *testing.T) {
+	dir, _ := gitRepo(t, buildYAML)
+	if err := os.WriteFile(filepath.Join(dir, "new.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k, rec, out := newBuildKamal(t, buildYAML, Options{},
+		bRule{host: "localhost", match: "docker buildx version", exit: 1})
+	rec.realGit = true
+	if err := k.BuildDev(context.Background(), BuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `docker build -t dhh/app:999-dirty -t dhh/app:latest-dirty --label service="app" --file Dockerfile . 2>&1`
+	if _, ok := rec.find("localhost", want); !ok {
+		t.Errorf("no dev build %s: %v", want, rec.on("localhost"))
+	}
+	if _, ok := rec.find("localhost", "docker push"); ok {
+		t.Errorf("dev builds are not pushed")
+	}
+	if !strings.Contains(out.String(), "WARNING: Untracked files will be present in the dev container:\n  new.txt") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestBuildCreateRemoveNeedBuildx(t *testing.T) {
+	k, _, _ := newBuildKamal(t, buildYAML, Options{}, bRule{host: "localhost", match: "docker buildx version", exit: 1})
+	for name, fn := range map[string]func(context.Context) error{"create": k.BuildCreate, "remove": k.BuildRemove} {
+		err := fn(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "Docker buildx plugin is not installed locally") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+
+	k, rec, out := newBuildKamal(t, buildYAML, Options{}, bRule{host: "localhost", match: "docker context ls && docker buildx ls", stdout: "ctx\nbuilders\n"})
+	if err := k.BuildCreate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.BuildDetails(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rec.find("localhost", "docker buildx create --name kamal-local-docker-container --driver=docker-container"); !ok {
+		t.Errorf("no create: %v", rec.on("localhost"))
+	}
+	if !strings.Contains(out.String(), "Builder: kamal-local-docker-container\nctx\nbuilders\n") {
+		t.Errorf("details output:\n%s", out)
+	}
+}
