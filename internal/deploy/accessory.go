@@ -182,6 +182,16 @@ func (k *Kamal) AccessoryBoot(ctx context.Context, name string) error {
 
 func (r *accessoryRun) boot(ctx context.Context, prepare bool) error {
 	k := r.k
+	// Local inputs first: a missing file or secret stops the boot before
+	// anything changes on the hosts.
+	files, err := r.loadFiles()
+	if err != nil {
+		return err
+	}
+	envFile, err := r.envFile()
+	if err != nil {
+		return err
+	}
 	if prepare {
 		if err := r.prepare(ctx); err != nil {
 			return err
@@ -191,7 +201,7 @@ func (r *accessoryRun) boot(ctx context.Context, prepare bool) error {
 		booted   []string
 		bootedMu sync.Mutex
 	)
-	err := k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
+	err = k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
 		out, err := k.Capture(ctx, h, r.cmd.Exists(), remote.Info)
 		if err != nil {
 			return err
@@ -215,11 +225,7 @@ func (r *accessoryRun) boot(ctx context.Context, prepare bool) error {
 	if err := r.directories(ctx); err != nil {
 		return err
 	}
-	if err := r.upload(ctx); err != nil {
-		return err
-	}
-	envFile, err := r.envFile()
-	if err != nil {
+	if err := r.uploadFiles(ctx, files); err != nil {
 		return err
 	}
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
@@ -322,17 +328,22 @@ type localFile struct {
 	mode os.FileMode // the upload's mode; chmod sets the configured one
 }
 
-// upload copies the accessory's files to its hosts: the directory, the
-// upload, then chmod (default 755) and chown.
+// upload copies the accessory's files to its hosts.
 func (r *accessoryRun) upload(ctx context.Context) error {
-	if len(r.acc.Files) == 0 {
-		return nil
+	files, err := r.loadFiles()
+	if err != nil {
+		return err
 	}
+	return r.uploadFiles(ctx, files)
+}
+
+// loadFiles reads (and renders) the accessory's local files.
+func (r *accessoryRun) loadFiles() ([]localFile, error) {
 	files := make([]localFile, 0, len(r.acc.Files))
 	for _, f := range r.acc.Files {
 		data, err := r.readLocal(f.Local)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		// The temporary upload gets the final mode at once when it is
 		// numeric, so a file meant to be private is never readable by
@@ -342,6 +353,15 @@ func (r *accessoryRun) upload(ctx context.Context) error {
 			mode = os.FileMode(m) & fs.ModePerm
 		}
 		files = append(files, localFile{file: f, data: data, mode: mode})
+	}
+	return files, nil
+}
+
+// uploadFiles copies files to the accessory's hosts: the directory, the
+// upload, then chmod (default 755) and chown.
+func (r *accessoryRun) uploadFiles(ctx context.Context, files []localFile) error {
+	if len(files) == 0 {
+		return nil
 	}
 	k := r.k
 	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {

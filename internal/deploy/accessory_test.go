@@ -350,9 +350,26 @@ func TestAccessoryMissingFile(t *testing.T) {
 	if err == nil || err.Error() != "Missing file: config/my.cnf" {
 		t.Fatalf("err = %v", err)
 	}
+	// Nothing but the lock touched the hosts.
 	for _, c := range x.log {
-		if strings.Contains(c, "docker run") {
-			t.Errorf("booted despite the missing file: %s", c)
+		if strings.Contains(c, "docker") || strings.Contains(c, "upload") {
+			t.Errorf("ran despite the missing file: %s", c)
+		}
+	}
+}
+
+func TestAccessoryMissingSecret(t *testing.T) {
+	k, x, _ := accessoryKamal(t, Options{})
+	if err := os.WriteFile(".kamal/secrets", []byte("OTHER=1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := k.AccessoryBoot(context.Background(), "db")
+	if err == nil || !strings.Contains(err.Error(), "DB_PASSWORD") {
+		t.Fatalf("err = %v, want the missing secret named", err)
+	}
+	for _, c := range x.log {
+		if strings.Contains(c, "docker") || strings.Contains(c, "upload") {
+			t.Errorf("ran despite the missing secret: %s", c)
 		}
 	}
 }
