@@ -30,9 +30,13 @@ var proxyImageOnce struct {
 
 // pushProxyImage builds our kamal-proxy image with build/kamal-proxy/build.sh
 // on the deployer and pushes it to the registry, once per test binary.
-func pushProxyImage(t *testing.T, ctx context.Context) {
+func pushProxyImage(t *testing.T, _ context.Context) {
 	t.Helper()
 	proxyImageOnce.Do(func() {
+		// Not the test's context: the first scenario pays for the build,
+		// which must not eat into its own time budget.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
 		// BuildImage logs the deployer in to the registry.
 		if _, err := env.BuildImage(ctx, testhosts.ImageSpec{Program: "app", Repository: "e2e/warmup", Tag: "v0"}); err != nil {
 			proxyImageOnce.err = err
@@ -177,7 +181,11 @@ func (p *appProject) hookLog(t *testing.T) []string {
 	if err != nil && !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
-	return strings.Split(strings.TrimSpace(string(b)), "\n")
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return lines
 }
 
 // image pushes version of the app (program: app, app-unhealthy...).
@@ -395,7 +403,7 @@ func TestDeployLifecycle(t *testing.T) {
 // with a non-zero exit; the old version keeps serving, the new container
 // is stopped and the lock is released.
 func TestBrokenDeploy(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	pushProxyImage(t, ctx)
 	removeProxies(t)
@@ -435,7 +443,7 @@ func TestBrokenDeploy(t *testing.T) {
 // TestTwoAppsShareProxy: two apps on one host share kamal-proxy; removing
 // one keeps the other serving, removing the last one removes the proxy.
 func TestTwoAppsShareProxy(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	pushProxyImage(t, ctx)
 	removeProxies(t)
@@ -472,7 +480,7 @@ func TestTwoAppsShareProxy(t *testing.T) {
 // group between its own pre/post-app-boot hooks; deploy hooks get
 // KAMAL_RUNTIME.
 func TestBootLimitAndHooks(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	pushProxyImage(t, ctx)
 	removeProxies(t)
@@ -512,7 +520,7 @@ func TestBootLimitAndHooks(t *testing.T) {
 // TestDestination: a destination file adds the hosts; names, env paths and
 // the latest tag carry the destination.
 func TestDestination(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	pushProxyImage(t, ctx)
 	removeProxies(t)
@@ -524,6 +532,12 @@ func TestDestination(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.write(t, "config/deploy.yml", strings.Replace(string(yml), "servers:\n  web:\n    hosts:\n", "", 1), 0o644)
+	// With a destination, secrets come from .kamal/secrets.staging.
+	secrets, err := os.ReadFile(filepath.Join(p.dir, ".kamal/secrets"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.write(t, ".kamal/secrets.staging", string(secrets), 0o600)
 	p.write(t, "config/deploy.staging.yml", "servers:\n  web:\n    hosts:\n      - "+env.Hosts[1].IP+"\nenv:\n  clear:\n    STAGE: staging\n", 0o644)
 	p.image(t, ctx, "app", "v1")
 
