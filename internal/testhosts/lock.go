@@ -20,7 +20,7 @@ func acquireLock(ctx context.Context, path string) (*os.File, error) {
 	// attempt keeps cancellation working while another run finishes.
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	for {
+	for announced := false; ; announced = true {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
 			return f, nil
@@ -28,6 +28,10 @@ func acquireLock(ctx context.Context, path string) (*os.File, error) {
 		if err != syscall.EWOULDBLOCK {
 			f.Close()
 			return nil, fmt.Errorf("testhosts: locking %s: %w", path, err)
+		}
+		if !announced {
+			// Say why a test run seems to hang.
+			fmt.Fprintf(os.Stderr, "testhosts: another environment is up (lock %s); waiting for it\n", path)
 		}
 		select {
 		case <-ctx.Done():
