@@ -330,3 +330,25 @@ func TestDockerdFailureReportsLogTail(t *testing.T) {
 		t.Errorf("left behind after a failed Start:\n%s", strings.Join(left, "\n"))
 	}
 }
+
+func TestLockIsExclusive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock")
+	first, err := acquireLock(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if second, err := acquireLock(ctx, path); err == nil {
+		second.Close()
+		t.Fatal("a second holder got the lock")
+	} else if !strings.Contains(err.Error(), "waiting for another environment") {
+		t.Errorf("err = %v", err)
+	}
+	first.Close() // as when the holder exits
+	second, err := acquireLock(context.Background(), path)
+	if err != nil {
+		t.Fatalf("lock not free after the holder closed it: %v", err)
+	}
+	second.Close()
+}
