@@ -2,11 +2,16 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kamalgo/kamal/internal/testhosts"
 )
 
 // dockerAuths returns the docker config.json in dir ("" when missing).
@@ -89,4 +94,84 @@ func TestRegistryLoginLogout(t *testing.T) {
 	if strings.Contains(hostConfig(0), env.Registry) {
 		t.Errorf("registry setup -R logged in on %s", env.Hosts[0].Name)
 	}
+}
+
+// TestLocalRegistryPullThroughPortForward pulls from a registry that only
+// listens on the deploying machine's loopback: kamal forwards the port
+// from each host's localhost over SSH (ssh -R), as Kamal does for
+// `registry: { server: localhost:<port> }`. The local registry here is a
+// second registry process serving the harness registry's storage.
+func TestLocalRegistryPullThroughPortForward(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	r := newAppRepo(t, ctx, "  arch: amd64\n", env.RegistryPassword)
+	if _, err := env.BuildImage(ctx, testhosts.ImageSpec{Program: "app", Repository: r.Image, Tag: "v1", Service: r.Service}); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	startLoopbackRegistry(t, ctx, port)
+
+	// Point the configuration at the local registry.
+	cfgPath := filepath.Join(r.Dir, "config/deploy.yml")
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := fmt.Sprintf("registry:\n  server: %s\n  username: %s\n  password:\n    - KAMAL_REGISTRY_PASSWORD\n", env.Registry, env.RegistryUser)
+	local := fmt.Sprintf("registry:\n  server: localhost:%d\n", port)
+	if !strings.Contains(string(cfg), reg) {
+		t.Fatalf("unexpected config:\n%s", cfg)
+	}
+	r.write(t, "config/deploy.yml", strings.Replace(string(cfg), reg, local, 1))
+
+	out := r.mustKamal(t, ctx, "build", "pull", "--version", "v1")
+	if strings.Contains(out, "docker login") {
+		t.Errorf("a local registry needs no login:\n%s", out)
+	}
+	ref := fmt.Sprintf("localhost:%d/%s:v1", port, r.Image)
+	for _, h := range env.Hosts {
+		if got := inspectImage(t, ctx, h, `{{ index .Config.Labels "service" }}`, ref); got != r.Service {
+			t.Errorf("%s: %s service label %q", h.Name, ref, got)
+		}
+		_, _ = h.Docker(ctx, "image", "rm", "--force", ref)
+		// The forward is gone once kamal is done.
+		if out, err := env.SSH(ctx, h, fmt.Sprintf("curl -s -o /dev/null -w '%%{http_code}' http://localhost:%d/v2/ || true", port)); err != nil || strings.Contains(out, "200") {
+			t.Errorf("%s: the port forward outlived kamal: %q %v", h.Name, out, err)
+		}
+	}
+}
+
+// freePort returns a TCP port free on the loopback.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startLoopbackRegistry serves the harness registry's storage on
+// 127.0.0.1:port without auth, until the test ends.
+func startLoopbackRegistry(t *testing.T, ctx context.Context, port int) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%d\n",
+		filepath.Join(env.Dir, "registry", "data"), port)
+	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("docker-registry", "serve", filepath.Join(dir, "config.yml"))
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	url := fmt.Sprintf("http://127.0.0.1:%d/v2/", port)
+	waitHTTP(t, ctx, url, 200)
 }
