@@ -527,3 +527,50 @@ func TestCompositeHooksAreSet(t *testing.T) {
 		t.Errorf("boot all ran %d containers, want 3", runs)
 	}
 }
+
+// interactiveHosts marks which commands ran with a TTY.
+type interactiveHosts struct {
+	*accHosts
+	mu  sync.Mutex
+	tty []string
+}
+
+func (f *interactiveHosts) Exec(ctx context.Context, host, cmd string, o remote.ExecOptions) (remote.Result, error) {
+	if o.Interactive {
+		f.mu.Lock()
+		f.tty = append(f.tty, host+": "+cmd)
+		f.mu.Unlock()
+	}
+	return f.accHosts.Exec(ctx, host, cmd, o)
+}
+
+func TestAccessoryInteractiveOnFirstHost(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(k *Kamal) error
+		tty  string
+	}{
+		{"exec -i", func(k *Kamal) error {
+			return k.AccessoryExec(context.Background(), "db", "mysql", AccessoryExecOptions{Interactive: true})
+		}, `1.1.1.1: docker run -it --rm --network kamal --env MYSQL_DATABASE="app_db" --env-file .kamal/apps/app/env/accessories/db.env`},
+		{"exec -i --reuse", func(k *Kamal) error {
+			return k.AccessoryExec(context.Background(), "db", "mysql", AccessoryExecOptions{Interactive: true, Reuse: true})
+		}, "1.1.1.1: docker exec -it app-db mysql"},
+		{"logs -f", func(k *Kamal) error {
+			return k.AccessoryLogs(context.Background(), "db", AccessoryLogsOptions{Follow: true, Grep: "ERR"})
+		}, `1.1.1.1: docker logs app-db --timestamps --tail 10 --follow 2>&1 | grep "ERR"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, x, _ := accessoryKamal(t, Options{})
+			f := &interactiveHosts{accHosts: x}
+			k.opts.Executor = f
+			if err := tt.run(k); err != nil {
+				t.Fatal(err)
+			}
+			if len(f.tty) != 1 || !strings.HasPrefix(f.tty[0], tt.tty) {
+				t.Errorf("TTY commands = %q, want one starting %q", f.tty, tt.tty)
+			}
+		})
+	}
+}
