@@ -583,3 +583,13 @@ func TestBuildCreateRemoveNeedBuildx(t *testing.T) {
 		t.Errorf("details output:\n%s", out)
 	}
 }
+
+func TestBuildPullLogsInOnAppHostsOnly(t *testing.T) {
+	k, rec, _ := newBuildKamal(t, accRegistryYAML, Options{}, bRule{match: "RegistryConfig.Mirrors", exit: 0})
+	if err := k.BuildPull(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rec.hostsWith("docker login"), []string{"1.1.1.1", "1.1.1.2", "1.1.1.3", "1.1.1.4"}; !slices.Equal(got, want) {
+		t.Errorf("logins on %v, want the app hosts %v", got, want)
+	}
+}

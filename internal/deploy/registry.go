@@ -96,7 +96,7 @@ func (k *Kamal) RegistryRemove(ctx context.Context, o RegistryOptions) error {
 	}); err != nil {
 		return err
 	}
-	return k.forAccessoryRegistries(ctx, func(ctx context.Context, h string, r config.Registry) error {
+	return k.forAccessoryRegistries(ctx, k.Hosts(), func(ctx context.Context, h string, r config.Registry) error {
 		return k.Execute(ctx, h, commands.NewRegistry(r).Logout(), remote.Info)
 	})
 }
@@ -139,7 +139,7 @@ func (k *Kamal) RegistryLoginOnHosts(ctx context.Context, hosts []string) error 
 			return err
 		}
 	}
-	return k.forAccessoryRegistries(ctx, func(ctx context.Context, h string, r config.Registry) error {
+	return k.forAccessoryRegistries(ctx, hosts, func(ctx context.Context, h string, r config.Registry) error {
 		return k.RegistryLoginOn(ctx, h, r)
 	})
 }
@@ -174,32 +174,26 @@ func (k *Kamal) login(reg config.Registry) (commands.Login, bool, error) {
 	return l, ok, nil
 }
 
-// forAccessoryRegistries calls fn for every targeted host of each
+// forAccessoryRegistries calls fn for every host among hosts of each
 // accessory that has its own registry.
-func (k *Kamal) forAccessoryRegistries(ctx context.Context, fn func(ctx context.Context, host string, reg config.Registry) error) error {
+func (k *Kamal) forAccessoryRegistries(ctx context.Context, hosts []string, fn func(ctx context.Context, host string, reg config.Registry) error) error {
 	for _, a := range k.Config.Accessories {
 		if a.Registry == nil {
 			continue
 		}
-		var hosts []string
+		var on []string
 		for _, h := range a.Hosts {
-			if k.targets(h) {
-				hosts = append(hosts, h)
+			if contains(hosts, h) {
+				on = append(on, h)
 			}
 		}
 		reg := *a.Registry
-		if err := k.On(ctx, hosts, func(ctx context.Context, h string) error { return fn(ctx, h, reg) }); err != nil {
+		if err := k.On(ctx, on, func(ctx context.Context, h string) error { return fn(ctx, h, reg) }); err != nil {
 			return fmt.Errorf("accessory %s registry: %w", a.Name, err)
 		}
 	}
 	return nil
 }
 
-func (k *Kamal) targets(host string) bool {
-	for _, h := range k.hosts {
-		if h == host {
-			return true
-		}
-	}
-	return false
-}
+// targets reports whether host is one of this run's hosts.
+func (k *Kamal) targets(host string) bool { return contains(k.hosts, host) }
