@@ -97,8 +97,8 @@ func (p *Pool) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resul
 	defer release()
 
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	outLines := &lineWriter{fn: log.line}
-	errLines := &lineWriter{fn: log.line}
+	outLines := NewLineWriter(log.line)
+	errLines := NewLineWriter(log.line)
 	s.Stdout = teeWriters(stdout, outLines, o.Stdout)
 	s.Stderr = teeWriters(stderr, errLines, o.Stderr)
 	s.Stdin = o.Stdin

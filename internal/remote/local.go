@@ -8,8 +8,14 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"syscall"
 	"time"
 )
+
+// localWaitDelay bounds how long Exec waits for the output pipes after the
+// shell has exited or been killed: a background child that escaped the
+// kill (or a daemon a command started) must not keep kamal waiting.
+const localWaitDelay = 5 * time.Second
 
 // Local runs commands on this machine through `sh -c`, with the same
 // logging, errors and redaction as Pool. The host argument is only used in
@@ -43,7 +49,9 @@ func localWhere() string {
 	return "as " + name + "@localhost"
 }
 
-// Exec runs cmd with sh -c.
+// Exec runs cmd with sh -c. Unless Interactive, the shell gets its own
+// process group and a cancelled ctx kills the whole group, so children the
+// command started die with it instead of holding its output open.
 func (l *Local) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Result, error) {
 	out := l.output()
 	red := out.Redactor()
@@ -56,11 +64,18 @@ func (l *Local) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resu
 	res := Result{Host: host, Command: cmd}
 
 	c := exec.CommandContext(ctx, "sh", "-c", cmd)
+	c.WaitDelay = localWaitDelay
+	if !o.Interactive {
+		// An interactive command stays in our group: in its own group it
+		// would be stopped (SIGTTIN) when it reads the terminal.
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
+	}
 	c.Dir = l.Dir
 	c.Env = append(os.Environ(), l.Env...)
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	outLines := &lineWriter{fn: log.line}
-	errLines := &lineWriter{fn: log.line}
+	outLines := NewLineWriter(log.line)
+	errLines := NewLineWriter(log.line)
 	c.Stdin = o.Stdin
 	if o.Interactive {
 		if o.Stdin == nil {
@@ -87,6 +102,9 @@ func (l *Local) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resu
 		return res, red.Error(fmt.Errorf("running %s locally: %w", cmd, ctx.Err()))
 	case errors.As(runErr, &ee):
 		res.ExitStatus = ee.ExitCode()
+	case errors.Is(runErr, exec.ErrWaitDelay) && c.ProcessState != nil:
+		// The shell exited but something it started kept the output open.
+		res.ExitStatus = c.ProcessState.ExitCode()
 	default:
 		return res, red.Error(fmt.Errorf("running %s locally: %w", cmd, runErr))
 	}

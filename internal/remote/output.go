@@ -164,15 +164,18 @@ func newCommandID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// lineWriter calls fn for every complete line written to it; Flush emits a
-// trailing partial line.
-type lineWriter struct {
+// LineWriter calls fn for every complete line written to it; Flush emits a
+// trailing partial line. It is safe for concurrent writes.
+type LineWriter struct {
 	mu  sync.Mutex
 	buf []byte
 	fn  func(string)
 }
 
-func (l *lineWriter) Write(p []byte) (int, error) {
+// NewLineWriter returns a LineWriter calling fn without the newline.
+func NewLineWriter(fn func(line string)) *LineWriter { return &LineWriter{fn: fn} }
+
+func (l *LineWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf = append(l.buf, p...)
@@ -187,7 +190,8 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (l *lineWriter) Flush() {
+// Flush passes on what is left after the last newline.
+func (l *LineWriter) Flush() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.buf) > 0 {
