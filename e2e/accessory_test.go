@@ -252,3 +252,60 @@ func cleanupAccessories(t *testing.T, services ...string) {
 		}
 	})
 }
+
+// TestAccessoriesSetupAndRemove: `kamal setup` boots the accessories (here
+// one on a host given by address, outside the app's servers), `details`
+// shows them, `accessory upgrade` reboots them, and `kamal remove` removes
+// them with the app.
+func TestAccessoriesSetupAndRemove(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	web, db := env.Hosts[0], env.Hosts[1]
+	ref, err := env.BuildImage(ctx, testhosts.ImageSpec{Program: "accessory", Repository: "e2e/acc-store", Tag: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := fmt.Sprintf(`accessories:
+  kv:
+    image: %s
+    host: %s
+    port: "9191:80"
+    directories:
+      - data:/data
+`, ref, db.IP)
+	p := newAppProject(t, appSpec{Service: "accsetup", Web: []string{web.IP}, Extra: extra})
+	cleanupApp(t, p)
+	cleanupAccessories(t, "accsetup-kv")
+	p.image(t, ctx, "app", "v1")
+
+	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
+	p.expectVersion(t, ctx, "v1", web)
+	kv := "http://" + db.IP + ":9191"
+	if got := waitHTTP(t, ctx, kv+"/boots", 200); got != "1\n" {
+		t.Errorf("kv boots after setup = %q, want 1", got)
+	}
+	if out := p.kamal(t, ctx, "details"); !strings.Contains(out, "Accessory kv Host: "+db.IP) {
+		t.Errorf("details lack the accessory:\n%s", out)
+	}
+
+	out := p.kamal(t, ctx, "accessory", "upgrade", "kv", "-y", "--rolling")
+	if !strings.Contains(out, "Upgrading kv accessories on "+db.IP+"...") || !strings.Contains(out, "Upgraded kv accessories on "+db.IP+"...") {
+		t.Errorf("upgrade output:\n%s", out)
+	}
+	if got := waitHTTP(t, ctx, kv+"/boots", 200); got != "2\n" {
+		t.Errorf("kv boots after upgrade = %q, want 2", got)
+	}
+
+	p.kamal(t, ctx, "remove", "-y")
+	if names := containerNames(t, ctx, db, "label=service=accsetup-kv"); len(names) != 0 {
+		t.Errorf("kamal remove left the accessory: %q", names)
+	}
+	if _, err := os.Stat(filepath.Join(db.Home, "accsetup-kv")); !os.IsNotExist(err) {
+		t.Errorf("kamal remove left the accessory directory (%v)", err)
+	}
+	if out, _ := db.Docker(ctx, "images", "-q", ref); strings.TrimSpace(out) != "" {
+		t.Errorf("kamal remove left the accessory image")
+	}
+}
