@@ -136,43 +136,16 @@ func (k *Kamal) RunHook(ctx context.Context, name string, extra ...commands.Tag)
 	case "verbose":
 		if k.Out.Level() == remote.LevelDefault {
 			// Default verbosity hides command output; show this hook's.
-			w := &lineLogger{fn: func(line string) { k.Out.Log(remote.Info, "", "\t"+line) }}
-			defer w.flush()
+			w := remote.NewLineWriter(func(line string) { k.Out.Log(remote.Info, "", "\t"+line) })
+			defer w.Flush()
 			o.Stdout, o.Stderr = w, w
 		}
 	}
-	if err := k.runHookProcess(ctx, hooks.Run(name).String(), env, o); err != nil {
+	// remote.Local gives the hook its own process group, so a cancelled
+	// run (Ctrl-C) kills the hook and everything it started.
+	local := &remote.Local{Out: k.Out, Env: env}
+	if _, err := local.Exec(ctx, "localhost", hooks.Run(name).String(), o); err != nil {
 		return &HookError{Hook: name, Err: err}
 	}
 	return nil
-}
-
-// lineLogger calls fn for each complete line written.
-type lineLogger struct {
-	mu  sync.Mutex
-	buf []byte
-	fn  func(string)
-}
-
-func (l *lineLogger) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, p...)
-	for {
-		i := strings.IndexByte(string(l.buf), '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		l.fn(string(l.buf[:i]))
-		l.buf = l.buf[i+1:]
-	}
-}
-
-func (l *lineLogger) flush() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.buf) > 0 {
-		l.fn(string(l.buf))
-		l.buf = nil
-	}
 }

@@ -233,3 +233,29 @@ func TestSecretsRedactedInHookFailure(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// cancelOn is an io.Writer that cancels when it sees marker.
+type cancelOn struct {
+	marker string
+	cancel context.CancelFunc
+}
+
+func (c cancelOn) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), c.marker) {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+func TestHookCancelled(t *testing.T) {
+	hooks, _, k, _ := hookProject(t, "hooks_output:\n  pre-build: verbose\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	k.Out = remote.NewOutput(cancelOn{marker: "hook-started", cancel: cancel}, remote.LevelDefault, k.Out.Redactor())
+	writeHook(t, hooks, "pre-build", "sleep 600 &\necho hook-started\nwait\n", 0o755)
+	err := k.RunHook(ctx, "pre-build")
+	var he *HookError
+	if !errors.As(err, &he) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want a HookError for context.Canceled", err)
+	}
+}
