@@ -4,7 +4,7 @@
 // idle keep-alive connections.
 //
 //	go build -o bin/kamal-proxy ./cmd/kamal-proxy
-//	go run ./bench/proxy -proxy bin/kamal-proxy -duration 5s -concurrency 8
+//	go run ./bench/proxy -proxy bin/kamal-proxy -duration 5s -concurrency 1,8
 package main
 
 import (
@@ -28,11 +28,19 @@ import (
 func main() {
 	bin := flag.String("proxy", "bin/kamal-proxy", "path to the kamal-proxy binary")
 	duration := flag.Duration("duration", 5*time.Second, "duration of each load case")
-	concurrency := flag.Int("concurrency", 8, "concurrent keep-alive clients")
+	concurrency := flag.String("concurrency", "1,8", "comma-separated numbers of concurrent keep-alive clients, one set of cases each (1 shows the latency the proxy adds, more shows throughput)")
 	idle := flag.Int("idle", 1000, "idle keep-alive connections for the memory test")
 	useWrk := flag.Bool("wrk", false, "also measure with wrk (must be in PATH)")
 	flag.Parse()
-	if err := run(*bin, *duration, *concurrency, *idle, *useWrk); err != nil {
+	var levels []int
+	for _, f := range strings.Split(*concurrency, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 256 {
+			log.Fatalf("-concurrency: %q is not a number from 1 to 256", f)
+		}
+		levels = append(levels, n)
+	}
+	if err := run(*bin, *duration, levels, *idle, *useWrk); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -249,7 +257,7 @@ func wrkRun(url string, d time.Duration, conc int) (string, error) {
 	return fmt.Sprintf("%s | %s | %s", rps, p50, p99), nil
 }
 
-func run(bin string, d time.Duration, conc, idle int, useWrk bool) error {
+func run(bin string, d time.Duration, levels []int, idle int, useWrk bool) error {
 	up, closeUp, err := upstream()
 	if err != nil {
 		return err
@@ -265,40 +273,48 @@ func run(bin string, d time.Duration, conc, idle int, useWrk bool) error {
 	}
 	proxied := fmt.Sprintf("http://127.0.0.1:%d", p.port)
 	direct := "http://" + up
-
-	fmt.Printf("concurrency %d, %s per case, keep-alive, loopback\n\n", conc, d)
-	fmt.Println("| case | path | req/s | p50 | p99 | errors |")
-	fmt.Println("|---|---|---:|---:|---:|---:|")
-	results := map[string]result{}
-	for _, path := range []string{"/small", "/large"} {
-		for _, c := range []struct{ name, base string }{{"direct", direct}, {"proxy", proxied}} {
-			cpu0 := p.cpuTime()
-			r := load(c.base+path, d, conc)
-			results[c.name+path] = r
-			cpu := ""
-			if c.name == "proxy" && r.requests > 0 {
-				cpu = fmt.Sprintf(" (proxy CPU %.0f µs/request)", float64((p.cpuTime()-cpu0).Microseconds())/float64(r.requests))
-			}
-			fmt.Printf("| %s | %s | %.0f | %s | %s | %d |%s\n", c.name, path, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors, cpu)
-		}
-	}
-	fmt.Println()
-	for _, path := range []string{"/small", "/large"} {
-		dr, pr := results["direct"+path], results["proxy"+path]
-		fmt.Printf("%s: proxy throughput %.2fx direct, added p50 %s\n", path, pr.rps/dr.rps, (pr.p50 - dr.p50).Round(time.Microsecond))
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("load average at start: %s\n", strings.Join(strings.Fields(string(la))[:3], " "))
 	}
 
-	if useWrk {
-		fmt.Printf("\nwrk -t1 -c%d -d%s --latency\n\n| case | path | req/s | p50 | p99 |\n|---|---|---:|---:|---:|\n", conc, d)
+	for _, conc := range levels {
+		fmt.Printf("\nconcurrency %d, %s per case, keep-alive, loopback\n\n", conc, d)
+		fmt.Println("| case | path | req/s | p50 | p99 | errors |")
+		fmt.Println("|---|---|---:|---:|---:|---:|")
+		results := map[string]result{}
 		for _, path := range []string{"/small", "/large"} {
 			for _, c := range []struct{ name, base string }{{"direct", direct}, {"proxy", proxied}} {
-				line, err := wrkRun(c.base+path, d, conc)
-				if err != nil {
-					return err
+				cpu0 := p.cpuTime()
+				r := load(c.base+path, d, conc)
+				results[c.name+path] = r
+				cpu := ""
+				if c.name == "proxy" && r.requests > 0 {
+					cpu = fmt.Sprintf(" (proxy CPU %.0f µs/request)", float64((p.cpuTime()-cpu0).Microseconds())/float64(r.requests))
 				}
-				fmt.Printf("| %s | %s | %s |\n", c.name, path, line)
+				fmt.Printf("| %s | %s | %.0f | %s | %s | %d |%s\n", c.name, path, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors, cpu)
 			}
 		}
+		fmt.Println()
+		for _, path := range []string{"/small", "/large"} {
+			dr, pr := results["direct"+path], results["proxy"+path]
+			fmt.Printf("%s: proxy throughput %.2fx direct, added p50 %s\n", path, pr.rps/dr.rps, (pr.p50 - dr.p50).Round(time.Microsecond))
+		}
+
+		if useWrk {
+			fmt.Printf("\nwrk -t1 -c%d -d%s --latency\n\n| case | path | req/s | p50 | p99 |\n|---|---|---:|---:|---:|\n", conc, d)
+			for _, path := range []string{"/small", "/large"} {
+				for _, c := range []struct{ name, base string }{{"direct", direct}, {"proxy", proxied}} {
+					line, err := wrkRun(c.base+path, d, conc)
+					if err != nil {
+						return err
+					}
+					fmt.Printf("| %s | %s | %s |\n", c.name, path, line)
+				}
+			}
+		}
+	}
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("\nload average at the end: %s\n", strings.Join(strings.Fields(string(la))[:3], " "))
 	}
 
 	before := p.rssKB()
