@@ -477,6 +477,21 @@ func (lx *lexer) singleQuoted(closer, nest byte) (string, *lexError) {
 	return "", lx.fail(start)
 }
 
+// interpolation lexes the code of a "#{...}" (lx.pos at the "#") through
+// its closing brace; start is where the enclosing literal began, for errors.
+func (lx *lexer) interpolation(start int) (strPart, *lexError) {
+	lx.pos += 2
+	if lx.depth >= maxNesting {
+		return strPart{}, lx.fail(start)
+	}
+	sub := &lexer{src: lx.src, pos: lx.pos, line: lx.line, seg: lx.seg, depth: lx.depth + 1}
+	if err := sub.run(true); err != nil {
+		return strPart{}, err
+	}
+	lx.pos, lx.line = sub.pos, sub.line
+	return strPart{interp: sub.toks, isCode: true}, nil
+}
+
 // interpolated reads a double-quoted style body up to closer, decoding
 // escapes and lexing "#{...}" parts. For regexps escapes are kept as written
 // (the regexp engine reads them).
@@ -515,16 +530,11 @@ func (lx *lexer) interpolated(closer, nest byte, regexp bool) ([]strPart, *lexEr
 				parts = append(parts, strPart{lit: b.String()})
 				b.Reset()
 			}
-			lx.pos += 2
-			if lx.depth >= maxNesting {
-				return nil, lx.fail(start)
-			}
-			sub := &lexer{src: lx.src, pos: lx.pos, line: lx.line, seg: lx.seg, depth: lx.depth + 1}
-			if err := sub.run(true); err != nil {
+			part, err := lx.interpolation(start)
+			if err != nil {
 				return nil, err
 			}
-			lx.pos, lx.line = sub.pos, sub.line
-			parts = append(parts, strPart{interp: sub.toks, isCode: true})
+			parts = append(parts, part)
 			continue
 		case c == '#' && lx.pos+1 < len(lx.src) && (lx.src[lx.pos+1] == '@' || lx.src[lx.pos+1] == '$'):
 			return nil, lx.fail(start)
@@ -681,16 +691,11 @@ func (lx *lexer) wordList(closer, nest byte, interp bool) ([][]strPart, *lexErro
 				cur = append(cur, strPart{lit: b.String()})
 				b.Reset()
 			}
-			lx.pos += 2
-			if lx.depth >= maxNesting {
-				return nil, lx.fail(start)
-			}
-			sub := &lexer{src: lx.src, pos: lx.pos, line: lx.line, seg: lx.seg, depth: lx.depth + 1}
-			if err := sub.run(true); err != nil {
+			part, err := lx.interpolation(start)
+			if err != nil {
 				return nil, err
 			}
-			lx.pos, lx.line = sub.pos, sub.line
-			cur = append(cur, strPart{interp: sub.toks, isCode: true})
+			cur = append(cur, part)
 			continue
 		case nest != 0 && c == nest:
 			level++
