@@ -562,63 +562,63 @@ func (p *parser) startsCommandArg(t token, bare bool) bool {
 	return false
 }
 
-func (p *parser) commandArgs() ([]node, string) {
-	var args []node
-	var keys, vals []node
-	sym := ""
-	start := p.i
-	for {
-		a, k, blk := p.arg()
-		switch {
-		case blk != "":
-			sym = blk
-		case k != nil:
-			keys, vals = append(keys, k), append(vals, a)
-		default:
-			if len(keys) > 0 {
-				p.fail(p.peek())
-			}
-			args = append(args, a)
+// callArgs collects a call's arguments: positional ones, then "key: v"
+// pairs that become one trailing hash, and an optional &:sym.
+type callArgs struct {
+	start            int
+	args, keys, vals []node
+	sym              string
+}
+
+// add parses the next argument into c.
+func (c *callArgs) add(p *parser) {
+	a, k, blk := p.arg()
+	switch {
+	case blk != "":
+		c.sym = blk
+	case k != nil:
+		c.keys, c.vals = append(c.keys, k), append(c.vals, a)
+	default:
+		if len(c.keys) > 0 {
+			p.fail(p.peek())
 		}
-		if !p.isOp(",") || sym != "" {
+		c.args = append(c.args, a)
+	}
+}
+
+func (c *callArgs) done(p *parser) ([]node, string) {
+	if len(c.keys) > 0 {
+		c.args = append(c.args, &hashNode{position: p.span(c.start), keys: c.keys, vals: c.vals})
+	}
+	return c.args, c.sym
+}
+
+func (p *parser) commandArgs() ([]node, string) {
+	c := &callArgs{start: p.i}
+	for {
+		c.add(p)
+		if !p.isOp(",") || c.sym != "" {
 			break
 		}
 		p.i++
 		p.skipNewlines()
 	}
-	if len(keys) > 0 {
-		args = append(args, &hashNode{position: p.span(start), keys: keys, vals: vals})
-	}
-	return args, sym
+	return c.done(p)
 }
 
 // argList parses comma-separated arguments up to closer, with trailing
 // "key: v" / "k => v" pairs gathered into a hash and an optional &:sym.
 func (p *parser) argList(closer string) ([]node, string) {
-	var args []node
-	var keys, vals []node
-	sym := ""
-	start := p.i
+	c := &callArgs{start: p.i}
 	saved := p.noDo
 	p.noDo = 0
 	defer func() { p.noDo = saved }()
 	p.skipNewlines()
 	for !p.isOp(closer) {
-		if sym != "" {
+		if c.sym != "" {
 			p.fail(p.peek())
 		}
-		a, k, blk := p.arg()
-		switch {
-		case blk != "":
-			sym = blk
-		case k != nil:
-			keys, vals = append(keys, k), append(vals, a)
-		default:
-			if len(keys) > 0 {
-				p.fail(p.peek())
-			}
-			args = append(args, a)
-		}
+		c.add(p)
 		p.skipNewlines()
 		if !p.isOp(",") {
 			break
@@ -628,10 +628,7 @@ func (p *parser) argList(closer string) ([]node, string) {
 	}
 	p.skipNewlines()
 	p.expectOp(closer)
-	if len(keys) > 0 {
-		args = append(args, &hashNode{position: p.span(start), keys: keys, vals: vals})
-	}
-	return args, sym
+	return c.done(p)
 }
 
 // arg parses one argument: a value, a "key: v" or "k => v" pair (the key is
