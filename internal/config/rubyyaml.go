@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -105,14 +104,21 @@ func (e *rubyEmitter) write(s string) {
 
 func (e *rubyEmitter) newline() { e.b.WriteByte('\n'); e.column = 0 }
 
+// startItem begins the i-th entry of a block collection on its own
+// indented line, except the first of an inline one ("- key: v").
+func (e *rubyEmitter) startItem(i, ind int, inline bool) {
+	if i == 0 && inline {
+		return
+	}
+	if e.column > 0 {
+		e.newline()
+	}
+	e.write(strings.Repeat(" ", ind))
+}
+
 func (e *rubyEmitter) mapping(m *omap, ind int, inline bool) {
 	for i, k := range m.keys {
-		if i > 0 || !inline {
-			if e.column > 0 {
-				e.newline()
-			}
-			e.write(strings.Repeat(" ", ind))
-		}
+		e.startItem(i, ind, inline)
 		e.scalar(k, ind+2, true)
 		e.write(":")
 		e.value(m.vals[i], ind, true)
@@ -121,12 +127,7 @@ func (e *rubyEmitter) mapping(m *omap, ind int, inline bool) {
 
 func (e *rubyEmitter) sequence(s []any, ind int, inline bool) {
 	for i, item := range s {
-		if i > 0 || !inline {
-			if e.column > 0 {
-				e.newline()
-			}
-			e.write(strings.Repeat(" ", ind))
-		}
+		e.startItem(i, ind, inline)
 		e.write("-")
 		e.value(item, ind, false)
 	}
@@ -302,10 +303,11 @@ func analyzeScalar(s string) scalarAnalysis {
 		return a
 	}
 	rs := []rune(s)
-	var blockInd, leadingSpace, leadingBreak, trailingSpace, trailingBreak, breakSpace, spaceBreak, special, lineBreaks bool
-	if strings.HasPrefix(s, "---") || strings.HasPrefix(s, "...") {
-		blockInd = true
-	}
+	first, last := rs[0], rs[len(rs)-1]
+	leadingSpace, leadingBreak := first == ' ', isBreak(first)
+	trailingSpace, trailingBreak := last == ' ', isBreak(last)
+	blockInd := strings.HasPrefix(s, "---") || strings.HasPrefix(s, "...")
+	var breakSpace, spaceBreak, special, lineBreaks bool
 	preceded := true
 	prevSpace, prevBreak := false, false
 	for i, r := range rs {
@@ -314,58 +316,23 @@ func analyzeScalar(s string) scalarAnalysis {
 			switch r {
 			case '#', ',', '[', ']', '{', '}', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
 				blockInd = true
-			case '?', ':':
-				if followed {
-					blockInd = true
-				}
-			case '-':
-				if followed {
-					blockInd = true
-				}
+			case '?', ':', '-':
+				blockInd = blockInd || followed
 			}
 		} else {
 			switch r {
 			case ':':
-				if followed {
-					blockInd = true
-				}
+				blockInd = blockInd || followed
 			case '#':
-				if preceded {
-					blockInd = true
-				}
+				blockInd = blockInd || preceded
 			}
 		}
-		if !isPrintable(r) || (r > 0x7F && !unicode.IsPrint(r) && !isPrintable(r)) {
-			special = true
-		}
-		if isBreak(r) {
-			lineBreaks = true
-		}
-		if r == ' ' {
-			if i == 0 {
-				leadingSpace = true
-			}
-			if i == len(rs)-1 {
-				trailingSpace = true
-			}
-			if prevBreak {
-				breakSpace = true
-			}
-			prevSpace, prevBreak = true, false
-		} else if isBreak(r) {
-			if i == 0 {
-				leadingBreak = true
-			}
-			if i == len(rs)-1 {
-				trailingBreak = true
-			}
-			if prevSpace {
-				spaceBreak = true
-			}
-			prevSpace, prevBreak = false, true
-		} else {
-			prevSpace, prevBreak = false, false
-		}
+		special = special || !isPrintable(r)
+		space, brk := r == ' ', isBreak(r)
+		lineBreaks = lineBreaks || brk
+		breakSpace = breakSpace || (space && prevBreak)
+		spaceBreak = spaceBreak || (brk && prevSpace)
+		prevSpace, prevBreak = space, brk
 		preceded = isBlank(r)
 	}
 	a.multiline = lineBreaks
