@@ -1,6 +1,12 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kamalgo/kamal/internal/deploy"
+)
 
 func init() { register(newAuditCommand) }
 
@@ -10,13 +16,7 @@ func newAuditCommand(a *App) *cobra.Command {
 		Short: "Show audit log from servers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := a.RunContext(cmd)
-			defer cancel()
-			k, err := a.Kamal()
-			if err != nil {
-				return err
-			}
-			return k.Audit(ctx)
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Audit(ctx) })
 		},
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 
 	"github.com/spf13/cobra"
@@ -27,17 +28,13 @@ func newLockCommand(a *App) *cobra.Command {
 			if message == "" {
 				return errors.New("No value provided for required options '--message'")
 			}
-			ctx, cancel := a.RunContext(cmd)
-			defer cancel()
-			k, err := a.Kamal()
-			if err != nil {
-				return err
-			}
-			if err := k.AcquireLock(ctx, message); err != nil {
-				return err
-			}
-			k.Say("Acquired the deploy lock")
-			return nil
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
+				if err := k.AcquireLock(ctx, message); err != nil {
+					return err
+				}
+				k.Say("Acquired the deploy lock")
+				return nil
+			})
 		},
 	}
 	acquire.Flags().StringVarP(&message, "message", "m", "", "A lock message")
@@ -47,24 +44,13 @@ func newLockCommand(a *App) *cobra.Command {
 		Short: "Release the deploy lock",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := a.RunContext(cmd)
-			defer cancel()
-			k, err := a.Kamal()
-			if err != nil {
-				return err
-			}
-			if err := k.EnsureRunDirectoryOnPrimary(ctx); err != nil {
-				return err
-			}
-			switch err := k.ReleaseLock(ctx); {
-			case errors.Is(err, deploy.ErrNoLock):
-				k.Say("There is no deploy lock")
-			case err != nil:
-				return err
-			default:
+			return a.runOnLock(cmd, func(ctx context.Context, k *deploy.Kamal) error {
+				if err := k.ReleaseLock(ctx); err != nil {
+					return err
+				}
 				k.Say("Released the deploy lock")
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 
@@ -73,27 +59,32 @@ func newLockCommand(a *App) *cobra.Command {
 		Short: "Report lock status",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := a.RunContext(cmd)
-			defer cancel()
-			k, err := a.Kamal()
-			if err != nil {
-				return err
-			}
-			if err := k.EnsureRunDirectoryOnPrimary(ctx); err != nil {
-				return err
-			}
-			details, err := k.LockStatus(ctx)
-			switch {
-			case errors.Is(err, deploy.ErrNoLock):
-				k.Say("There is no deploy lock")
-			case err != nil:
-				return err
-			default:
+			return a.runOnLock(cmd, func(ctx context.Context, k *deploy.Kamal) error {
+				details, err := k.LockStatus(ctx)
+				if err != nil {
+					return err
+				}
 				k.Puts(details)
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	cmd.AddCommand(acquire, release, status)
 	return cmd
+}
+
+// runOnLock runs fn for a command on an existing lock: the run directory
+// must exist on the primary, and a missing lock is reported, not an error.
+func (a *App) runOnLock(cmd *cobra.Command, fn func(ctx context.Context, k *deploy.Kamal) error) error {
+	return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
+		if err := k.EnsureRunDirectoryOnPrimary(ctx); err != nil {
+			return err
+		}
+		err := fn(ctx, k)
+		if errors.Is(err, deploy.ErrNoLock) {
+			k.Say("There is no deploy lock")
+			return nil
+		}
+		return err
+	})
 }

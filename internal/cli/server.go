@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+
 	"github.com/spf13/cobra"
 
 	"github.com/kamalgo/kamal/internal/deploy"
@@ -22,13 +24,9 @@ func newServerCommand(a *App) *cobra.Command {
 		Short: "Run a custom command on the server (use --help to show options)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := a.RunContext(cmd)
-			defer cancel()
-			k, err := a.Kamal()
-			if err != nil {
-				return err
-			}
-			return runError(k.ServerExec(ctx, deploy.JoinCommand(args), o))
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
+				return k.ServerExec(ctx, deploy.JoinCommand(args), o)
+			})
 		},
 	}
 	// Everything after the command's first word belongs to it (`server
@@ -42,13 +40,7 @@ func newServerCommand(a *App) *cobra.Command {
 		Short: "Set up Docker to run Kamal apps",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := a.RunContext(cmd)
-			defer cancel()
-			k, err := a.Kamal()
-			if err != nil {
-				return err
-			}
-			return k.Bootstrap(ctx)
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Bootstrap(ctx) })
 		},
 	}
 	cmd.AddCommand(exec, bootstrap)
