@@ -477,19 +477,24 @@ func (lx *lexer) singleQuoted(closer, nest byte) (string, *lexError) {
 	return "", lx.fail(start)
 }
 
-// interpolation lexes the code of a "#{...}" (lx.pos at the "#") through
-// its closing brace; start is where the enclosing literal began, for errors.
-func (lx *lexer) interpolation(start int) (strPart, *lexError) {
+// interpolation lexes a "#{...}" (lx.pos at the "#") through its closing
+// brace and appends it to parts, after the literal text pending in b;
+// start is where the enclosing literal began, for errors.
+func (lx *lexer) interpolation(start int, parts []strPart, b *strings.Builder) ([]strPart, *lexError) {
+	if b.Len() > 0 {
+		parts = append(parts, strPart{lit: b.String()})
+		b.Reset()
+	}
 	lx.pos += 2
 	if lx.depth >= maxNesting {
-		return strPart{}, lx.fail(start)
+		return nil, lx.fail(start)
 	}
 	sub := &lexer{src: lx.src, pos: lx.pos, line: lx.line, seg: lx.seg, depth: lx.depth + 1}
 	if err := sub.run(true); err != nil {
-		return strPart{}, err
+		return nil, err
 	}
 	lx.pos, lx.line = sub.pos, sub.line
-	return strPart{interp: sub.toks, isCode: true}, nil
+	return append(parts, strPart{interp: sub.toks, isCode: true}), nil
 }
 
 // interpolated reads a double-quoted style body up to closer, decoding
@@ -526,15 +531,10 @@ func (lx *lexer) interpolated(closer, nest byte, regexp bool) ([]strPart, *lexEr
 			}
 			continue
 		case c == '#' && lx.pos+1 < len(lx.src) && lx.src[lx.pos+1] == '{':
-			if b.Len() > 0 {
-				parts = append(parts, strPart{lit: b.String()})
-				b.Reset()
-			}
-			part, err := lx.interpolation(start)
-			if err != nil {
+			var err *lexError
+			if parts, err = lx.interpolation(start, parts, &b); err != nil {
 				return nil, err
 			}
-			parts = append(parts, part)
 			continue
 		case c == '#' && lx.pos+1 < len(lx.src) && (lx.src[lx.pos+1] == '@' || lx.src[lx.pos+1] == '$'):
 			return nil, lx.fail(start)
@@ -687,15 +687,10 @@ func (lx *lexer) wordList(closer, nest byte, interp bool) ([][]strPart, *lexErro
 			continue
 		case interp && c == '#' && lx.pos+1 < len(lx.src) && lx.src[lx.pos+1] == '{':
 			inWord = true
-			if b.Len() > 0 {
-				cur = append(cur, strPart{lit: b.String()})
-				b.Reset()
-			}
-			part, err := lx.interpolation(start)
-			if err != nil {
+			var err *lexError
+			if cur, err = lx.interpolation(start, cur, &b); err != nil {
 				return nil, err
 			}
-			cur = append(cur, part)
 			continue
 		case nest != 0 && c == nest:
 			level++
