@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -446,54 +447,23 @@ func (e *rubyEmitter) writeDouble(s string, ind int, allowBreaks bool) {
 	e.write(`"`)
 }
 
+// yamlEscapes are libyaml's short escapes in double-quoted scalars.
+var yamlEscapes = map[rune]string{
+	0: `\0`, 7: `\a`, 8: `\b`, 9: `\t`, 0xA: `\n`, 0xB: `\v`, 0xC: `\f`, 0xD: `\r`, 0x1B: `\e`,
+	'"': `\"`, '\\': `\\`, 0x85: `\N`, 0xA0: `\_`, 0x2028: `\L`, 0x2029: `\P`,
+}
+
 func doubleEscape(r rune) string {
-	switch r {
-	case 0:
-		return `\0`
-	case 7:
-		return `\a`
-	case 8:
-		return `\b`
-	case 9:
-		return `\t`
-	case 0xA:
-		return `\n`
-	case 0xB:
-		return `\v`
-	case 0xC:
-		return `\f`
-	case 0xD:
-		return `\r`
-	case 0x1B:
-		return `\e`
-	case '"':
-		return `\"`
-	case '\\':
-		return `\\`
-	case 0x85:
-		return `\N`
-	case 0xA0:
-		return `\_`
-	case 0x2028:
-		return `\L`
-	case 0x2029:
-		return `\P`
+	if esc, ok := yamlEscapes[r]; ok {
+		return esc
 	}
 	switch {
 	case r <= 0xFF:
-		return `\x` + strings.ToUpper(padHex(int64(r), 2))
+		return fmt.Sprintf(`\x%02X`, r)
 	case r <= 0xFFFF:
-		return `\u` + strings.ToUpper(padHex(int64(r), 4))
+		return fmt.Sprintf(`\u%04X`, r)
 	}
-	return `\U` + strings.ToUpper(padHex(int64(r), 8))
-}
-
-func padHex(v int64, n int) string {
-	s := strconv.FormatInt(v, 16)
-	for len(s) < n {
-		s = "0" + s
-	}
-	return s
+	return fmt.Sprintf(`\U%08X`, r)
 }
 
 func (e *rubyEmitter) writeLiteral(s string, ind int) {
