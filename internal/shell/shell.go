@@ -63,15 +63,9 @@ func QuoteAll(args ...string) string {
 // Note: like Kamal, an empty value yields an empty string (no quotes), and
 // ${...} is left for the remote shell to expand.
 func Escape(s string) string {
-	var b strings.Builder
-	for _, run := range splitRuns(s) {
-		if !run.ascii {
-			b.WriteString(run.text)
-			continue
-		}
-		b.WriteString(escapeDollars(strings.ReplaceAll(Dump(run.text), "`", "\\`")))
-	}
-	return b.String()
+	return mapASCIIRuns(s, func(run string) string {
+		return escapeDollars(strings.ReplaceAll(Dump(run), "`", "\\`"))
+	})
 }
 
 // escapeDollars replaces each $ with \$ unless it is followed by {...}
@@ -96,26 +90,26 @@ func opensBraceGroup(rest string) bool {
 	return strings.IndexByte(rest[1:], '}') >= 0
 }
 
-type run struct {
-	text  string
-	ascii bool
-}
-
-// splitRuns splits s into maximal runs of ASCII bytes and of non-ASCII
-// bytes, like Ruby's scan(/[\x00-\x7F]+|[^\x00-\x7F]+/). Invalid UTF-8 is
-// treated as non-ASCII and passed through.
-func splitRuns(s string) []run {
-	var runs []run
+// mapASCIIRuns splits s into maximal runs of ASCII bytes and of non-ASCII
+// bytes, like Ruby's scan(/[\x00-\x7F]+|[^\x00-\x7F]+/), and joins them
+// again with f applied to the ASCII runs. Non-ASCII runs, invalid UTF-8
+// included, pass through.
+func mapASCIIRuns(s string, f func(run string) string) string {
+	var b strings.Builder
 	for i := 0; i < len(s); {
 		ascii := s[i] < 0x80
 		j := i
 		for j < len(s) && (s[j] < 0x80) == ascii {
 			j++
 		}
-		runs = append(runs, run{text: s[i:j], ascii: ascii})
+		if ascii {
+			b.WriteString(f(s[i:j]))
+		} else {
+			b.WriteString(s[i:j])
+		}
 		i = j
 	}
-	return runs
+	return b.String()
 }
 
 // Dump renders an ASCII string the way Ruby's String#dump does: wrapped in
@@ -169,19 +163,11 @@ func Dump(s string) string {
 // of each ASCII run without its outer quotes, with \" turned back into " and
 // \# into # (docker env files take quotes literally); non-ASCII kept raw.
 func EnvFileValue(v string) string {
-	var b strings.Builder
-	for _, run := range splitRuns(v) {
-		if !run.ascii {
-			b.WriteString(run.text)
-			continue
-		}
-		d := Dump(run.text)
+	return mapASCIIRuns(v, func(run string) string {
+		d := Dump(run)
 		d = d[1 : len(d)-1]
-		d = strings.ReplaceAll(d, `\"`, `"`)
-		d = strings.ReplaceAll(d, `\#`, `#`)
-		b.WriteString(d)
-	}
-	return b.String()
+		return strings.NewReplacer(`\"`, `"`, `\#`, `#`).Replace(d)
+	})
 }
 
 // EnvFile renders vars as a docker env file byte-compatible with Kamal:
