@@ -85,34 +85,33 @@ func expandConfigAlias(a *App, args []string) ([]string, bool) {
 // scanConfigFlags finds -c/--config-file and -d/--destination in args.
 func scanConfigFlags(args []string) (file, dest string) {
 	file = config.DefaultConfigFile
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if arg == "--" {
-			break
+	for i := 0; i < len(args) && args[i] != "--"; i++ {
+		next := ""
+		if i+1 < len(args) {
+			next = args[i+1]
 		}
-		next := func() string {
-			if i+1 < len(args) {
-				i++
-				return args[i]
-			}
-			return ""
-		}
-		switch {
-		case arg == "-c" || arg == "--config-file":
-			file = next()
-		case strings.HasPrefix(arg, "--config-file="):
-			file = strings.TrimPrefix(arg, "--config-file=")
-		case strings.HasPrefix(arg, "-c") && !strings.HasPrefix(arg, "--"):
-			file = strings.TrimPrefix(strings.TrimPrefix(arg, "-c"), "=")
-		case arg == "-d" || arg == "--destination":
-			dest = next()
-		case strings.HasPrefix(arg, "--destination="):
-			dest = strings.TrimPrefix(arg, "--destination=")
-		case strings.HasPrefix(arg, "-d") && !strings.HasPrefix(arg, "--"):
-			dest = strings.TrimPrefix(strings.TrimPrefix(arg, "-d"), "=")
+		if v, used, ok := optionValue(args[i], next, "-c", "--config-file"); ok {
+			file, i = v, i+used
+		} else if v, used, ok := optionValue(args[i], next, "-d", "--destination"); ok {
+			dest, i = v, i+used
 		}
 	}
 	return file, dest
+}
+
+// optionValue reads an option's value from arg ("-cx", "-c=x",
+// "--config-file=x") or from next ("-c x", "--config-file x"); used is 1
+// when next was taken.
+func optionValue(arg, next, short, long string) (value string, used int, ok bool) {
+	switch {
+	case arg == short || arg == long:
+		return next, 1, true
+	case strings.HasPrefix(arg, long+"="):
+		return strings.TrimPrefix(arg, long+"="), 0, true
+	case strings.HasPrefix(arg, short) && !strings.HasPrefix(arg, "--"):
+		return strings.TrimPrefix(strings.TrimPrefix(arg, short), "="), 0, true
+	}
+	return "", 0, false
 }
 
 func newConfigCommand(a *App) *cobra.Command {

@@ -146,6 +146,7 @@ func TestScanConfigFlags(t *testing.T) {
 		{[]string{"--config-file=b.yml", "--destination=stg"}, "b.yml", "stg"},
 		{[]string{"-cc.yml", "-dqa"}, "c.yml", "qa"},
 		{[]string{"--", "-c", "x"}, "config/deploy.yml", ""},
+		{[]string{"deploy", "--config-file", "d.yml", "-d=prod", "-v"}, "d.yml", "prod"},
 	}
 	for _, tt := range tests {
 		f, d := scanConfigFlags(tt.args)
