@@ -574,6 +574,10 @@ ENTRYPOINT ["/app"]
 	sha := r.git(t, ctx, "rev-parse", "HEAD")
 
 	out := r.mustKamal(t, ctx, "build", "push", "-v")
+	t.Logf("kamal build push with buildx:\n%s", out)
+	if !strings.Contains(out, "docker buildx build --output=type=registry") {
+		t.Errorf("not built with buildx:\n%s", out)
+	}
 	if strings.Contains(out, token) {
 		t.Errorf("the build secret leaked into the output:\n%s", out)
 	}
