@@ -861,27 +861,19 @@ func stringList(n *node) []string {
 	return out
 }
 
-func stringMap(n *node) (map[string]string, []string) {
-	m := map[string]string{}
-	if n == nil || n.kind != kindMap {
-		return m, nil
-	}
-	order := make([]string, 0, len(n.keys))
-	for _, k := range n.keys {
-		m[k] = n.vals[k].text()
-		order = append(order, k)
-	}
-	return m, order
-}
+func stringMap(n *node) (map[string]string, []string) { return mapOf(n, (*node).text) }
+func anyMap(n *node) (map[string]any, []string)       { return mapOf(n, (*node).toAny) }
 
-func anyMap(n *node) (map[string]any, []string) {
-	m := map[string]any{}
+// mapOf converts a mapping's values with conv and returns its keys in file
+// order (Go maps lose it); anything but a mapping gives an empty map.
+func mapOf[T any](n *node, conv func(*node) T) (map[string]T, []string) {
+	m := map[string]T{}
 	if n == nil || n.kind != kindMap {
 		return m, nil
 	}
 	order := make([]string, 0, len(n.keys))
 	for _, k := range n.keys {
-		m[k] = n.vals[k].toAny()
+		m[k] = conv(n.vals[k])
 		order = append(order, k)
 	}
 	return m, order
