@@ -14,7 +14,8 @@ import (
 const AutomaticLockMessage = "Automatic deploy lock"
 
 // Lock builds the commands of the deploy lock: a directory created
-// atomically with mkdir on the primary host, holding a `details` file.
+// atomically with mkdir on the primary host, holding a `details` file. The
+// path is quoted: the destination comes from the command line.
 type Lock struct {
 	dir string
 }
@@ -34,21 +35,27 @@ func (l Lock) DetailsFile() string { return l.dir + "/details" }
 // details into it, MIME base64 encoded as Kamal does.
 func (l Lock) Acquire(details string) Cmd {
 	return Combine(
-		New("mkdir", l.dir),
+		New("mkdir").Quoted(l.dir),
 		Write(New("echo", `"`+EncodeMIMEBase64([]byte(details))+`"`), l.DetailsFile()),
 	)
 }
 
 // Release removes the details and the directory.
 func (l Lock) Release() Cmd {
-	return Combine(New("rm", l.DetailsFile()), New("rm", "-r", l.dir))
+	return Combine(New("rm").Quoted(l.DetailsFile()), l.RemoveDir())
 }
+
+// Exists succeeds when the lock directory exists.
+func (l Lock) Exists() Cmd { return New("stat").Quoted(l.dir) }
+
+// RemoveDir removes the lock directory, details or not.
+func (l Lock) RemoveDir() Cmd { return New("rm", "-r").Quoted(l.dir) }
 
 // Status prints the decoded details, failing when there is no lock.
 func (l Lock) Status() Cmd {
 	return Combine(
-		Write(New("stat", l.dir), "/dev/null"),
-		Pipe(New("cat", l.DetailsFile()), New("base64", "-d")),
+		Write(l.Exists(), "/dev/null"),
+		Pipe(New("cat").Quoted(l.DetailsFile()), New("base64", "-d")),
 	)
 }
 

@@ -48,6 +48,7 @@ var at = time.Date(2026, 11, 26, 4, 5, 57, 0, time.UTC)
 func TestLockCommands(t *testing.T) {
 	cfg := loadConfig(t, baseYAML, "")
 	prod := loadConfig(t, baseYAML, "production")
+	odd := loadConfig(t, baseYAML, "a b$(x)")
 	details := LockDetails("Dev", at, "999", AutomaticLockMessage)
 	tests := []struct {
 		name string
@@ -61,6 +62,10 @@ func TestLockCommands(t *testing.T) {
 		// test/commands/lock_test.rb with a destination.
 		{"status with destination", NewLock(prod).Status(), "/usr/bin/env stat .kamal/lock-app-production > /dev/null && cat .kamal/lock-app-production/details | base64 -d"},
 		{"release with destination", NewLock(prod).Release(), "/usr/bin/env rm .kamal/lock-app-production/details && rm -r .kamal/lock-app-production"},
+		// A destination is whatever -d names (a file exists for it), so the path is quoted.
+		{"acquire with odd destination", NewLock(odd).Acquire("x"), "/usr/bin/env mkdir '.kamal/lock-app-a b$(x)' && echo \"eA==\n\" > '.kamal/lock-app-a b$(x)/details'"},
+		{"release with odd destination", NewLock(odd).Release(), "/usr/bin/env rm '.kamal/lock-app-a b$(x)/details' && rm -r '.kamal/lock-app-a b$(x)'"},
+		{"status with odd destination", NewLock(odd).Status(), "/usr/bin/env stat '.kamal/lock-app-a b$(x)' > /dev/null && cat '.kamal/lock-app-a b$(x)/details' | base64 -d"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -82,11 +82,11 @@ func (k *Kamal) ReleaseLock(ctx context.Context) error {
 	if commandFailedWith(err, noLockOutput...) {
 		// A lock directory without details (an acquire interrupted between
 		// mkdir and writing the file) would block every deploy: remove it.
-		exists, terr := k.Test(ctx, k.primaryHost, commands.New("stat", lock.Dir()), remote.Debug)
+		exists, terr := k.Test(ctx, k.primaryHost, lock.Exists(), remote.Debug)
 		if terr != nil || !exists {
 			return ErrNoLock
 		}
-		if err := k.Execute(ctx, k.primaryHost, commands.New("rm", "-r", lock.Dir()), remote.Debug); err != nil {
+		if err := k.Execute(ctx, k.primaryHost, lock.RemoveDir(), remote.Debug); err != nil {
 			return err
 		}
 		err = nil
