@@ -124,10 +124,16 @@ func (p *Pool) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resul
 		return res, red.Error(fmt.Errorf("running command on %s: %w", host, err))
 	}
 	res.ExitStatus = status
-	log.finished(res.Duration, status)
-	if status != 0 && !o.AllowFailure {
+	return finishCommand(log, red, res, o)
+}
+
+// finishCommand logs a command's end and, unless failure is allowed,
+// turns a non-zero exit into a CommandError with redacted fields.
+func finishCommand(log *commandLog, red *Redactor, res Result, o ExecOptions) (Result, error) {
+	log.finished(res.Duration, res.ExitStatus)
+	if res.ExitStatus != 0 && !o.AllowFailure {
 		return res, &CommandError{
-			Host: host, Command: red.Redact(cmd), ExitStatus: status,
+			Host: res.Host, Command: red.Redact(res.Command), ExitStatus: res.ExitStatus,
 			Stdout: red.Redact(res.Stdout), Stderr: red.Redact(res.Stderr),
 		}
 	}

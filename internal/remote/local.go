@@ -108,14 +108,7 @@ func (l *Local) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resu
 	default:
 		return res, red.Error(fmt.Errorf("running %s locally: %w", cmd, runErr))
 	}
-	log.finished(res.Duration, res.ExitStatus)
-	if res.ExitStatus != 0 && !o.AllowFailure {
-		return res, &CommandError{
-			Host: host, Command: red.Redact(cmd), ExitStatus: res.ExitStatus,
-			Stdout: red.Redact(res.Stdout), Stderr: red.Redact(res.Stderr),
-		}
-	}
-	return res, nil
+	return finishCommand(log, red, res, o)
 }
 
 // Upload writes data to path (relative to Dir) with mode, atomically.
