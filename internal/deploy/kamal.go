@@ -542,7 +542,7 @@ func (k *Kamal) Performer() string {
 // Started is when the run began (audit and hook timestamps).
 func (k *Kamal) Started() time.Time { return k.started }
 
-// isCommandError reports whether err is a command's non-zero exit whose
+// commandFailedWith reports whether err is a command's non-zero exit whose
 // output matches one of the fragments.
 func commandFailedWith(err error, fragments ...string) bool {
 	var ce *remote.CommandError
