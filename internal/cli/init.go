@@ -79,7 +79,11 @@ func writeNew(path, content string, mode os.FileMode) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	return os.Chmod(path, mode) // not subject to the umask
+	// Chmod is not subject to the umask, so hooks end up executable.
+	if err := os.Chmod(path, mode); err != nil {
+		return fmt.Errorf("chmod %s: %w", path, err)
+	}
+	return nil
 }
 
 const starterDeploy = `# Deploy configuration. Run ` + "`kamal docs`" + ` for every option,
