@@ -75,6 +75,17 @@ func (a *App) Kamal() (*deploy.Kamal, error) {
 	return st.k, st.err
 }
 
+// redactor returns a function hiding the secrets the run has registered
+// (none when no run state was built).
+func (a *App) redactor() func(string) string {
+	if v, ok := kamals.Load(a); ok {
+		if k := v.(*kamalState).k; k != nil {
+			return k.Out.Redactor().Redact
+		}
+	}
+	return func(s string) string { return s }
+}
+
 // splitList drops empty entries and surrounding spaces of a comma list.
 func splitList(items []string) []string {
 	var out []string

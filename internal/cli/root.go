@@ -61,6 +61,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.Execute()
+	// Redact with the run's secrets before close forgets them: an error
+	// may quote a command or output that holds one.
+	redact := app.redactor()
 	app.close()
 	if err == nil {
 		return 0
@@ -68,7 +71,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var exit *ExitError
 	if errors.As(err, &exit) {
 		if exit.Message != "" {
-			fmt.Fprintln(stderr, exit.Message)
+			fmt.Fprintln(stderr, redact(exit.Message))
 		}
 		return exit.Code
 	}
@@ -77,7 +80,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if errors.As(err, &k) {
 		kind = k.Kind()
 	}
-	fmt.Fprintf(stderr, "  ERROR (%s): %s\n", kind, err)
+	fmt.Fprintf(stderr, "  ERROR (%s): %s\n", kind, redact(err.Error()))
 	return 1
 }
 

@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/deploy"
+)
+
+// Errors printed by Main go through the run's redactor, so a secret quoted
+// in an error message never reaches the terminal.
+func TestRedactorHidesRunSecrets(t *testing.T) {
+	a := &App{}
+	if got := a.redactor()("no run state yet"); got != "no run state yet" {
+		t.Errorf("without a run: %q", got)
+	}
+
+	file := filepath.Join(t.TempDir(), "deploy.yml")
+	if err := os.WriteFile(file, []byte(cliBaseYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(config.LoadOptions{ConfigFile: file, Version: "1", LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := deploy.New(cfg, deploy.Options{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Redact("s3cret-value")
+	kamals.Store(a, &kamalState{k: k})
+	t.Cleanup(func() { kamals.Delete(a) })
+	if got := a.redactor()("login failed: s3cret-value rejected"); got != "login failed: [REDACTED] rejected" {
+		t.Errorf("redacted = %q", got)
+	}
+}
