@@ -593,3 +593,51 @@ func TestBuildPullLogsInOnAppHostsOnly(t *testing.T) {
 		t.Errorf("logins on %v, want the app hosts %v", got, want)
 	}
 }
+
+func TestCloneResetAndRecloneWhenBroken(t *testing.T) {
+	dir, _ := gitRepo(t, buildYAML)
+	push := func() (*recorder, string) {
+		k, rec, out := newBuildKamal(t, buildYAML, Options{},
+			bRule{host: "localhost", match: "docker buildx version", exit: 1})
+		rec.realGit = true
+		if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return rec, out.String()
+	}
+	rec, out := push()
+	build, _ := rec.find("localhost", "docker build ")
+	if !strings.Contains(out, "Cloning repo into build directory") {
+		t.Fatalf("first build should clone:\n%s", out)
+	}
+
+	// A new commit: the existing clone is reset to it.
+	if err := os.WriteFile(filepath.Join(dir, "marker"), []byte("second\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitEnv := append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+	c := exec.Command("git", "commit", "-qam", "second")
+	c.Dir, c.Env = dir, gitEnv
+	if out, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("git commit: %v\n%s", err, out)
+	}
+	_, out = push()
+	if !strings.Contains(out, "Resetting local clone") {
+		t.Errorf("second build should reset the clone:\n%s", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(build.dir, "marker")); string(b) != "second\n" {
+		t.Errorf("clone marker after reset = %q", b)
+	}
+
+	// A broken clone is deleted and cloned again.
+	if err := os.RemoveAll(filepath.Join(build.dir, ".git")); err != nil {
+		t.Fatal(err)
+	}
+	_, out = push()
+	if !strings.Contains(out, "deleting and retrying") || !strings.Contains(out, "Cloning repo into build directory") {
+		t.Errorf("a broken clone should be recloned:\n%s", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(build.dir, "marker")); string(b) != "second\n" {
+		t.Errorf("clone marker after reclone = %q", b)
+	}
+}
