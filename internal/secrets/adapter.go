@@ -243,6 +243,17 @@ func (r *results) set(k, v string) {
 
 func (r *results) has(k string) bool { _, ok := r.index[k]; return ok }
 
+// lacking returns the names r has no value for, each once, in order.
+func (r *results) lacking(names []string) []string {
+	var missing []string
+	for _, n := range unique(names) {
+		if !r.has(n) {
+			missing = append(missing, n)
+		}
+	}
+	return missing
+}
+
 // jsonText turns a JSON value into the string a secret holds: strings as
 // they are, anything else as its compact JSON text.
 func jsonText(raw json.RawMessage) (string, bool) {

@@ -38,14 +38,8 @@ func (l *lastPass) Fetch(ctx context.Context, account, from string, names []stri
 	for _, e := range entries {
 		r.set(e.Fullname, e.Password)
 	}
-	var missing []string
-	for _, n := range names {
-		if !r.has(n) {
-			missing = append(missing, n)
-		}
-	}
-	if len(missing) > 0 {
-		return nil, c.errorf("could not find %s", strings.Join(unique(missing), ", "))
+	if missing := r.lacking(names); len(missing) > 0 {
+		return nil, c.errorf("could not find %s", strings.Join(missing, ", "))
 	}
 	return r.vars, nil
 }

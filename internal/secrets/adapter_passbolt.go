@@ -72,13 +72,7 @@ func (p *passbolt) Fetch(ctx context.Context, _, from string, names []string) ([
 	for _, res := range resources {
 		r.set(res.Name, res.Password)
 	}
-	var missing []string
-	for _, n := range unique(wanted) {
-		if !r.has(n) {
-			missing = append(missing, n)
-		}
-	}
-	if len(missing) > 0 {
+	if missing := r.lacking(wanted); len(missing) > 0 {
 		return nil, c.errorf("could not find %s", strings.Join(missing, ", "))
 	}
 	return r.vars, nil
