@@ -136,6 +136,14 @@ type tagError struct {
 	snippet string
 }
 
+// erbTokens are the tokens by first byte, in the order Ruby's trim-mode
+// scanner tries them.
+var erbTokens = map[byte][]string{
+	'<': {"<%-", "<%%", "<%=", "<%#", "<%"},
+	'%': {"%%>", "%>"},
+	'-': {"-%>\n", "-%>"},
+}
+
 // nextERBToken finds the leftmost ERB token at or after pos and returns its
 // index and text ("" at the end of input). At one position the alternatives
 // are tried in the order Ruby's trim-mode scanner tries them.
@@ -151,39 +159,9 @@ func nextERBToken(src string, pos int) (int, string) {
 				return i, src[i : j+3]
 			}
 		}
-		switch c := src[i]; c {
-		case '<':
-			rest := src[i:]
-			switch {
-			case strings.HasPrefix(rest, "<%-"):
-				return i, "<%-"
-			case strings.HasPrefix(rest, "<%%"):
-				return i, "<%%"
-			}
-			if strings.HasPrefix(rest, "<%=") {
-				return i, "<%="
-			}
-			if strings.HasPrefix(rest, "<%#") {
-				return i, "<%#"
-			}
-			if strings.HasPrefix(rest, "<%") {
-				return i, "<%"
-			}
-		case '%':
-			rest := src[i:]
-			if strings.HasPrefix(rest, "%%>") {
-				return i, "%%>"
-			}
-			if strings.HasPrefix(rest, "%>") {
-				return i, "%>"
-			}
-		case '-':
-			rest := src[i:]
-			if strings.HasPrefix(rest, "-%>\n") {
-				return i, "-%>\n"
-			}
-			if strings.HasPrefix(rest, "-%>") {
-				return i, "-%>"
+		for _, tok := range erbTokens[src[i]] {
+			if strings.HasPrefix(src[i:], tok) {
+				return i, tok
 			}
 		}
 	}
