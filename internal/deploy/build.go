@@ -39,6 +39,17 @@ var newLocal = func(out *remote.Output, dir string, env []string) remote.Executo
 // with env added to the process environment (never to argv).
 func (k *Kamal) local(dir string, env []string) remote.Executor { return newLocal(k.Out, dir, env) }
 
+// buildLocal is the local executor for the build and push themselves:
+// like Kamal (with_verbosity(:debug)), their output shows at the default
+// verbosity too, so the build's progress and errors are visible.
+func (k *Kamal) buildLocal(dir string, env []string) remote.Executor {
+	out := k.Out
+	if out.Level() == remote.LevelDefault {
+		out = remote.NewOutput(k.stdout, remote.LevelVerbose, k.Out.Redactor())
+	}
+	return newLocal(out, dir, env)
+}
+
 // localRun runs cmd on this machine and fails on a non-zero exit.
 func (k *Kamal) localRun(ctx context.Context, cmd commands.Cmd, sev remote.Severity) error {
 	_, err := k.local("", nil).Exec(ctx, "localhost", shell.Command(cmd...), remote.ExecOptions{Severity: sev})
@@ -149,7 +160,7 @@ func (k *Kamal) BuildPush(ctx context.Context, o BuildOptions) error {
 		cmd = b.Push(o.NoCache)
 	}
 	line := shell.WithEnv(b.Env(), shell.Command(cmd...))
-	_, err = k.local(dir, env).Exec(ctx, "localhost", line, remote.ExecOptions{})
+	_, err = k.buildLocal(dir, env).Exec(ctx, "localhost", line, remote.ExecOptions{})
 	return err
 }
 
@@ -166,7 +177,7 @@ func (k *Kamal) classicBuild(ctx context.Context, b *commands.Builder, dir strin
 		// the remote daemon; credentials still come from this client.
 		env = append(env, "DOCKER_HOST="+plan.DockerHost)
 	}
-	x := k.local(dir, env)
+	x := k.buildLocal(dir, env)
 	if _, err := x.Exec(ctx, "localhost", shell.Command(plan.Build...), remote.ExecOptions{}); err != nil {
 		return err
 	}
@@ -379,7 +390,7 @@ func (k *Kamal) BuildDev(ctx context.Context, o BuildOptions) error {
 	} else {
 		cmd = b.DevOutput(o.Output, o.NoCache)
 	}
-	_, err = k.local("", env).Exec(ctx, "localhost", shell.WithEnv(b.Env(), shell.Command(cmd...)), remote.ExecOptions{})
+	_, err = k.buildLocal("", env).Exec(ctx, "localhost", shell.WithEnv(b.Env(), shell.Command(cmd...)), remote.ExecOptions{})
 	return err
 }
 
