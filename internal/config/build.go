@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -447,13 +448,13 @@ func parseHosts(n *node) ([]string, map[string][]string) {
 			} else if !t.isNull() {
 				list = []string{t.text()}
 			}
-			if _, ok := tags[host]; !ok && !contains(hosts, host) {
+			if _, ok := tags[host]; !ok && !slices.Contains(hosts, host) {
 				hosts = append(hosts, host)
 			}
 			tags[host] = list
 		case item.stringish():
 			host := item.text()
-			if !contains(hosts, host) {
+			if !slices.Contains(hosts, host) {
 				hosts = append(hosts, host)
 			}
 			if _, ok := tags[host]; ok {
@@ -702,7 +703,7 @@ func hostsWithTags(servers *node, tags []string) []string {
 			}
 			hs, ht := parseHosts(list)
 			for _, h := range hs {
-				if contains(ht[h], tag) {
+				if slices.Contains(ht[h], tag) {
 					hosts = appendUnique(hosts, h)
 				}
 			}

@@ -7,6 +7,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -242,7 +243,7 @@ func (c *Config) ProxyRunForHost(host string) *ProxyRun {
 		}
 	}
 	for _, a := range c.ProxyAccessories() {
-		if contains(a.Hosts, host) && a.Proxy.Run != nil {
+		if slices.Contains(a.Hosts, host) && a.Proxy.Run != nil {
 			return a.Proxy.Run
 		}
 	}
@@ -253,7 +254,7 @@ func (c *Config) ProxyRunForHost(host string) *ProxyRun {
 func (c *Config) RolesOnHost(host string) []*Role {
 	var roles []*Role
 	for _, r := range c.Servers {
-		if contains(r.Hosts, host) {
+		if slices.Contains(r.Hosts, host) {
 			roles = append(roles, r)
 		}
 	}
@@ -264,7 +265,7 @@ func (c *Config) RolesOnHost(host string) []*Role {
 func (c *Config) AccessoriesOnHost(host string) []*Accessory {
 	var as []*Accessory
 	for _, a := range c.Accessories {
-		if contains(a.Hosts, host) {
+		if slices.Contains(a.Hosts, host) {
 			as = append(as, a)
 		}
 	}
@@ -704,20 +705,11 @@ type Output struct {
 
 func appendUnique(list []string, items ...string) []string {
 	for _, it := range items {
-		if !contains(list, it) {
+		if !slices.Contains(list, it) {
 			list = append(list, it)
 		}
 	}
 	return list
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // toSentence joins like Ruby's Array#to_sentence: "a", "a and b", "a, b, and c".
