@@ -459,6 +459,20 @@ func (ev *evaluator) tick(n node) error {
 	return nil
 }
 
+// contains reports whether list holds v. Each comparison counts against
+// the step budget: callers loop over it, which is quadratic.
+func (ev *evaluator) contains(list []Value, v Value, n node) (bool, error) {
+	for _, o := range list {
+		if err := ev.tick(n); err != nil {
+			return false, err
+		}
+		if equal(o, v) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block, n node) (Value, error) {
 	elems := a.elems
 	if blk != nil {
@@ -584,7 +598,6 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 		case "uniq":
 			var out []Value
 			seen := newHash()
-		outer:
 			for _, e := range elems {
 				if _, ok := keyOf(e); ok {
 					if _, dup := seen.get(e); dup {
@@ -594,15 +607,13 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 					out = append(out, e)
 					continue
 				}
-				for _, o := range out {
-					if err := ev.tick(n); err != nil {
-						return nil, err
-					}
-					if equal(o, e) {
-						continue outer
-					}
+				dup, err := ev.contains(out, e, n)
+				if err != nil {
+					return nil, err
 				}
-				out = append(out, e)
+				if !dup {
+					out = append(out, e)
+				}
 			}
 			return &Array{elems: out}, nil
 		case "flatten":
@@ -727,17 +738,14 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 				return nil, errAt(n, "no implicit conversion of %s into Array", coerceName(arg))
 			}
 			var out []Value
-		next:
 			for _, e := range elems {
-				for _, o := range other.elems {
-					if err := ev.tick(n); err != nil {
-						return nil, err
-					}
-					if equal(e, o) {
-						continue next
-					}
+				removed, err := ev.contains(other.elems, e, n)
+				if err != nil {
+					return nil, err
 				}
-				out = append(out, e)
+				if !removed {
+					out = append(out, e)
+				}
 			}
 			return &Array{elems: out}, nil
 		case "<<", "push", "append":
