@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -129,14 +130,8 @@ func (k *Kamal) Bootstrap(ctx context.Context) error {
 			return err
 		}
 		if len(missing) > 0 {
-			ordered := make([]string, 0, len(missing))
-			for _, h := range k.hosts {
-				for _, m := range missing {
-					if m == h {
-						ordered = append(ordered, h)
-					}
-				}
-			}
+			// In host order, not in the order the parallel checks ended.
+			ordered := slices.DeleteFunc(slices.Clone(k.hosts), func(h string) bool { return !slices.Contains(missing, h) })
 			return fmt.Errorf("Docker is not installed on %s and can't be automatically installed without having root access and either `wget` or `curl`. Install Docker manually: https://docs.docker.com/engine/install/",
 				strings.Join(ordered, ", "))
 		}
