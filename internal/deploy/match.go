@@ -3,6 +3,7 @@ package deploy
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // match reports whether name matches the shell-style pattern the way Ruby's
@@ -32,8 +33,9 @@ func fnmatchRegexp(pattern string) (*regexp.Regexp, error) {
 			b.WriteString(`.`)
 		case '\\':
 			if i+1 < len(pattern) {
-				i++
-				b.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+				n := runeLen(pattern, i+1)
+				b.WriteString(regexp.QuoteMeta(pattern[i+1 : i+1+n]))
+				i += n
 			} else {
 				b.WriteString(`\\`)
 			}
@@ -78,7 +80,11 @@ func fnmatchRegexp(pattern string) (*regexp.Regexp, error) {
 				b.WriteString(`,`)
 			}
 		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
+			// Whole characters: a lone byte of a multi-byte one is not
+			// valid in a regexp.
+			n := runeLen(pattern, i)
+			b.WriteString(regexp.QuoteMeta(pattern[i : i+n]))
+			i += n - 1
 		}
 	}
 	if depth > 0 {
@@ -86,6 +92,12 @@ func fnmatchRegexp(pattern string) (*regexp.Regexp, error) {
 	}
 	b.WriteString(`)\z`)
 	return regexp.Compile(b.String())
+}
+
+// runeLen is the byte length of the character at s[i] (1 for invalid UTF-8).
+func runeLen(s string, i int) int {
+	_, n := utf8.DecodeRuneInString(s[i:])
+	return n
 }
 
 type fnmatchError string

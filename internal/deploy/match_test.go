@@ -29,6 +29,9 @@ func TestMatch(t *testing.T) {
 		{"a.b", "axb", false}, // dot is literal
 		{"{unclosed", "{unclosed", true},
 		{"[unclosed", "[unclosed", true},
+		{"wörker-*", "wörker-1", true}, // non-ASCII characters stay whole
+		{"w?rker", "wörker", true},
+		{`\ö*`, "öl", true},
 	}
 	for _, tt := range tests {
 		if got := match(tt.pattern, tt.name); got != tt.want {
