@@ -28,6 +28,7 @@ type appRepo struct {
 	Service      string
 	home         string
 	dockerConfig string
+	tmp          string // TMPDIR of the kamal runs (holds the git clone)
 	hookLog      string
 }
 
@@ -59,6 +60,7 @@ func newAppRepo(t *testing.T, ctx context.Context, builder, password string) *ap
 		Service:      "buildapp",
 		home:         t.TempDir(),
 		dockerConfig: t.TempDir(),
+		tmp:          t.TempDir(),
 	}
 	r.hookLog = filepath.Join(r.home, "hooks.log")
 
@@ -176,11 +178,11 @@ func (r *appRepo) kamal(t *testing.T, ctx context.Context, args ...string) (stri
 	cmd.Dir = r.Dir
 	var environ []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DOCKER_") && !strings.HasPrefix(kv, "SSH_AUTH_SOCK=") && !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "PATH=") {
+		if !strings.HasPrefix(kv, "DOCKER_") && !strings.HasPrefix(kv, "SSH_AUTH_SOCK=") && !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "PATH=") && !strings.HasPrefix(kv, "TMPDIR=") {
 			environ = append(environ, kv)
 		}
 	}
-	cmd.Env = append(environ, "HOME="+r.home, "SSH_AUTH_SOCK=", r.path(),
+	cmd.Env = append(environ, "HOME="+r.home, "SSH_AUTH_SOCK=", r.path(), "TMPDIR="+r.tmp,
 		"DOCKER_HOST="+env.DeployerDockerHost, "DOCKER_CONFIG="+r.dockerConfig)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
