@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // localWaitDelay bounds how long Exec waits for the output pipes after the
@@ -65,12 +68,6 @@ func (l *Local) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resu
 
 	c := exec.CommandContext(ctx, "sh", "-c", cmd)
 	c.WaitDelay = localWaitDelay
-	if !o.Interactive {
-		// An interactive command stays in our group: in its own group it
-		// would be stopped (SIGTTIN) when it reads the terminal.
-		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
-	}
 	c.Dir = l.Dir
 	c.Env = append(os.Environ(), l.Env...)
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
@@ -87,6 +84,12 @@ func (l *Local) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resu
 		if o.Stderr == nil {
 			o.Stderr = os.Stderr
 		}
+	}
+	// A command reading the terminal stays in our process group: in its
+	// own group it would be stopped (SIGTTIN) on its first read.
+	if !o.Interactive && !readsTerminal(c.Stdin) {
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
 	}
 	c.Stdout = teeWriters(stdout, outLines, o.Stdout)
 	c.Stderr = teeWriters(stderr, errLines, o.Stderr)
@@ -109,6 +112,12 @@ func (l *Local) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resu
 		return res, red.Error(fmt.Errorf("running %s locally: %w", cmd, runErr))
 	}
 	return finishCommand(log, red, res, o)
+}
+
+// readsTerminal reports whether r is a terminal.
+func readsTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // Upload writes data to path (relative to Dir) with mode, atomically.

@@ -3,6 +3,7 @@ package remote
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -92,5 +93,26 @@ func TestLocalBackgroundChildDoesNotHang(t *testing.T) {
 	}
 	if res.ExitStatus != 0 || res.Stdout != "done\n" {
 		t.Errorf("res = %+v", res)
+	}
+}
+
+// A command whose stdin is a terminal keeps our process group (in its own
+// it would be stopped on reading); anything else gets a group of its own.
+func TestReadsTerminal(t *testing.T) {
+	_, tty := openPTY(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	for _, tt := range []struct {
+		name string
+		in   io.Reader
+		want bool
+	}{{"pty", tty, true}, {"pipe", r, false}, {"reader", strings.NewReader("x"), false}, {"nil", nil, false}} {
+		if got := readsTerminal(tt.in); got != tt.want {
+			t.Errorf("%s: readsTerminal = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
