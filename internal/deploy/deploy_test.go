@@ -1,0 +1,87 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestStaleContainersStopsAllButCurrent(t *testing.T) {
+	x := &scripted{rules: []rule{
+		{match: `--format "{{.Names}}" | while read line`, stdout: "997\n998\n999\n"},
+		{match: "docker ps --latest", stdout: "999\n"},
+	}}
+	k, out, _ := newScriptedKamal(t, bootYAML, x)
+	if err := k.StaleContainers(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	var stopped []string
+	for _, c := range x.commands() {
+		if strings.HasPrefix(c, "1.1.1.1: ") && strings.Contains(c, "| xargs docker stop") {
+			stopped = append(stopped, c[strings.Index(c, "name=^")+6:strings.Index(c, "$'")])
+		}
+	}
+	if got := strings.Join(stopped, " "); got != "app-web-997 app-web-998" {
+		t.Errorf("stopped %q, want the two stale web containers", got)
+	}
+	if !strings.Contains(out.String(), "Stopping stale container for role web with version 997") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestPruneAllIsOneCommandPerHost(t *testing.T) {
+	x := &scripted{}
+	k, _, _ := newScriptedKamal(t, bootYAML, x)
+	if err := k.PruneAll(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	var prunes []string
+	for _, c := range x.commands() {
+		if strings.Contains(c, "Pruned") {
+			prunes = append(prunes, c)
+		}
+	}
+	if len(prunes) != 2 {
+		t.Fatalf("prune commands = %d, want one per host:\n%s", len(prunes), strings.Join(prunes, "\n"))
+	}
+	for _, want := range []string{"Pruned containers", "tail -n +4", "Pruned images", "docker image prune --force --filter label=service=app", "docker rmi $tag"} {
+		if !strings.Contains(prunes[0], want) {
+			t.Errorf("prune command lacks %q: %s", want, prunes[0])
+		}
+	}
+	var ae *ArgumentError
+	if err := k.PruneContainers(context.Background(), -1); !errors.As(err, &ae) || ae.Msg != "retain must be at least 1" {
+		t.Errorf("retain -1: %v", err)
+	}
+}
+
+func TestProxyBootRefusesOldProxy(t *testing.T) {
+	x := &scripted{rules: []rule{{match: "docker inspect kamal-proxy", stdout: "v0.8.0\n"}}}
+	k, _, _ := newScriptedKamal(t, bootYAML, x)
+	err := k.ProxyBoot(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "kamal-proxy version v0.8.0 is too old, run `kamal proxy reboot` in order to update to at least v0.9.2") {
+		t.Fatalf("err = %v", err)
+	}
+	for _, c := range x.commands() {
+		if strings.Contains(c, "docker run --name kamal-proxy") {
+			t.Errorf("the old proxy was started anyway: %s", c)
+		}
+	}
+}
+
+func TestRollbackMissingVersion(t *testing.T) {
+	x := &scripted{}
+	k, out, _ := newScriptedKamal(t, bootYAML, x)
+	if err := k.Rollback(context.Background(), "123"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "The app version '123' is not available as a container (use 'kamal app containers' for available versions)") {
+		t.Errorf("output:\n%s", out)
+	}
+	for _, c := range x.commands() {
+		if strings.Contains(c, "docker run") {
+			t.Errorf("rollback booted a missing version: %s", c)
+		}
+	}
+}
