@@ -641,3 +641,26 @@ func TestCloneResetAndRecloneWhenBroken(t *testing.T) {
 		t.Errorf("clone marker after reclone = %q", b)
 	}
 }
+
+func TestDockerNotInstalledLocally(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	k, rec, _ := newBuildKamal(t, buildYAML, Options{})
+	for name, fn := range map[string]func() error{
+		"push":           func() error { return k.BuildPush(context.Background(), BuildOptions{}) },
+		"dev":            func() error { return k.BuildDev(context.Background(), BuildOptions{}) },
+		"registry setup": func() error { return k.RegistrySetup(context.Background(), RegistryOptions{}) },
+	} {
+		err := fn()
+		var dep *DependencyError
+		if !errors.As(err, &dep) || err.Error() != "Docker is not installed locally" {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	if len(rec.calls) != 0 {
+		t.Errorf("commands ran without docker: %v", rec.calls)
+	}
+	// -L needs no local docker.
+	if err := k.RegistrySetup(context.Background(), RegistryOptions{SkipLocal: true}); err != nil {
+		t.Errorf("registry setup -L: %v", err)
+	}
+}
