@@ -300,9 +300,14 @@ func TestDeployLifecycle(t *testing.T) {
 	defer cancel()
 	pushProxyImage(t, ctx)
 	removeProxies(t)
-	p := newAppProject(t, appSpec{Service: "life", Web: hostIPs(0, 1), Workers: hostIPs(2)})
+	p := newAppProject(t, appSpec{Service: "life", Web: hostIPs(0, 1), Workers: hostIPs(2), Extra: "error_pages_path: errors\n"})
 	cleanupApp(t, p)
+	p.write(t, "errors/503.html", "<h1>down for maintenance</h1>\n", 0o644)
+	p.write(t, "errors/notes.txt", "not an error page\n", 0o644)
 	web := env.Hosts[:2]
+	pagesDir := func(h *testhosts.Host, version string) string {
+		return filepath.Join(h.Home, ".kamal/proxy/apps-config/life/error_pages", version)
+	}
 	for _, v := range []string{"v1", "v2", "v3"} {
 		p.image(t, ctx, "app", v)
 	}
@@ -334,8 +339,22 @@ func TestDeployLifecycle(t *testing.T) {
 		t.Errorf("env file = %q", b)
 	}
 
+	if b, err := os.ReadFile(filepath.Join(pagesDir(web[0], "v1"), "503.html")); err != nil || !strings.Contains(string(b), "maintenance") {
+		t.Errorf("error page of v1 not uploaded: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(pagesDir(web[0], "v1"), "notes.txt")); !os.IsNotExist(err) {
+		t.Errorf("a file that is no error page was uploaded (%v)", err)
+	}
+
 	p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
 	p.expectVersion(t, ctx, "v2", web...)
+	// The old version's error pages are cleaned up with its container.
+	if _, err := os.Stat(pagesDir(web[1], "v1")); !os.IsNotExist(err) {
+		t.Errorf("error pages of v1 left after deploying v2 (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(pagesDir(web[1], "v2"), "503.html")); err != nil {
+		t.Errorf("error page of v2: %v", err)
+	}
 	for _, h := range web {
 		if got := runningNames(t, ctx, h, "life"); got != "life-web-v2" {
 			t.Errorf("%s runs %q after deploy, want only life-web-v2", h.Name, got)
