@@ -39,20 +39,21 @@ func (k *Kamal) ProxyBoot(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		proxyHosts := k.ProxyHosts()
 		return k.On(ctx, k.hosts, func(ctx context.Context, h string) error {
-			if err := k.createNetwork(ctx, h); err != nil {
-				return err
-			}
 			if !slices.Contains(proxyHosts, h) {
-				return nil
+				return k.createNetwork(ctx, h)
 			}
 			if err := k.RegistryLoginOn(ctx, h, k.Config.Registry); err != nil {
 				return err
 			}
+			// One round trip for the network and the running proxy's tag:
+			// if the network cannot be created, start_or_run fails on it.
 			p := commands.NewProxy(k.Config, h)
-			tag, err := k.Capture(ctx, h, p.Version(), remote.Info)
+			res, err := k.Exec(ctx, h, commands.Chain(commands.CreateNetwork(), commands.New("echo", staleSeparator), p.Version()),
+				remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
 			if err != nil {
 				return err
 			}
+			_, tag, _ := strings.Cut(res.Stdout, staleSeparator+"\n")
 			if err := commands.CheckProxyVersion(tag); err != nil {
 				return err
 			}
