@@ -80,6 +80,11 @@ type appSpec struct {
 	DeployTimeout int
 	// Host is the proxy host name (default <service>.example.test).
 	Host string
+	// ProxyExtra is YAML added inside the proxy section (4-space indent
+	// for its keys is "  ").
+	ProxyExtra string
+	// Secrets are extra lines of .kamal/secrets.
+	Secrets string
 }
 
 func hostIPs(idx ...int) []string {
@@ -112,8 +117,8 @@ func newAppProject(t *testing.T, c appSpec) *appProject {
 			fmt.Fprintf(&b, "      - %s\n", h)
 		}
 	}
-	fmt.Fprintf(&b, `proxy:
-  host: %s
+	fmt.Fprintf(&b, "proxy:\n%s", c.ProxyExtra)
+	fmt.Fprintf(&b, `  host: %s
   healthcheck:
     path: /up
     interval: 1
@@ -150,7 +155,7 @@ drain_timeout: 2
 		t.Fatalf("git init: %v\n%s", err, out)
 	}
 	p.write(t, "config/deploy.yml", b.String(), 0o644)
-	p.write(t, ".kamal/secrets", "KAMAL_REGISTRY_PASSWORD="+env.RegistryPassword+"\nAPP_SECRET=s3cr3t \"quoted\"\n", 0o600)
+	p.write(t, ".kamal/secrets", "KAMAL_REGISTRY_PASSWORD="+env.RegistryPassword+"\nAPP_SECRET=s3cr3t \"quoted\"\n"+c.Secrets, 0o600)
 	return p
 }
 
