@@ -332,6 +332,23 @@ func (b *Builder) buildOptions(buildx bool) Cmd {
 	return c
 }
 
+// SensitiveWords are the forms build args take in what kamal prints, so the
+// caller can register them for redaction: each `K="v"` word as the build
+// commands render it (the log then shows `--build-arg [REDACTED]`, as
+// Kamal's does) and `K=v` as docker quotes it back in errors. Whole pairs,
+// not bare values: a value such as "1" or "production" must not blank out
+// every occurrence in the build output. Empty values hide nothing (their
+// word, `K=`, would only blank out unrelated text).
+func (b *Builder) SensitiveWords() []string {
+	var words []string
+	for _, k := range b.b.ArgsOrder {
+		if v := b.b.Args[k]; v != "" {
+			words = append(words, escapedPair(k, v), k+"="+v)
+		}
+	}
+	return words
+}
+
 func (b *Builder) cacheArgs() Cmd {
 	cache := b.b.Cache
 	if cache == nil {

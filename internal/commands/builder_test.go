@@ -2,6 +2,8 @@ package commands
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -160,4 +162,45 @@ func TestClone(t *testing.T) {
 		{"status", spaced.Status(), `git -C '/tmp/kamal-clones/app-0123456789ab/my app' status --porcelain`},
 		{"rev-parse", spaced.Revision(), `git -C '/tmp/kamal-clones/app-0123456789ab/my app' rev-parse HEAD`},
 	})
+}
+
+func TestBuilderSensitiveWordsCoverEveryBuildArg(t *testing.T) {
+	cfg := loadYAML(t, bldYAML+"builder:\n  arch: amd64\n  args:\n    TOKEN: s3cr3t\n    NOTE: \"it's $HOME\"\n    EMPTY: \"\"\n")
+	b := NewBuilder(cfg, "999", "amd64")
+	got := b.SensitiveWords()
+	want := []string{`TOKEN="s3cr3t"`, `TOKEN=s3cr3t`, `NOTE="it's \$HOME"`, `NOTE=it's $HOME`}
+	if !slices.Equal(got, want) {
+		t.Fatalf("SensitiveWords() = %q\nwant %q", got, want)
+	}
+	// Every rendered build-arg word of every build command is among them,
+	// so registering them hides each value however the build runs.
+	plan, err := b.ClassicPlan(false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pack := NewBuilder(loadYAML(t, bldYAML+"builder:\n  arch: amd64\n  pack: { builder: heroku/builder:24 }\n  args: { TOKEN: s3cr3t }\n"), "999", "amd64")
+	for _, c := range []struct {
+		flag string
+		cmd  Cmd
+		sens []string
+	}{
+		{"--build-arg", b.Push(false), got},
+		{"--build-arg", b.Dev(false), got},
+		{"--build-arg", plan.Build, got},
+		{"--env", pack.Push(false), pack.SensitiveWords()},
+	} {
+		n := 0
+		for i, w := range c.cmd {
+			if w != c.flag || i+1 == len(c.cmd) || strings.HasPrefix(c.cmd[i+1], "BP_IMAGE_LABELS") || c.cmd[i+1] == "EMPTY=" {
+				continue
+			}
+			n++
+			if !slices.Contains(c.sens, c.cmd[i+1]) {
+				t.Errorf("%s %s is not in SensitiveWords: %s", c.flag, c.cmd[i+1], c.cmd)
+			}
+		}
+		if n == 0 {
+			t.Errorf("no %s in %s", c.flag, c.cmd)
+		}
+	}
 }

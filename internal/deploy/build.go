@@ -70,7 +70,13 @@ func (k *Kamal) builder() (*commands.Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return commands.NewBuilder(k.Config, v, localArch()), nil
+	b := commands.NewBuilder(k.Config, v, localArch())
+	// Build args are sensitive in Kamal: they reach docker as they are but
+	// every line and error we print shows them as [REDACTED].
+	for _, w := range b.SensitiveWords() {
+		k.Redact(w)
+	}
+	return b, nil
 }
 
 // hasBuildx reports whether the local docker has the buildx plugin.

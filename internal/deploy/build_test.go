@@ -664,3 +664,103 @@ func TestDockerNotInstalledLocally(t *testing.T) {
 		t.Errorf("registry setup -L: %v", err)
 	}
 }
+
+// fakeDockerScript stands in for docker on PATH: it logs its arguments
+// (one [word] each) and $TOKEN, answers `buildx version` as $NO_BUILDX
+// says, and fails builds when $FAIL_BUILD is set, echoing its build args
+// to stderr as docker does in some errors.
+const fakeDockerScript = `#!/bin/sh
+{ printf 'argv:'; for a in "$@"; do printf ' [%s]' "$a"; done; printf ' TOKEN=%s\n' "$TOKEN"; } >> "$DOCKER_LOG"
+case "$1 $2" in
+"buildx version") [ -z "$NO_BUILDX" ] || { echo "docker: unknown command: docker buildx" >&2; exit 1; } ;;
+"login "*) cat > /dev/null ;;
+"buildx build"|"build "*)
+	echo "#1 building"
+	if [ -n "$FAIL_BUILD" ]; then
+		for a in "$@"; do case "$a" in API_TOKEN=*) echo "ERROR: failed to solve with build arg $a" >&2 ;; esac; done
+		exit 1
+	fi ;;
+esac
+exit 0
+`
+
+// TestBuildArgsNeverPrinted runs builds through the real local executor
+// and a fake docker: build-arg values and builder secrets reach docker
+// but appear in no printed line (default or verbose) and in no error.
+func TestBuildArgsNeverPrinted(t *testing.T) {
+	const argValue, secretValue = "argval-s3cr3t-9", "tok-value-123" // the secret is in gitRepo's .kamal/secrets
+	withSecret := buildYAML + "  driver: docker\n  context: .\n  secrets:\n    - TOKEN\n  args:\n    API_TOKEN: " + argValue + "\n    RUBY_VERSION: \"3.3\"\n"
+	classic := buildYAML + "  args:\n    API_TOKEN: " + argValue + "\n"
+	tests := []struct {
+		name, yaml string
+		level      remote.Level
+		noBuildx   bool
+		fail       bool
+	}{
+		{"buildx default level", withSecret, remote.LevelDefault, false, false},
+		{"buildx verbose", withSecret, remote.LevelVerbose, false, false},
+		{"classic build from clone", classic, remote.LevelVerbose, true, false},
+		{"failing build", withSecret, remote.LevelDefault, false, true},
+		{"failing classic build verbose", classic, remote.LevelVerbose, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gitRepo(t, tt.yaml)
+			bin := t.TempDir()
+			if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(fakeDockerScript), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			dockerLog := filepath.Join(t.TempDir(), "docker.log")
+			t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+			t.Setenv("DOCKER_LOG", dockerLog)
+			t.Setenv("NO_BUILDX", map[bool]string{true: "1"}[tt.noBuildx])
+			t.Setenv("FAIL_BUILD", map[bool]string{true: "1"}[tt.fail])
+			t.Setenv("TOKEN", "") // only the build's own environment may carry it
+
+			var out bytes.Buffer
+			k, err := New(loadConfig(t, tt.yaml), Options{Executor: &recorder{}, Stdout: &out, SkipHooks: true, Level: tt.level})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = k.BuildPush(context.Background(), BuildOptions{})
+			if tt.fail != (err != nil) {
+				t.Fatalf("err = %v\noutput:\n%s", err, &out)
+			}
+
+			logged, rerr := os.ReadFile(dockerLog)
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			var build string
+			for _, l := range strings.Split(string(logged), "\n") {
+				if strings.HasPrefix(l, "argv: [buildx] [build]") || strings.HasPrefix(l, "argv: [build]") {
+					build = l
+				}
+			}
+			if !strings.Contains(build, "[API_TOKEN="+argValue+"]") {
+				t.Errorf("docker did not get the build arg: %q", build)
+			}
+			if tt.yaml == withSecret && !strings.HasSuffix(build, "TOKEN="+secretValue) {
+				t.Errorf("docker did not get the builder secret in its environment: %q", build)
+			}
+
+			printed := out.String()
+			if err != nil {
+				printed += "\n" + err.Error()
+			}
+			for _, v := range []string{argValue, secretValue} {
+				if strings.Contains(printed, v) {
+					t.Errorf("%q was printed:\n%s", v, printed)
+				}
+			}
+			for _, want := range []string{"Running", "--build-arg [REDACTED]"} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, &out)
+				}
+			}
+			if tt.fail && !strings.Contains(err.Error(), "--build-arg [REDACTED]") {
+				t.Errorf("the error does not show the redacted command: %v", err)
+			}
+		})
+	}
+}
