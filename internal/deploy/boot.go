@@ -316,8 +316,17 @@ func (b *roleBoot) gatekeeper() bool {
 	return b.barrier != nil && b.role.Name == b.primaryRoleName()
 }
 
-func (b *roleBoot) run(ctx context.Context) error {
+func (b *roleBoot) run(ctx context.Context) (err error) {
 	k := b.k
+	if b.gatekeeper() {
+		// Whatever fails before the new container is healthy must not
+		// leave the other roles waiting.
+		defer func() {
+			if err != nil {
+				b.barrier.Close()
+			}
+		}()
+	}
 	old, err := b.renameClashAndCurrent(ctx)
 	if err != nil {
 		return err
