@@ -52,9 +52,10 @@ func localWhere() string {
 	return "as " + name + "@localhost"
 }
 
-// Exec runs cmd with sh -c. Unless Interactive, the shell gets its own
-// process group and a cancelled ctx kills the whole group, so children the
-// command started die with it instead of holding its output open.
+// Exec runs cmd with sh -c. Unless it uses the terminal, the shell gets
+// its own process group and a cancelled ctx kills the whole group, so
+// children the command started die with it instead of holding its output
+// open.
 func (l *Local) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Result, error) {
 	out := l.output()
 	red := out.Redactor()
