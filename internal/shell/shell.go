@@ -213,14 +213,18 @@ func Command(tokens ...string) string {
 }
 
 // WithEnv wraps cmd the way SSHKit applies a command environment:
-// ( export K="v" ; cmd ), with double quotes in values backslash-escaped.
+// ( export K="v" ; cmd ). SSHKit escapes only double quotes; we also
+// escape \, $ and ` so a value reaches cmd as it is, never expanded.
 func WithEnv(env []KV, cmd string) string {
 	if len(env) == 0 {
 		return cmd
 	}
 	parts := make([]string, len(env))
 	for i, kv := range env {
-		parts[i] = kv.Key + `="` + strings.ReplaceAll(kv.Value, `"`, `\"`) + `"`
+		parts[i] = kv.Key + `="` + doubleQuoteEscaper.Replace(kv.Value) + `"`
 	}
 	return "( export " + strings.Join(parts, " ") + " ; " + cmd + " )"
 }
+
+// doubleQuoteEscaper escapes what a shell interprets inside double quotes.
+var doubleQuoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`, "`", "\\`")

@@ -123,3 +123,17 @@ func TestCommand(t *testing.T) {
 		t.Errorf("WithEnv = %q, want %q", got, want)
 	}
 }
+
+func TestWithEnvValuesReachTheCommandUnexpanded(t *testing.T) {
+	values := []string{"1", `say "hi"`, "$HOME", "${HOME}", "`id`", "$(id)", `back\slash`, `trailing\`, "it's", "line1\nline2"}
+	for _, v := range values {
+		line := WithEnv([]KV{{"V", v}}, `printf %s "$V"`)
+		out, err := exec.Command("sh", "-c", line).Output()
+		if err != nil {
+			t.Fatalf("sh failed for %q (%s): %v", v, line, err)
+		}
+		if string(out) != v {
+			t.Errorf("%s printed %q, want %q", line, out, v)
+		}
+	}
+}
