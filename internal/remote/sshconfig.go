@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/kevinburke/ssh_config"
+
+	"github.com/kamalgo/kamal/internal/shell"
 )
 
 // sshConfig is a list of parsed ssh_config files; as with OpenSSH, the
@@ -126,7 +128,8 @@ func resolve(host string, o SSHOptions, cfg *sshConfig, jumpHop bool) (target, e
 	return t, nil
 }
 
-// expandProxyCommand substitutes %h, %p, %r and %%.
+// expandProxyCommand substitutes %h, %p, %r and %%. The command runs
+// through sh, so host and user are quoted (plain names stay as they are).
 func expandProxyCommand(cmd string, t target) string {
 	var b strings.Builder
 	for i := 0; i < len(cmd); i++ {
@@ -137,11 +140,11 @@ func expandProxyCommand(cmd string, t target) string {
 		i++
 		switch cmd[i] {
 		case 'h':
-			b.WriteString(t.Host)
+			b.WriteString(shell.Quote(t.Host))
 		case 'p':
 			b.WriteString(strconv.Itoa(t.Port))
 		case 'r':
-			b.WriteString(t.User)
+			b.WriteString(shell.Quote(t.User))
 		case '%':
 			b.WriteByte('%')
 		default:

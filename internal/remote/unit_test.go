@@ -212,6 +212,10 @@ func TestResolvePrecedence(t *testing.T) {
 	if got := expandProxyCommand("ssh -W %h:%p %r@j %% %x", target{Host: "h", Port: 2, User: "u"}); got != "ssh -W h:2 u@j % %x" {
 		t.Errorf("expandProxyCommand = %q", got)
 	}
+	// A host from the config file goes through sh: it is one word, never code.
+	if got := expandProxyCommand("nc %h %p", target{Host: "h;touch x", Port: 22}); got != "nc 'h;touch x' 22" {
+		t.Errorf("expandProxyCommand = %q", got)
+	}
 }
 
 // The upload command writes through a temporary file with the final mode.
