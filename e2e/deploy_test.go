@@ -292,9 +292,10 @@ func cleanupApp(t *testing.T, p *appProject) {
 	})
 }
 
-// removeProxies removes kamal-proxy from every host when the test ends.
+// removeProxies removes kamal-proxy (and ~/.kamal) from every host now,
+// so a proxy left by another scenario is not reused, and when the test ends.
 func removeProxies(t *testing.T) {
-	t.Cleanup(func() {
+	clean := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		for _, h := range env.Hosts {
@@ -302,7 +303,9 @@ func removeProxies(t *testing.T) {
 			_, _ = h.Docker(ctx, "volume", "rm", "-f", "kamal-proxy-config")
 			_ = os.RemoveAll(filepath.Join(h.Home, ".kamal"))
 		}
-	})
+	}
+	clean()
+	t.Cleanup(clean)
 }
 
 // TestDeployLifecycle: setup, deploy, redeploy, rollback, details, audit
