@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kamalgo/kamal/internal/testhosts"
 )
 
 // TestProxyCommands: boot, details, rolling reboot with its hooks (the app
@@ -98,5 +100,46 @@ func TestProxyCommands(t *testing.T) {
 		if out, _ := h.Docker(ctx, "ps", "-a", "-q", "--filter", "name=^kamal-proxy$"); strings.TrimSpace(out) != "" {
 			t.Errorf("%s still has kamal-proxy after remove --force", h.Name)
 		}
+	}
+}
+
+// TestUpgradeFromKamal1: a host with a Kamal 1 Traefik (publishing port
+// 80) and the app's latest image gets kamal-proxy and the app behind it;
+// Traefik's container and image are gone.
+func TestUpgradeFromKamal1(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	h := env.Hosts[0]
+	traefik, err := env.BuildImage(ctx, testhosts.ImageSpec{Program: "app", Repository: "e2e/traefik", Tag: "v1",
+		Labels: map[string]string{"org.opencontainers.image.title": "Traefik"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newAppProject(t, appSpec{Service: "upg", Web: hostIPs(0)})
+	cleanupApp(t, p)
+	p.image(t, ctx, "app", "v1")
+	app := env.Registry + "/e2e/upg"
+	ssh(t, ctx, h, env.RegistryPassword, "docker login -u "+env.RegistryUser+" --password-stdin "+env.Registry)
+	removeContainer(t, h, "traefik")
+	ssh(t, ctx, h, "", "docker run -d --name traefik -p 80:80 "+traefik+" && docker pull -q "+app+":v1 && docker tag "+app+":v1 "+app+":latest")
+	waitHTTP(t, ctx, "http://"+h.IP+"/up", 200) // "Traefik" answers on port 80
+
+	out := p.kamal(t, ctx, "upgrade", "-y")
+	for _, want := range []string{"Upgrading all hosts...", "Upgrading proxy on " + h.IP + "...", "Upgraded all hosts"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("upgrade output lacks %q:\n%s", want, out)
+		}
+	}
+	p.expectVersion(t, ctx, "v1", h)
+	if got := runningNames(t, ctx, h, "upg"); got != "upg-web-latest" {
+		t.Errorf("app containers = %q, want upg-web-latest", got)
+	}
+	if out, _ := h.Docker(ctx, "ps", "-a", "-q", "--filter", "name=^traefik$"); strings.TrimSpace(out) != "" {
+		t.Error("the traefik container is still there")
+	}
+	if out, _ := h.Docker(ctx, "images", "-q", traefik); strings.TrimSpace(out) != "" {
+		t.Error("the traefik image is still there")
 	}
 }

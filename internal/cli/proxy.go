@@ -77,7 +77,26 @@ func newProxyCommand(a *App) *cobra.Command {
 	}
 	remove.Flags().BoolVar(&force, "force", false, "Force removing proxy when apps are still installed")
 
-	cmd.AddCommand(boot, reboot, start, stop, restart, details, logs, remove, newProxyBootConfigCommand(a))
+	var uyes bool
+	var uo deploy.UpgradeOptions
+	upgrade := &cobra.Command{
+		Use:    "upgrade",
+		Short:  "Upgrade to kamal-proxy on servers (stop container, remove container, start new container, reboot app)",
+		Args:   cobra.NoArgs,
+		Hidden: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
+				if !a.confirm("This will cause a brief outage on each host. Are you sure?", uyes) {
+					return nil
+				}
+				return k.ProxyUpgrade(ctx, uo)
+			})
+		},
+	}
+	upgrade.Flags().BoolVar(&uo.Rolling, "rolling", false, "Upgrade proxy on hosts in sequence, rather than in parallel")
+	upgrade.Flags().BoolVarP(&uyes, "confirmed", "y", false, "Proceed without confirmation question")
+
+	cmd.AddCommand(boot, reboot, start, stop, restart, details, logs, remove, upgrade, newProxyBootConfigCommand(a))
 	return cmd
 }
 
