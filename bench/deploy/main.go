@@ -231,4 +231,3 @@ func pushProxy(ctx context.Context, env *testhosts.Env, repo string) error {
 	}
 	return nil
 }
-
