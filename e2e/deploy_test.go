@@ -678,3 +678,23 @@ func TestCustomCertificate(t *testing.T) {
 		t.Errorf("served certificate serial %v, want ours %v", got, cert.SerialNumber)
 	}
 }
+
+// TestParallelRoles: with boot.parallel_roles, web and workers on one host
+// boot side by side (each role on its own connection) and both run.
+func TestParallelRoles(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	p := newAppProject(t, appSpec{Service: "par", Web: hostIPs(2), Workers: hostIPs(2), Extra: "boot:\n  parallel_roles: true\n"})
+	cleanupApp(t, p)
+	p.image(t, ctx, "app", "v1")
+	p.image(t, ctx, "app", "v2")
+	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
+	p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
+	h := env.Hosts[2]
+	p.expectVersion(t, ctx, "v2", h)
+	if got := runningNames(t, ctx, h, "par"); got != "par-workers-v2 par-web-v2" && got != "par-web-v2 par-workers-v2" {
+		t.Errorf("containers = %q, want web and workers at v2 only", got)
+	}
+}
