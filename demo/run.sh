@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The zero-downtime demo (`make demo`): on a Debian machine, as root, it
+# The zero-downtime demo (`bash demo/run.sh` or `make demo`): on a Debian machine, as root, it
 # installs the packages the simulated servers need (only the missing ones),
 # builds kamal, then runs demo/main.go: two simulated servers and a
 # registry come up, `kamal setup` deploys the sample app (demo/app), and
