@@ -221,8 +221,11 @@ func (k *Kamal) appBoot(ctx context.Context, o AppBootOptions) error {
 		if err := k.RunHook(ctx, "post-app-boot", commands.Tag{Key: "hosts", Value: list}); err != nil {
 			return err
 		}
-		if cfg.Boot.Wait > 0 && i < len(groups)-1 {
-			k.Out.Infof("Waiting %ds before booting the next group of hosts...", cfg.Boot.Wait)
+		// Like Kamal, with a boot limit the wait follows every group, the
+		// last one too, so the last hosts settle before latest is tagged
+		// and the post-deploy steps run.
+		if cfg.Boot.Wait > 0 && cfg.Boot.Limit != "" {
+			k.Out.Infof("Waiting %ds after booting group %d of %d...", cfg.Boot.Wait, i+1, len(groups))
 			if err := k.opts.Sleep(ctx, time.Duration(cfg.Boot.Wait)*time.Second); err != nil {
 				return err
 			}

@@ -292,3 +292,48 @@ func TestShortContainerID(t *testing.T) {
 		}
 	}
 }
+
+// TestAppBootGroupsWait: boot.limit 1 boots one host per group, and
+// boot.wait follows every group, the last one too (as Kamal's group
+// runner does); without a limit nothing waits.
+func TestAppBootGroupsWait(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		sleeps      []time.Duration
+	}{
+		{"limit 1 wait 7", "boot:\n  limit: 1\n  wait: 7\n", []time.Duration{7 * time.Second, 7 * time.Second}},
+		{"limit 50% wait 2", "boot:\n  limit: 50%\n  wait: 2\n", []time.Duration{2 * time.Second, 2 * time.Second}},
+		{"wait without limit", "boot:\n  wait: 7\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := &scripted{rules: []rule{
+				{match: "docker inspect --format", stdout: "healthy"},
+				{match: "--filter 'name=^app-web-999$' --quiet", stdout: "f00dcafe1234\n"},
+				{match: "--filter 'name=^app-workers-999$' --quiet", stdout: "beefcafe5678\n"},
+			}}
+			k, out, clock := newScriptedKamal(t, bootYAML+tc.extra, x)
+			if err := k.AppBoot(context.Background(), AppBootOptions{}); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			var waits []time.Duration
+			for _, d := range clock.sleeps {
+				// Readiness polling sleeps are 1s steps; the group waits are the configured value.
+				if d == 7*time.Second || d == 2*time.Second {
+					waits = append(waits, d)
+				}
+			}
+			if len(waits) != len(tc.sleeps) {
+				t.Errorf("group waits = %v (all sleeps %v), want %v\n%s", waits, clock.sleeps, tc.sleeps, out)
+			}
+			if len(tc.sleeps) > 0 {
+				// The web host and the workers host boot in separate groups.
+				log := strings.Join(x.commands(), "\n")
+				web := strings.Index(log, "--name app-web-")
+				workers := strings.Index(log, "--name app-workers-")
+				if web < 0 || workers < 0 || workers < web {
+					t.Errorf("web then workers expected in separate groups:\n%s", log)
+				}
+			}
+		})
+	}
+}
