@@ -476,3 +476,49 @@ func TestWithLockOverSSH(t *testing.T) {
 		}
 	}
 }
+
+// TestNestedKamalFromHookInheritsTheLock runs kamal from a hook while the
+// outer run holds the lock: the nested run sees KAMAL_LOCK=true, so a
+// locking command neither fails with "Deploy lock found" nor waits, and
+// it does not release the outer run's lock.
+func TestNestedKamalFromHookInheritsTheLock(t *testing.T) {
+	p := newSSHProject(t, 2, "")
+	hooks := filepath.Join(p.dir, ".kamal", "hooks")
+	if err := os.MkdirAll(hooks, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(p.dir, "nested.log")
+	lockDir := filepath.Join(p.homes[p.hosts[0]], ".kamal", "lock-app")
+	// -H keeps the nested bootstrap from running this hook again.
+	hook := fmt.Sprintf(`#!/bin/sh
+exec >>%[1]s 2>&1
+echo "KAMAL_LOCK=$KAMAL_LOCK"
+%[2]s --version 999 lock status
+echo "status exit $?"
+%[2]s --version 999 -H server bootstrap
+echo "bootstrap exit $?"
+test -d %[3]s && echo "lock still held"
+`, log, os.Args[0], lockDir)
+	if err := os.WriteFile(filepath.Join(hooks, "docker-setup"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.kamal(t, "server", "bootstrap")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	nested, rerr := os.ReadFile(log)
+	if rerr != nil {
+		t.Fatalf("hook did not run: %v\n%s", rerr, out)
+	}
+	for _, want := range []string{"KAMAL_LOCK=true", "Locked by:", "Message: Automatic deploy lock", "status exit 0", "bootstrap exit 0", "lock still held"} {
+		if !strings.Contains(string(nested), want) {
+			t.Errorf("nested output lacks %q:\n%s", want, nested)
+		}
+	}
+	if strings.Contains(string(nested), "Deploy lock found") || strings.Contains(string(nested), "Acquiring the deploy lock") {
+		t.Errorf("nested run tried to take the lock:\n%s", nested)
+	}
+	if p.exists(p.hosts[0], ".kamal/lock-app") {
+		t.Errorf("lock left behind\n%s", out)
+	}
+}
