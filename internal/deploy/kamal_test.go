@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/remote"
 )
 
 const multiYAML = `service: app
@@ -157,5 +159,56 @@ func TestSSHOptionsResolveKeyDataAndRedact(t *testing.T) {
 	k.Say("leak: %s", o.KeyData[0])
 	if strings.Contains(out.String(), "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW") {
 		t.Errorf("key data printed: %s", out.String())
+	}
+}
+
+// TestSSHOptionsFromConfig checks every ssh and sshkit key reaches the
+// pool's options.
+func TestSSHOptionsFromConfig(t *testing.T) {
+	tests := []struct {
+		name  string
+		yaml  string
+		check func(o remote.SSHOptions) bool
+	}{
+		{"defaults", "", func(o remote.SSHOptions) bool {
+			return o.User == "root" && o.Port == 22 && o.UseConfig && o.ConfigFiles == nil && !o.ForwardAgent && !o.KeysOnly &&
+				o.LogLevel == "fatal" && o.MaxConcurrentStarts == 30 && o.PoolIdleTimeout == 900*time.Second && o.DNSRetries == 3
+		}},
+		{"config false", "ssh:\n  config: false\n", func(o remote.SSHOptions) bool { return !o.UseConfig }},
+		{"config true", "ssh:\n  config: true\n", func(o remote.SSHOptions) bool { return o.UseConfig && o.ConfigFiles == nil }},
+		{"config path", "ssh:\n  config: ~/ssh/kamal.conf\n", func(o remote.SSHOptions) bool {
+			return o.UseConfig && slices.Equal(o.ConfigFiles, []string{"~/ssh/kamal.conf"})
+		}},
+		{"config paths", "ssh:\n  config: [a.conf, b.conf]\n", func(o remote.SSHOptions) bool {
+			return o.UseConfig && slices.Equal(o.ConfigFiles, []string{"a.conf", "b.conf"})
+		}},
+		{"proxy", "ssh:\n  proxy: deploy@bastion:2200\n", func(o remote.SSHOptions) bool { return o.Proxy == "deploy@bastion:2200" }},
+		{"proxy_command", "ssh:\n  proxy_command: \"ssh -W %h:%p bastion\"\n", func(o remote.SSHOptions) bool {
+			return o.ProxyCommand == "ssh -W %h:%p bastion"
+		}},
+		{"keys", "ssh:\n  keys: [~/.ssh/a, /k/b]\n  keys_only: true\n", func(o remote.SSHOptions) bool {
+			return slices.Equal(o.Keys, []string{"~/.ssh/a", "/k/b"}) && o.KeysOnly
+		}},
+		{"log_level", "ssh:\n  log_level: debug\n", func(o remote.SSHOptions) bool { return o.LogLevel == "debug" }},
+		{"forward_agent", "ssh:\n  forward_agent: true\n", func(o remote.SSHOptions) bool { return o.ForwardAgent }},
+		{"sshkit", "sshkit:\n  max_concurrent_starts: 4\n  pool_idle_timeout: 15\n  dns_retries: 6\n", func(o remote.SSHOptions) bool {
+			return o.MaxConcurrentStarts == 4 && o.PoolIdleTimeout == 15*time.Second && o.DNSRetries == 6
+		}},
+		{"dns_retries 0 means none", "sshkit:\n  dns_retries: 0\n", func(o remote.SSHOptions) bool { return o.DNSRetries < 0 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, err := New(loadConfig(t, multiYAML+tt.yaml), Options{Stdout: &bytes.Buffer{}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := k.SSHOptions()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(o) {
+				t.Errorf("options = %+v", o)
+			}
+		})
 	}
 }
