@@ -197,6 +197,18 @@ func TestRegistrySetupLogsInWithPasswordOnStdin(t *testing.T) {
 	if strings.Contains(out.String(), "secret") {
 		t.Errorf("a password is in the output: %s", out)
 	}
+	// As Kamal: the user name word of the login is printed redacted (every
+	// printed line and error goes through this redactor), not the name.
+	red := k.Out.Redactor()
+	for cmd, want := range map[string]string{
+		local.cmd:                 `docker login -u [REDACTED] --password-stdin`,
+		acc.cmd:                   `docker login ghcr.io -u [REDACTED] --password-stdin`,
+		"docker pull dhh/app:999": "docker pull dhh/app:999",
+	} {
+		if got := red.Redact(cmd); got != want {
+			t.Errorf("printed as %q, want %q", got, want)
+		}
+	}
 }
 
 func TestRegistrySkipLocalAndRemote(t *testing.T) {

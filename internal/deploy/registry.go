@@ -10,6 +10,7 @@ import (
 	"github.com/kamalgo/kamal/internal/commands"
 	"github.com/kamalgo/kamal/internal/config"
 	"github.com/kamalgo/kamal/internal/remote"
+	"github.com/kamalgo/kamal/internal/shell"
 )
 
 // RegistryOptions choose where `kamal registry …` acts.
@@ -170,6 +171,9 @@ func (k *Kamal) login(reg config.Registry) (commands.Login, bool, error) {
 		return commands.Login{}, false, fmt.Errorf("registry password: %w", err)
 	}
 	k.Redact(password)
+	// Kamal prints the login as `docker login -u [REDACTED] …`: only that
+	// word is hidden, the user name stays readable in image names.
+	k.Out.Redactor().AddShownAs("-u "+shell.Escape(user), "-u "+remote.Redacted)
 	l, ok := commands.NewRegistry(reg).Login(user, password)
 	return l, ok, nil
 }

@@ -16,7 +16,8 @@ const Redacted = "[REDACTED]"
 // use; a nil *Redactor redacts nothing.
 type Redactor struct {
 	mu      sync.RWMutex
-	secrets []string // longest first, so a secret containing another is replaced whole
+	secrets []string          // longest first, so a secret containing another is replaced whole
+	shownAs map[string]string // replacements other than [REDACTED] (see AddShownAs)
 }
 
 // NewRedactor returns a Redactor that already knows secrets.
@@ -66,6 +67,26 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// AddShownAs registers text to be printed as shown instead of [REDACTED].
+// It is for words only part of which is sensitive: the registry login's
+// `-u "dhh"` is printed `-u [REDACTED]`, while the same user name stays
+// readable elsewhere (in image names). Empty text is ignored.
+func (r *Redactor) AddShownAs(text, shown string) {
+	if r == nil || strings.TrimSpace(text) == "" {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.shownAs == nil {
+		r.shownAs = map[string]string{}
+	}
+	r.shownAs[text] = shown
+	if !contains(r.secrets, text) {
+		r.secrets = append(r.secrets, text)
+	}
+	sort.SliceStable(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
+}
+
 // Redact returns s with every registered secret replaced by [REDACTED].
 func (r *Redactor) Redact(s string) string {
 	if r == nil {
@@ -75,7 +96,11 @@ func (r *Redactor) Redact(s string) string {
 	defer r.mu.RUnlock()
 	for _, secret := range r.secrets {
 		if strings.Contains(s, secret) {
-			s = strings.ReplaceAll(s, secret, Redacted)
+			with, ok := r.shownAs[secret]
+			if !ok {
+				with = Redacted
+			}
+			s = strings.ReplaceAll(s, secret, with)
 		}
 	}
 	return s
