@@ -155,13 +155,25 @@ func (a *Accessory) Logs(o LogOptions) Cmd {
 }
 
 // FollowLogs is the remote part of `accessory logs --follow` (run it
-// through SSH.Interactive on the first host).
+// through SSH.Interactive on the first host). Without --since/--lines it
+// is Kamal's `--tail 10`; Kamal ignores those two flags when following,
+// we honour them as `app logs --follow` does.
 func (a *Accessory) FollowLogs(o LogOptions) Cmd {
 	c := New("docker", "logs").Quoted(a.acc.Service)
 	if !o.NoTimestamp {
 		c = append(c, "--timestamps")
 	}
-	c = append(c, "--tail", "10", "--follow", "2>&1")
+	if o.Since != "" {
+		c = append(c, "--since", q(o.Since))
+	}
+	lines := o.Lines
+	if lines <= 0 && o.Since == "" {
+		lines = 10
+	}
+	if lines > 0 {
+		c = append(c, "--tail", strconv.Itoa(lines))
+	}
+	c = append(c, "--follow", "2>&1")
 	return Pipe(c, grepCmd(o.Grep, o.GrepOptions, true))
 }
 
