@@ -60,10 +60,15 @@ func newCertManager(so ServiceOptions, stateDir string) (certManager, error) {
 		// mounted volume), not wherever the client's $HOME points.
 		base = filepath.Join(stateDir, "certs")
 	}
-	return &autocert.Manager{
+	m := &autocert.Manager{
 		Prompt:     autocert.AcceptTOS,
 		Cache:      autocert.DirCache(acmeCacheDir(base, so.ACMEDirectory)),
 		HostPolicy: autocert.HostWhitelist(so.Hosts...),
 		Client:     &acme.Client{DirectoryURL: so.ACMEDirectory},
-	}, nil
+	}
+	// autocert only offers HTTP-01 once HTTPHandler has been called; the
+	// service calls it lazily per challenge request, which would be too late,
+	// so enable it here. TLS-ALPN-01 is always offered.
+	m.HTTPHandler(nil)
+	return m, nil
 }

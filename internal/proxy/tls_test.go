@@ -227,3 +227,58 @@ func TestHTTPSRequestToPlainServiceGets503(t *testing.T) {
 		t.Fatalf("https to plain service: %d", res.StatusCode)
 	}
 }
+
+// TestAutomaticTLSWithLocalACMEServer runs the whole autocert flow against a
+// loopback ACME server that offers one challenge type and validates it against
+// the proxy's own listeners: HTTP-01 on the HTTP port, TLS-ALPN-01 on the
+// HTTPS port. The issued certificate must land in the state directory's cache
+// and be served afterwards.
+func TestAutomaticTLSWithLocalACMEServer(t *testing.T) {
+	for _, challenge := range []string{"http-01", "tls-alpn-01"} {
+		t.Run(challenge, func(t *testing.T) {
+			srv := startServer(t)
+			a := newTestApp(t, "a")
+			ca := newTestCA(t, challenge, srv.HTTPAddr(), srv.HTTPSAddr())
+			so := hostOpts("auto.test")
+			so.TLSEnabled = true
+			so.ACMEDirectory = ca.directoryURL()
+			if err := srv.Router.Deploy("auto", []string{a.addr()}, nil, fastDeploy(), so, fastTargetOptions()); err != nil {
+				t.Fatal(err)
+			}
+
+			status, body := httpsGetVia(t, srv.HTTPSAddr(), "auto.test", "/x", ca.pool())
+			if status != 200 || body != "a /x?" {
+				t.Fatalf("https: %d %q", status, body)
+			}
+			if got := ca.passed(); len(got) != 1 || got[0] != challenge {
+				t.Fatalf("validated challenges %v, want [%s]", got, challenge)
+			}
+			cached := filepath.Join(acmeCacheDir(filepath.Join(srv.cfg.StateDir, "certs"), ca.directoryURL()), "auto.test")
+			if _, err := os.Stat(cached); err != nil {
+				t.Fatalf("certificate not cached in the state directory: %v", err)
+			}
+
+			// Plain HTTP is redirected, but challenge paths never are.
+			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			req, _ := http.NewRequest(http.MethodGet, "http://"+srv.HTTPAddr()+"/x", nil)
+			req.Host = "auto.test"
+			res, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 301 || !strings.HasPrefix(res.Header.Get("Location"), "https://auto.test") {
+				t.Fatalf("http: %d %q", res.StatusCode, res.Header.Get("Location"))
+			}
+			req, _ = http.NewRequest(http.MethodGet, "http://"+srv.HTTPAddr()+"/.well-known/acme-challenge/unknown", nil)
+			req.Host = "auto.test"
+			if res, err = client.Do(req); err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != http.StatusNotFound {
+				t.Fatalf("unknown challenge token: %d", res.StatusCode)
+			}
+		})
+	}
+}
