@@ -169,7 +169,9 @@ func (ca *testCA) serve(w http.ResponseWriter, r *http.Request) {
 		ca.thumbprint = tp
 		ca.reply(w, http.StatusCreated, base+"/account/1", map[string]any{"status": "valid"})
 	case path == "/order":
-		var req struct{ Identifiers []struct{ Type, Value string } }
+		var req struct {
+			Identifiers []struct{ Type, Value string }
+		}
 		json.Unmarshal(payload, &req)
 		if len(req.Identifiers) != 1 || req.Identifiers[0].Type != "dns" {
 			ca.fail(w, 400, "identifiers %+v", req.Identifiers)
