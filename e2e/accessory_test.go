@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -220,19 +218,12 @@ func TestAccessories(t *testing.T) {
 // getWithHost fetches url with the Host header set (a proxy route).
 func getWithHost(t *testing.T, ctx context.Context, url, host string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Host = host
-	resp, err := httpClient.Do(req)
+	status, body, err := testhosts.Get(ctx, url, host)
 	if err != nil {
 		t.Errorf("GET %s (Host %s): %v", url, host, err)
 		return 0, ""
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	return status, body
 }
 
 // cleanupAccessories removes the accessories' containers, directories and

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -278,26 +277,4 @@ func followLogs(t *testing.T, ctx context.Context, p *appProject) {
 		_ = cmd.Process.Kill()
 		t.Error("logs -f did not end after Ctrl-C")
 	}
-}
-
-// kamalCommand prepares kamal like kamal() does, for a caller that needs
-// the running process.
-func kamalCommand(t *testing.T, ctx context.Context, dir string, args ...string) *exec.Cmd {
-	t.Helper()
-	home := t.TempDir()
-	known, err := os.ReadFile(env.KnownHostsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(home, ".ssh", "known_hosts"), known, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, kamalBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+home, "SSH_AUTH_SOCK=")
-	cmd.Env = append(cmd.Env, env.DeployerEnv()...)
-	return cmd
 }

@@ -27,8 +27,8 @@ import (
 
 // Our kamal-proxy image, as the deploy configs select it.
 const (
-	proxyRepository = "kamal/kamal-proxy"
-	proxyVersion    = "v0.10.0"
+	proxyRepository = testhosts.ProxyRepository
+	proxyVersion    = testhosts.ProxyVersion
 )
 
 var proxyImageOnce struct {
@@ -45,26 +45,9 @@ func pushProxyImage(t *testing.T, _ context.Context) {
 		// which must not eat into its own time budget.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		// BuildImage logs the deployer in to the registry.
-		if _, err := env.BuildImage(ctx, testhosts.ImageSpec{Program: "app", Repository: "e2e/warmup", Tag: "v0"}); err != nil {
-			proxyImageOnce.err = err
-			return
-		}
 		_, file, _, _ := runtime.Caller(0)
 		script := filepath.Join(filepath.Dir(file), "..", "build", "kamal-proxy", "build.sh")
-		image := env.Registry + "/" + proxyRepository
-		cmd := exec.CommandContext(ctx, "sh", script)
-		cmd.Env = append(os.Environ(), env.DeployerEnv()...)
-		cmd.Env = append(cmd.Env, "IMAGE="+image, "TAGS="+proxyVersion, "VERSION="+proxyVersion, "DOCKER_BUILDKIT=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			proxyImageOnce.err = fmt.Errorf("building the proxy image: %v\n%s", err, out)
-			return
-		}
-		push := exec.CommandContext(ctx, "docker", "push", image+":"+proxyVersion)
-		push.Env = append(os.Environ(), env.DeployerEnv()...)
-		if out, err := push.CombinedOutput(); err != nil {
-			proxyImageOnce.err = fmt.Errorf("pushing the proxy image: %v\n%s", err, out)
-		}
+		_, proxyImageOnce.err = env.PushProxyImage(ctx, script)
 	})
 	if proxyImageOnce.err != nil {
 		t.Fatal(proxyImageOnce.err)
@@ -126,26 +109,9 @@ func newAppProject(t *testing.T, c appSpec) *appProject {
 		}
 	}
 	fmt.Fprintf(&b, "proxy:\n%s", c.ProxyExtra)
-	fmt.Fprintf(&b, `  host: %s
-  healthcheck:
-    path: /up
-    interval: 1
-  run:
-    registry: %s
-    repository: %s
-    version: %s
-registry:
-  server: %s
-  username: %s
-  password:
-    - KAMAL_REGISTRY_PASSWORD
-builder:
-  arch: amd64
-ssh:
-  keys: [%s]
-  keys_only: true
-  config: false
-env:
+	fmt.Fprintf(&b, "  host: %s\n  healthcheck:\n    path: /up\n    interval: 1\n", p.host)
+	b.WriteString(env.ProxyRunYAML() + env.RegistryYAML())
+	fmt.Fprintf(&b, `env:
   clear:
     GREETING: hello
   secret:
@@ -153,7 +119,7 @@ env:
 readiness_delay: 1
 deploy_timeout: %d
 drain_timeout: 2
-`, p.host, env.Registry, proxyRepository, proxyVersion, env.Registry, env.RegistryUser, env.SSHKeyPath, c.DeployTimeout)
+`, c.DeployTimeout)
 	b.WriteString(c.Extra)
 	// Kamal projects are git repositories: commands that take the lock
 	// without --version record the commit.
@@ -163,7 +129,7 @@ drain_timeout: 2
 		t.Fatalf("git init: %v\n%s", err, out)
 	}
 	p.write(t, "config/deploy.yml", b.String(), 0o644)
-	p.write(t, ".kamal/secrets", "KAMAL_REGISTRY_PASSWORD="+env.RegistryPassword+"\nAPP_SECRET=s3cr3t \"quoted\"\n"+c.Secrets, 0o600)
+	p.write(t, ".kamal/secrets", env.SecretsFile()+"APP_SECRET=s3cr3t \"quoted\"\n"+c.Secrets, 0o600)
 	return p
 }
 
@@ -221,18 +187,7 @@ func (p *appProject) kamal(t *testing.T, ctx context.Context, args ...string) st
 
 // get fetches path through the proxy of h with the app's Host header.
 func (p *appProject) get(ctx context.Context, h *testhosts.Host, path string) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+h.IP+path, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	req.Host = p.host
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), err
+	return testhosts.Get(ctx, "http://"+h.IP+path, p.host)
 }
 
 // expectVersion checks that every host in hosts serves version through its

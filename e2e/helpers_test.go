@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,23 +31,19 @@ func ssh(t *testing.T, ctx context.Context, h *testhosts.Host, stdin, command st
 // ~/.ssh/known_hosts trusts the test hosts, and the deployer's Docker.
 func kamal(t *testing.T, ctx context.Context, dir string, args ...string) (string, error) {
 	t.Helper()
-	home := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	known, err := os.ReadFile(env.KnownHostsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(home, ".ssh", "known_hosts"), known, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.CommandContext(ctx, kamalBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+home, "SSH_AUTH_SOCK=")
-	cmd.Env = append(cmd.Env, env.DeployerEnv()...)
-	out, err := cmd.CombinedOutput()
+	out, err := kamalCommand(t, ctx, dir, args...).CombinedOutput()
 	return string(out), err
+}
+
+// kamalCommand prepares kamal like kamal() does, for a caller that needs
+// the running process.
+func kamalCommand(t *testing.T, ctx context.Context, dir string, args ...string) *exec.Cmd {
+	t.Helper()
+	home := t.TempDir()
+	if err := env.WriteKnownHosts(home); err != nil {
+		t.Fatal(err)
+	}
+	return env.KamalCommand(ctx, kamalBin, dir, home, args...)
 }
 
 // newProject writes a Kamal project for service (image in the test
@@ -62,23 +56,7 @@ func newProject(t *testing.T, service, image string) string {
 	for _, h := range env.Hosts {
 		fmt.Fprintf(&servers, "  - %s\n", h.IP)
 	}
-	deployYML := fmt.Sprintf(`service: %s
-image: %s
-servers:
-%sregistry:
-  server: %s
-  username: %s
-  password:
-    - KAMAL_REGISTRY_PASSWORD
-builder:
-  arch: amd64
-ssh:
-  user: root
-  keys_only: true
-  keys:
-    - %s
-  config: false
-`, service, image, servers.String(), env.Registry, env.RegistryUser, env.SSHKeyPath)
+	deployYML := fmt.Sprintf("service: %s\nimage: %s\nservers:\n%s", service, image, servers.String()) + env.RegistryYAML()
 	write := func(rel, content string, mode os.FileMode) {
 		path := filepath.Join(dir, rel)
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
@@ -89,13 +67,9 @@ ssh:
 		}
 	}
 	write("config/deploy.yml", deployYML, 0o644)
-	write(".kamal/secrets", "KAMAL_REGISTRY_PASSWORD="+env.RegistryPassword+"\n", 0o600)
+	write(".kamal/secrets", env.SecretsFile(), 0o600)
 	return dir
 }
-
-// httpClient talks to the test hosts directly, never through a proxy from
-// the environment.
-var httpClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
 
 // waitHTTP polls url until it answers with status want (a container that
 // was just started needs a moment to listen) and returns the body.
@@ -105,15 +79,12 @@ func waitHTTP(t *testing.T, ctx context.Context, url string, want int) string {
 	defer cancel()
 	var last string
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := httpClient.Do(req)
+		status, body, err := testhosts.Get(ctx, url, "")
 		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == want {
-				return string(body)
+			if status == want {
+				return body
 			}
-			last = fmt.Sprintf("status %d: %s", resp.StatusCode, body)
+			last = fmt.Sprintf("status %d: %s", status, body)
 		} else {
 			last = err.Error()
 		}

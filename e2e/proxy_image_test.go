@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -211,17 +210,7 @@ func (s *proxyImageScenario) docker(args ...string) string {
 }
 
 func (s *proxyImageScenario) get(url string) (int, string, error) {
-	req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), err
+	return testhosts.Get(s.ctx, url, "")
 }
 
 // cleanup removes the containers, the volume and the images from the host.

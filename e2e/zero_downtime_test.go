@@ -3,79 +3,11 @@ package e2e
 import (
 	"context"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kamalgo/kamal/internal/testhosts"
 )
-
-// loadResult counts what a request loop saw.
-type loadResult struct {
-	ok, failed atomic.Int64
-	mu         sync.Mutex
-	versions   map[string]int
-	errors     []string
-	finished   chan struct{} // closed when every client stopped
-}
-
-func (r *loadResult) seen(version string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.versions[version]
-}
-
-func (r *loadResult) record(version string, failure string) {
-	if failure != "" {
-		r.failed.Add(1)
-		r.mu.Lock()
-		if len(r.errors) < 10 {
-			r.errors = append(r.errors, failure)
-		}
-		r.mu.Unlock()
-		return
-	}
-	r.ok.Add(1)
-	r.mu.Lock()
-	r.versions[version]++
-	r.mu.Unlock()
-}
-
-// requestLoop sends requests from clients goroutines, alternating over
-// hosts, until stop is closed or each client sent maxPerClient requests.
-func requestLoop(ctx context.Context, p *appProject, hosts []*testhosts.Host, clients, maxPerClient int, stop <-chan struct{}) *loadResult {
-	res := &loadResult{versions: map[string]int{}, finished: make(chan struct{})}
-	var wg sync.WaitGroup
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < maxPerClient; i++ {
-				select {
-				case <-stop:
-					return
-				case <-ctx.Done():
-					return
-				default:
-				}
-				h := hosts[(c+i)%len(hosts)]
-				status, body, err := p.get(ctx, h, "/")
-				switch {
-				case err != nil:
-					res.record("", h.Name+": "+err.Error())
-				case status != 200:
-					res.record("", h.Name+": status "+strings.TrimSpace(body))
-				default:
-					v, _, _ := strings.Cut(strings.TrimPrefix(body, "version="), " ")
-					res.record(v, "")
-				}
-			}
-		}()
-	}
-	go func() { wg.Wait(); close(res.finished) }()
-	return res
-}
 
 // TestZeroDowntimeDeploy: 4 clients request both web hosts through their
 // proxies while `kamal deploy` replaces v1 with v2; no request fails.
@@ -92,30 +24,28 @@ func TestZeroDowntimeDeploy(t *testing.T) {
 	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
 	p.expectVersion(t, ctx, "v1", web...)
 
-	stop := make(chan struct{})
 	// Bounded: at most 4 x 20000 requests, and the loop ends with the deploy.
-	res := requestLoop(ctx, p, web, 4, 20000, stop)
+	load := testhosts.StartLoad(ctx, testhosts.LoadOptions{Hosts: web, Host: p.host, Clients: 4, MaxPerClient: 20000, Key: bodyVersion})
 	p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
 	// Let the clients see the new version for a moment, then stop them.
-	for res.seen("v2") < 20 {
-		select {
-		case <-res.finished:
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-			continue
-		}
-		break
+	if err := load.StopAfter(ctx, "v2", 20); err != nil {
+		t.Fatal(err)
 	}
-	close(stop)
-	<-res.finished
+	versions := load.Counts()
 
-	t.Logf("requests: %d ok, %d failed, versions %v", res.ok.Load(), res.failed.Load(), res.versions)
-	if n := res.failed.Load(); n > 0 {
-		t.Errorf("%d requests failed during the deploy, e.g. %v", n, res.errors)
+	t.Logf("requests: %d ok, %d failed, versions %v", load.OK(), load.Failed(), versions)
+	if n := load.Failed(); n > 0 {
+		t.Errorf("%d requests failed during the deploy, e.g. %v", n, load.Errors())
 	}
-	if res.versions["v1"] == 0 || res.versions["v2"] == 0 {
-		t.Errorf("the loop did not see both versions: %v", res.versions)
+	if versions["v1"] == 0 || versions["v2"] == 0 {
+		t.Errorf("the loop did not see both versions: %v", versions)
 	}
 	p.expectVersion(t, ctx, "v2", web...)
+}
+
+// bodyVersion is the version an app image answers "/" with
+// ("version=v2 host=...").
+func bodyVersion(body string) string {
+	v, _, _ := strings.Cut(strings.TrimPrefix(body, "version="), " ")
+	return v
 }
