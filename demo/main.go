@@ -21,20 +21,17 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/kamalgo/kamal/internal/testhosts"
 )
 
 const (
-	service      = "demo"
-	appHost      = "demo.example.test"
-	proxyRepo    = "kamal/kamal-proxy"
-	proxyVersion = "v0.10.0"
-	clients      = 4
-	maxRequests  = 20000 // per client: the loop is bounded even if a deploy hangs
+	service     = "demo"
+	appHost     = "demo.example.test"
+	v2Message   = "Hello from version 2 of the demo app"
+	clients     = 4
+	maxRequests = 20000 // per client: the loop is bounded even if a deploy hangs
 )
 
 func main() {
@@ -91,17 +88,7 @@ func run(ctx context.Context, kamalBin string, keep bool) (err error) {
 	defer os.RemoveAll(work)
 
 	step("Building our kamal-proxy image (FROM scratch) and pushing it to the registry")
-	if err := docker(ctx, env, strings.NewReader(env.RegistryPassword), "login", "-u", env.RegistryUser, "--password-stdin", env.Registry); err != nil {
-		return err
-	}
-	image := env.Registry + "/" + proxyRepo
-	build := exec.CommandContext(ctx, "sh", filepath.Join(repo, "build", "kamal-proxy", "build.sh"))
-	build.Env = append(os.Environ(), env.DeployerEnv()...)
-	build.Env = append(build.Env, "IMAGE="+image, "TAGS="+proxyVersion, "VERSION="+proxyVersion, "DOCKER_BUILDKIT=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the proxy image: %w\n%s", err, out)
-	}
-	if err := docker(ctx, env, nil, "push", "-q", image+":"+proxyVersion); err != nil {
+	if _, err := env.PushProxyImage(ctx, filepath.Join(repo, "build", "kamal-proxy", "build.sh")); err != nil {
 		return err
 	}
 
@@ -126,25 +113,34 @@ func run(ctx context.Context, kamalBin string, keep bool) (err error) {
 	}
 
 	step("kamal deploy of version 2 while %d clients keep requesting both servers", clients)
-	if err := os.WriteFile(filepath.Join(dir, "message.txt"), []byte("Hello from version 2 of the demo app\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "message.txt"), []byte(v2Message+"\n"), 0o644); err != nil {
 		return err
 	}
 	if err := git(ctx, dir, "commit", "-q", "-am", "version 2"); err != nil {
 		return err
 	}
-	load := startLoad(ctx, env.Hosts)
+	load := testhosts.StartLoad(ctx, testhosts.LoadOptions{
+		Hosts: env.Hosts, Host: appHost, Clients: clients, MaxPerClient: maxRequests,
+		// "Hello from version 2 of the demo app (version 1234567, container abc)"
+		Key: func(body string) string { msg, _, _ := strings.Cut(body, " ("); return msg },
+	})
 	deployErr := kamal(ctx, env, kamalBin, dir, home, "deploy")
-	load.stopAfterNewVersion(ctx, "version 2")
+	// Let the clients see the new version a few times, then stop them.
+	stopErr := load.StopAfter(ctx, v2Message, 20)
 	if deployErr != nil {
 		return deployErr
 	}
+	if stopErr != nil {
+		return stopErr
+	}
 
 	step("Result")
-	fmt.Printf("    requests during the deploy: %d, failed: %d\n", load.ok.Load()+load.failed.Load(), load.failed.Load())
-	for _, m := range load.messages() {
-		fmt.Printf("      %6d x %s\n", load.seen(m), m)
+	fmt.Printf("    requests during the deploy: %d, failed: %d\n", load.OK()+load.Failed(), load.Failed())
+	for _, m := range load.Keys() {
+		fmt.Printf("      %6d x %s\n", load.Seen(m), m)
 	}
-	for _, e := range load.errorSamples() {
+	errs := load.Errors()
+	for _, e := range errs[:min(len(errs), 5)] {
 		fmt.Printf("    failure: %s\n", e)
 	}
 	for _, h := range env.Hosts {
@@ -164,7 +160,7 @@ func run(ctx context.Context, kamalBin string, keep bool) (err error) {
 		fmt.Printf("\n    The servers stay up: ssh -i %s -o UserKnownHostsFile=%s root@%s\n    Stop them with: make demo-down\n",
 			env.SSHKeyPath, env.KnownHostsPath, env.Hosts[0].IP)
 	}
-	if n := load.failed.Load(); n > 0 {
+	if n := load.Failed(); n > 0 {
 		return fmt.Errorf("%d requests failed during the deploy", n)
 	}
 	return nil
@@ -200,24 +196,7 @@ servers:
   healthcheck:
     path: /up
     interval: 1
-  run:
-    registry: %s
-    repository: %s
-    version: %s
-registry:
-  server: %s
-  username: %s
-  password:
-    - KAMAL_REGISTRY_PASSWORD
-builder:
-  arch: amd64
-ssh:
-  keys: [ %q ]
-  keys_only: true
-  config: false
-readiness_delay: 2
-drain_timeout: 5
-`, service, servers.String(), appHost, env.Registry, proxyRepo, proxyVersion, env.Registry, env.RegistryUser, env.SSHKeyPath),
+`, service, servers.String(), appHost) + env.ProxyRunYAML() + env.RegistryYAML() + "readiness_delay: 2\ndrain_timeout: 5\n",
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
@@ -227,7 +206,7 @@ drain_timeout: 5
 	if err := os.MkdirAll(filepath.Join(dir, ".kamal"), 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, ".kamal", "secrets"), []byte("KAMAL_REGISTRY_PASSWORD="+env.RegistryPassword+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, ".kamal", "secrets"), []byte(env.SecretsFile()), 0o600); err != nil {
 		return err
 	}
 	if err := git(ctx, dir, "init", "-q", "-b", "main"); err != nil {
@@ -239,14 +218,7 @@ drain_timeout: 5
 	if err := git(ctx, dir, "commit", "-q", "-m", "version 1"); err != nil {
 		return err
 	}
-	known, err := os.ReadFile(env.KnownHostsPath)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(home, ".ssh", "known_hosts"), known, 0o600)
+	return env.WriteKnownHosts(home)
 }
 
 func git(ctx context.Context, dir string, args ...string) error {
@@ -258,24 +230,10 @@ func git(ctx context.Context, dir string, args ...string) error {
 	return nil
 }
 
-// docker runs the docker CLI against the deployer's daemon.
-func docker(ctx context.Context, env *testhosts.Env, stdin io.Reader, args ...string) error {
-	cmd := exec.CommandContext(ctx, "docker", args...)
-	cmd.Env = append(os.Environ(), env.DeployerEnv()...)
-	cmd.Stdin = stdin
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("docker %s: %w\n%s", args[0], err, out)
-	}
-	return nil
-}
-
 // kamal runs kamal in the app directory, its output shown indented.
 func kamal(ctx context.Context, env *testhosts.Env, bin, dir, home string, args ...string) error {
 	fmt.Printf("    $ kamal %s\n", strings.Join(args, " "))
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "HOME="+home, "SSH_AUTH_SOCK=")
-	cmd.Env = append(cmd.Env, env.DeployerEnv()...)
+	cmd := env.KamalCommand(ctx, bin, dir, home, args...)
 	w := &indenter{w: os.Stdout}
 	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Run(); err != nil {
@@ -306,122 +264,14 @@ func (i *indenter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-var client = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
-
 // get requests "/" from a server's kamal-proxy with the app's Host header.
 func get(ctx context.Context, ip string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ip+"/", nil)
+	status, body, err := testhosts.Get(ctx, "http://"+ip+"/", appHost)
 	if err != nil {
 		return "", err
 	}
-	req.Host = appHost
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
+	if status != http.StatusOK {
+		return "", fmt.Errorf("GET http://%s/: status %d: %s", ip, status, body)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("GET http://%s/: status %d: %s", ip, resp.StatusCode, body)
-	}
-	return string(body), nil
-}
-
-// load is the bounded request loop running during the deploy.
-type load struct {
-	ok, failed atomic.Int64
-	stop       chan struct{}
-	done       chan struct{}
-	mu         sync.Mutex
-	counts     map[string]int64 // message (without the container part) -> requests
-	order      []string
-	errs       []string
-}
-
-func startLoad(ctx context.Context, hosts []*testhosts.Host) *load {
-	l := &load{stop: make(chan struct{}), done: make(chan struct{}), counts: map[string]int64{}}
-	var wg sync.WaitGroup
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < maxRequests; i++ {
-				select {
-				case <-l.stop:
-					return
-				case <-ctx.Done():
-					return
-				default:
-				}
-				h := hosts[(c+i)%len(hosts)]
-				body, err := get(ctx, h.IP)
-				l.record(body, err)
-			}
-		}()
-	}
-	go func() { wg.Wait(); close(l.done) }()
-	return l
-}
-
-func (l *load) record(body string, err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err != nil {
-		l.failed.Add(1)
-		if len(l.errs) < 5 {
-			l.errs = append(l.errs, err.Error())
-		}
-		return
-	}
-	l.ok.Add(1)
-	msg, _, _ := strings.Cut(body, " (")
-	if _, ok := l.counts[msg]; !ok {
-		l.order = append(l.order, msg)
-	}
-	l.counts[msg]++
-}
-
-func (l *load) seen(msg string) int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.counts[msg]
-}
-
-func (l *load) messages() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.order...)
-}
-
-func (l *load) errorSamples() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.errs...)
-}
-
-// stopAfterNewVersion lets the clients see the new version a few times,
-// then stops them and waits.
-func (l *load) stopAfterNewVersion(ctx context.Context, marker string) {
-	ticker := time.NewTicker(10 * time.Millisecond)
-	defer ticker.Stop()
-wait:
-	for {
-		for _, m := range l.messages() {
-			if strings.Contains(m, marker) && l.seen(m) >= 20 {
-				break wait
-			}
-		}
-		select {
-		case <-l.done:
-			break wait
-		case <-ctx.Done():
-			break wait
-		case <-ticker.C:
-		}
-	}
-	close(l.stop)
-	<-l.done
+	return body, nil
 }
