@@ -12,7 +12,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
@@ -21,11 +20,6 @@ import (
 	"time"
 
 	"github.com/kamalgo/kamal/internal/testhosts"
-)
-
-const (
-	proxyRepo    = "kamal/kamal-proxy"
-	proxyVersion = "v0.10.0"
 )
 
 func main() {
@@ -73,7 +67,7 @@ func run(ctx context.Context, kamalBin string, runs int) error {
 			return err
 		}
 	}
-	if err := pushProxy(ctx, env, repo); err != nil {
+	if _, err := env.PushProxyImage(ctx, filepath.Join(repo, "build", "kamal-proxy", "build.sh")); err != nil {
 		return err
 	}
 	if err := b.writeProject(); err != nil {
@@ -147,11 +141,7 @@ func (b *bench) diff(before, after []int) string {
 }
 
 func (b *bench) kamal(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, b.bin, args...)
-	cmd.Dir = b.dir
-	cmd.Env = append(os.Environ(), "HOME="+b.home, "SSH_AUTH_SOCK=")
-	cmd.Env = append(cmd.Env, b.env.DeployerEnv()...)
-	out, err := cmd.CombinedOutput()
+	out, err := b.env.KamalCommand(ctx, b.bin, b.dir, b.home, args...).CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("kamal %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
@@ -175,25 +165,10 @@ proxy:
   healthcheck:
     path: /up
     interval: 1
-  run:
-    registry: %s
-    repository: %s
-    version: %s
-registry:
-  server: %s
-  username: %s
-  password:
-    - KAMAL_REGISTRY_PASSWORD
-builder:
-  arch: amd64
-ssh:
-  keys: [ %q ]
-  keys_only: true
-  config: false
-`, env.Hosts[0].IP, env.Hosts[1].IP, env.Hosts[2].IP, env.Registry, proxyRepo, proxyVersion, env.Registry, env.RegistryUser, env.SSHKeyPath)
+`, env.Hosts[0].IP, env.Hosts[1].IP, env.Hosts[2].IP) + env.ProxyRunYAML() + env.RegistryYAML()
 	files := map[string]string{
 		"config/deploy.yml": yml,
-		".kamal/secrets":    "KAMAL_REGISTRY_PASSWORD=" + env.RegistryPassword + "\n",
+		".kamal/secrets":    env.SecretsFile(),
 	}
 	for name, body := range files {
 		p := filepath.Join(b.dir, name)
@@ -204,30 +179,5 @@ ssh:
 			return err
 		}
 	}
-	known, err := os.ReadFile(env.KnownHostsPath)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Join(b.home, ".ssh"), 0o700); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(b.home, ".ssh", "known_hosts"), known, 0o600)
-}
-
-// pushProxy builds our kamal-proxy image and pushes it to the registry
-// (the deployer is logged in by BuildImage).
-func pushProxy(ctx context.Context, env *testhosts.Env, repo string) error {
-	image := env.Registry + "/" + proxyRepo
-	build := exec.CommandContext(ctx, "sh", filepath.Join(repo, "build", "kamal-proxy", "build.sh"))
-	build.Env = append(os.Environ(), env.DeployerEnv()...)
-	build.Env = append(build.Env, "IMAGE="+image, "TAGS="+proxyVersion, "VERSION="+proxyVersion, "DOCKER_BUILDKIT=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the proxy image: %w\n%s", err, out)
-	}
-	push := exec.CommandContext(ctx, "docker", "push", "-q", image+":"+proxyVersion)
-	push.Env = append(os.Environ(), env.DeployerEnv()...)
-	if out, err := push.CombinedOutput(); err != nil {
-		return fmt.Errorf("pushing the proxy image: %w\n%s", err, out)
-	}
-	return nil
+	return env.WriteKnownHosts(b.home)
 }
