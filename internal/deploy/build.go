@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"runtime"
 	"strings"
@@ -410,6 +412,9 @@ func (k *Kamal) BuildCreate(ctx context.Context) error {
 	if err := k.requireBuildx(ctx, "kamal build create"); err != nil {
 		return err
 	}
+	if err := k.checkRemoteBuilderHost(ctx); err != nil {
+		return err
+	}
 	k.Out.Log(remote.Debug, "", "Using builder: "+b.Name())
 	c := b.Create()
 	if c == nil {
@@ -422,6 +427,51 @@ func (k *Kamal) BuildCreate(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// checkRemoteBuilderHost runs `true` over SSH on an ssh:// remote
+// builder before the builder is created, as Kamal does, so an unreachable
+// builder host fails with the SSH error (and the host key gets verified
+// and recorded) instead of a buildx error later.
+func (k *Kamal) checkRemoteBuilderHost(ctx context.Context) error {
+	host, ok, err := remoteBuilderHost(k.Config.Builder.Remote)
+	if err != nil || !ok {
+		return err
+	}
+	if err := k.Execute(ctx, host, commands.New("true"), remote.Info); err != nil {
+		return fmt.Errorf("connecting to the remote builder %s: %w", k.Config.Builder.Remote, err)
+	}
+	return nil
+}
+
+// remoteBuilderHost turns an ssh:// builder.remote into the pool's
+// "[user@]host[:port]" form; ok is false for other schemes (tcp://…).
+func remoteBuilderHost(remoteURL string) (host string, ok bool, err error) {
+	if remoteURL == "" {
+		return "", false, nil
+	}
+	u, err := url.Parse(remoteURL)
+	if err != nil {
+		return "", false, fmt.Errorf("builder remote %q: %w", remoteURL, err)
+	}
+	if u.Scheme != "ssh" {
+		return "", false, nil
+	}
+	if u.Hostname() == "" {
+		return "", false, fmt.Errorf("builder remote %q has no host", remoteURL)
+	}
+	host = u.Hostname()
+	if u.Port() != "" || strings.Contains(host, ":") {
+		port := u.Port()
+		if port == "" {
+			port = "22"
+		}
+		host = net.JoinHostPort(host, port)
+	}
+	if u.User != nil && u.User.Username() != "" {
+		host = u.User.Username() + "@" + host
+	}
+	return host, true, nil
 }
 
 // BuildRemove is `kamal build remove`: remove the buildx builder.

@@ -776,3 +776,53 @@ func TestBuildArgsNeverPrinted(t *testing.T) {
 		})
 	}
 }
+
+func TestBuildCreateChecksRemoteBuilderHostFirst(t *testing.T) {
+	tests := []struct {
+		remote, host string
+	}{
+		{"ssh://app@10.0.0.9:2222", "app@10.0.0.9:2222"},
+		{"ssh://10.0.0.9", "10.0.0.9"},
+		{"ssh://root@[fd00::9]", "root@[fd00::9]:22"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.remote, func(t *testing.T) {
+			yaml := buildYAML + "  remote: " + tt.remote + "\n  local: false\n"
+			k, rec, _ := newBuildKamal(t, yaml, Options{})
+			if err := k.BuildCreate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			var seq []string
+			for _, c := range rec.calls {
+				if c.host == tt.host || strings.Contains(c.cmd, "buildx create") {
+					seq = append(seq, c.host+": "+c.cmd)
+				}
+			}
+			if len(seq) != 2 || seq[0] != tt.host+": /usr/bin/env true" || !strings.HasPrefix(seq[1], "localhost: docker context create") {
+				t.Errorf("commands = %q, want `true` on %s then the buildx create", seq, tt.host)
+			}
+		})
+	}
+
+	// An unreachable builder host stops before anything is created.
+	yaml := buildYAML + "  remote: ssh://app@10.0.0.9\n  local: false\n"
+	k, rec, _ := newBuildKamal(t, yaml, Options{}, bRule{host: "app@10.0.0.9", match: "true", stderr: "connection refused", exit: 255})
+	err := k.BuildCreate(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "connecting to the remote builder ssh://app@10.0.0.9") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, ok := rec.find("localhost", "buildx create"); ok {
+		t.Error("the builder was created although its host is unreachable")
+	}
+
+	// Other schemes are left to buildx.
+	k, rec, _ = newBuildKamal(t, buildYAML+"  remote: tcp://10.0.0.9:2375\n  local: false\n", Options{})
+	if err := k.BuildCreate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rec.calls {
+		if c.host != "localhost" {
+			t.Errorf("ran %q on %s", c.cmd, c.host)
+		}
+	}
+}
