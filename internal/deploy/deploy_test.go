@@ -56,6 +56,35 @@ func TestPruneAllIsOneCommandPerHost(t *testing.T) {
 	}
 }
 
+// TestPruneRetainsConfiguredContainers: without --retain, prune keeps
+// retain_containers stopped containers (5 by default).
+func TestPruneRetainsConfiguredContainers(t *testing.T) {
+	for _, tc := range []struct{ name, extra, want string }{
+		{"default", "", "tail -n +6"},
+		{"retain_containers 2", "retain_containers: 2\n", "tail -n +3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := &scripted{}
+			k, _, _ := newScriptedKamal(t, bootYAML+tc.extra, x)
+			if err := k.PruneContainers(context.Background(), 0); err != nil {
+				t.Fatal(err)
+			}
+			var prunes int
+			for _, c := range x.commands() {
+				if strings.Contains(c, "docker rm") {
+					prunes++
+					if !strings.Contains(c, tc.want) {
+						t.Errorf("prune command lacks %q: %s", tc.want, c)
+					}
+				}
+			}
+			if prunes != 2 {
+				t.Errorf("prune commands = %d, want one per host:\n%s", prunes, strings.Join(x.commands(), "\n"))
+			}
+		})
+	}
+}
+
 func TestProxyBootRefusesOldProxy(t *testing.T) {
 	x := &scripted{rules: []rule{{match: "docker inspect kamal-proxy", stdout: "v0.8.0\n"}}}
 	k, _, _ := newScriptedKamal(t, bootYAML, x)
