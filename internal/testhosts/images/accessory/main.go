@@ -7,12 +7,9 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -21,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kamalgo/kamal/internal/testhosts/images/internal/webapp"
 )
 
 func main() {
@@ -111,13 +110,6 @@ func mode(path string) (string, error) {
 	return fmt.Sprintf("%04o", st.Mode().Perm()), nil
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
-
 // boots counts the lines of the boot log.
 func boots(logPath string) int {
 	b, err := os.ReadFile(logPath)
@@ -128,8 +120,8 @@ func boots(logPath string) int {
 }
 
 func serve() error {
-	port := envOr("PORT", "80")
-	dataDir := envOr("DATA_DIR", "/data")
+	port := webapp.EnvOr("PORT", "80")
+	dataDir := webapp.EnvOr("DATA_DIR", "/data")
 	bootLog := filepath.Join(dataDir, "boots.log")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return err
@@ -181,24 +173,5 @@ func serve() error {
 		fmt.Fprintf(w, "accessory host=%s boots=%d\n", host, boots(bootLog))
 	})
 
-	ln, err := net.Listen("tcp", ":"+port)
-	if err != nil {
-		return err
-	}
-	log.Printf("accessory listening on :%s, boot %d", port, boots(bootLog))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case sig := <-signals:
-		log.Printf("received %s, shutting down", sig)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return webapp.Serve(mux, port, signals, 5*time.Second, fmt.Sprintf("accessory listening on :%s, boot %d", port, boots(bootLog)))
 }

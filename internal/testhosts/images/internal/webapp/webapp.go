@@ -4,11 +4,8 @@
 package webapp
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -40,8 +37,8 @@ func Main(b Behaviour) {
 }
 
 func run(b Behaviour) error {
-	port := envOr("PORT", "80")
-	version := envOr("VERSION", "unknown")
+	port := EnvOr("PORT", "80")
+	version := EnvOr("VERSION", "unknown")
 	host, _ := os.Hostname()
 
 	signals := make(chan os.Signal, 1)
@@ -53,7 +50,7 @@ func run(b Behaviour) error {
 	}
 
 	if b.BootDelay {
-		secs, err := strconv.Atoi(envOr("BOOT_DELAY", "5"))
+		secs, err := strconv.Atoi(EnvOr("BOOT_DELAY", "5"))
 		if err != nil || secs < 0 {
 			return fmt.Errorf("BOOT_DELAY must be a number of seconds, got %q", os.Getenv("BOOT_DELAY"))
 		}
@@ -78,34 +75,7 @@ func run(b Behaviour) error {
 		fmt.Fprintf(w, "version=%s host=%s\n", version, host)
 	})
 
-	ln, err := net.Listen("tcp", ":"+port)
-	if err != nil {
-		return err
-	}
-	log.Printf("%s version %s listening on :%s", b.DefaultName, version, port)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-
-	select {
-	case err := <-errc:
-		return err
-	case sig := <-signals:
-		log.Printf("received %s, shutting down", sig)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
+	return Serve(mux, port, signals, 10*time.Second, fmt.Sprintf("%s version %s listening on :%s", b.DefaultName, version, port))
 }
 
 // tool runs the small commands `kamal app exec` tests need in an image
