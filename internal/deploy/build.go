@@ -154,7 +154,9 @@ func (k *Kamal) BuildPush(ctx context.Context, o BuildOptions) error {
 		return &BuilderError{b.MissingDockerfile().Error()}
 	}
 	if !buildx && b.Kind() != commands.BuilderPack {
-		return k.classicBuild(ctx, b, dir, env, o, false)
+		return k.withBuilderRegistryForward(ctx, func() error {
+			return k.classicBuild(ctx, b, dir, env, o, false)
+		})
 	}
 	if buildx {
 		if err := k.ensureBuilder(ctx, b); err != nil {
@@ -168,8 +170,29 @@ func (k *Kamal) BuildPush(ctx context.Context, o BuildOptions) error {
 		cmd = b.Push(o.NoCache)
 	}
 	line := shell.WithEnv(b.Env(), shell.Command(cmd...))
-	_, err = k.buildLocal(dir, env).Exec(ctx, "localhost", line, remote.ExecOptions{})
-	return err
+	return k.withBuilderRegistryForward(ctx, func() error {
+		_, err := k.buildLocal(dir, env).Exec(ctx, "localhost", line, remote.ExecOptions{})
+		return err
+	})
+}
+
+// withBuilderRegistryForward runs fn with a local registry's port
+// forwarded from an ssh:// remote builder host to this machine, so the
+// remote builder pushes to `localhost:<port>` (Kamal forwards it the same
+// way; its buildx builder uses the host network for this). Otherwise it
+// just runs fn.
+func (k *Kamal) withBuilderRegistryForward(ctx context.Context, fn func() error) error {
+	if !k.Config.Registry.Local {
+		return fn()
+	}
+	host, ok, err := remoteBuilderHost(k.Config.Builder.Remote)
+	if err != nil || !ok {
+		if err != nil {
+			return err
+		}
+		return fn()
+	}
+	return k.withLocalRegistryForward(ctx, []string{host}, fn)
 }
 
 // classicBuild runs the buildx-free plan: docker build, then the pushes

@@ -26,11 +26,13 @@ type recorder struct {
 	realGit  bool
 	forwards []string
 	stopped  int
+	open     int // forwards open now
 }
 
 type call struct {
 	host, cmd, stdin, dir string
 	env                   []string
+	forwards              int // port forwards open while it ran
 }
 
 // bRule answers commands containing match (on host, "" for any).
@@ -51,7 +53,7 @@ func (r *recorder) exec(ctx context.Context, host, dir string, env []string, cmd
 		stdin = string(b)
 	}
 	r.mu.Lock()
-	r.calls = append(r.calls, call{host: host, cmd: cmd, stdin: stdin, dir: dir, env: env})
+	r.calls = append(r.calls, call{host: host, cmd: cmd, stdin: stdin, dir: dir, env: env, forwards: r.open})
 	rules := slices.Clone(r.rules)
 	r.mu.Unlock()
 	if r.realGit && host == "localhost" && strings.HasPrefix(cmd, "/usr/bin/env git") {
@@ -78,10 +80,12 @@ func (r *recorder) ForwardRemotePort(ctx context.Context, host string, port int,
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.forwards = append(r.forwards, host+" -> "+local)
+	r.open++
 	return func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.stopped++
+		r.open--
 	}, nil
 }
 
@@ -824,5 +828,51 @@ func TestBuildCreateChecksRemoteBuilderHostFirst(t *testing.T) {
 		if c.host != "localhost" {
 			t.Errorf("ran %q on %s", c.cmd, c.host)
 		}
+	}
+}
+
+func TestBuildPushRemoteBuilderLocalRegistryForward(t *testing.T) {
+	for _, noBuildx := range []bool{false, true} {
+		t.Run(map[bool]string{false: "buildx", true: "classic"}[noBuildx], func(t *testing.T) {
+			yaml := localRegistryYAML + "  remote: ssh://app@10.0.0.9:2222\n  local: false\n  context: .\n"
+			gitRepo(t, yaml)
+			var rules []bRule
+			if noBuildx {
+				rules = append(rules, bRule{host: "localhost", match: "docker buildx version", exit: 1})
+			}
+			k, rec, _ := newBuildKamal(t, yaml, Options{}, rules...)
+			if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"app@10.0.0.9:2222 -> 127.0.0.1:5555"}; !slices.Equal(rec.forwards, want) || rec.stopped != 1 {
+				t.Errorf("forwards %v (stopped %d), want %v closed after the build", rec.forwards, rec.stopped, want)
+			}
+			var builds int
+			for _, c := range rec.calls {
+				if c.host == "localhost" && (strings.Contains(c.cmd, "build ") || strings.HasPrefix(c.cmd, "docker push")) {
+					builds++
+					if c.forwards != 1 {
+						t.Errorf("%q ran without the registry forward", c.cmd)
+					}
+					if !strings.Contains(c.cmd, "localhost:5555/dhh/app:999") {
+						t.Errorf("%q does not use the local registry", c.cmd)
+					}
+				}
+			}
+			if builds == 0 {
+				t.Fatalf("no build ran: %v", rec.on("localhost"))
+			}
+		})
+	}
+
+	// A local builder pushes to the local registry directly: no forward.
+	yaml := localRegistryYAML + "  context: .\n"
+	gitRepo(t, yaml)
+	k, rec, _ := newBuildKamal(t, yaml, Options{})
+	if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.forwards) != 0 {
+		t.Errorf("forwards for a local builder: %v", rec.forwards)
 	}
 }
