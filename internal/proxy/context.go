@@ -24,6 +24,7 @@ type reqState struct {
 	logReqHeaders  []string
 	logRespHeaders []string
 	lw             logWriter // the access log's response writer
+	internal       bool      // made by the proxy itself (on-demand TLS check): never redirected
 }
 
 func withReqState(r *http.Request, st *reqState) *http.Request {

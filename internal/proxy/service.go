@@ -47,7 +47,7 @@ func (s *Service) configure(so ServiceOptions, to TargetOptions, stateDir string
 		}
 		pages = p
 	}
-	certs, err := newCertManager(so, stateDir)
+	certs, err := newCertManager(so, stateDir, http.HandlerFunc(s.serveInternal), s.log)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request, prefix strin
 		certs.HTTPHandler(http.NotFoundHandler()).ServeHTTP(w, r)
 		return
 	}
-	if u := s.redirectURL(r, so); u != "" {
+	if u := s.redirectURL(r, so); u != "" && !st.internal {
 		w.Header().Set("Connection", "close")
 		http.Redirect(w, r, u, http.StatusMovedPermanently)
 		return

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,9 @@ func acmeCacheDir(base, directory string) string {
 	return filepath.Join(base, hex.EncodeToString(sum[:]))
 }
 
-func newCertManager(so ServiceOptions, stateDir string) (certManager, error) {
+// newCertManager builds the certificate source of a service. local serves
+// in-process on-demand checks (a --tls-on-demand-url that is a path).
+func newCertManager(so ServiceOptions, stateDir string, local http.Handler, log *slog.Logger) (certManager, error) {
 	if !so.TLSEnabled {
 		return nil, nil
 	}
@@ -60,10 +63,15 @@ func newCertManager(so ServiceOptions, stateDir string) (certManager, error) {
 		// mounted volume), not wherever the client's $HOME points.
 		base = filepath.Join(stateDir, "certs")
 	}
+	cache := autocert.DirCache(acmeCacheDir(base, so.ACMEDirectory))
+	policy := autocert.HostWhitelist(so.Hosts...)
+	if so.TLSOnDemandURL != "" {
+		policy = (&onDemandChecker{url: so.TLSOnDemandURL, cache: cache, local: local, log: log}).allow
+	}
 	m := &autocert.Manager{
 		Prompt:     autocert.AcceptTOS,
-		Cache:      autocert.DirCache(acmeCacheDir(base, so.ACMEDirectory)),
-		HostPolicy: autocert.HostWhitelist(so.Hosts...),
+		Cache:      cache,
+		HostPolicy: policy,
 		Client:     &acme.Client{DirectoryURL: so.ACMEDirectory},
 	}
 	// autocert only offers HTTP-01 once HTTPHandler has been called; the

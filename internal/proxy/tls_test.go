@@ -8,13 +8,16 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -158,7 +161,7 @@ func TestAutomaticTLSUsesStateDirCache(t *testing.T) {
 	dir := t.TempDir()
 	so := hostOpts("auto.test")
 	so.TLSEnabled = true
-	cm, err := newCertManager(so, dir)
+	cm, err := newCertManager(so, dir, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,6 +281,77 @@ func TestAutomaticTLSWithLocalACMEServer(t *testing.T) {
 			res.Body.Close()
 			if res.StatusCode != http.StatusNotFound {
 				t.Fatalf("unknown challenge token: %d", res.StatusCode)
+			}
+		})
+	}
+}
+
+// TestOnDemandTLS issues certificates for names nobody listed, once the
+// check URL answers 200 for ?host=<name>: an external URL (not followed
+// through redirects) and a path served by the service itself (never
+// redirected to HTTPS). Denied names fail the handshake.
+func TestOnDemandTLS(t *testing.T) {
+	var asked []string
+	var mu sync.Mutex
+	check := func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.URL.RawQuery)
+		mu.Unlock()
+		switch r.URL.Query().Get("host") {
+		case "allowed.test":
+			fmt.Fprint(w, "ok")
+		case "redirected.test":
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+		default:
+			http.Error(w, "not ours", http.StatusForbidden)
+		}
+	}
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/up":
+		case "/tls-check":
+			check(w, r)
+		default:
+			fmt.Fprintf(w, "app %s", r.URL.Path)
+		}
+	}))
+	t.Cleanup(app.Close)
+	external := httptest.NewServer(http.HandlerFunc(check))
+	t.Cleanup(external.Close)
+
+	for _, tc := range []struct{ name, url, wantQuery string }{
+		{"path", "/tls-check", "host=allowed.test"},
+		{"external", external.URL + "/check?key=v", "host=allowed.test&key=v"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			asked = nil
+			mu.Unlock()
+			srv := startServer(t)
+			ca := newTestCA(t, "tls-alpn-01", srv.HTTPAddr(), srv.HTTPSAddr())
+			so := DefaultServiceOptions()
+			so.TLSEnabled, so.TLSOnDemandURL, so.ACMEDirectory = true, tc.url, ca.directoryURL()
+			if err := srv.Router.Deploy("ondemand", []string{strings.TrimPrefix(app.URL, "http://")}, nil, fastDeploy(), so, fastTargetOptions()); err != nil {
+				t.Fatal(err)
+			}
+			if status, body := httpsGetVia(t, srv.HTTPSAddr(), "allowed.test", "/x", ca.pool()); status != 200 || body != "app /x" {
+				t.Fatalf("allowed: %d %q", status, body)
+			}
+			mu.Lock()
+			first := append([]string(nil), asked...)
+			mu.Unlock()
+			if len(first) == 0 || first[0] != tc.wantQuery {
+				t.Fatalf("check queries %q, want %q first", first, tc.wantQuery)
+			}
+			for _, denied := range []string{"denied.test", "redirected.test"} {
+				c, err := tls.Dial("tcp", srv.HTTPSAddr(), &tls.Config{ServerName: denied, RootCAs: ca.pool()})
+				if err == nil {
+					c.Close()
+					t.Fatalf("%s: handshake succeeded", denied)
+				}
+			}
+			if n := len(ca.passed()); n != 1 {
+				t.Fatalf("%d certificates validated, want 1", n)
 			}
 		})
 	}

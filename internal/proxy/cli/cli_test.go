@@ -36,6 +36,10 @@ func TestDeployValidationMessages(t *testing.T) {
 		{[]string{"deploy", "app", "--target=web:3000", "--host=a.com", "--host=www.a.com", "--canonical-host=b.com"}, "Error: canonical-host 'b.com' must be present in the hosts list: [a.com www.a.com]"},
 		{[]string{"deploy", "app", "--target=http://web:3000"}, "Error: http://web:3000 :invalid host pattern"},
 		{[]string{"deploy", "app", "--target=web:3000", "--tls-certificate-path=/c"}, "Error: if any flags in the group [tls-certificate-path tls-private-key-path] are set they must all be set; missing [tls-private-key-path]"},
+		{[]string{"deploy", "app", "--target=web:3000", "--tls-on-demand-url=/check"}, "Error: tls-on-demand-url requires TLS to be enabled"},
+		{[]string{"deploy", "app", "--target=web:3000", "--tls", "--host=a.com", "--tls-on-demand-url=/check"}, "Error: tls-on-demand-url cannot be used with hosts"},
+		{[]string{"deploy", "app", "--target=web:3000", "--tls", "--tls-on-demand-url=ftp://x/check"}, "Error: tls-on-demand-url must be an http(s) URL or a path"},
+		{[]string{"deploy", "app", "--target=web:3000", "--tls", "--tls-on-demand-url=/c", "--tls-certificate-path=/c", "--tls-private-key-path=/k"}, "Error: tls-on-demand-url cannot be used with a custom certificate"},
 		{[]string{"rollout", "set", "app"}, "Error: at least one of the flags in the group [percent list] is required"},
 	}
 	for _, tc := range tests {
@@ -177,6 +181,8 @@ func TestKamalGeneratedDeployCommandsParse(t *testing.T) {
 			"--path-prefix=/oauth", "--strip-path-prefix=false", "--forward-headers", "--tls-redirect=false", "--log-request-header=Cache-Control",
 			"--log-request-header=X-Forwarded-Proto", "--log-response-header=X-Request-ID", "--error-pages=/home/kamal-proxy/.apps-config/app/error_pages/999"},
 		{"deploy", "app-web", "--target=web:3000", "--host=a.example.com", "--tls", "--tls-certificate-path=/c.pem", "--tls-private-key-path=/k.pem"},
+		{"deploy", "app-web", "--target=web:3000", "--tls", "--tls-on-demand-url=https://auth.example.com/check?k=v"},
+		{"deploy", "app-web", "--target=web:3000", "--tls", "--tls-on-demand-url=/tls-check"},
 		{"stop", "app-web", "--drain-timeout=30s", "--message=Down for maintenance"},
 		{"resume", "app-web"},
 		{"remove", "app-web"},

@@ -46,7 +46,7 @@ func newDeployCommand() *cobra.Command {
 	f.BoolVar(&so.StripPrefix, "strip-path-prefix", true, "With --path-prefix, strip prefix from request before forwarding")
 
 	f.BoolVar(&so.TLSEnabled, "tls", false, "Configure TLS for this target (requires a non-empty host)")
-	f.StringVar(&so.TLSOnDemandURL, "tls-on-demand-url", "", "URL that approves on-demand certificates (not supported by this build)")
+	f.StringVar(&so.TLSOnDemandURL, "tls-on-demand-url", "", "URL (http(s)://... or /path) that must answer 200 to ?host=<name> before a certificate is issued on demand")
 	f.BoolVar(&d.tlsStaging, "tls-staging", false, "Use Let's Encrypt staging environment for certificate provisioning")
 	f.StringVar(&so.TLSCertificatePath, "tls-certificate-path", "", "Configure custom TLS certificate path (PEM format)")
 	f.StringVar(&so.TLSPrivateKeyPath, "tls-private-key-path", "", "Configure custom TLS private key path (PEM format)")
@@ -105,11 +105,8 @@ func (d *deployFlags) validate(cmd *cobra.Command) error {
 	if !flags.Changed("forward-headers") {
 		to.ForwardHeaders = !so.TLSEnabled
 	}
-	if so.TLSOnDemandURL != "" {
-		return errors.New("tls-on-demand-url is not supported by this build")
-	}
 	if so.TLSEnabled {
-		if !so.HasConfiguredHosts() {
+		if !so.HasConfiguredHosts() && so.TLSOnDemandURL == "" {
 			return errors.New("host must be set when using TLS")
 		}
 		if !slices.Contains(so.PathPrefixes, "/") {
