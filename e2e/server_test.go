@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -134,32 +133,5 @@ func TestServerBootstrap(t *testing.T) {
 // host; the server, lock and audit scenarios never push an image.
 func opsProject(t *testing.T, service string) string {
 	t.Helper()
-	dir := t.TempDir()
-	var servers strings.Builder
-	for _, h := range env.Hosts {
-		fmt.Fprintf(&servers, "  - %s\n", h.IP)
-	}
-	yml := fmt.Sprintf(`service: %s
-image: e2e/%s
-servers:
-%sregistry:
-  server: %s
-  username: unused
-  password: unused
-builder:
-  arch: amd64
-ssh:
-  user: root
-  keys_only: true
-  keys:
-    - %s
-  config: false
-`, service, service, servers.String(), env.Registry, env.SSHKeyPath)
-	if err := os.MkdirAll(filepath.Join(dir, "config"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "config", "deploy.yml"), []byte(yml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return newProject(t, service, "e2e/"+service)
 }
