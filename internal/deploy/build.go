@@ -401,7 +401,7 @@ func (k *Kamal) BuildDev(ctx context.Context, o BuildOptions) error {
 	if err != nil {
 		return err
 	}
-	k.warnDevFiles(ctx)
+	k.warnDevFiles(ctx, b.Context())
 	env, err := k.buildSecretsEnv()
 	if err != nil {
 		return err

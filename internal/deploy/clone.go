@@ -143,18 +143,26 @@ func firstLine(s string) string {
 }
 
 // warnDevFiles warns that a dev build contains uncommitted and untracked
-// files of the working tree.
-func (k *Kamal) warnDevFiles(ctx context.Context) {
+// files of the working tree: those the build context contextDir includes
+// (inside it and not left out by its .dockerignore), as Kamal does.
+func (k *Kamal) warnDevFiles(ctx context.Context, contextDir string) {
 	out, ok, err := k.gitOutput(ctx, "status", "--porcelain", "--untracked-files=all")
 	if err != nil || !ok {
 		return
 	}
+	inContext := k.devContextFilter(ctx, contextDir)
 	var changed, untracked []string
 	for _, line := range strings.Split(out, "\n") {
 		if len(line) < 4 {
 			continue
 		}
 		name := line[3:]
+		if i := strings.Index(name, " -> "); i >= 0 && !strings.HasPrefix(line, "??") {
+			name = name[i+4:] // a rename: the new name is in the context
+		}
+		if !inContext(name) {
+			continue
+		}
 		if strings.HasPrefix(line, "??") {
 			untracked = append(untracked, name)
 		} else {
@@ -176,5 +184,37 @@ func (k *Kamal) warnDevFiles(ctx context.Context) {
 			k.Say("  %s", f)
 		}
 		k.Say("")
+	}
+}
+
+// devContextFilter returns whether a path relative to the git root is in
+// the build context contextDir. When the paths cannot be worked out it
+// keeps every file (a warning too many beats one missing).
+func (k *Kamal) devContextFilter(ctx context.Context, contextDir string) func(string) bool {
+	all := func(string) bool { return true }
+	root, ok, err := k.gitOutput(ctx, "rev-parse", "--show-toplevel")
+	if err != nil || !ok || root == "" {
+		return all
+	}
+	ctxAbs, err := filepath.Abs(contextDir)
+	if err != nil {
+		return all
+	}
+	if r, err := filepath.EvalSymlinks(root); err == nil {
+		root = r
+	}
+	if c, err := filepath.EvalSymlinks(ctxAbs); err == nil {
+		ctxAbs = c
+	}
+	ignore, err := readDockerIgnore(ctxAbs)
+	if err != nil {
+		return all
+	}
+	return func(name string) bool {
+		rel, err := filepath.Rel(ctxAbs, filepath.Join(root, filepath.FromSlash(name)))
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return false
+		}
+		return !ignore.excluded(filepath.ToSlash(rel))
 	}
 }
