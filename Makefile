@@ -29,6 +29,21 @@ testhosts-up:
 testhosts-down:
 	$(GO) run ./internal/testhosts/cmd down
 
+# Runs every Go fuzz test in the repository, one after the other, each for
+# FUZZTIME (default 60s): make fuzz FUZZTIME=10s. Minimizing each new
+# interesting input is capped (FUZZMINIMIZETIME) because the large seed
+# configs otherwise keep both workers minimizing for the whole run.
+FUZZTIME ?= 60s
+FUZZMINIMIZETIME ?= 100x
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+		for fn in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
+			echo "==> $$pkg $$fn ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
+		done; \
+	done
+
 # All tests, each step run even if an earlier one failed, then a summary.
 test:
 	@status=0; summary=""; \
