@@ -256,9 +256,14 @@ func (a *Accessory) DirectoryCommands(d config.AccessoryFile) []Cmd {
 // (running containers only).
 func (a *Accessory) ContainerID() Cmd { return containerIDFor(a.acc.Service, false) }
 
-// ProxyDeploy registers the accessory container with kamal-proxy.
+// ProxyDeploy registers the accessory container with kamal-proxy (with
+// its custom TLS certificate when `proxy.ssl` names one).
 func (a *Accessory) ProxyDeploy(containerID string) Cmd {
 	t := DeployTarget{ContainerID: containerID, DeployTimeout: a.cfg.DeployTimeout, DrainTimeout: a.cfg.DrainTimeout}
+	if a.acc.Proxy != nil && a.acc.Proxy.CustomSSL() {
+		t.TLSCertPath = path.Join(a.TLSContainerDirectory(), "cert.pem")
+		t.TLSKeyPath = path.Join(a.TLSContainerDirectory(), "key.pem")
+	}
 	return append(proxyExec("deploy", q(a.acc.Service)), ProxyDeployArgs(a.acc.Proxy, t)...)
 }
 
@@ -273,3 +278,24 @@ func (a *Accessory) Registry() *Registry {
 	}
 	return NewRegistry(*a.acc.Registry)
 }
+
+// TLSDirectory is where an accessory's custom TLS certificate goes on the
+// host: <proxy app dir>/tls/accessories/<name> (Kamal's role name for an
+// accessory's proxy is `accessories/<name>`).
+func (a *Accessory) TLSDirectory() string {
+	return path.Join(ProxyAppDirectory(a.cfg), "tls", "accessories", a.acc.Name)
+}
+
+// TLSContainerDirectory is the same directory inside kamal-proxy.
+func (a *Accessory) TLSContainerDirectory() string {
+	return path.Join(ProxyAppContainerDirectory(a.cfg), "tls", "accessories", a.acc.Name)
+}
+
+// CreateTLSDirectory is `mkdir -p <tls dir>`.
+func (a *Accessory) CreateTLSDirectory() Cmd { return New("mkdir", "-p").Quoted(a.TLSDirectory()) }
+
+// CertificatePath is the host path of the custom certificate PEM.
+func (a *Accessory) CertificatePath() string { return path.Join(a.TLSDirectory(), "cert.pem") }
+
+// PrivateKeyPath is the host path of the custom private key PEM.
+func (a *Accessory) PrivateKeyPath() string { return path.Join(a.TLSDirectory(), "key.pem") }

@@ -289,7 +289,43 @@ func (r *accessoryRun) proxyDeploy(ctx context.Context, h string) error {
 	if id == "" {
 		return &BootError{fmt.Sprintf("Failed to get endpoint for %s accessory on %s, did the container boot?", r.acc.Name, h)}
 	}
+	if err := r.uploadCertificates(ctx, h); err != nil {
+		return err
+	}
 	return k.Execute(ctx, h, r.cmd.ProxyDeploy(id), remote.Info)
+}
+
+// uploadCertificates writes a proxied accessory's custom TLS certificate
+// and key (from secrets) where kamal-proxy reads them.
+func (r *accessoryRun) uploadCertificates(ctx context.Context, h string) error {
+	p := r.acc.Proxy
+	if p == nil || !p.CustomSSL() {
+		return nil
+	}
+	k := r.k
+	read := func(secret, key string) ([]byte, error) {
+		v, err := k.Secret(secret)
+		if err != nil || strings.TrimSpace(v) == "" {
+			return nil, &ArgumentError{fmt.Sprintf("Missing SSL secret %q for accessory %q (%s)", secret, r.acc.Name, key)}
+		}
+		return []byte(v), nil
+	}
+	cert, err := read(p.SSLCertificate, "certificate_pem")
+	if err != nil {
+		return err
+	}
+	key, err := read(p.SSLPrivateKey, "private_key_pem")
+	if err != nil {
+		return err
+	}
+	k.Out.Infof("Writing SSL certificates for accessory %s", r.acc.Name)
+	if err := k.Execute(ctx, h, r.cmd.CreateTLSDirectory(), remote.Info); err != nil {
+		return err
+	}
+	if err := k.Upload(ctx, h, r.cmd.CertificatePath(), cert, 0o644); err != nil {
+		return err
+	}
+	return k.Upload(ctx, h, r.cmd.PrivateKeyPath(), key, 0o644)
 }
 
 // AccessoryDirectories is the hidden `accessory directories NAME|all`.

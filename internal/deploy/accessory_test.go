@@ -127,6 +127,13 @@ accessories:
 // working directory and DB_PASSWORD in the secrets.
 func accessoryKamal(t *testing.T, opts Options, answers ...accAnswer) (*Kamal, *accHosts, *bytes.Buffer) {
 	t.Helper()
+	return accessoryKamalWith(t, accessoryYAML, "", opts, answers...)
+}
+
+// accessoryKamalWith is accessoryKamal with another deploy.yml and extra
+// lines for .kamal/secrets.
+func accessoryKamalWith(t *testing.T, yaml, moreSecrets string, opts Options, answers ...accAnswer) (*Kamal, *accHosts, *bytes.Buffer) {
+	t.Helper()
 	dir := t.TempDir()
 	t.Chdir(dir)
 	for _, d := range []string{"config", ".kamal"} {
@@ -137,14 +144,14 @@ func accessoryKamal(t *testing.T, opts Options, answers ...accAnswer) (*Kamal, *
 	files := map[string]string{
 		"config/init.sql.erb": "CREATE DATABASE <%= ENV['MYSQL_DATABASE'] %>;\n",
 		"config/my.cnf":       "[mysqld]\n",
-		".kamal/secrets":      "DB_PASSWORD=hunter2 \"x\"\n",
+		".kamal/secrets":      "DB_PASSWORD=hunter2 \"x\"\n" + moreSecrets,
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cfg := loadConfig(t, accessoryYAML) // secrets: .kamal/secrets in the working directory
+	cfg := loadConfig(t, yaml) // secrets: .kamal/secrets in the working directory
 	x := &accHosts{answers: answers}
 	var out bytes.Buffer
 	opts.Executor, opts.Stdout = x, &out
@@ -572,5 +579,60 @@ func TestAccessoryInteractiveOnFirstHost(t *testing.T) {
 				t.Errorf("TTY commands = %q, want one starting %q", f.tty, tt.tty)
 			}
 		})
+	}
+}
+
+func TestAccessoryCustomTLSCertificate(t *testing.T) {
+	yaml := strings.Replace(accessoryYAML, `      host: cache.example.com
+      app_port: 6380
+`, `      host: cache.example.com
+      app_port: 6380
+      ssl:
+        certificate_pem: CACHE_CERT
+        private_key_pem: CACHE_KEY
+`, 1)
+	const cert, key = "-----BEGIN CERTIFICATE-----\\nMIIcert\\n-----END CERTIFICATE-----", "-----BEGIN PRIVATE KEY-----\\nMIIkeybodybodybody\\n-----END PRIVATE KEY-----"
+	secrets := "CACHE_CERT=\"" + cert + "\"\nCACHE_KEY=\"" + key + "\"\n"
+	k, x, _ := accessoryKamalWith(t, yaml, secrets, Options{},
+		accAnswer{match: "docker container ls --filter", stdout: "c0ffee\n"})
+	if err := k.AccessoryBoot(context.Background(), "cache"); err != nil {
+		t.Fatal(err)
+	}
+	const dir = ".kamal/proxy/apps-config/app/tls/accessories/cache"
+	for path, want := range map[string]string{dir + "/cert.pem": "MIIcert", dir + "/key.pem": "MIIkeybodybodybody"} {
+		got, ok := x.uploads["1.1.1.2:"+path]
+		if !ok || !strings.Contains(got.data, want) || got.mode != 0o644 {
+			t.Errorf("upload %s = %+v, want the PEM (mode 0644)", path, got)
+		}
+	}
+	got := x.commandsOn("1.1.1.2", false)
+	mkdir := slices.Index(got, "/usr/bin/env mkdir -p "+dir)
+	upload := slices.Index(got, "upload "+dir+"/cert.pem")
+	deploy := slices.IndexFunc(got, func(c string) bool { return strings.HasPrefix(c, "docker exec kamal-proxy kamal-proxy deploy app-cache") })
+	if mkdir < 0 || upload < mkdir || deploy < upload {
+		t.Fatalf("want mkdir, uploads, then the proxy deploy:\n%s", strings.Join(got, "\n"))
+	}
+	for _, want := range []string{
+		` --tls `,
+		` --tls-certificate-path="/home/kamal-proxy/.apps-config/app/tls/accessories/cache/cert.pem" --tls-private-key-path="/home/kamal-proxy/.apps-config/app/tls/accessories/cache/key.pem"`,
+	} {
+		if !strings.Contains(got[deploy], want) {
+			t.Errorf("deploy lacks %q: %s", want, got[deploy])
+		}
+	}
+
+	// A missing secret stops before the proxy deploy, naming it (the
+	// word "secret" is this config's registry password, so it shows
+	// redacted).
+	k, x, _ = accessoryKamalWith(t, yaml, "CACHE_CERT=\""+cert+"\"\n", Options{},
+		accAnswer{match: "docker container ls --filter", stdout: "c0ffee\n"})
+	err := k.AccessoryBoot(context.Background(), "cache")
+	if err == nil || !strings.Contains(err.Error(), `"CACHE_KEY" for accessory "cache" (private_key_pem)`) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, c := range x.commandsOn("1.1.1.2", false) {
+		if strings.Contains(c, "kamal-proxy deploy") {
+			t.Errorf("deployed without the key: %s", c)
+		}
 	}
 }
