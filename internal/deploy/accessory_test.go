@@ -608,7 +608,9 @@ func TestAccessoryCustomTLSCertificate(t *testing.T) {
 	got := x.commandsOn("1.1.1.2", false)
 	mkdir := slices.Index(got, "/usr/bin/env mkdir -p "+dir)
 	upload := slices.Index(got, "upload "+dir+"/cert.pem")
-	deploy := slices.IndexFunc(got, func(c string) bool { return strings.HasPrefix(c, "docker exec kamal-proxy kamal-proxy deploy app-cache") })
+	deploy := slices.IndexFunc(got, func(c string) bool {
+		return strings.HasPrefix(c, "docker exec kamal-proxy kamal-proxy deploy app-cache")
+	})
 	if mkdir < 0 || upload < mkdir || deploy < upload {
 		t.Fatalf("want mkdir, uploads, then the proxy deploy:\n%s", strings.Join(got, "\n"))
 	}
