@@ -876,3 +876,56 @@ func TestBuildPushRemoteBuilderLocalRegistryForward(t *testing.T) {
 		t.Errorf("forwards for a local builder: %v", rec.forwards)
 	}
 }
+
+// TestBuildPushHookOrder runs a push with a fake docker and real hooks
+// that write to the same log: pre-connect first, then the docker checks
+// and the local login, then pre-build, then the build.
+func TestBuildPushHookOrder(t *testing.T) {
+	yaml := buildYAML + "  driver: docker\n"
+	dir, _ := gitRepo(t, yaml)
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(fakeDockerScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dockerLog := filepath.Join(t.TempDir(), "docker.log")
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("DOCKER_LOG", dockerLog)
+	t.Setenv("NO_BUILDX", "")
+	t.Setenv("FAIL_BUILD", "")
+	hooks := filepath.Join(dir, ".kamal", "hooks")
+	if err := os.MkdirAll(hooks, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"pre-connect", "pre-build"} {
+		writeHook(t, hooks, h, "echo hook "+h+" >> \"$DOCKER_LOG\"\n", 0o755)
+	}
+	var out bytes.Buffer
+	k, err := New(loadConfig(t, yaml), Options{Executor: &recorder{}, Stdout: &out, Level: remote.LevelDefault,
+		LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+		t.Fatalf("%v\n%s", err, &out)
+	}
+	logged, err := os.ReadFile(dockerLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for _, l := range strings.Split(strings.TrimSpace(string(logged)), "\n") {
+		switch {
+		case strings.HasPrefix(l, "hook "):
+			steps = append(steps, strings.TrimPrefix(l, "hook "))
+		case strings.HasPrefix(l, "argv: [--version]"):
+			steps = append(steps, "docker check")
+		case strings.HasPrefix(l, "argv: [login]"):
+			steps = append(steps, "login")
+		case strings.HasPrefix(l, "argv: [buildx] [build]"):
+			steps = append(steps, "build")
+		}
+	}
+	if want := []string{"pre-connect", "docker check", "login", "pre-build", "build"}; !slices.Equal(steps, want) {
+		t.Errorf("steps %v, want %v\n%s", steps, want, logged)
+	}
+}
