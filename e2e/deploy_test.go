@@ -410,7 +410,8 @@ func TestBrokenDeploy(t *testing.T) {
 	if err == nil {
 		t.Fatalf("deploy of an unhealthy version succeeded:\n%s", out)
 	}
-	for _, want := range []string{"Failed to boot web on", "Releasing the deploy lock..."} {
+	// The new container's own log is shown, then the lock is released.
+	for _, want := range []string{"Failed to boot web on", "version v2 listening on :80", "Releasing the deploy lock..."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("deploy output lacks %q:\n%s", want, out)
 		}
@@ -651,5 +652,63 @@ func TestParallelRoles(t *testing.T) {
 	p.expectVersion(t, ctx, "v2", h)
 	if got := runningNames(t, ctx, h, "par"); got != "par-workers-v2 par-web-v2" && got != "par-web-v2 par-workers-v2" {
 		t.Errorf("containers = %q, want web and workers at v2 only", got)
+	}
+}
+
+// TestAssetPath: asset_path extracts each version's assets from its image
+// into a volume mounted at that path; during a deploy the new and the old
+// version share both sets (the new one wins on equal names), and the old
+// version's directories go with its container.
+func TestAssetPath(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	p := newAppProject(t, appSpec{Service: "assets", Web: hostIPs(0), Extra: "asset_path: /public/assets\n"})
+	cleanupApp(t, p)
+	p.image(t, ctx, "app-assets", "v1")
+	p.image(t, ctx, "app-assets", "v2")
+	h := env.Hosts[0]
+	expectAsset := func(name, want string) {
+		t.Helper()
+		status, body, err := p.get(ctx, h, "/assets/"+name)
+		if err != nil || status != 200 || body != want {
+			t.Errorf("GET /assets/%s = %d %q (%v), want 200 %q", name, status, body, err, want)
+		}
+	}
+	dirs := func(kind string) []string {
+		t.Helper()
+		entries, err := os.ReadDir(filepath.Join(h.Home, ".kamal/apps/assets/assets", kind))
+		if err != nil {
+			t.Fatalf("assets %s: %v", kind, err)
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+
+	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
+	p.expectVersion(t, ctx, "v1", h)
+	expectAsset("v1.txt", "asset of v1\n")
+	expectAsset("shared.txt", "shared from v1\n")
+	if status, _, _ := p.get(ctx, h, "/assets/v2.txt"); status != 404 {
+		t.Errorf("GET /assets/v2.txt before v2 = %d, want 404", status)
+	}
+
+	p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
+	p.expectVersion(t, ctx, "v2", h)
+	expectAsset("v2.txt", "asset of v2\n")
+	expectAsset("v1.txt", "asset of v1\n") // bridged from the previous version
+	expectAsset("shared.txt", "shared from v2\n")
+
+	for _, kind := range []string{"extracted", "volumes"} {
+		if got := strings.Join(dirs(kind), " "); got != "web-v2" {
+			t.Errorf("assets/%s = %q, want only web-v2 once v1 is stopped", kind, got)
+		}
+	}
+	if left := containerNames(t, ctx, h, "name=assets-web-assets"); len(left) > 0 {
+		t.Errorf("asset extraction container left: %v", left)
 	}
 }

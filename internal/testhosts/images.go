@@ -16,7 +16,7 @@ import (
 // ImageSpec describes a test image built FROM scratch around one of the
 // programs in internal/testhosts/images.
 type ImageSpec struct {
-	Program    string            // directory under images/: app, app-unhealthy, app-slow, app-noterm, accessory
+	Program    string            // directory under images/: app, app-unhealthy, app-slow, app-noterm, accessory, app-assets
 	Repository string            // repository in the registry (default: Program)
 	Tag        string            // default "latest"
 	Service    string            // value of the `service` label (default: Repository's last element)
@@ -26,7 +26,13 @@ type ImageSpec struct {
 }
 
 // Programs are the image programs BuildImage knows.
-var Programs = []string{"app", "app-unhealthy", "app-slow", "app-noterm", "accessory"}
+var Programs = []string{"app", "app-unhealthy", "app-slow", "app-noterm", "accessory", "app-assets"}
+
+// programSteps are extra Dockerfile steps of some programs, after the ENV
+// lines. The exec form of RUN needs no shell in a FROM scratch image.
+var programSteps = map[string]string{
+	"app-assets": "RUN [\"/app\", \"seed-assets\"]\n", // writes /public/assets for asset_path
+}
 
 var (
 	nameRE  = regexp.MustCompile(`^[a-z0-9]+(?:[._/-][a-z0-9]+)*$`)
@@ -82,6 +88,7 @@ func (s ImageSpec) dockerfile() string {
 	for _, k := range sortedKeys(s.Env) {
 		fmt.Fprintf(&b, "ENV %s=%s\n", k, strconv.Quote(s.Env[k]))
 	}
+	b.WriteString(programSteps[s.Program])
 	fmt.Fprintf(&b, "LABEL service=%s\n", strconv.Quote(s.Service))
 	for _, k := range sortedKeys(s.Labels) {
 		fmt.Fprintf(&b, "LABEL %s=%s\n", k, strconv.Quote(s.Labels[k]))

@@ -17,9 +17,10 @@ import (
 
 // Behaviour selects how the server misbehaves, if at all.
 type Behaviour struct {
-	Unhealthy   bool // /up answers 500
-	BootDelay   bool // wait BOOT_DELAY seconds (default 5) before listening
-	IgnoreTerm  bool // SIGTERM is ignored; only SIGKILL stops the process
+	Unhealthy   bool   // /up answers 500
+	BootDelay   bool   // wait BOOT_DELAY seconds (default 5) before listening
+	IgnoreTerm  bool   // SIGTERM is ignored; only SIGKILL stops the process
+	AssetDir    string // when set, /assets/NAME is served from this directory
 	DefaultName string
 }
 
@@ -71,6 +72,9 @@ func run(b Behaviour) error {
 		}
 		fmt.Fprintln(w, "OK")
 	})
+	if b.AssetDir != "" {
+		mux.Handle("/assets/", http.StripPrefix("/assets/", http.FileServer(http.Dir(b.AssetDir))))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "version=%s host=%s\n", version, host)
 	})
