@@ -123,6 +123,36 @@ func TestAppCommands(t *testing.T) {
 		}
 	})
 
+	t.Run("exec detach", func(t *testing.T) {
+		// --detach starts the container in the background without --rm:
+		// kamal prints its id and the container stays for docker logs.
+		// Without --version the image tagged latest runs, as in Kamal.
+		p.kamal(t, ctx, "app", "exec", "--detach", "-r", "web", "-h", web[0].IP, "/app", "echo", "in", "background")
+		h := web[0]
+		out, err := h.Docker(ctx, "ps", "-a", "--filter", "name=^appops-web-exec-latest-", "--format", "{{.ID}} {{.Names}}")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields := strings.Fields(out)
+		if len(fields) != 2 {
+			t.Fatalf("detached exec containers on %s = %q, want one", h.Name, out)
+		}
+		defer h.Docker(context.Background(), "rm", "-f", fields[0]) //nolint:errcheck // best-effort cleanup
+		// The container may still be running: wait for it, then read its output.
+		if _, err := h.Docker(ctx, "wait", fields[0]); err != nil {
+			t.Fatal(err)
+		}
+		logs, err := h.Docker(ctx, "logs", fields[0])
+		if err != nil || strings.TrimSpace(logs) != "in background" {
+			t.Errorf("detached exec logs = %q (%v), want %q", logs, err, "in background")
+		}
+		for _, other := range web[1:] {
+			if names := strings.Join(containerNames(t, ctx, other), " "); strings.Contains(names, "-exec-") {
+				t.Errorf("--hosts %s also ran on %s: %s", h.IP, other.Name, names)
+			}
+		}
+	})
+
 	t.Run("exec interactive", func(t *testing.T) {
 		out := p.kamal(t, ctx, "app", "exec", "-i", "-r", "web", "/app", "echo", "over", "a", "tty")
 		if !strings.Contains(out, "via SSH from new container on "+web[0].IP) || !strings.Contains(out, "over a tty") {
