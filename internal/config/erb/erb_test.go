@@ -192,6 +192,8 @@ func TestMethods(t *testing.T) {
 		{name: "split", src: `<%= "a b  c".split %> <%= "a,b,,".split(",") %> <%= "a,b,c".split(",", 2) %> <%= "".split(",") %> <%= "a1b22c".split(/\d+/) %>`, want: `["a", "b", "c"] ["a", "b"] ["a", "b,c"] [] ["a", "b", "c"]`},
 		{name: "join", src: `<%= %w[a b].join(",") %> <%= [1, [2, nil]].join("-") %> <%= [1, 2].join %>`, want: "a,b 1-2- 12"},
 		{name: "first last", src: `<%= %w[a b c].first %> <%= %w[a b c].last %> <%= %w[a b c].first(2) %> <%= %w[a b c].last(2) %> <%= [].first.inspect %>`, want: `a c ["a", "b"] ["b", "c"] nil`},
+		{name: "string first last", src: `<%= "abc".first %> <%= "abc".last %> <%= "héllo".first(2) %> <%= "abc".last(5) %> [<%= "".first %>] [<%= "abc".first(0) %>]`, want: "a c hé abc [] []"},
+		{name: "string first negative", src: `<%= "abc".first(-1) %>`, err: "config/deploy.yml:1: negative limit"},
 		{name: "include", src: `<%= "abc".include?("b") %> <%= %w[a b].include?("c") %> <%= {"a" => 1}.include?("a") %>`, want: "true false true"},
 		{name: "start end with", src: `<%= "web-1".start_with?("web") %> <%= "web-1".start_with?("x", "w") %> <%= "a.yml".end_with?(".yml") %> <%= "a".end_with?("b") %>`, want: "true true true false"},
 		{name: "length", src: `<%= "héllo".length %> <%= %w[a b].length %> <%= {a: 1}.size %> <%= :abc.length %>`, want: "5 2 1 3"},

@@ -94,6 +94,9 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 				r[i], r[j] = r[j], r[i]
 			}
 			return string(r), nil
+		case "first", "last":
+			// ActiveSupport's String#first/#last (Kamal loads ActiveSupport).
+			return stringEnds(s, name, 1, n)
 		case "empty?":
 			return s == "", nil
 		case "length", "size":
@@ -116,6 +119,12 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 	case 1:
 		arg := args[0]
 		switch name {
+		case "first", "last":
+			k, ok := arg.(int64)
+			if !ok {
+				return nil, errAt(n, "no implicit conversion of %s into Integer", coerceName(arg))
+			}
+			return stringEnds(s, name, k, n)
 		case "+":
 			o, ok := arg.(string)
 			if !ok {
@@ -657,4 +666,19 @@ func trString(s, from, to string, n node) (Value, error) {
 		b.WriteRune(tset.runes[idx])
 	}
 	return b.String(), nil
+}
+
+// stringEnds is ActiveSupport's String#first(k) / String#last(k), by characters.
+func stringEnds(s, name string, k int64, n node) (Value, error) {
+	if k < 0 {
+		return nil, errAt(n, "negative limit")
+	}
+	r := []rune(s)
+	if k > int64(len(r)) {
+		k = int64(len(r))
+	}
+	if name == "last" {
+		return string(r[int64(len(r))-k:]), nil
+	}
+	return string(r[:k]), nil
 }
