@@ -638,3 +638,54 @@ func TestAccessoryCustomTLSCertificate(t *testing.T) {
 		}
 	}
 }
+
+func TestAccessoryNetworkAndAliasedSecret(t *testing.T) {
+	yaml := strings.Replace(accessoryYAML, `    image: mysql:8.0
+    role: web
+    port: 3306
+    env:
+      clear:
+        MYSQL_DATABASE: app_db
+      secret:
+        - DB_PASSWORD
+`, `    image: mysql:8.0
+    role: web
+    port: "127.0.0.1:3307:3306"
+    network: backend
+    env:
+      clear:
+        MYSQL_DATABASE: app_db
+      secret:
+        - DB_PASSWORD
+        - MYSQL_ROOT_PASSWORD:DB_ROOT_SECRET
+`, 1)
+	if yaml == accessoryYAML {
+		t.Fatal("fixture did not change")
+	}
+	k, x, out := accessoryKamalWith(t, yaml, "DB_ROOT_SECRET=r00t-pw\n", Options{})
+	if err := k.AccessoryBoot(context.Background(), "db"); err != nil {
+		t.Fatal(err)
+	}
+	run := ""
+	for _, c := range x.commandsOn("1.1.1.2", false) {
+		if strings.HasPrefix(c, "docker run ") {
+			run = c
+		}
+	}
+	for _, want := range []string{" --network backend ", " --publish 127.0.0.1:3307:3306 ", " --env MYSQL_DATABASE=\"app_db\" "} {
+		if !strings.Contains(run, want) {
+			t.Errorf("run lacks %q: %s", want, run)
+		}
+	}
+	if strings.Contains(run, "--network kamal") || strings.Contains(run, "r00t-pw") {
+		t.Errorf("run: %s", run)
+	}
+	// The aliased secret is in the env file under the container's name.
+	env := x.uploads["1.1.1.2:.kamal/apps/app/env/accessories/db.env"]
+	if !strings.Contains(env.data, "MYSQL_ROOT_PASSWORD=r00t-pw\n") || strings.Contains(env.data, "DB_ROOT_SECRET") || env.mode != 0o600 {
+		t.Errorf("env file = %+v", env)
+	}
+	if strings.Contains(out.String(), "r00t-pw") {
+		t.Errorf("the secret shows in the output:\n%s", out)
+	}
+}
