@@ -79,3 +79,55 @@ func readEnvFile(t *testing.T, path string) map[string]string {
 	}
 	return env
 }
+
+// TestSampleCoverage keeps the samples honest: together they must exercise
+// every feature the golden tests are meant to cover, so deleting one from a
+// sample fails here rather than silently shrinking the coverage.
+func TestSampleCoverage(t *testing.T) {
+	features := []struct {
+		name string
+		ok   func(yml, env string) bool
+	}{
+		{"roles with tags", func(y, _ string) bool { return strings.Contains(y, "\n  tags:") && strings.Contains(y, "servers:") }},
+		{"destination", func(_, e string) bool { return strings.Contains(e, "DESTINATION=") }},
+		{"ERB reading ENV", func(y, _ string) bool { return strings.Contains(y, "<%= ENV") }},
+		{"ERB shell-out", func(y, _ string) bool { return strings.Contains(y, "%x(") || strings.Contains(y, "<%= `") }},
+		{"x- anchors with merge keys", func(y, _ string) bool {
+			return strings.Contains(y, "\nx-") && strings.Contains(y, ": &") && strings.Contains(y, "<<: *")
+		}},
+		{"accessories", func(y, _ string) bool { return strings.Contains(y, "\naccessories:") }},
+		{"proxy ssl", func(y, _ string) bool { return strings.Contains(y, "\nproxy:") && strings.Contains(y, "  ssl:") }},
+		{"proxy healthcheck", func(y, _ string) bool { return strings.Contains(y, "  healthcheck:") }},
+		{"proxy buffering", func(y, _ string) bool { return strings.Contains(y, "  buffering:") }},
+		{"builder options", func(y, _ string) bool {
+			return strings.Contains(y, "\nbuilder:") && strings.Contains(y, "  cache:") && strings.Contains(y, "  args:")
+		}},
+	}
+	dirs, err := filepath.Glob("testdata/configs/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range features {
+		found := false
+		for _, dir := range dirs {
+			files, _ := filepath.Glob(filepath.Join(dir, "config", "deploy*.yml"))
+			env, _ := os.ReadFile(filepath.Join(dir, "test.env"))
+			var yml strings.Builder
+			for _, file := range files {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				yml.Write(b)
+				yml.WriteString("\n")
+			}
+			if f.ok(yml.String(), string(env)) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("no sample under testdata/configs covers %s", f.name)
+		}
+	}
+}
