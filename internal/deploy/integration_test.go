@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -520,5 +521,70 @@ test -d %[3]s && echo "lock still held"
 	}
 	if p.exists(p.hosts[0], ".kamal/lock-app") {
 		t.Errorf("lock left behind\n%s", out)
+	}
+}
+
+// TestOutputLevelsOverSSH runs `kamal server exec` against real sshd at
+// each verbosity and checks the lines a user sees, with the registry
+// password (a secret of the run) redacted in output and in errors.
+func TestOutputLevelsOverSSH(t *testing.T) {
+	p := newSSHProject(t, 2, "")
+	const secret = "not-a-real-password"
+	info := func(s string) *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^  INFO \[[0-9a-f]{8}\] ` + regexp.QuoteMeta(s) + `$`)
+	}
+	finished := regexp.MustCompile(`(?m)^  INFO \[[0-9a-f]{8}\] Finished in \d+\.\d{3} seconds with exit status 0 \(successful\)\.$`)
+	failed := regexp.MustCompile(`(?m)^  INFO \[[0-9a-f]{8}\] Finished in \d+\.\d{3} seconds with exit status 3 \(failed\)\.$`)
+	for _, tt := range []struct {
+		flags       []string
+		info, debug bool
+	}{
+		{nil, true, false},
+		{[]string{"-v"}, true, true},
+		{[]string{"-q"}, false, false},
+	} {
+		t.Run(fmt.Sprint(tt.flags), func(t *testing.T) {
+			out, err := p.kamal(t, append(tt.flags, "server", "exec", "echo hi")...)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			for _, h := range p.hosts {
+				if !strings.Contains(out, "App Host: "+h+"\nhi\n\n") {
+					t.Errorf("no output block for %s:\n%s", h, out)
+				}
+				if got := info("Running echo hi on " + h).MatchString(out); got != tt.info {
+					t.Errorf("INFO Running line for %s: %v, want %v:\n%s", h, got, tt.info, out)
+				}
+			}
+			if got := finished.MatchString(out); got != tt.info {
+				t.Errorf("Finished line: %v, want %v:\n%s", got, tt.info, out)
+			}
+			// The audit line is written by a command Kamal logs at debug.
+			if got := strings.Contains(out, " DEBUG [") && strings.Contains(out, "] Command: /usr/bin/env mkdir -p .kamal && echo "); got != tt.debug {
+				t.Errorf("DEBUG command lines: %v, want %v:\n%s", got, tt.debug, out)
+			}
+			if tt.flags == nil && strings.Contains(out, "DEBUG") {
+				t.Errorf("DEBUG at default verbosity:\n%s", out)
+			}
+			if !tt.info && (strings.Contains(out, " INFO ") || strings.Contains(out, " WARN ")) {
+				t.Errorf("-q printed INFO/WARN lines:\n%s", out)
+			}
+
+			out, err = p.kamal(t, append(tt.flags, "server", "exec", "echo "+secret+"; exit 3")...)
+			if err == nil {
+				t.Fatalf("failing command succeeded:\n%s", out)
+			}
+			if strings.Contains(out, secret) {
+				t.Errorf("secret printed:\n%s", out)
+			}
+			for _, want := range []string{" ERROR (Error): Exceptions on 2 hosts:\n", "Exception while executing on host " + p.hosts[0] + ": echo [REDACTED]; exit 3 exit status: 3\n", "echo [REDACTED]; exit 3 stdout: [REDACTED]\n"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("no %q in:\n%s", want, out)
+				}
+			}
+			if got := failed.MatchString(out); got != tt.info {
+				t.Errorf("failed Finished line: %v, want %v:\n%s", got, tt.info, out)
+			}
+		})
 	}
 }
