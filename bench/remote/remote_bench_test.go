@@ -10,7 +10,9 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kamalgo/kamal/internal/remote"
 	"github.com/kamalgo/kamal/internal/remote/sshtest"
@@ -42,6 +44,7 @@ func benchSequential(b *testing.B, n int) {
 	defer pool.Close()
 	ctx := context.Background()
 
+	cpu0 := clientCPU()
 	b.ResetTimer()
 	for range b.N {
 		err := remote.Parallel(ctx, hosts, func(ctx context.Context, host string) error {
@@ -57,6 +60,7 @@ func benchSequential(b *testing.B, n int) {
 		}
 	}
 	b.StopTimer()
+	cpu := clientCPU() - cpu0
 
 	maxConns := 0
 	for _, h := range hosts {
@@ -67,4 +71,16 @@ func benchSequential(b *testing.B, n int) {
 	}
 	b.ReportMetric(float64(maxConns), "conns/host")
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/commandsPerHost, "ms/cmd")
+	// The client's own CPU (user+system, this process only: the sshd
+	// servers are separate processes) per command on one host.
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N*commandsPerHost*n), "client-cpu-ms/cmd")
+}
+
+// clientCPU is the user+system CPU time used by this process so far.
+func clientCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -12,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kamalgo/kamal/internal/cli"
 	"github.com/kamalgo/kamal/internal/remote/sshtest"
@@ -50,10 +52,24 @@ func benchServerExec(b *testing.B, n int) {
 	if code := cli.Main(args, nil, io.Discard, os.Stderr); code != 0 { // learn host keys
 		b.Fatalf("kamal exited %d", code)
 	}
+	cpu0 := clientCPU()
 	b.ResetTimer()
 	for range b.N {
 		if code := cli.Main(args, nil, io.Discard, os.Stderr); code != 0 {
 			b.Fatalf("kamal exited %d", code)
 		}
 	}
+	b.StopTimer()
+	// kamal's own CPU per run (this process only; the sshd servers are
+	// separate processes).
+	b.ReportMetric(float64((clientCPU()-cpu0).Microseconds())/1000/float64(b.N), "client-cpu-ms/run")
+}
+
+// clientCPU is the user+system CPU time used by this process so far.
+func clientCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
