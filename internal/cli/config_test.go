@@ -85,7 +85,7 @@ func TestConfigErrors(t *testing.T) {
 func TestConfigUnsupportedERB(t *testing.T) {
 	yml := strings.Replace(cliBaseYAML, "image: dhh/app", "image: <%= Object.new.frobnicate %>", 1)
 	code, _, errs := inProject(t, map[string]string{"config/deploy.yml": yml}, "config", "--version", "1")
-	if code != 1 || !strings.Contains(errs, "config/deploy.yml:2: unsupported") || strings.Contains(errs, "goroutine") {
+	if want := "  ERROR (Error): config/deploy.yml:2: unsupported Ruby in ERB: Object.new\n"; code != 1 || errs != want {
 		t.Errorf("exit %d: %s", code, errs)
 	}
 }
@@ -206,5 +206,51 @@ func TestInitCommand(t *testing.T) {
 	}
 	if b, _ := os.ReadFile("config/deploy.yml"); string(b) != "mine" {
 		t.Error("config overwritten")
+	}
+}
+
+func TestSecretErrors(t *testing.T) {
+	// A failing $(cmd) in a secrets file: its stderr is shown, exit 1.
+	files := map[string]string{
+		"config/deploy.yml": cliBaseYAML,
+		".kamal/secrets":    "KAMAL_REGISTRY_PASSWORD=$(echo vault locked >&2; exit 3)\n",
+	}
+	// The command writes to the process's stderr (the user's terminal).
+	procErr, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Stderr
+	os.Stderr = procErr
+	code, out, errs := inProject(t, files, "secrets", "print")
+	os.Stderr = saved
+	shown, _ := os.ReadFile(procErr.Name())
+	want := "  ERROR (Error): .kamal/secrets: command `echo vault locked >&2; exit 3` failed: exit status 3\n"
+	if code != 1 || errs != want || out != "" || string(shown) != "vault locked\n" {
+		t.Errorf("failing command: exit %d, stdout %q, command stderr %q, stderr\n got %q\nwant %q", code, out, shown, errs, want)
+	}
+	// A secret the config needs but no file defines.
+	tests := []struct {
+		name    string
+		secrets map[string]string
+		want    string
+	}{
+		{"no files", nil,
+			"  ERROR (Kamal::ConfigurationError): registry password: Secret 'KAMAL_REGISTRY_PASSWORD' not found, no secret files (.kamal/secrets-common, .kamal/secrets) provided\n"},
+		{"not in files", map[string]string{".kamal/secrets-common": "A=1\n", ".kamal/secrets": "B=2\n"},
+			"  ERROR (Kamal::ConfigurationError): registry password: Secret 'KAMAL_REGISTRY_PASSWORD' not found in .kamal/secrets-common, .kamal/secrets\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files := map[string]string{"config/deploy.yml": cliBaseYAML}
+			for k, v := range tt.secrets {
+				files[k] = v
+			}
+			// -R: the local login fails on the secret before running anything.
+			code, _, errs := inProject(t, files, "registry", "login", "-R", "--version", "1")
+			if code != 1 || errs != tt.want {
+				t.Errorf("exit %d, stderr\n got %q\nwant %q", code, errs, tt.want)
+			}
+		})
 	}
 }
