@@ -130,6 +130,10 @@ func TestValidationMessages(t *testing.T) {
 		// checks after validation
 		{"service required", strings.Replace(baseYAML, "service: app\n", "", 1), "Missing required configuration for service", ""},
 		{"image required", strings.Replace(baseYAML, "image: dhh/app\n", "", 1), "Missing required configuration for image", ""},
+		// Kamal validates the registry section eagerly (an absent one as {}),
+		// so its "Missing required configuration for registry" never shows.
+		{"registry required", strings.Replace(baseYAML, "registry:\n  username: dhh\n  password: [KAMAL_REGISTRY_PASSWORD]\n", "", 1), "registry/username: is required", ""},
+		{"registry empty", strings.Replace(baseYAML, "registry:\n  username: dhh\n  password: [KAMAL_REGISTRY_PASSWORD]\n", "registry: {}\n", 1), "registry/username: is required", ""},
 		{"no servers", minimalHead, "No servers or accessories specified", ""},
 		{"primary role", baseYAML + "primary_role: api\n", "The primary_role api isn't defined", ""},
 		{"primary role empty", minimalHead + "servers: {web: []}\n", "No servers specified for the web primary_role", ""},
