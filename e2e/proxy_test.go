@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,5 +143,66 @@ func TestUpgradeFromKamal1(t *testing.T) {
 	}
 	if out, _ := h.Docker(ctx, "images", "-q", traefik); strings.TrimSpace(out) != "" {
 		t.Error("the traefik image is still there")
+	}
+}
+
+// TestProxyBootConfigSelectsImage: without `proxy.run` in deploy.yml the
+// proxy is booted from the legacy boot_config files, and `proxy
+// boot_config set --registry --repository --image-version --http-port`
+// selects our kamal-proxy image and publishes it on another port.
+func TestProxyBootConfigSelectsImage(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	p := newAppProject(t, appSpec{Service: "legacy", Web: hostIPs(0)})
+	cleanupApp(t, p)
+	// Drop proxy.run: the boot_config files decide.
+	yml, err := os.ReadFile(filepath.Join(p.dir, "config/deploy.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := env.ProxyRunYAML()
+	if !strings.Contains(string(yml), run) {
+		t.Fatalf("deploy.yml has no proxy.run block to drop:\n%s", yml)
+	}
+	p.write(t, "config/deploy.yml", strings.Replace(string(yml), run, "", 1), 0o644)
+	p.image(t, ctx, "app", "v1")
+	h := env.Hosts[0]
+
+	p.kamal(t, ctx, "proxy", "boot_config", "set", "--registry", env.Registry, "--repository", proxyRepository,
+		"--image-version", proxyVersion, "--http-port", "8080")
+	if out := p.kamal(t, ctx, "proxy", "boot_config", "get"); !strings.Contains(out, "Host "+h.IP+": --publish 8080:80 --publish 443:443 --log-opt max-size=10m "+env.Registry+"/"+proxyRepository+":"+proxyVersion) {
+		t.Errorf("boot_config get:\n%s", out)
+	}
+	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
+
+	out, err := h.Docker(ctx, "inspect", "kamal-proxy", "--format", "{{.Config.Image}} {{range $p, $b := .HostConfig.PortBindings}}{{$p}}={{(index $b 0).HostPort}} {{end}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := env.Registry + "/" + proxyRepository + ":" + proxyVersion + " 443/tcp=443 80/tcp=8080"; strings.TrimSpace(out) != want {
+		t.Errorf("kamal-proxy image and ports = %q, want %q", strings.TrimSpace(out), want)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+h.IP+":8080/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = p.host
+	resp, err := (&http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}).Do(req)
+	if err != nil {
+		t.Fatalf("GET :8080/: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "version=v1 ") {
+		t.Errorf("GET :8080/ = %d %q, want version=v1", resp.StatusCode, body)
+	}
+
+	p.kamal(t, ctx, "proxy", "boot_config", "reset")
+	for _, f := range []string{"options", "image", "image_version", "run_command"} {
+		if _, err := os.Stat(filepath.Join(h.Home, ".kamal/proxy", f)); !os.IsNotExist(err) {
+			t.Errorf("boot_config reset left .kamal/proxy/%s (%v)", f, err)
+		}
 	}
 }
