@@ -1,11 +1,17 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -167,6 +173,20 @@ func TestAccessories(t *testing.T) {
 		t.Errorf("logs -g:\n%s", out)
 	}
 
+	// Interactive exec: over SSH with a TTY on the accessory's host, in a
+	// new container and in the running one.
+	out = p.kamal(t, ctx, "accessory", "exec", "-i", "store", "/app", "getenv", "GREETING")
+	if !strings.Contains(out, "Launching interactive command via SSH from new container...") || !strings.Contains(out, "hello accessory") {
+		t.Errorf("exec -i:\n%s", out)
+	}
+	out = p.kamal(t, ctx, "accessory", "exec", "-i", "--reuse", "store", "/app", "mode", "/etc/store/plain.txt")
+	if !strings.Contains(out, "Launching interactive command via SSH from existing container...") || !strings.Contains(out, "0640") {
+		t.Errorf("exec -i --reuse:\n%s", out)
+	}
+	// logs -f streams from the host until Ctrl-C; --since reaches back to
+	// the boot line.
+	followAccessoryLogs(t, ctx, p.dir, workers.IP, "accessory listening on :9090, boot 2", "logs", "store", "-f", "--since", "1h", "-T")
+
 	out = p.kamal(t, ctx, "accessory", "details", "all")
 	for _, want := range []string{"Accessory store Host: " + workers.IP, "Accessory cache Host: " + tagged.IP, storeRef} {
 		if !strings.Contains(out, want) {
@@ -299,4 +319,140 @@ func TestAccessoriesSetupAndRemove(t *testing.T) {
 	if out, _ := db.Docker(ctx, "images", "-q", ref); strings.TrimSpace(out) != "" {
 		t.Errorf("kamal remove left the accessory image")
 	}
+}
+
+// followAccessoryLogs runs `kamal accessory <args>` (a logs -f), waits
+// for a line containing want, then interrupts it as Ctrl-C would and
+// expects a clean exit.
+func followAccessoryLogs(t *testing.T, ctx context.Context, dir, host, want string, args ...string) {
+	t.Helper()
+	cmd := kamalCommand(t, ctx, dir, append([]string{"accessory"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	done := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		done <- cmd.Wait()
+	}()
+	var seen []string
+	for found := false; !found; {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("accessory logs -f ended before streaming %q: %v\n%s", want, <-done, strings.Join(seen, "\n"))
+			}
+			seen = append(seen, l)
+			found = strings.Contains(l, want)
+		case <-ctx.Done():
+			_ = cmd.Process.Kill()
+			t.Fatalf("no %q streamed:\n%s", want, strings.Join(seen, "\n"))
+		}
+	}
+	if !strings.Contains(strings.Join(seen, "\n"), "Following logs on "+host) {
+		t.Errorf("no 'Following logs on %s' line:\n%s", host, strings.Join(seen, "\n"))
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("accessory logs -f after Ctrl-C: %v", err)
+		}
+	case <-ctx.Done():
+		_ = cmd.Process.Kill()
+		t.Error("accessory logs -f did not end after Ctrl-C")
+	}
+}
+
+// TestAccessoryCustomCertificate: a proxied accessory with `ssl:` naming a
+// certificate and key in secrets; they are uploaded under the accessory's
+// TLS directory and kamal-proxy serves HTTPS for its host with them.
+func TestAccessoryCustomCertificate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	ref, err := env.BuildImage(ctx, testhosts.ImageSpec{Program: "accessory", Repository: "e2e/acc-tls", Tag: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "acc-tls.example.test"
+	certPEM, keyPEM, cert := selfSigned(t, name)
+	pemDir := t.TempDir()
+	for file, data := range map[string][]byte{"cert.pem": certPEM, "key.pem": keyPEM} {
+		if err := os.WriteFile(filepath.Join(pemDir, file), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := env.Hosts[0]
+	extra := fmt.Sprintf(`accessories:
+  secure:
+    image: %s
+    host: %s
+    proxy:
+      host: %s
+      app_port: 80
+      ssl:
+        certificate_pem: ACC_CERT
+        private_key_pem: ACC_KEY
+      healthcheck:
+        path: /up
+        interval: 1
+`, ref, h.IP, name)
+	p := newAppProject(t, appSpec{Service: "acctls", Web: []string{h.IP}, Extra: extra,
+		Secrets: "ACC_CERT=$(cat " + filepath.Join(pemDir, "cert.pem") + ")\nACC_KEY=$(cat " + filepath.Join(pemDir, "key.pem") + ")\n"})
+	cleanupAccessories(t, "acctls-secure")
+
+	p.kamal(t, ctx, "proxy", "boot")
+	out := p.kamal(t, ctx, "accessory", "boot", "secure")
+	if !strings.Contains(out, "Writing SSL certificates for accessory secure") {
+		t.Errorf("boot output:\n%s", out)
+	}
+	if strings.Contains(out, "PRIVATE KEY") {
+		t.Errorf("the key shows in the output:\n%s", out)
+	}
+	dir := filepath.Join(h.Home, ".kamal/proxy/apps-config/acctls/tls/accessories/secure")
+	for file, want := range map[string][]byte{"cert.pem": certPEM, "key.pem": keyPEM} {
+		got, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil || strings.TrimSpace(string(got)) != strings.TrimSpace(string(want)) {
+			t.Fatalf("uploaded %s: %v\n%s", file, err, got)
+		}
+	}
+
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: name},
+	}}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+h.IP+"/", nil)
+	req.Host = name
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("HTTPS to the accessory through the proxy: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "accessory host=") {
+		t.Errorf("HTTPS GET / = %d %q", resp.StatusCode, body)
+	}
+	if got := resp.TLS.PeerCertificates[0].SerialNumber; got.Cmp(cert.SerialNumber) != 0 {
+		t.Errorf("served certificate serial %v, want ours %v", got, cert.SerialNumber)
+	}
+	p.kamal(t, ctx, "accessory", "remove", "secure", "-y")
 }
