@@ -30,6 +30,12 @@ var gitRunner = func(args ...string) (string, error) {
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
+	if err != nil {
+		// git's own first line says what is wrong (e.g. no commit yet).
+		if msg, _, _ := strings.Cut(strings.TrimSpace(errb.String()), "\n"); msg != "" {
+			err = errors.New(msg)
+		}
+	}
 	return out.String(), err
 }
 
@@ -192,7 +198,7 @@ func gitVersion(gitClone bool) (string, error) {
 	}
 	head, err := gitRunner("rev-parse", "HEAD")
 	if err != nil {
-		return "", &Error{Message: "git rev-parse HEAD failed: " + strings.TrimSpace(head), kind: KindRuntime}
+		return "", &Error{Message: "Can't use commit hash as version, git rev-parse HEAD failed: " + err.Error(), kind: KindRuntime}
 	}
 	v := strings.TrimSpace(head)
 	if !gitClone {

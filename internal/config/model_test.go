@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -340,7 +341,7 @@ func TestVersion(t *testing.T) {
 	old := gitRunner
 	defer func() { gitRunner = old }()
 	var dirty bool
-	var noRepo bool
+	var noRepo, noCommit bool
 	gitRunner = func(args ...string) (string, error) {
 		switch strings.Join(args, " ") {
 		case "rev-parse":
@@ -349,6 +350,9 @@ func TestVersion(t *testing.T) {
 			}
 			return "", nil
 		case "rev-parse HEAD":
+			if noCommit {
+				return "HEAD\n", errors.New("fatal: ambiguous argument 'HEAD': unknown revision or path not in the working tree.")
+			}
 			return "0123456789abcdef0123456789abcdef01234567\n", nil
 		case "status --porcelain":
 			if dirty {
@@ -388,7 +392,7 @@ func TestVersion(t *testing.T) {
 	withContext := strings.Replace(baseYAML, "arch: amd64", "arch: amd64\n  context: .", 1)
 	c = load(withContext, nil, "")
 	v, _ := c.Version()
-	if !strings.HasPrefix(v, "0123456789abcdef0123456789abcdef01234567_uncommitted_") || len(v) != 40+len("_uncommitted_")+16 {
+	if !regexp.MustCompile(`^0123456789abcdef0123456789abcdef01234567_uncommitted_[0-9a-f]{16}$`).MatchString(v) {
 		t.Errorf("dirty: %s", v)
 	}
 	if a, _ := c.AbbreviatedVersion(); a != v {
@@ -401,8 +405,13 @@ func TestVersion(t *testing.T) {
 	if v, _ := c.Version(); v != "998" {
 		t.Errorf("SetVersion %s", v)
 	}
-	noRepo = true
+	noCommit = true
 	_, err := load(baseYAML, nil, "").Version()
+	if want := "Can't use commit hash as version, git rev-parse HEAD failed: fatal: ambiguous argument 'HEAD': unknown revision or path not in the working tree."; err == nil || err.Error() != want {
+		t.Errorf("no commit: %v", err)
+	}
+	noRepo = true
+	_, err = load(baseYAML, nil, "").Version()
 	if err == nil || !strings.HasPrefix(err.Error(), "Can't use commit hash as version, no git repository found in ") {
 		t.Errorf("no repo: %v", err)
 	}
