@@ -356,3 +356,36 @@ func TestOnDemandTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultCertificateWithoutSNIIsDeterministic: a client that sends no SNI
+// (an IP URL) gets the certificate of the alphabetically first TLS service,
+// every time, whatever the deploy order (the reference picks by map order).
+func TestDefaultCertificateWithoutSNIIsDeterministic(t *testing.T) {
+	srv := startServer(t)
+	a := newTestApp(t, "a")
+	noSNI := func() (string, error) {
+		c, err := tls.Dial("tcp", srv.HTTPSAddr(), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			return "", err
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].Subject.CommonName, nil
+	}
+	if _, err := noSNI(); err == nil {
+		t.Fatal("handshake without SNI and without TLS services succeeded")
+	}
+	for _, name := range []string{"zeta", "alpha", "mid"} {
+		cp, kp, _ := writeCert(t, name+".test")
+		so := hostOpts(name + ".test")
+		so.TLSEnabled, so.TLSCertificatePath, so.TLSPrivateKeyPath = true, cp, kp
+		if err := srv.Router.Deploy(name, []string{a.addr()}, nil, fastDeploy(), so, fastTargetOptions()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 20 {
+		cn, err := noSNI()
+		if err != nil || cn != "alpha.test" {
+			t.Fatalf("no-SNI certificate %q, %v; want alpha.test", cn, err)
+		}
+	}
+}
