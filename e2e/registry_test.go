@@ -62,6 +62,13 @@ func TestRegistryLoginLogout(t *testing.T) {
 	if strings.Contains(out, env.RegistryPassword) {
 		t.Errorf("the password shows in the output:\n%s", out)
 	}
+	// As Kamal prints it: the user name word redacted too.
+	if want := "docker login " + env.Registry + " -u [REDACTED] --password-stdin"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	if strings.Contains(out, "-u "+env.RegistryUser) || strings.Contains(out, `-u "`+env.RegistryUser+`"`) {
+		t.Errorf("the registry user name shows in the login line:\n%s", out)
+	}
 	if !strings.Contains(dockerAuths(t, r.dockerConfig), env.Registry) {
 		t.Errorf("not logged in locally: %s", dockerAuths(t, r.dockerConfig))
 	}
