@@ -29,14 +29,10 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 		if !plain {
 			return nil, unsupported(n)
 		}
-		if ev.opts.Dir == "" {
-			return nil, nil
-		}
-		abs, err := filepath.Abs(ev.opts.Dir) // Ruby's __dir__ is absolute
-		if err != nil {
-			return nil, errAt(n, "%v", err)
-		}
-		return abs, nil
+		// Kamal renders with ERB#result, which evals under the file name
+		// "(erb)", so Ruby's __dir__ is File.dirname("(erb)"): "." — paths
+		// built on it resolve against the working directory (project root).
+		return ".", nil
 	case "raise", "fail":
 		if n.block != nil {
 			return nil, unsupported(n)

@@ -326,7 +326,9 @@ func TestFileAndDir(t *testing.T) {
 	if err := os.MkdirAll(cfg, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(cfg, ".redis-password"), "s3cret\n")
+	// Ruby's __dir__ in Kamal's ERB is ".", so this file sits in the project root.
+	writeFile(t, filepath.Join(dir, ".redis-password"), "s3cret\n")
+	writeFile(t, filepath.Join(cfg, ".redis-password"), "not this one\n")
 	writeFile(t, filepath.Join(dir, ".ruby-version"), "3.3.6\n")
 	t.Chdir(dir)
 	e := &testEnv{dir: cfg, vars: map[string]string{"HOME": "/home/deploy"}}
@@ -335,14 +337,15 @@ func TestFileAndDir(t *testing.T) {
 		{`<%= File.read(File.expand_path('.redis-password', __dir__)) %>`, "s3cret\n"},
 		{`<%= File.expand_path('~/.ssh/kamal_deploy') %>`, "/home/deploy/.ssh/kamal_deploy"},
 		{`<%= File.expand_path('~') %>`, "/home/deploy"},
-		{`<%= File.expand_path('../x', __dir__) %>`, filepath.Join(dir, "x")},
+		{`<%= File.expand_path('../x', __dir__) %>`, filepath.Join(filepath.Dir(dir), "x")},
+		{`<%= File.expand_path('x', __dir__) %>`, filepath.Join(dir, "x")},
 		{`<%= File.expand_path('a/b') %>`, filepath.Join(dir, "a/b")},
 		{`<%= File.expand_path('/etc/../tmp') %>`, "/tmp"},
 		{`<%= File.exist?('.ruby-version') %> <%= File.exist?('nope') %>`, "true false"},
-		{`<%= File.join("a", "b/", "/c") %> <%= File.join(__dir__, "x") %>`, "a/b/c " + cfg + "/x"},
+		{`<%= File.join("a", "b/", "/c") %> <%= File.join(__dir__, "x") %>`, "a/b/c ./x"},
 		{`<%= File.basename("/a/b.yml", ".yml") %> <%= File.dirname("/a/b.yml") %>`, "b /a"},
 		{`<%= Dir.pwd %>`, dir},
-		{`<%= __dir__ %>`, cfg},
+		{`<%= __dir__ %>`, "."},
 		{`<%= RUBY_ENGINE_VERSION %>`, "3.3.6"},
 	}
 	for _, tc := range cases {
@@ -356,8 +359,8 @@ func TestFileAndDir(t *testing.T) {
 		}
 	}
 	rel := &testEnv{dir: "config"}
-	if out, err := Render([]byte(`<%= __dir__ %>`), rel.options()); err != nil || string(out) != cfg {
-		t.Errorf("__dir__ with a relative Dir = %q, %v; want %q", out, err, cfg)
+	if out, err := Render([]byte(`<%= __dir__ %>`), rel.options()); err != nil || string(out) != "." {
+		t.Errorf("__dir__ with a relative Dir = %q, %v; want %q", out, err, ".")
 	}
 	_, err := Render([]byte("\n<%= File.read('missing.txt') %>"), e.options())
 	if err == nil || err.Error() != "config/deploy.yml:2: No such file or directory @ rb_sysopen - missing.txt" {
@@ -507,7 +510,7 @@ func TestIssueSnippets(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, ".ruby-version"), "3.3.6\n")
-	writeFile(t, filepath.Join(cfg, ".redis-password"), "redispw")
+	writeFile(t, filepath.Join(dir, ".redis-password"), "redispw")
 	writeFile(t, filepath.Join(dir, ".env"), "FROM_DOTENV=yes\n")
 	t.Chdir(dir)
 	shell := func(cmd string) (string, error) {
@@ -532,7 +535,7 @@ func TestIssueSnippets(t *testing.T) {
 		{"require dotenv and load", `<% require "dotenv"; Dotenv.load(".env") %><%= ENV["FROM_DOTENV"] %>`, nil, "yes", ""},
 		{"require json", `<% require "json" %>ok`, nil, "ok", ""},
 		{"read ruby-version", `<%= File.read('.ruby-version').strip %>`, nil, "3.3.6", ""},
-		{"read next to config", `<%= File.read(File.expand_path('.redis-password', __dir__)) %>`, nil, "redispw", ""},
+		{"read from project root via __dir__", `<%= File.read(File.expand_path('.redis-password', __dir__)) %>`, nil, "redispw", ""},
 		{"expand home", `<%= File.expand_path('~/.ssh/kamal_deploy') %>`, map[string]string{"HOME": "/home/me"}, "/home/me/.ssh/kamal_deploy", ""},
 		{"fetch with raise block, set", `<%= ENV.fetch("SERVER_IP") { raise "Set SERVER_IP before deploying" } %>`, map[string]string{"SERVER_IP": "10.0.0.1"}, "10.0.0.1", ""},
 		{"fetch with raise block, unset", "servers:\n  - <%= ENV.fetch(\"SERVER_IP\") { raise \"Set SERVER_IP before deploying\" } %>", nil, "", "config/deploy.yml:2: Set SERVER_IP before deploying"},

@@ -13,7 +13,7 @@ import (
 // Options configures Render.
 type Options struct {
 	File      string                           // path shown in errors, e.g. "config/deploy.yml"
-	Dir       string                           // __dir__: the folder of the config file
+	Dir       string                           // the config file's folder (where .ruby-version is looked for)
 	LookupEnv func(string) (string, bool)      // nil: os.LookupEnv
 	SetEnv    func(key, value string)          // used by Dotenv.load/overload; nil: os.Setenv
 	Shell     func(cmd string) (string, error) // backticks and %x(); nil: sh -c, stderr to os.Stderr
