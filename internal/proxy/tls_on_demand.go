@@ -90,6 +90,10 @@ func (c *onDemandChecker) ask(ctx context.Context, host string) (int, string, er
 		req = withReqState(req, &reqState{internal: true})
 		rec := &checkRecorder{header: http.Header{}}
 		c.local.ServeHTTP(rec, req)
+		if err := ctx.Err(); err != nil {
+			// E.g. held by a pause past the timeout: nothing was answered.
+			return 0, "", err
+		}
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
