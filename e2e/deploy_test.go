@@ -712,3 +712,53 @@ func TestAssetPath(t *testing.T) {
 		t.Errorf("asset extraction container left: %v", left)
 	}
 }
+
+// TestTagsEnv: env.tags adds clear and secret variables to the containers
+// of the hosts carrying the tag only; the secret goes in that host's env
+// file (0600), never on the command line.
+func TestTagsEnv(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	tagged, plain := env.Hosts[0], env.Hosts[1]
+	p := newAppProject(t, appSpec{Service: "tagged", Web: []string{tagged.IP + ": monitoring", plain.IP}, Secrets: "TAG_SECRET=t4g s3cret\n"})
+	cleanupApp(t, p)
+	yml, err := os.ReadFile(filepath.Join(p.dir, "config/deploy.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secrets = "  secret:\n    - APP_SECRET\n"
+	if !strings.Contains(string(yml), secrets) {
+		t.Fatalf("deploy.yml has no env.secret to extend:\n%s", yml)
+	}
+	tags := secrets + "  tags:\n    monitoring:\n      clear:\n        MONITOR: \"on\"\n      secret:\n        - TAG_SECRET\n"
+	p.write(t, "config/deploy.yml", strings.Replace(string(yml), secrets, tags, 1), 0o644)
+	p.image(t, ctx, "app", "v1")
+	out := p.kamal(t, ctx, "setup", "-P", "--version", "v1")
+	if strings.Contains(out, "t4g s3cret") {
+		t.Errorf("the tag secret shows in the output:\n%s", out)
+	}
+	p.expectVersion(t, ctx, "v1", tagged, plain)
+
+	out = p.kamal(t, ctx, "app", "exec", "--reuse", "/app", "env")
+	for _, want := range []string{"MONITOR=on", "TAG_SECRET=t4g s3cret", "GREETING=hello"} {
+		if !strings.Contains(hostBlock(out, tagged.IP), want+"\n") {
+			t.Errorf("%s (tagged) lacks %s:\n%s", tagged.Name, want, out)
+		}
+	}
+	if block := hostBlock(out, plain.IP); !strings.Contains(block, "GREETING=hello\n") || strings.Contains(block, "MONITOR") || strings.Contains(block, "TAG_SECRET") {
+		t.Errorf("%s (untagged) env:\n%s", plain.Name, block)
+	}
+	for _, h := range []*testhosts.Host{tagged, plain} {
+		path := filepath.Join(h.Home, ".kamal/apps/tagged/env/roles/web.env")
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: env file %v mode %v, want 0600", h.Name, err, fi)
+		}
+		data, _ := os.ReadFile(path)
+		if has := strings.Contains(string(data), "TAG_SECRET="); has != (h == tagged) {
+			t.Errorf("%s: env file %q: TAG_SECRET present = %v", h.Name, data, has)
+		}
+	}
+}
