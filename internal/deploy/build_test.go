@@ -929,3 +929,51 @@ func TestBuildPushHookOrder(t *testing.T) {
 		t.Errorf("steps %v, want %v\n%s", steps, want, logged)
 	}
 }
+
+func TestBuildPushPack(t *testing.T) {
+	yaml := buildYAML + "  pack:\n    builder: heroku/builder:24\n    buildpacks:\n      - heroku/ruby\n"
+	for _, noBuildx := range []bool{false, true} {
+		t.Run(map[bool]string{false: "buildx", true: "no buildx"}[noBuildx], func(t *testing.T) {
+			dir, _ := gitRepo(t, yaml)
+			if err := os.Remove(filepath.Join(dir, "Dockerfile")); err != nil { // buildpacks need none
+				t.Fatal(err)
+			}
+			gitCommitAll(t, dir)
+			var rules []bRule
+			if noBuildx {
+				rules = append(rules, bRule{host: "localhost", match: "docker buildx version", exit: 1})
+			}
+			k, rec, out := newBuildKamal(t, yaml, Options{}, rules...)
+			rec.realGit = true
+			if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			c, ok := rec.find("localhost", "pack build dhh")
+			want := "/usr/bin/env pack build dhh/app --platform linux/amd64 --creation-time now --builder heroku/builder:24 --buildpack heroku/ruby --buildpack paketo-buildpacks/image-labels -t dhh/app:999 -t dhh/app:latest --env BP_IMAGE_LABELS=service=app --path . && docker push dhh/app:999 && docker push dhh/app:latest"
+			if !ok || c.cmd != want {
+				t.Fatalf("pack build = %q\nwant %q\nall: %v", c.cmd, want, rec.on("localhost"))
+			}
+			if !strings.Contains(c.dir, "kamal-clones") {
+				t.Errorf("pack built in %q, not the clone", c.dir)
+			}
+			if _, ok := rec.find("localhost", "docker buildx build"); ok {
+				t.Error("a buildx build ran for a pack builder")
+			}
+			if strings.Contains(out.String(), "classic") {
+				t.Errorf("the classic-build note for a pack build:\n%s", out)
+			}
+		})
+	}
+}
+
+func gitCommitAll(t *testing.T, dir string) {
+	t.Helper()
+	gitEnv := append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+	for _, args := range [][]string{{"add", "-A"}, {"commit", "-q", "-m", "more"}} {
+		c := exec.Command("git", args...)
+		c.Dir, c.Env = dir, gitEnv
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+}
