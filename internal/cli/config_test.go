@@ -165,6 +165,15 @@ func TestDocsCommand(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "# Configuration file") {
 		t.Errorf("overview: exit %d: %.40s", code, out)
 	}
+	// Every section Kamal documents, as `kamal docs <section>` takes it
+	// (Kamal title-cases the word, so the capitalised form works too).
+	for _, section := range []string{"accessory", "alias", "boot", "builder", "configuration", "env", "logging",
+		"output", "proxy", "registry", "role", "servers", "ssh", "sshkit", "Proxy", "Sshkit"} {
+		code, out, _ := inProject(t, nil, "docs", section)
+		if code != 0 || !strings.HasPrefix(out, "# ") || len(out) < 200 {
+			t.Errorf("docs %s: exit %d: %.60q", section, code, out)
+		}
+	}
 	code, out, _ = inProject(t, nil, "docs", "nothing")
 	if code != 0 || out != "No documentation found for nothing\n" {
 		t.Errorf("unknown: exit %d: %q", code, out)
