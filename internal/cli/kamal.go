@@ -58,7 +58,7 @@ func (a *App) Kamal() (*deploy.Kamal, error) {
 			Level:            level,
 			SkipHooks:        g.SkipHooks,
 			LockWait:         g.LockWait,
-			LockWaitTimeout:  time.Duration(g.LockWaitTimeout) * time.Second,
+			LockWaitTimeout:  lockWaitTimeout(g.LockWaitTimeout),
 			LockWaitInterval: time.Duration(g.LockWaitInterval) * time.Second,
 			Command:          st.command,
 			Subcommand:       st.sub,
@@ -120,4 +120,13 @@ func runError(err error) error {
 		return &ExitError{Code: status.Status}
 	}
 	return err
+}
+
+// lockWaitTimeout maps --lock-wait-timeout to deploy's option, where 0
+// means "default": an explicit 0 (or less) must not wait at all.
+func lockWaitTimeout(seconds int) time.Duration {
+	if seconds <= 0 {
+		return -1
+	}
+	return time.Duration(seconds) * time.Second
 }

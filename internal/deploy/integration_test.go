@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -586,5 +587,104 @@ func TestOutputLevelsOverSSH(t *testing.T) {
 				t.Errorf("failed Finished line: %v, want %v:\n%s", got, tt.info, out)
 			}
 		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a process writing while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestLockWaitBetweenProcesses runs the --lock-wait flags through the CLI:
+// a second kamal waits for an automatic lock held by a first one and runs
+// once it is released; with no time to wait it times out; a manual lock is
+// not waited for.
+func TestLockWaitBetweenProcesses(t *testing.T) {
+	p := newSSHProject(t, 2, "")
+	hooks := filepath.Join(p.dir, ".kamal", "hooks")
+	if err := os.MkdirAll(hooks, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	started, release := filepath.Join(p.dir, "started"), filepath.Join(p.dir, "release")
+	// The hook of the first run holds the lock until the test creates release.
+	hook := fmt.Sprintf("#!/bin/sh\ntouch %s\nwhile [ ! -e %s ]; do sleep 0.05; done\n", started, release)
+	if err := os.WriteFile(filepath.Join(hooks, "docker-setup"), []byte(hook), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	start := func(args ...string) (*syncBuffer, chan error) {
+		cmd := p.command(ctx, args...)
+		out := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		done := make(chan error, 1)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { done <- cmd.Wait() }()
+		return out, done
+	}
+	waitFor := func(what string, cond func() bool, done chan error, out *syncBuffer) {
+		t.Helper()
+		for !cond() {
+			select {
+			case err := <-done:
+				t.Fatalf("ended before %s: %v\n%s", what, err, out.String())
+			case <-ctx.Done():
+				t.Fatalf("no %s\n%s", what, out.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+
+	first, firstDone := start("server", "bootstrap")
+	waitFor("hook start", func() bool { return fileExists(started) }, firstDone, first)
+
+	// No time to wait: fails at once with Kamal's message.
+	out, err := p.kamal(t, "--lock-wait", "--lock-wait-timeout", "0", "-H", "server", "bootstrap")
+	if err == nil || !strings.Contains(out, "Timed out waiting for deploy lock") {
+		t.Errorf("lock wait timeout: %v\n%s", err, out)
+	}
+
+	second, secondDone := start("--lock-wait", "--lock-wait-interval", "1", "-H", "server", "bootstrap")
+	waitFor("waiting message", func() bool {
+		return strings.Contains(second.String(), "Waiting 1 seconds for the deploy lock to be released...")
+	}, secondDone, second)
+	if err := os.WriteFile(release, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-firstDone; err != nil {
+		t.Fatalf("first run: %v\n%s", err, first.String())
+	}
+	if err := <-secondDone; err != nil {
+		t.Fatalf("waiting run: %v\n%s", err, second.String())
+	}
+	if p.exists(p.hosts[0], ".kamal/lock-app") {
+		t.Error("lock left behind")
+	}
+
+	// A manual lock is not waited for.
+	if out, err := p.kamal(t, "lock", "acquire", "-m", "Maintenance"); err != nil {
+		t.Fatalf("lock acquire: %v\n%s", err, out)
+	}
+	out, err = p.kamal(t, "--lock-wait", "-H", "server", "bootstrap")
+	if err == nil || !strings.Contains(out, "Deploy lock held manually, not waiting. Run 'kamal lock help' for more information") {
+		t.Errorf("manual lock: %v\n%s", err, out)
+	}
+	if !p.exists(p.hosts[0], ".kamal/lock-app/details") {
+		t.Error("the manual lock was released")
 	}
 }

@@ -32,7 +32,7 @@ type Options struct {
 	SkipHooks bool         // -H
 
 	LockWait         bool          // --lock-wait
-	LockWaitTimeout  time.Duration // default 900s
+	LockWaitTimeout  time.Duration // 0 = default 900s; negative = give up at the first held lock
 	LockWaitInterval time.Duration // default 15s
 
 	// Command and Subcommand name what runs, for hooks (KAMAL_COMMAND...).
@@ -82,8 +82,11 @@ type Kamal struct {
 // New prepares a run. It applies the filters (failing with Kamal's `No
 // --hosts match for x` errors) but opens no connection.
 func New(cfg *config.Config, opts Options) (*Kamal, error) {
-	if opts.LockWaitTimeout <= 0 {
+	switch {
+	case opts.LockWaitTimeout == 0:
 		opts.LockWaitTimeout = 900 * time.Second
+	case opts.LockWaitTimeout < 0:
+		opts.LockWaitTimeout = 0
 	}
 	if opts.LockWaitInterval <= 0 {
 		opts.LockWaitInterval = 15 * time.Second

@@ -213,6 +213,18 @@ func TestLockWait(t *testing.T) {
 			t.Error("someone else's lock was released")
 		}
 	})
+	t.Run("a negative timeout (--lock-wait-timeout 0) does not wait", func(t *testing.T) {
+		f := &fakeHosts{}
+		f.lockWith(automatic)
+		k, _, clock := newFakeKamal(t, f, Options{LockWait: true, LockWaitTimeout: -1})
+		err := k.WithLock(context.Background(), func(context.Context) error { t.Error("ran"); return nil })
+		if err == nil || err.Error() != "Timed out waiting for deploy lock" {
+			t.Fatalf("err = %v", err)
+		}
+		if len(clock.sleeps) != 0 {
+			t.Errorf("slept %v", clock.sleeps)
+		}
+	})
 	t.Run("without --lock-wait fails at once", func(t *testing.T) {
 		f := &fakeHosts{}
 		f.lockWith(automatic)
