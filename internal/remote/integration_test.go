@@ -332,6 +332,29 @@ Host %s
 	if err == nil || !strings.Contains(err.Error(), target.IP+":22") {
 		t.Fatalf("err = %v, want a failure on port 22", err)
 	}
+
+	// config: true without paths reads ~/.ssh/config.
+	home := fmt.Sprintf("Host homealias\n  HostName %s\n  Port %d\n  IdentityFile %s\n", target.IP, target.Port, e.key.Path)
+	if err := os.MkdirAll(filepath.Join(e.dir, ".ssh"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.dir, ".ssh", "config"), []byte(home), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, e.pool(SSHOptions{UseConfig: true, AgentSocket: "-", KnownHostsFile: e.knownHosts}, nil), "homealias", "true")
+
+	// config: [paths]: the first file that sets a key wins.
+	other := filepath.Join(e.dir, "other_config")
+	if err := os.WriteFile(other, []byte("Host web1\n  Port 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	both := SSHOptions{UseConfig: true, ConfigFiles: []string{path, other}, AgentSocket: "-", KnownHostsFile: e.knownHosts}
+	mustExec(t, e.pool(both, nil), "web1", "true")
+	both.ConfigFiles = []string{other, path}
+	_, err = e.pool(both, nil).Exec(context.Background(), "web1", "true", ExecOptions{})
+	if err == nil || !strings.Contains(err.Error(), "connecting to "+target.IP+":1:") {
+		t.Fatalf("err = %v, want a failure on port 1 from the first file", err)
+	}
 }
 
 func TestLogLevelDebugShowsConnectionSteps(t *testing.T) {
