@@ -688,3 +688,49 @@ func TestLockWaitBetweenProcesses(t *testing.T) {
 		t.Error("the manual lock was released")
 	}
 }
+
+// TestBootstrapAddsNonRootUserToDockerGroup: a host where the user is not
+// root and not in the docker group gets `sudo usermod -aG docker`, then its
+// SSH session is ended (kill -HUP $PPID, as Kamal) so the next command runs
+// on a new connection that has the group.
+func TestBootstrapAddsNonRootUserToDockerGroup(t *testing.T) {
+	p := newSSHProject(t, 2, "")
+	h := p.hosts[1]
+	home := p.homes[h]
+	inGroup, sudoLog := filepath.Join(home, "in-group"), filepath.Join(home, "sudo.log")
+	for name, body := range map[string]string{
+		"id": fmt.Sprintf(`case "$1" in
+-u) echo 1000;;
+-un) echo deploy;;
+-nG) if [ -e %[1]s ]; then echo "deploy docker"; else echo deploy; fi;;
+*) exec /usr/bin/id "$@";;
+esac
+`, inGroup),
+		"sudo": fmt.Sprintf("echo \"$*\" >> %s\n[ \"$2\" = usermod ] && touch %s\nexit 0\n", sudoLog, inGroup),
+	} {
+		if err := os.WriteFile(filepath.Join(home, "bin", name), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := p.kamal(t, "server", "bootstrap")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	data, err := os.ReadFile(sudoLog)
+	if err != nil || !strings.HasPrefix(string(data), "-n usermod -aG docker ") {
+		t.Errorf("sudo calls: %q (%v)\n%s", data, err, out)
+	}
+	if !p.exists(h, ".kamal") {
+		t.Errorf("no .kamal on %s after the session was refreshed\n%s", h, out)
+	}
+	if p.exists(p.hosts[0], "sudo.log") {
+		t.Error("root host got sudo")
+	}
+	// A second bootstrap finds the user in the group.
+	if out, err := p.kamal(t, "server", "bootstrap"); err != nil {
+		t.Fatalf("second bootstrap: %v\n%s", err, out)
+	}
+	if data2, _ := os.ReadFile(sudoLog); string(data2) != string(data) {
+		t.Errorf("usermod ran again: %q", data2)
+	}
+}
