@@ -92,13 +92,16 @@ func (k *Kamal) hasBuildx(ctx context.Context) (bool, error) {
 	return res.ExitStatus == 0, nil
 }
 
-var classicNoticeOnce sync.Once
+// classicNoticed holds the runs (*Kamal) that said they build with the
+// classic builder, so each run says it once.
+var classicNoticed sync.Map
 
-// sayClassic tells once per process that builds use the classic builder.
+// sayClassic tells once per run that builds use the classic builder.
 func (k *Kamal) sayClassic() {
-	classicNoticeOnce.Do(func() {
-		k.Say("Docker buildx plugin is not installed locally, so building with the classic `docker build` instead")
-	})
+	if _, said := classicNoticed.LoadOrStore(k, true); said {
+		return
+	}
+	k.Say("Docker buildx plugin is not installed locally, so building with the classic `docker build` instead")
 }
 
 // BuildPush is `kamal build push`: pre-connect hook, local docker check,

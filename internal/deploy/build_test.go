@@ -977,3 +977,25 @@ func gitCommitAll(t *testing.T, dir string) {
 		}
 	}
 }
+
+func TestClassicBuildNoticeOncePerRun(t *testing.T) {
+	yaml := buildYAML + "  context: .\n"
+	gitRepo(t, yaml)
+	noBuildx := bRule{host: "localhost", match: "docker buildx version", exit: 1}
+	k, _, out := newBuildKamal(t, yaml, Options{}, noBuildx)
+	for i := 0; i < 2; i++ {
+		if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(out.String(), "classic `docker build`"); n != 1 {
+		t.Errorf("the classic-build notice shows %d times in one run:\n%s", n, out)
+	}
+	k, _, out = newBuildKamal(t, yaml, Options{}, noBuildx)
+	if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "classic `docker build`") {
+		t.Errorf("a second run does not say it builds with the classic builder:\n%s", out)
+	}
+}
