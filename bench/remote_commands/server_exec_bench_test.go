@@ -29,6 +29,7 @@ func benchServerExec(b *testing.B, n int) {
 	key := sshtest.NewKey(b, dir, "id_bench")
 	port := sshtest.FreePort(b, "127.0.2.1")
 	var hosts []string
+	var servers []*sshtest.Server
 	for i := range n {
 		ip := fmt.Sprintf("127.0.2.%d", i+1)
 		home := filepath.Join(dir, ip)
@@ -36,8 +37,9 @@ func benchServerExec(b *testing.B, n int) {
 			b.Fatal(err)
 		}
 		// Each server keeps its .kamal (audit log) in its own directory.
-		sshtest.Start(b, ip, sshtest.Options{Port: port, Extra: []string{
-			fmt.Sprintf(`ForceCommand cd %s && exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"`, home)}}, key)
+		// LogLevel INFO logs one "Accepted publickey" line per connection.
+		servers = append(servers, sshtest.Start(b, ip, sshtest.Options{Port: port, LogLevel: "INFO", Extra: []string{
+			fmt.Sprintf(`ForceCommand cd %s && exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"`, home)}}, key))
 		hosts = append(hosts, ip)
 	}
 	cfg := filepath.Join(dir, "deploy.yml")
@@ -63,6 +65,19 @@ func benchServerExec(b *testing.B, n int) {
 	// kamal's own CPU per run (this process only; the sshd servers are
 	// separate processes).
 	b.ReportMetric(float64((clientCPU()-cpu0).Microseconds())/1000/float64(b.N), "client-cpu-ms/run")
+
+	// Every run (b.N plus the first) must open exactly one connection per host.
+	runs := b.N + 1
+	for _, s := range servers {
+		data, err := os.ReadFile(s.LogFile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got := strings.Count(string(data), "Accepted publickey"); got != runs {
+			b.Fatalf("%s accepted %d connections in %d runs, want one per run", s.IP, got, runs)
+		}
+	}
+	b.ReportMetric(1, "conns/host/run")
 }
 
 // clientCPU is the user+system CPU time used by this process so far.
