@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -38,7 +39,8 @@ func dialTCP(ctx context.Context, lookup lookupFunc, host string, port int, retr
 				return nil, fmt.Errorf("resolving %s: %w", host, err)
 			}
 			// min(0.1 * 2^(n-1), 2.0) + rand * 0.1 seconds, as Kamal does.
-			backoff := min(0.1*float64(int(1)<<attempt), 2.0) + rand.Float64()*0.1
+			// (math.Pow: a shift would overflow with many retries.)
+			backoff := min(0.1*math.Pow(2, float64(attempt)), 2.0) + rand.Float64()*0.1
 			select {
 			case <-ctx.Done():
 				return nil, ctx.Err()
