@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -157,5 +158,52 @@ func TestSocketPathFallsBackToTempDir(t *testing.T) {
 	t.Setenv("TMPDIR", "/var/tmp/x")
 	if got := proxy.SocketPath(); got != "/var/tmp/x/kamal-proxy.sock" {
 		t.Fatal(got)
+	}
+}
+
+// TestDeployTLSFlagsReachTheServer deploys TLS services through the CLI and
+// reads back what the server stored: --tls-staging selects the staging
+// directory (and so its own cache directory), --tls-on-demand-url is kept.
+func TestDeployTLSFlagsReachTheServer(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "kp.sock")
+	t.Setenv("KAMAL_PROXY_SOCKET", sock)
+	srv := proxy.NewServer(proxy.Config{Bind: "127.0.0.1", StateDir: filepath.Join(dir, "state"), SocketPath: sock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	app := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer app.Close()
+	target := "--target=" + strings.TrimPrefix(app.URL, "http://")
+	for _, args := range [][]string{
+		{"deploy", "staging", target, "--host=s.test", "--tls", "--tls-staging"},
+		{"deploy", "production", target, "--host=p.test", "--tls"},
+		{"deploy", "ondemand", target, "--tls", "--tls-on-demand-url=/tls-check"},
+	} {
+		if code, _, errOut := run(t, args...); code != 0 {
+			t.Fatalf("%v: %s", args, errOut)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "state", proxy.StateFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state []struct {
+		Name    string               `json:"name"`
+		Options proxy.ServiceOptions `json:"options"`
+	}
+	if err := json.Unmarshal(data, &state); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]proxy.ServiceOptions{}
+	for _, s := range state {
+		got[s.Name] = s.Options
+	}
+	if got["staging"].ACMEDirectory != proxy.LetsEncryptStagingURL || got["production"].ACMEDirectory != "" {
+		t.Fatalf("acme directories: staging %q production %q", got["staging"].ACMEDirectory, got["production"].ACMEDirectory)
+	}
+	if o := got["ondemand"]; o.TLSOnDemandURL != "/tls-check" || !o.TLSEnabled || len(o.Hosts) != 0 {
+		t.Fatalf("on-demand options %+v", o)
 	}
 }
