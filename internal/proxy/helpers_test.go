@@ -26,6 +26,7 @@ type testApp struct {
 	srv     *httptest.Server
 	healthy atomic.Bool
 	hits    atomic.Int64
+	sockets atomic.Int64 // WebSocket upgrades served
 }
 
 func newTestApp(t *testing.T, name string) *testApp {
@@ -54,6 +55,7 @@ func (a *testApp) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "ok")
 		return
 	case r.URL.Path == "/ws":
+		a.sockets.Add(1)
 		serveEchoWebSocket(w, r)
 		return
 	}
