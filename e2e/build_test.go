@@ -608,3 +608,67 @@ func hasBuildx(t *testing.T, ctx context.Context) bool {
 	cmd.Env = append(os.Environ(), env.DeployerEnv()...)
 	return cmd.Run() == nil
 }
+
+// TestBuildRemoteBuilderLocalRegistry: a remote builder with a local
+// registry (`server: localhost:<port>`, listening only on this machine's
+// loopback). The builder's daemon pushes to its own localhost:<port>,
+// which kamal forwards over SSH to this machine for the build, as Kamal
+// does.
+func TestBuildRemoteBuilderLocalRegistry(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	builderHost := env.Hosts[0]
+	r := newAppRepo(t, ctx, fmt.Sprintf("  arch: amd64\n  local: false\n  remote: ssh://root@%s\n", builderHost.IP), env.RegistryPassword)
+	sha := r.git(t, ctx, "rev-parse", "HEAD")
+	port := freePort(t)
+	startLoopbackRegistry(t, ctx, port, t.TempDir())
+	local := fmt.Sprintf("localhost:%d", port)
+
+	cfgPath := filepath.Join(r.Dir, "config/deploy.yml")
+	cfg, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := fmt.Sprintf("registry:\n  server: %s\n  username: %s\n  password:\n    - KAMAL_REGISTRY_PASSWORD\n", env.Registry, env.RegistryUser)
+	if !strings.Contains(string(cfg), reg) {
+		t.Fatalf("unexpected config:\n%s", cfg)
+	}
+	r.write(t, "config/deploy.yml", strings.Replace(string(cfg), reg, "registry:\n  server: "+local+"\n", 1))
+	r.git(t, ctx, "commit", "-q", "-am", "local registry")
+	sha = r.git(t, ctx, "rev-parse", "HEAD")
+
+	// `build push` first runs `docker start kamal-docker-registry || docker
+	// run … registry:3` here; a stand-in container (of a test image) makes
+	// the start succeed without Docker Hub. The registry itself is the
+	// loopback one started above.
+	standIn, err := env.BuildImage(ctx, testhosts.ImageSpec{Program: "app", Repository: "e2e/registry-stand-in", Tag: "v1", Service: "stand-in"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployer := env.Deployer()
+	_, _ = deployer.Docker(ctx, "rm", "-f", "kamal-docker-registry")
+	if _, err := deployer.Docker(ctx, "create", "--name", "kamal-docker-registry", standIn); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, _ = deployer.Docker(ctx, "rm", "-f", "kamal-docker-registry")
+		out, _ := builderHost.Docker(ctx, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", local+"/"+r.Image)
+		for _, ref := range strings.Fields(out) {
+			_, _ = builderHost.Docker(ctx, "image", "rm", "--force", ref)
+		}
+	})
+
+	r.mustKamal(t, ctx, "build", "push")
+	tags := waitHTTP(t, ctx, fmt.Sprintf("http://127.0.0.1:%d/v2/%s/tags/list", port, r.Image), 200)
+	for _, want := range []string{`"` + sha + `"`, `"latest"`} {
+		if !strings.Contains(tags, want) {
+			t.Errorf("the local registry's tags %s lack %s", tags, want)
+		}
+	}
+	// The forward lasted only for the build.
+	if _, err := builderHost.Docker(ctx, "push", local+"/"+r.Image+":"+sha); err == nil {
+		t.Errorf("%s pushed to %s after kamal ended: the port forward outlived it", builderHost.Name, local)
+	}
+}

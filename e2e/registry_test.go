@@ -116,7 +116,7 @@ func TestLocalRegistryPullThroughPortForward(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := freePort(t)
-	startLoopbackRegistry(t, ctx, port)
+	startLoopbackRegistry(t, ctx, port, filepath.Join(env.Dir, "registry", "data"))
 
 	// Point the configuration at the local registry.
 	cfgPath := filepath.Join(r.Dir, "config/deploy.yml")
@@ -161,13 +161,13 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startLoopbackRegistry serves the harness registry's storage on
+// startLoopbackRegistry serves the registry storage in dataDir on
 // 127.0.0.1:port without auth, until the test ends.
-func startLoopbackRegistry(t *testing.T, ctx context.Context, port int) {
+func startLoopbackRegistry(t *testing.T, ctx context.Context, port int, dataDir string) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%d\n",
-		filepath.Join(env.Dir, "registry", "data"), port)
+		dataDir, port)
 	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
