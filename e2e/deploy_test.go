@@ -483,8 +483,14 @@ func TestBootLimitAndHooks(t *testing.T) {
 	for _, hook := range []string{"pre-deploy", "pre-app-boot", "post-app-boot", "post-deploy"} {
 		p.recordingHook(t, hook)
 	}
-	p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
+	out := p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
 	p.expectVersion(t, ctx, "v2", env.Hosts[:2]...)
+	// boot.wait follows every group, the last one too, as in Kamal.
+	for _, want := range []string{"Waiting 1s after booting group 1 of 2", "Waiting 1s after booting group 2 of 2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy output lacks %q:\n%s", want, out)
+		}
+	}
 
 	all := strings.Join(hostIPs(0, 1), ",")
 	log := p.hookLog(t)
