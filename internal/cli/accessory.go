@@ -55,6 +55,10 @@ func newAccessoryExecCommand(a *App) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, words := args[0], leadingExecFlags(args[1:], &o)
+			if o.Raw {
+				// Only the command's own bytes go to stdout.
+				a.Globals.Quiet = true
+			}
 			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
 				return k.AccessoryExec(ctx, name, deploy.JoinCommand(words), o)
 			})
@@ -65,10 +69,11 @@ func newAccessoryExecCommand(a *App) *cobra.Command {
 	cmd.Flags().SetInterspersed(false)
 	cmd.Flags().BoolVarP(&o.Interactive, "interactive", "i", false, "Execute command over ssh for an interactive shell (use for console/bash)")
 	cmd.Flags().BoolVar(&o.Reuse, "reuse", false, "Reuse currently running container instead of starting a new one")
+	cmd.Flags().BoolVar(&o.Raw, "raw", false, "Print the command's output only, byte for byte, without host headers or logging")
 	return cmd
 }
 
-// leadingExecFlags takes -i/--interactive and --reuse from the front of
+// leadingExecFlags takes -i/--interactive, --reuse and --raw from the front of
 // words (Kamal accepts `accessory exec db --reuse CMD`) and returns the
 // command's words.
 func leadingExecFlags(words []string, o *deploy.AccessoryExecOptions) []string {
@@ -78,6 +83,8 @@ func leadingExecFlags(words []string, o *deploy.AccessoryExecOptions) []string {
 			o.Interactive = true
 		case "--reuse":
 			o.Reuse = true
+		case "--raw":
+			o.Raw = true
 		default:
 			return words
 		}

@@ -565,6 +565,7 @@ func (k *Kamal) AccessoryDetails(ctx context.Context, name string) error {
 type AccessoryExecOptions struct {
 	Interactive bool // -i: a TTY session on the accessory's first host
 	Reuse       bool // docker exec in the running container
+	Raw         bool // print the bytes of the output only
 }
 
 // AccessoryExec is `kamal accessory exec NAME CMD...`: cmd (shell text)
@@ -597,12 +598,12 @@ func (k *Kamal) AccessoryExec(ctx context.Context, name, cmd string, o Accessory
 		}
 		return k.interactive(ctx, host, r.cmd.ExecNew(cmd, true, true))
 	}
-	run := r.cmd.ExecNew(cmd, false, false)
+	run, banner := r.cmd.ExecNew(cmd, false, false), "Launching command from new container..."
 	if o.Reuse {
-		k.Say("Launching command from existing container...")
-		run = r.cmd.ExecReuse(cmd, false, false)
-	} else {
-		k.Say("Launching command from new container...")
+		run, banner = r.cmd.ExecReuse(cmd, false, false), "Launching command from existing container..."
+	}
+	if !o.Raw {
+		k.Say("%s", banner)
 	}
 	message := fmt.Sprintf("Executed cmd '%s' on %s accessory", cmd, name)
 	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
@@ -614,11 +615,15 @@ func (k *Kamal) AccessoryExec(ctx context.Context, name, cmd string, o Accessory
 		if err := k.RecordOn(ctx, h, message); err != nil {
 			return err
 		}
-		out, err := k.Capture(ctx, h, run, remote.Info)
+		res, err := k.Exec(ctx, h, run, remote.ExecOptions{Severity: remote.Info})
 		if err != nil {
 			return err
 		}
-		k.PutsByHost("App", h, out)
+		if o.Raw {
+			k.write(res.Stdout)
+		} else {
+			k.PutsByHost("App", h, strings.TrimSpace(res.Stdout))
+		}
 		return nil
 	})
 }

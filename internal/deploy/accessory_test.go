@@ -467,6 +467,17 @@ func TestAccessoryExec(t *testing.T) {
 	}
 }
 
+func TestAccessoryExecRawIsByteExact(t *testing.T) {
+	raw := "line 1\n\n  indented\x00binary\xff\n\n"
+	k, _, out := accessoryKamal(t, Options{Hosts: []string{"1.1.1.1"}, Level: remote.LevelQuiet}, accAnswer{match: "mysql -u root", stdout: raw})
+	if err := k.AccessoryExec(context.Background(), "db", "mysql -u root", AccessoryExecOptions{Reuse: true, Raw: true}); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != raw {
+		t.Errorf("raw output = %q, want %q", out, raw)
+	}
+}
+
 func TestAccessoryLogs(t *testing.T) {
 	tests := []struct {
 		opts AccessoryLogsOptions
