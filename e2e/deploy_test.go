@@ -768,3 +768,47 @@ func TestTagsEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerNeverReady: a role without the proxy whose new container Docker
+// reports unhealthy fails the deploy after deploy_timeout; the worker's old
+// version keeps running, the new container is stopped, the lock released.
+func TestWorkerNeverReady(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	p := newAppProject(t, appSpec{Service: "sickjobs", Web: hostIPs(0), Workers: hostIPs(2), DeployTimeout: 5})
+	cleanupApp(t, p)
+	p.image(t, ctx, "app", "v1")
+	p.image(t, ctx, "app", "v2")
+	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
+	worker := env.Hosts[2]
+	if got := runningNames(t, ctx, worker, "sickjobs"); got != "sickjobs-workers-v1" {
+		t.Fatalf("workers after setup = %q", got)
+	}
+
+	// From now on the workers' Docker health check always fails.
+	yml, err := os.ReadFile(filepath.Join(p.dir, "config/deploy.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cmd = "    cmd: /app --worker\n"
+	health := cmd + "    options:\n      health-cmd: exit 1\n      health-interval: 1s\n      health-retries: 1\n"
+	p.write(t, "config/deploy.yml", strings.Replace(string(yml), cmd, health, 1), 0o644)
+
+	out, err := kamal(t, ctx, p.dir, "deploy", "-P", "--version", "v2")
+	if err == nil {
+		t.Fatalf("deploy with an unhealthy worker succeeded:\n%s", out)
+	}
+	for _, want := range []string{"Failed to boot workers on " + worker.IP, "container not ready after 5 seconds", "Releasing the deploy lock..."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("deploy output lacks %q:\n%s", want, out)
+		}
+	}
+	if got := runningNames(t, ctx, worker, "sickjobs"); got != "sickjobs-workers-v1" {
+		t.Errorf("workers after the failed deploy = %q, want sickjobs-workers-v1 only", got)
+	}
+	if out := p.kamal(t, ctx, "lock", "status"); !strings.Contains(out, "There is no deploy lock") {
+		t.Errorf("lock left behind: %s", out)
+	}
+}
