@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -202,6 +203,10 @@ func (p *appProject) expectVersion(t *testing.T, ctx context.Context, version st
 		}
 		if status != 200 || !strings.HasPrefix(body, "version="+version+" ") {
 			t.Errorf("%s: GET / = %d %q, want 200 version=%s", h.Name, status, body, version)
+		}
+		// kamal sets --hostname <host>-<12 hex>, as Kamal does.
+		if want := regexp.MustCompile(`host=` + regexp.QuoteMeta(h.IP) + `-[0-9a-f]{12}\n$`); status == 200 && !want.MatchString(body) {
+			t.Errorf("%s: GET / = %q, want the container hostname %s-<12 hex>", h.Name, body, h.IP)
 		}
 	}
 }
