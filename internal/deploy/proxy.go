@@ -268,6 +268,35 @@ func (k *Kamal) ProxyRemove(ctx context.Context, o ProxyRemoveOptions) error {
 	})
 }
 
+// ProxyRemoveContainer, ProxyRemoveImage and ProxyRemoveDirectory are the
+// hidden single steps of `kamal proxy remove`, each under the lock on the
+// proxy hosts.
+func (k *Kamal) ProxyRemoveContainer(ctx context.Context) error {
+	return k.proxyStep(ctx, "Removed proxy container", func(p *commands.Proxy) commands.Cmd { return p.RemoveContainer() })
+}
+
+func (k *Kamal) ProxyRemoveImage(ctx context.Context) error {
+	return k.proxyStep(ctx, "Removed proxy image", func(p *commands.Proxy) commands.Cmd { return p.RemoveImage() })
+}
+
+func (k *Kamal) ProxyRemoveDirectory(ctx context.Context) error {
+	return k.proxyStep(ctx, "", func(p *commands.Proxy) commands.Cmd { return p.RemoveProxyDirectory() })
+}
+
+// proxyStep runs one proxy command on every proxy host under the lock,
+// after an audit line when message is set.
+func (k *Kamal) proxyStep(ctx context.Context, message string, step func(*commands.Proxy) commands.Cmd) error {
+	return k.WithLock(ctx, func(ctx context.Context) error {
+		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
+			cmd := step(commands.NewProxy(k.Config, h))
+			if message != "" {
+				cmd = commands.Combine(k.Auditor().Record(message), cmd)
+			}
+			return k.Execute(ctx, h, cmd, remote.Info)
+		})
+	})
+}
+
 // ProxyBootConfigSet is `kamal proxy boot_config set`: it writes (or, for
 // default values, deletes) the legacy boot_config files on proxy hosts.
 func (k *Kamal) ProxyBootConfigSet(ctx context.Context, b commands.BootConfig) error {
