@@ -97,6 +97,22 @@ func newProxyCommand(a *App) *cobra.Command {
 	upgrade.Flags().BoolVarP(&uyes, "confirmed", "y", false, "Proceed without confirmation question")
 
 	cmd.AddCommand(boot, reboot, start, stop, restart, details, logs, remove, upgrade, newProxyBootConfigCommand(a))
+	// The single steps of `proxy remove`, hidden as in Kamal.
+	for _, step := range []struct {
+		use, short string
+		run        func(*deploy.Kamal, context.Context) error
+	}{
+		{"remove_container", "Remove proxy container from servers", (*deploy.Kamal).ProxyRemoveContainer},
+		{"remove_image", "Remove proxy image from servers", (*deploy.Kamal).ProxyRemoveImage},
+		{"remove_proxy_directory", "Remove the proxy directory from servers", (*deploy.Kamal).ProxyRemoveDirectory},
+	} {
+		cmd.AddCommand(&cobra.Command{
+			Use: step.use, Short: step.short, Args: cobra.NoArgs, Hidden: true,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return step.run(k, ctx) })
+			},
+		})
+	}
 	return cmd
 }
 
