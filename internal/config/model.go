@@ -328,7 +328,7 @@ func (c *Config) Accessory(name string) (*Accessory, error) {
 	for i, a := range c.Accessories {
 		names[i] = a.Name
 	}
-	return nil, fmt.Errorf("No accessory by the name of '%s' (options: %s)", name, toSentence(names))
+	return nil, fmt.Errorf("No accessory by the name of '%s' (options: %s)", name, ToSentence(names))
 }
 
 // HookOutput returns "quiet", "verbose" or "" (default) for hook name.
@@ -712,8 +712,8 @@ func appendUnique(list []string, items ...string) []string {
 	return list
 }
 
-// toSentence joins like Ruby's Array#to_sentence: "a", "a and b", "a, b, and c".
-func toSentence(items []string) string {
+// ToSentence joins like Ruby's Array#to_sentence: "a", "a and b", "a, b, and c".
+func ToSentence(items []string) string {
 	switch len(items) {
 	case 0:
 		return ""

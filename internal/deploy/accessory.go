@@ -43,22 +43,9 @@ type UnknownAccessoryError struct {
 func (e *UnknownAccessoryError) Error() string {
 	msg := fmt.Sprintf("No accessory by the name of '%s'", e.Name)
 	if len(e.Options) > 0 {
-		msg += " (options: " + toSentence(e.Options) + ")"
+		msg += " (options: " + config.ToSentence(e.Options) + ")"
 	}
 	return msg
-}
-
-// toSentence joins like Ruby's Array#to_sentence.
-func toSentence(items []string) string {
-	switch len(items) {
-	case 0:
-		return ""
-	case 1:
-		return items[0]
-	case 2:
-		return items[0] + " and " + items[1]
-	}
-	return strings.Join(items[:len(items)-1], ", ") + ", and " + items[len(items)-1]
 }
 
 // accessoryNames are the configured accessories, in config order.
@@ -619,11 +606,7 @@ func (k *Kamal) AccessoryExec(ctx context.Context, name, cmd string, o Accessory
 		if err != nil {
 			return err
 		}
-		if o.Raw {
-			k.write(res.Stdout)
-		} else {
-			k.PutsByHost("App", h, strings.TrimSpace(res.Stdout))
-		}
+		k.putsExecOutput(h, res.Stdout, o.Raw)
 		return nil
 	})
 }
@@ -743,13 +726,7 @@ func (k *Kamal) AccessoryUpgrade(ctx context.Context, name string, o AccessoryUp
 	}
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		hosts := k.AccessoryHosts()
-		groups := [][]string{hosts}
-		if o.Rolling {
-			groups = nil
-			for _, h := range hosts {
-				groups = append(groups, []string{h})
-			}
-		}
+		groups := rollingGroups(hosts, o.Rolling)
 		for _, group := range groups {
 			list := strings.Join(group, ",")
 			k.Say("Upgrading %s accessories on %s...", name, list)

@@ -271,14 +271,20 @@ func (k *Kamal) AppExec(ctx context.Context, cmd string, o AppExecOptions) error
 			if err != nil {
 				return err
 			}
-			if o.Raw {
-				k.write(res.Stdout)
-			} else {
-				k.PutsByHost("App", h, strings.TrimSpace(res.Stdout))
-			}
+			k.putsExecOutput(h, res.Stdout, o.Raw)
 		}
 		return nil
 	})
+}
+
+// putsExecOutput prints the output of an exec on host: byte for byte with
+// raw, else as an `App Host:` block.
+func (k *Kamal) putsExecOutput(host, stdout string, raw bool) {
+	if raw {
+		k.write(stdout)
+		return
+	}
+	k.PutsByHost("App", host, strings.TrimSpace(stdout))
 }
 
 // primaryCurrentVersion is the version running on the primary host for its

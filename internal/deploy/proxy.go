@@ -74,13 +74,7 @@ type ProxyRebootOptions struct {
 func (k *Kamal) ProxyReboot(ctx context.Context, o ProxyRebootOptions) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		hosts := k.ProxyHosts()
-		groups := [][]string{hosts}
-		if o.Rolling {
-			groups = nil
-			for _, h := range hosts {
-				groups = append(groups, []string{h})
-			}
-		}
+		groups := rollingGroups(hosts, o.Rolling)
 		for _, group := range groups {
 			list := strings.Join(group, ",")
 			if err := k.RunHook(ctx, "pre-proxy-reboot", commands.Tag{Key: "hosts", Value: list}); err != nil {
@@ -266,6 +260,19 @@ func (k *Kamal) ProxyRemove(ctx context.Context, o ProxyRemoveOptions) error {
 			return err
 		})
 	})
+}
+
+// rollingGroups is hosts as one group, or with rolling one group per host
+// (`--rolling` reboots and upgrades).
+func rollingGroups(hosts []string, rolling bool) [][]string {
+	if !rolling {
+		return [][]string{hosts}
+	}
+	groups := make([][]string, len(hosts))
+	for i, h := range hosts {
+		groups[i] = []string{h}
+	}
+	return groups
 }
 
 // ProxyRemoveContainer, ProxyRemoveImage and ProxyRemoveDirectory are the

@@ -41,13 +41,7 @@ type UpgradeOptions struct {
 func (k *Kamal) ProxyUpgrade(ctx context.Context, o UpgradeOptions) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		k.Config.SetVersion(k.Config.LatestTag())
-		groups := [][]string{k.Hosts()}
-		if o.Rolling {
-			groups = nil
-			for _, h := range k.hosts {
-				groups = append(groups, []string{h})
-			}
-		}
+		groups := rollingGroups(k.Hosts(), o.Rolling)
 		for _, group := range groups {
 			list := strings.Join(group, ",")
 			k.Say("Upgrading proxy on %s...", list)
