@@ -63,8 +63,9 @@ func (b *Builder) ClassicPlan(noCache, dev bool) (ClassicPlan, error) {
 	return p, nil
 }
 
-// classicOptionsSupported rejects build options the classic builder lacks
-// (checked for remote builders too, which classicSupported skips).
+// classicOptionsSupported rejects build options the classic builder lacks.
+// classicSupported ends with it; ClassicPlan also calls it on its own for
+// the ssh:// remote builder that classicSupported would reject.
 func (b *Builder) classicOptionsSupported() error {
 	need := func(r string) error { return &ErrNeedsBuildx{Reason: r} }
 	switch {

@@ -270,21 +270,11 @@ func platformArgs(arches []string) Cmd {
 // Push builds all arches and pushes both tags to the registry:
 // `docker buildx build --output=type=registry …`, or for pack builds
 // `pack build … && docker push … && docker push …`.
-func (b *Builder) Push(noCache bool) Cmd {
-	if b.kind == BuilderPack {
-		return b.packBuild(true)
-	}
-	return b.buildx("registry", false, noCache)
-}
+func (b *Builder) Push(noCache bool) Cmd { return b.PushOutput("registry", noCache) }
 
 // Dev builds the working directory into the local image store, tagged
 // `<version>-dirty` and `<latest>-dirty` (`kamal build dev`).
-func (b *Builder) Dev(noCache bool) Cmd {
-	if b.kind == BuilderPack {
-		return b.packBuild(false)
-	}
-	return b.buildx("docker", true, noCache)
-}
+func (b *Builder) Dev(noCache bool) Cmd { return b.DevOutput("docker", noCache) }
 
 func (b *Builder) buildx(output string, dirty, noCache bool) Cmd {
 	c := New("docker", "buildx", "build", "--output=type="+output)
@@ -423,20 +413,12 @@ func (b *Builder) ClassicPush(noCache bool) (build Cmd, push Cmd, err error) {
 	if b.kind == BuilderPack {
 		return b.packBuild(true), nil, nil // pack never needs buildx
 	}
+	// Unlike ClassicPlan, no remote builder at all: this build is local.
 	if err := b.classicSupported(); err != nil {
 		return nil, nil, err
 	}
-	build = New("docker", "build")
-	for _, t := range b.tags(false) {
-		build = append(build, "-t", q(t))
-	}
-	build = append(build, b.buildOptions(false)...)
-	if noCache {
-		build = append(build, "--no-cache")
-	}
-	build = append(build.Quoted(b.Context()), "2>&1")
-	push = Combine(New("docker", "push").Quoted(b.absoluteImage()), New("docker", "push").Quoted(b.cfg.LatestImage()))
-	return build, push, nil
+	p, err := b.ClassicPlan(noCache, false)
+	return p.Build, p.Push, err
 }
 
 func (b *Builder) classicSupported() error {
@@ -450,16 +432,8 @@ func (b *Builder) classicSupported() error {
 		return need("a multi-arch build (" + strings.Join(b.b.Arch, ", ") + ")")
 	case b.b.Arch[0] != b.localArch:
 		return need(fmt.Sprintf("building for %s on %s", b.b.Arch[0], b.localArch))
-	case b.b.Cache != nil:
-		return need("the build cache")
-	case len(b.b.Secrets) > 0:
-		return need("build secrets")
-	case b.b.SSH != "":
-		return need("builder ssh")
-	case b.b.Provenance != "" || b.b.SBOM != "":
-		return need("provenance/sbom attestations")
 	}
-	return nil
+	return b.classicOptionsSupported()
 }
 
 // Clean removes the built image locally: `docker image rm --force <image>`.
