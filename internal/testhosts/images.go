@@ -16,7 +16,7 @@ import (
 // ImageSpec describes a test image built FROM scratch around one of the
 // programs in internal/testhosts/images.
 type ImageSpec struct {
-	Program    string            // directory under images/: app, app-unhealthy, app-slow, app-noterm, accessory, app-assets
+	Program    string            // directory under images/: app, app-unhealthy, app-slow, app-noterm, accessory, app-assets, app-health
 	Repository string            // repository in the registry (default: Program)
 	Tag        string            // default "latest"
 	Service    string            // value of the `service` label (default: Repository's last element)
@@ -26,12 +26,14 @@ type ImageSpec struct {
 }
 
 // Programs are the image programs BuildImage knows.
-var Programs = []string{"app", "app-unhealthy", "app-slow", "app-noterm", "accessory", "app-assets"}
+var Programs = []string{"app", "app-unhealthy", "app-slow", "app-noterm", "accessory", "app-assets", "app-health"}
 
 // programSteps are extra Dockerfile steps of some programs, after the ENV
 // lines. The exec form of RUN needs no shell in a FROM scratch image.
 var programSteps = map[string]string{
 	"app-assets": "RUN [\"/app\", \"seed-assets\"]\n", // writes /public/assets for asset_path
+	// Docker health: GET /up every second; Env UNHEALTHY=1 makes it fail.
+	"app-health": "HEALTHCHECK --interval=1s --timeout=3s --retries=2 CMD [\"/app\", \"healthcheck\"]\n",
 }
 
 var (

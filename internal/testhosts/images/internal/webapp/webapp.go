@@ -17,7 +17,7 @@ import (
 
 // Behaviour selects how the server misbehaves, if at all.
 type Behaviour struct {
-	Unhealthy   bool   // /up answers 500
+	Unhealthy   bool   // /up answers 500 (so does a non-empty UNHEALTHY env var)
 	BootDelay   bool   // wait BOOT_DELAY seconds (default 5) before listening
 	IgnoreTerm  bool   // SIGTERM is ignored; only SIGKILL stops the process
 	AssetDir    string // when set, /assets/NAME is served from this directory
@@ -39,6 +39,7 @@ func Main(b Behaviour) {
 
 func run(b Behaviour) error {
 	port := EnvOr("PORT", "80")
+	unhealthy := b.Unhealthy || os.Getenv("UNHEALTHY") != ""
 	version := EnvOr("VERSION", "unknown")
 	host, _ := os.Hostname()
 
@@ -66,7 +67,7 @@ func run(b Behaviour) error {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("/up", func(w http.ResponseWriter, r *http.Request) {
-		if b.Unhealthy {
+		if unhealthy {
 			http.Error(w, "unhealthy", http.StatusInternalServerError)
 			return
 		}
@@ -82,8 +83,10 @@ func run(b Behaviour) error {
 	return Serve(mux, port, signals, 10*time.Second, fmt.Sprintf("%s version %s listening on :%s", b.DefaultName, version, port))
 }
 
-// tool runs the small commands `kamal app exec` tests need in an image
-// without a shell: `echo WORDS...` and `env`. A leading "/app" is skipped,
+// tool runs the small commands tests need in an image without a shell:
+// `echo WORDS...` and `env` for `kamal app exec`, and `healthcheck` for a
+// Docker HEALTHCHECK in exec form, which exits 1 unless /up answers 200.
+// A leading "/app" is skipped,
 // since `docker run IMAGE /app echo x` passes it after the entrypoint. It
 // reports whether args named a tool.
 func tool(args []string) bool {
@@ -100,8 +103,28 @@ func tool(args []string) bool {
 		for _, kv := range os.Environ() {
 			fmt.Println(kv)
 		}
+	case "healthcheck":
+		if err := Healthcheck("http://127.0.0.1:" + EnvOr("PORT", "80") + "/up"); err != nil {
+			fmt.Println(err)
+			os.Exit(1)
+		}
+		fmt.Println("healthy")
 	default:
 		return false
 	}
 	return true
+}
+
+// Healthcheck GETs url and fails unless it answers 200 within a few seconds.
+func Healthcheck(url string) error {
+	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{}}
+	resp, err := client.Get(url)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: GET %s: status %d", url, resp.StatusCode)
+	}
+	return nil
 }
