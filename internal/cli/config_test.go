@@ -85,7 +85,7 @@ func TestConfigErrors(t *testing.T) {
 func TestConfigUnsupportedERB(t *testing.T) {
 	yml := strings.Replace(cliBaseYAML, "image: dhh/app", "image: <%= Object.new.frobnicate %>", 1)
 	code, _, errs := inProject(t, map[string]string{"config/deploy.yml": yml}, "config", "--version", "1")
-	if want := "  ERROR (Error): config/deploy.yml:2: unsupported Ruby in ERB: Object.new\n"; code != 1 || errs != want {
+	if want := "  ERROR (RuntimeError): config/deploy.yml:2: unsupported Ruby in ERB: Object.new\n"; code != 1 || errs != want {
 		t.Errorf("exit %d: %s", code, errs)
 	}
 }
@@ -234,7 +234,7 @@ func TestSecretErrors(t *testing.T) {
 	code, out, errs := inProject(t, files, "secrets", "print")
 	os.Stderr = saved
 	shown, _ := os.ReadFile(procErr.Name())
-	want := "  ERROR (Error): .kamal/secrets: command `echo vault locked >&2; exit 3` failed: exit status 3\n"
+	want := "  ERROR (RuntimeError): .kamal/secrets: command `echo vault locked >&2; exit 3` failed: exit status 3\n"
 	if code != 1 || errs != want || out != "" || string(shown) != "vault locked\n" {
 		t.Errorf("failing command: exit %d, stdout %q, command stderr %q, stderr\n got %q\nwant %q", code, out, shown, errs, want)
 	}

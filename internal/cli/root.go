@@ -6,11 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kamalgo/kamal/internal/remote"
 )
 
 // Globals are the options every kamal command accepts, as in Kamal.
@@ -76,13 +80,67 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return exit.Code
 	}
-	kind := "Error"
-	var k KindError
-	if errors.As(err, &k) {
-		kind = k.Kind()
-	}
-	fmt.Fprintf(stderr, "  ERROR (%s): %s\n", kind, redact(err.Error()))
+	fmt.Fprintf(stderr, "  ERROR (%s): %s\n", ErrorKind(err), redact(err.Error()))
 	return 1
+}
+
+// ErrorKind is the Ruby exception class Kamal would print for err in its
+// `ERROR (<Class>)` line. The outermost error that names a class wins, as
+// with errors.As. Host failures are shown with the class of their cause,
+// since bin/kamal prints e.cause.class for SSHKit::Runner::ExecuteError;
+// with several hosts that is the first host's. Anything else is a
+// RuntimeError, the class of Ruby's plain `raise "message"`.
+func ErrorKind(err error) string {
+	if kind, ok := errorKind(err); ok {
+		return kind
+	}
+	return "RuntimeError"
+}
+
+// errnoKinds are the socket errors Ruby raises as Errno::* classes.
+var errnoKinds = map[syscall.Errno]string{
+	syscall.ECONNREFUSED: "Errno::ECONNREFUSED",
+	syscall.ECONNRESET:   "Errno::ECONNRESET",
+	syscall.EHOSTUNREACH: "Errno::EHOSTUNREACH",
+	syscall.ENETUNREACH:  "Errno::ENETUNREACH",
+	syscall.ETIMEDOUT:    "Errno::ETIMEDOUT",
+	syscall.EPIPE:        "Errno::EPIPE",
+}
+
+// errorKind walks err's chain depth first and reports the first class found.
+func errorKind(err error) (string, bool) {
+	switch e := err.(type) {
+	case nil:
+		return "", false
+	case KindError:
+		return e.Kind(), true
+	case remote.HostErrors:
+		if len(e) > 0 {
+			return ErrorKind(e[0]), true
+		}
+	case *remote.HostError:
+		return ErrorKind(e.Err), true
+	case *remote.CommandError:
+		return "SSHKit::Command::Failed", true
+	case *remote.HostKeyChangedError:
+		return "Net::SSH::HostKeyMismatch", true
+	case *net.DNSError:
+		return "SocketError", true
+	case syscall.Errno:
+		kind, ok := errnoKinds[e]
+		return kind, ok
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return errorKind(u.Unwrap())
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if kind, ok := errorKind(e); ok {
+				return kind, true
+			}
+		}
+	}
+	return "", false
 }
 
 // ExitError ends kamal with a given status and an optional plain message.
@@ -99,6 +157,14 @@ func (a *App) newRootCommand() *cobra.Command {
 		Short:         "Deploy web apps anywhere, over SSH, with zero downtime",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// A word that is neither a command nor an alias (see expandAlias)
+		// fails as in Thor, instead of with cobra's "unknown command".
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(args[0])
+			}
+			return nil
+		},
 		// Kamal prints its command list when called without a command.
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
@@ -127,7 +193,27 @@ func (a *App) newRootCommand() *cobra.Command {
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
 	root.AddCommand(cmds...)
 	root.SetHelpCommand(newHelpCommand(root))
+	for _, c := range cmds {
+		rejectUnknownSubcommands(c)
+	}
 	return root
+}
+
+// rejectUnknownSubcommands makes every command group (`kamal app nosuch`)
+// fail on an unknown word as Thor does; leaf commands keep their own checks.
+func rejectUnknownSubcommands(c *cobra.Command) {
+	if !c.HasSubCommands() {
+		return
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return unknownCommand(args[0])
+		}
+		return nil
+	}
+	for _, sub := range c.Commands() {
+		rejectUnknownSubcommands(sub)
+	}
 }
 
 // newHelpCommand is `kamal help [command...]`. Unlike cobra's default it
@@ -139,12 +225,18 @@ func newHelpCommand(root *cobra.Command) *cobra.Command {
 		RunE: func(c *cobra.Command, args []string) error {
 			cmd, rest, err := root.Find(args)
 			if err != nil || len(rest) > 0 {
-				return fmt.Errorf("Could not find command %q.", strings.Join(args, " "))
+				return unknownCommand(strings.Join(args, " "))
 			}
 			cmd.InitDefaultHelpFlag()
 			return cmd.Help()
 		},
 	}
+}
+
+// unknownCommand is Thor's error for a command that does not exist: a plain
+// line on stderr (Thor's own errors get no "ERROR (...)" prefix), exit 1.
+func unknownCommand(name string) error {
+	return &ExitError{Code: 1, Message: fmt.Sprintf("Could not find command %q.", name)}
 }
 
 // expandAlias rewrites args when their first word is not a kamal command but

@@ -79,7 +79,7 @@ func TestHelp(t *testing.T) {
 		}
 	}
 	code, _, errs := inProject(t, nil, "-h")
-	if code != 1 || errs != "  ERROR (Error): flag needs an argument: 'h' in -h\n" {
+	if code != 1 || errs != "  ERROR (RuntimeError): flag needs an argument: 'h' in -h\n" {
 		t.Errorf("-h alone: exit %d, stderr %q", code, errs)
 	}
 	// help CMD and CMD --help describe the command.
@@ -101,9 +101,8 @@ func TestHelp(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"help", "nosuch"}, "  ERROR (Error): Could not find command \"nosuch\".\n"},
-		{[]string{"help", "app", "nosuch"}, "  ERROR (Error): Could not find command \"app nosuch\".\n"},
-		{[]string{"nosuch"}, "  ERROR (Error): unknown command \"nosuch\" for \"kamal\"\n"},
+		{[]string{"help", "nosuch"}, "Could not find command \"nosuch\".\n"},
+		{[]string{"help", "app", "nosuch"}, "Could not find command \"app nosuch\".\n"},
 	} {
 		code, _, errs := inProject(t, nil, tt.args...)
 		if code != 1 || errs != tt.want {

@@ -578,7 +578,7 @@ func TestOutputLevelsOverSSH(t *testing.T) {
 			if strings.Contains(out, secret) {
 				t.Errorf("secret printed:\n%s", out)
 			}
-			for _, want := range []string{" ERROR (Error): Exceptions on 2 hosts:\n", "Exception while executing on host " + p.hosts[0] + ": echo [REDACTED]; exit 3 exit status: 3\n", "echo [REDACTED]; exit 3 stdout: [REDACTED]\n"} {
+			for _, want := range []string{" ERROR (SSHKit::Command::Failed): Exceptions on 2 hosts:\n", "Exception while executing on host " + p.hosts[0] + ": echo [REDACTED]; exit 3 exit status: 3\n", "echo [REDACTED]; exit 3 stdout: [REDACTED]\n"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("no %q in:\n%s", want, out)
 				}
