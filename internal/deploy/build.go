@@ -81,6 +81,15 @@ func (k *Kamal) builder() (*commands.Builder, error) {
 	return b, nil
 }
 
+// localBuildx fails when the local docker is missing and reports whether
+// it has the buildx plugin.
+func (k *Kamal) localBuildx(ctx context.Context) (bool, error) {
+	if err := k.EnsureLocalDocker(ctx); err != nil {
+		return false, err
+	}
+	return k.hasBuildx(ctx)
+}
+
 // hasBuildx reports whether the local docker has the buildx plugin.
 func (k *Kamal) hasBuildx(ctx context.Context) (bool, error) {
 	b := commands.NewBuilder(k.Config, "", localArch())
@@ -117,10 +126,7 @@ func (k *Kamal) BuildPush(ctx context.Context, o BuildOptions) error {
 	if _, err := k.connect(ctx); err != nil {
 		return err
 	}
-	if err := k.EnsureLocalDocker(ctx); err != nil {
-		return err
-	}
-	buildx, err := k.hasBuildx(ctx)
+	buildx, err := k.localBuildx(ctx)
 	if err != nil {
 		return err
 	}
@@ -128,7 +134,8 @@ func (k *Kamal) BuildPush(ctx context.Context, o BuildOptions) error {
 	if err != nil {
 		return err
 	}
-	if !buildx && b.Kind() != commands.BuilderPack {
+	classic := classicBuilder(b, buildx)
+	if classic {
 		// Fail before anything runs when the build truly needs buildx.
 		if _, err := b.ClassicPlan(false, false); err != nil {
 			return &DependencyError{err.Error()}
@@ -149,14 +156,11 @@ func (k *Kamal) BuildPush(ctx context.Context, o BuildOptions) error {
 	if err != nil {
 		return err
 	}
-	env, err := k.buildSecretsEnv()
+	env, err := k.buildEnv(b)
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(b.Dockerfile()); err != nil && b.Kind() != commands.BuilderPack {
-		return &BuilderError{b.MissingDockerfile().Error()}
-	}
-	if !buildx && b.Kind() != commands.BuilderPack {
+	if classic {
 		return k.withBuilderRegistryForward(ctx, func() error {
 			return k.classicBuild(ctx, b, dir, env, o, false)
 		})
@@ -166,17 +170,38 @@ func (k *Kamal) BuildPush(ctx context.Context, o BuildOptions) error {
 			return err
 		}
 	}
-	var cmd commands.Cmd
-	if o.Output != "" && o.Output != "registry" {
-		cmd = b.PushOutput(o.Output, o.NoCache)
-	} else {
-		cmd = b.Push(o.NoCache)
+	if o.Output == "" {
+		o.Output = "registry"
 	}
-	line := shell.WithEnv(b.Env(), shell.Command(cmd...))
 	return k.withBuilderRegistryForward(ctx, func() error {
-		_, err := k.buildLocal(dir, env).Exec(ctx, "localhost", line, remote.ExecOptions{})
-		return err
+		return k.runBuild(ctx, b, dir, env, b.PushOutput(o.Output, o.NoCache))
 	})
+}
+
+// classicBuilder reports whether builds use the classic `docker build`:
+// without buildx, unless pack builds the image (pack needs no buildx).
+func classicBuilder(b *commands.Builder, buildx bool) bool {
+	return !buildx && b.Kind() != commands.BuilderPack
+}
+
+// buildEnv is the environment of the local build process (the builder
+// secrets) once the Dockerfile is known to exist (pack builds have none).
+func (k *Kamal) buildEnv(b *commands.Builder) ([]string, error) {
+	env, err := k.buildSecretsEnv()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(b.Dockerfile()); err != nil && b.Kind() != commands.BuilderPack {
+		return nil, &BuilderError{b.MissingDockerfile().Error()}
+	}
+	return env, nil
+}
+
+// runBuild runs a buildx or pack build command in dir with the builder's
+// environment and env (the secrets) added.
+func (k *Kamal) runBuild(ctx context.Context, b *commands.Builder, dir string, env []string, cmd commands.Cmd) error {
+	_, err := k.buildLocal(dir, env).Exec(ctx, "localhost", shell.WithEnv(b.Env(), shell.Command(cmd...)), remote.ExecOptions{})
+	return err
 }
 
 // withBuilderRegistryForward runs fn with a local registry's port
@@ -229,7 +254,7 @@ func (k *Kamal) ensureBuilder(ctx context.Context, b *commands.Builder) error {
 	if inspect == nil {
 		return nil
 	}
-	_, err := k.local("", nil).Exec(ctx, "localhost", shell.Command(inspect...), remote.ExecOptions{})
+	err := k.localRun(ctx, inspect, remote.Info)
 	if err == nil {
 		return nil
 	}
@@ -238,7 +263,7 @@ func (k *Kamal) ensureBuilder(ctx context.Context, b *commands.Builder) error {
 	}
 	k.Out.Log(remote.Warn, "", "Missing compatible builder, so creating a new one first")
 	if rm := b.Remove(); rm != nil {
-		if _, rmErr := k.local("", nil).Exec(ctx, "localhost", shell.Command(rm...), remote.ExecOptions{}); rmErr != nil &&
+		if rmErr := k.localRun(ctx, rm, remote.Info); rmErr != nil &&
 			!strings.Contains(errorOutput(rmErr), "context not found") && !strings.Contains(errorOutput(rmErr), "no builder") &&
 			!strings.Contains(errorOutput(rmErr), "does not exist") {
 			return rmErr
@@ -393,10 +418,7 @@ func contains(list []string, s string) bool {
 // clone) into the local image store, tagged `<version>-dirty` and
 // `<latest>-dirty`, warning about uncommitted and untracked files.
 func (k *Kamal) BuildDev(ctx context.Context, o BuildOptions) error {
-	if err := k.EnsureLocalDocker(ctx); err != nil {
-		return err
-	}
-	buildx, err := k.hasBuildx(ctx)
+	buildx, err := k.localBuildx(ctx)
 	if err != nil {
 		return err
 	}
@@ -405,27 +427,17 @@ func (k *Kamal) BuildDev(ctx context.Context, o BuildOptions) error {
 		return err
 	}
 	k.warnDevFiles(ctx, b.Context())
-	env, err := k.buildSecretsEnv()
+	env, err := k.buildEnv(b)
 	if err != nil {
 		return err
-	}
-	if _, err := os.Stat(b.Dockerfile()); err != nil && b.Kind() != commands.BuilderPack {
-		return &BuilderError{b.MissingDockerfile().Error()}
 	}
 	if o.Output == "" {
 		o.Output = "docker"
 	}
-	if !buildx && b.Kind() != commands.BuilderPack {
+	if classicBuilder(b, buildx) {
 		return k.classicBuild(ctx, b, "", env, o, true)
 	}
-	var cmd commands.Cmd
-	if o.Output == "docker" {
-		cmd = b.Dev(o.NoCache)
-	} else {
-		cmd = b.DevOutput(o.Output, o.NoCache)
-	}
-	_, err = k.buildLocal("", env).Exec(ctx, "localhost", shell.WithEnv(b.Env(), shell.Command(cmd...)), remote.ExecOptions{})
-	return err
+	return k.runBuild(ctx, b, "", env, b.DevOutput(o.Output, o.NoCache))
 }
 
 // BuildCreate is `kamal build create`: create the buildx builder (for a
@@ -446,7 +458,7 @@ func (k *Kamal) BuildCreate(ctx context.Context) error {
 	if c == nil {
 		return nil
 	}
-	_, err = k.local("", nil).Exec(ctx, "localhost", shell.Command(c...), remote.ExecOptions{})
+	err = k.localRun(ctx, c, remote.Info)
 	var ce *remote.CommandError
 	if errors.As(err, &ce) && b.Kind() == commands.BuilderRemote {
 		k.Out.Log(remote.Error, "", "Couldn't create remote builder: "+strings.TrimSpace(ce.Stderr))
@@ -525,10 +537,7 @@ func (k *Kamal) BuildDetails(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := k.EnsureLocalDocker(ctx); err != nil {
-		return err
-	}
-	buildx, err := k.hasBuildx(ctx)
+	buildx, err := k.localBuildx(ctx)
 	if err != nil {
 		return err
 	}
@@ -547,10 +556,7 @@ func (k *Kamal) BuildDetails(ctx context.Context) error {
 }
 
 func (k *Kamal) requireBuildx(ctx context.Context, what string) error {
-	if err := k.EnsureLocalDocker(ctx); err != nil {
-		return err
-	}
-	ok, err := k.hasBuildx(ctx)
+	ok, err := k.localBuildx(ctx)
 	if err != nil {
 		return err
 	}
