@@ -47,15 +47,7 @@ func (b *Builder) ClassicPlan(noCache, dev bool) (ClassicPlan, error) {
 	if err := b.classicOptionsSupported(); err != nil {
 		return p, err
 	}
-	build := New("docker", "build")
-	for _, t := range b.tags(dev) {
-		build = append(build, "-t", q(t))
-	}
-	build = append(build, b.buildOptions(false)...)
-	if noCache {
-		build = append(build, "--no-cache")
-	}
-	p.Build = append(build.Quoted(b.Context()), "2>&1")
+	p.Build = b.withBuildArgs(New("docker", "build"), dev, false, noCache)
 	if !dev {
 		t := b.tags(false)
 		p.Push = Combine(New("docker", "push").Quoted(t[0]), New("docker", "push").Quoted(t[1]))

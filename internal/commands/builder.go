@@ -282,10 +282,16 @@ func (b *Builder) buildx(output string, dirty, noCache bool) Cmd {
 	if !b.dockerDriver() {
 		c = append(c, "--builder", q(b.Name()))
 	}
+	return b.withBuildArgs(c, dirty, true, noCache)
+}
+
+// withBuildArgs ends a `docker build` or `docker buildx build` command:
+// the tags, the build options, --no-cache, the context, then 2>&1.
+func (b *Builder) withBuildArgs(c Cmd, dirty, buildx, noCache bool) Cmd {
 	for _, t := range b.tags(dirty) {
 		c = append(c, "-t", q(t))
 	}
-	c = append(c, b.buildOptions(true)...)
+	c = append(c, b.buildOptions(buildx)...)
 	if noCache {
 		c = append(c, "--no-cache")
 	}
