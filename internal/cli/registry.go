@@ -24,13 +24,7 @@ func newRegistryCommand(a *App) *cobra.Command {
 			Short: short,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				ctx, cancel := a.RunContext(cmd)
-				defer cancel()
-				k, err := a.Kamal()
-				if err != nil {
-					return err
-				}
-				return runError(fn(k, ctx, o))
+				return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return fn(k, ctx, o) })
 			},
 		}
 		c.Flags().BoolVarP(&o.SkipLocal, "skip-local", "L", false, "Skip local login")
