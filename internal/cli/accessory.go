@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kamalgo/kamal/internal/deploy"
 )
@@ -55,10 +56,7 @@ func newAccessoryExecCommand(a *App) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, words := args[0], leadingExecFlags(args[1:], &o)
-			if o.Raw {
-				// Only the command's own bytes go to stdout.
-				a.Globals.Quiet = true
-			}
+			a.rawExec(o.Raw)
 			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
 				return k.AccessoryExec(ctx, name, deploy.JoinCommand(words), o)
 			})
@@ -67,10 +65,24 @@ func newAccessoryExecCommand(a *App) *cobra.Command {
 	// Everything after the command's first word belongs to it (`exec db
 	// ls -la`); the flags may come before NAME or right after it.
 	cmd.Flags().SetInterspersed(false)
-	cmd.Flags().BoolVarP(&o.Interactive, "interactive", "i", false, "Execute command over ssh for an interactive shell (use for console/bash)")
-	cmd.Flags().BoolVar(&o.Reuse, "reuse", false, "Reuse currently running container instead of starting a new one")
-	cmd.Flags().BoolVar(&o.Raw, "raw", false, "Print the command's output only, byte for byte, without host headers or logging")
+	containerExecFlags(cmd.Flags(), &o.Interactive, &o.Reuse, &o.Raw)
 	return cmd
+}
+
+// containerExecFlags are the flags `accessory exec` and `app exec` share
+// (leadingExecFlags knows them too).
+func containerExecFlags(f *pflag.FlagSet, interactive, reuse, raw *bool) {
+	f.BoolVarP(interactive, "interactive", "i", false, "Execute command over ssh for an interactive shell (use for console/bash)")
+	f.BoolVar(reuse, "reuse", false, "Reuse currently running container instead of starting a new one")
+	f.BoolVar(raw, "raw", false, "Print the command's output only, byte for byte, without host headers or logging")
+}
+
+// rawExec quiets kamal's own output for `exec --raw`, so only the
+// command's own bytes go to stdout.
+func (a *App) rawExec(raw bool) {
+	if raw {
+		a.Globals.Quiet = true
+	}
 }
 
 // leadingExecFlags takes -i/--interactive, --reuse and --raw from the front of

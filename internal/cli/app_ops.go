@@ -110,10 +110,7 @@ func newAppExecCommand(a *App) *cobra.Command {
 			}
 			o.Env = kv
 			o.Version = a.Globals.Version
-			if o.Raw {
-				// Only the command's own bytes go to stdout.
-				a.Globals.Quiet = true
-			}
+			a.rawExec(o.Raw)
 			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
 				return k.AppExec(ctx, deploy.JoinCommand(args), o)
 			})
@@ -123,11 +120,9 @@ func newAppExecCommand(a *App) *cobra.Command {
 	// ls -la`), as for `server exec`.
 	cmd.Flags().SetInterspersed(false)
 	f := cmd.Flags()
-	f.BoolVarP(&o.Interactive, "interactive", "i", false, "Execute command over ssh for an interactive shell (use for console/bash)")
-	f.BoolVar(&o.Reuse, "reuse", false, "Reuse currently running container instead of starting a new one")
+	containerExecFlags(f, &o.Interactive, &o.Reuse, &o.Raw)
 	f.StringArrayVarP(&env, "env", "e", nil, "Set environment variables for the command (KEY=VALUE or KEY:VALUE, repeatable)")
 	f.BoolVar(&o.Detach, "detach", false, "Execute command in a detached container")
-	f.BoolVar(&o.Raw, "raw", false, "Print the command's output only, byte for byte, without host headers or logging")
 	return cmd
 }
 
