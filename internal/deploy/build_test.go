@@ -216,28 +216,31 @@ func TestRegistrySetupLogsInWithPasswordOnStdin(t *testing.T) {
 }
 
 func TestRegistrySkipLocalAndRemote(t *testing.T) {
-	k, rec, _ := newBuildKamal(t, multiYAML, Options{})
-	if err := k.RegistryLogin(context.Background(), RegistryOptions{SkipLocal: true}); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name  string
+		hosts []string // -h
+		run   func(*Kamal, context.Context, RegistryOptions) error
+		o     RegistryOptions
+		cmd   string   // what was run …
+		want  []string // … on these hosts
+	}{
+		{"login -L", nil, (*Kamal).RegistryLogin, RegistryOptions{SkipLocal: true},
+			"docker login", []string{"1.1.1.1", "1.1.1.2", "1.1.1.3", "1.1.1.4", "1.1.1.5"}},
+		{"logout -h 1.1.1.2 -R", []string{"1.1.1.2"}, (*Kamal).RegistryLogout, RegistryOptions{SkipRemote: true},
+			"docker logout", []string{"localhost"}},
+		{"logout -h 1.1.1.2 -L", []string{"1.1.1.2"}, (*Kamal).RegistryLogout, RegistryOptions{SkipLocal: true},
+			"docker logout", []string{"1.1.1.2"}},
 	}
-	if got := rec.hostsWith("docker login"); slices.Contains(got, "localhost") || len(got) != 5 {
-		t.Errorf("-L: logins on %v", got)
-	}
-
-	k, rec, _ = newBuildKamal(t, multiYAML, Options{Hosts: []string{"1.1.1.2"}})
-	if err := k.RegistryLogout(context.Background(), RegistryOptions{SkipRemote: true}); err != nil {
-		t.Fatal(err)
-	}
-	if got := rec.hostsWith("docker logout"); !slices.Equal(got, []string{"localhost"}) {
-		t.Errorf("-R: logouts on %v", got)
-	}
-
-	k, rec, _ = newBuildKamal(t, multiYAML, Options{Hosts: []string{"1.1.1.2"}})
-	if err := k.RegistryLogout(context.Background(), RegistryOptions{SkipLocal: true}); err != nil {
-		t.Fatal(err)
-	}
-	if got := rec.hostsWith("docker logout"); !slices.Equal(got, []string{"1.1.1.2"}) {
-		t.Errorf("-h 1.1.1.2 -L: logouts on %v", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k, rec, _ := newBuildKamal(t, multiYAML, Options{Hosts: tt.hosts})
+			if err := tt.run(k, context.Background(), tt.o); err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.hostsWith(tt.cmd); !slices.Equal(got, tt.want) {
+				t.Errorf("%s on %v, want %v", tt.cmd, got, tt.want)
+			}
+		})
 	}
 }
 
