@@ -703,6 +703,23 @@ esac
 exit 0
 `
 
+// fakeDocker puts fakeDockerScript first on PATH, without the buildx
+// plugin when noBuildx is set and with failing builds when fail is set,
+// and returns the file it logs its arguments to.
+func fakeDocker(t *testing.T, noBuildx, fail bool) (dockerLog string) {
+	t.Helper()
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(fakeDockerScript), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dockerLog = filepath.Join(t.TempDir(), "docker.log")
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("DOCKER_LOG", dockerLog)
+	t.Setenv("NO_BUILDX", map[bool]string{true: "1"}[noBuildx])
+	t.Setenv("FAIL_BUILD", map[bool]string{true: "1"}[fail])
+	return dockerLog
+}
+
 // TestBuildArgsNeverPrinted runs builds through the real local executor
 // and a fake docker: build-arg values and builder secrets reach docker
 // but appear in no printed line (default or verbose) and in no error.
@@ -725,15 +742,7 @@ func TestBuildArgsNeverPrinted(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			gitRepo(t, tt.yaml)
-			bin := t.TempDir()
-			if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(fakeDockerScript), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			dockerLog := filepath.Join(t.TempDir(), "docker.log")
-			t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-			t.Setenv("DOCKER_LOG", dockerLog)
-			t.Setenv("NO_BUILDX", map[bool]string{true: "1"}[tt.noBuildx])
-			t.Setenv("FAIL_BUILD", map[bool]string{true: "1"}[tt.fail])
+			dockerLog := fakeDocker(t, tt.noBuildx, tt.fail)
 			t.Setenv("TOKEN", "") // only the build's own environment may carry it
 
 			var out bytes.Buffer
@@ -886,15 +895,7 @@ func TestBuildPushRemoteBuilderLocalRegistryForward(t *testing.T) {
 func TestBuildPushHookOrder(t *testing.T) {
 	yaml := buildYAML + "  driver: docker\n"
 	dir, _ := gitRepo(t, yaml)
-	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte(fakeDockerScript), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	dockerLog := filepath.Join(t.TempDir(), "docker.log")
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	t.Setenv("DOCKER_LOG", dockerLog)
-	t.Setenv("NO_BUILDX", "")
-	t.Setenv("FAIL_BUILD", "")
+	dockerLog := fakeDocker(t, false, false)
 	hooks := filepath.Join(dir, ".kamal", "hooks")
 	if err := os.MkdirAll(hooks, 0o755); err != nil {
 		t.Fatal(err)
