@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -321,7 +322,7 @@ func (k *Kamal) BuildPull(ctx context.Context) error {
 			k.Say("Pulling image on remaining hosts...")
 			var rest []string
 			for _, h := range hosts {
-				if !contains(first, h) {
+				if !slices.Contains(first, h) {
 					rest = append(rest, h)
 				}
 			}
@@ -403,15 +404,6 @@ func (k *Kamal) mirrorHosts(ctx context.Context, hosts []string) ([]string, erro
 		}
 	}
 	return first, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // BuildDev is `kamal build dev`: build the working directory (not a

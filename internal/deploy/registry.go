@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 
 	"github.com/kamalgo/kamal/internal/commands"
@@ -187,7 +188,7 @@ func (k *Kamal) forAccessoryRegistries(ctx context.Context, hosts []string, fn f
 		}
 		var on []string
 		for _, h := range a.Hosts {
-			if contains(hosts, h) {
+			if slices.Contains(hosts, h) {
 				on = append(on, h)
 			}
 		}
@@ -200,4 +201,4 @@ func (k *Kamal) forAccessoryRegistries(ctx context.Context, hosts []string, fn f
 }
 
 // targets reports whether host is one of this run's hosts.
-func (k *Kamal) targets(host string) bool { return contains(k.hosts, host) }
+func (k *Kamal) targets(host string) bool { return slices.Contains(k.hosts, host) }
