@@ -171,20 +171,21 @@ func (k *Kamal) warnDevFiles(ctx context.Context, contextDir string) {
 	}
 	sort.Strings(changed)
 	sort.Strings(untracked)
-	if len(changed) > 0 {
-		k.Say("WARNING: Files with uncommitted changes will be present in the dev container:")
-		for _, f := range changed {
-			k.Say("  %s", f)
-		}
-		k.Say("")
+	k.warnFiles("WARNING: Files with uncommitted changes will be present in the dev container:", changed)
+	k.warnFiles("WARNING: Untracked files will be present in the dev container:", untracked)
+}
+
+// warnFiles says warning, then files one a line, then a blank line; nothing
+// when there are no files.
+func (k *Kamal) warnFiles(warning string, files []string) {
+	if len(files) == 0 {
+		return
 	}
-	if len(untracked) > 0 {
-		k.Say("WARNING: Untracked files will be present in the dev container:")
-		for _, f := range untracked {
-			k.Say("  %s", f)
-		}
-		k.Say("")
+	k.Say("%s", warning)
+	for _, f := range files {
+		k.Say("  %s", f)
 	}
+	k.Say("")
 }
 
 // devContextFilter returns whether a path relative to the git root is in
