@@ -143,6 +143,20 @@ func (r *recorder) hostsWith(match string) []string {
 	return out
 }
 
+// notRevealed fails when secret is in the argv of a recorded command or in
+// the printed output.
+func notRevealed(t *testing.T, rec *recorder, out *bytes.Buffer, secret string) {
+	t.Helper()
+	for _, c := range rec.calls {
+		if strings.Contains(c.cmd, secret) {
+			t.Errorf("a secret is in argv: %s", c.cmd)
+		}
+	}
+	if strings.Contains(out.String(), secret) {
+		t.Errorf("a secret is in the output: %s", out)
+	}
+}
+
 // newBuildKamal makes a Kamal whose hosts and local commands go to a
 // recorder. Not parallel: it replaces the package's local executor.
 func newBuildKamal(t *testing.T, yaml string, opts Options, rules ...bRule) (*Kamal, *recorder, *bytes.Buffer) {
@@ -193,14 +207,7 @@ func TestRegistrySetupLogsInWithPasswordOnStdin(t *testing.T) {
 	if got := rec.hostsWith("ghcr.io"); !slices.Equal(got, []string{"1.1.1.6"}) {
 		t.Errorf("accessory registry login on %v, want only its host", got)
 	}
-	for _, c := range rec.calls {
-		if strings.Contains(c.cmd, "secret") {
-			t.Errorf("a password is in argv: %s", c.cmd)
-		}
-	}
-	if strings.Contains(out.String(), "secret") {
-		t.Errorf("a password is in the output: %s", out)
-	}
+	notRevealed(t, rec, out, "secret")
 	// As Kamal: the user name word of the login is printed redacted (every
 	// printed line and error goes through this redactor), not the name.
 	red := k.Out.Redactor()
@@ -499,14 +506,7 @@ func TestBuildPushBuildxWithSecret(t *testing.T) {
 	if !slices.Contains(c.env, "TOKEN=tok-value-123") {
 		t.Errorf("the secret is not in the build's environment: %v", c.env)
 	}
-	for _, x := range rec.calls {
-		if strings.Contains(x.cmd, "tok-value-123") {
-			t.Errorf("the secret is in argv: %s", x.cmd)
-		}
-	}
-	if strings.Contains(out.String(), "tok-value-123") {
-		t.Errorf("the secret is in the output")
-	}
+	notRevealed(t, rec, out, "tok-value-123")
 	if c.dir != "" {
 		t.Errorf("context: . builds in the working directory, not %q", c.dir)
 	}
