@@ -30,15 +30,19 @@ func init() {
 	)
 }
 
-// simpleApp is a subcommand without arguments or flags of its own.
+// simpleApp is an app subcommand without arguments or flags of its own.
 func simpleApp(use, short string, fn func(k *deploy.Kamal, ctx context.Context) error) func(a *App) *cobra.Command {
-	return func(a *App) *cobra.Command {
-		return &cobra.Command{
-			Use: use, Short: short, Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return fn(k, ctx) })
-			},
-		}
+	return func(a *App) *cobra.Command { return a.simpleCommand(use, short, fn) }
+}
+
+// simpleCommand is a subcommand without arguments or flags of its own that
+// runs fn (a method expression such as (*deploy.Kamal).AppStart).
+func (a *App) simpleCommand(use, short string, fn func(k *deploy.Kamal, ctx context.Context) error) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return fn(k, ctx) })
+		},
 	}
 }
 

@@ -17,20 +17,11 @@ func newBuildCommand(a *App) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	// step is a subcommand without arguments or flags of its own.
-	step := func(use, short string, fn func(k *deploy.Kamal, ctx context.Context) error) *cobra.Command {
-		return &cobra.Command{
-			Use: use, Short: short, Args: cobra.NoArgs,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return fn(k, ctx) })
-			},
-		}
-	}
-	// building is a step that builds: it takes --no-cache and, when output
+	// building is a subcommand that builds: it takes --no-cache and, when output
 	// is not "", --output with that default.
 	building := func(use, short, output string, fn func(k *deploy.Kamal, ctx context.Context, o deploy.BuildOptions) error) *cobra.Command {
 		var o deploy.BuildOptions
-		c := step(use, short, func(k *deploy.Kamal, ctx context.Context) error { return fn(k, ctx, o) })
+		c := a.simpleCommand(use, short, func(k *deploy.Kamal, ctx context.Context) error { return fn(k, ctx, o) })
 		if output != "" {
 			c.Flags().StringVar(&o.Output, "output", output, "Export type for the build result, and may be specified multiple times")
 		}
@@ -40,10 +31,10 @@ func newBuildCommand(a *App) *cobra.Command {
 	cmd.AddCommand(
 		building("deliver", "Build app and push app image to registry then pull image on servers", "", (*deploy.Kamal).BuildDeliver),
 		building("push", "Build and push app image to registry", "registry", (*deploy.Kamal).BuildPush),
-		step("pull", "Pull app image from registry onto servers", (*deploy.Kamal).BuildPull),
-		step("create", "Create a build setup", (*deploy.Kamal).BuildCreate),
-		step("remove", "Remove build setup", (*deploy.Kamal).BuildRemove),
-		step("details", "Show build setup", (*deploy.Kamal).BuildDetails),
+		a.simpleCommand("pull", "Pull app image from registry onto servers", (*deploy.Kamal).BuildPull),
+		a.simpleCommand("create", "Create a build setup", (*deploy.Kamal).BuildCreate),
+		a.simpleCommand("remove", "Remove build setup", (*deploy.Kamal).BuildRemove),
+		a.simpleCommand("details", "Show build setup", (*deploy.Kamal).BuildDetails),
 		building("dev", "Build using the working directory, tag it as dirty, and push to local image store.", "docker", (*deploy.Kamal).BuildDev),
 	)
 	return cmd
