@@ -91,6 +91,17 @@ func (k *Kamal) localBuildx(ctx context.Context) (bool, error) {
 	return k.hasBuildx(ctx)
 }
 
+// localBuilder is localBuildx, then the command builder for a build here.
+func (k *Kamal) localBuilder(ctx context.Context) (b *commands.Builder, buildx bool, err error) {
+	if buildx, err = k.localBuildx(ctx); err != nil {
+		return nil, false, err
+	}
+	if b, err = k.builder(); err != nil {
+		return nil, false, err
+	}
+	return b, buildx, nil
+}
+
 // hasBuildx reports whether the local docker has the buildx plugin.
 func (k *Kamal) hasBuildx(ctx context.Context) (bool, error) {
 	b := commands.NewBuilder(k.Config, "", localArch())
@@ -127,11 +138,7 @@ func (k *Kamal) BuildPush(ctx context.Context, o BuildOptions) error {
 	if _, err := k.connect(ctx); err != nil {
 		return err
 	}
-	buildx, err := k.localBuildx(ctx)
-	if err != nil {
-		return err
-	}
-	b, err := k.builder()
+	b, buildx, err := k.localBuilder(ctx)
 	if err != nil {
 		return err
 	}
@@ -410,11 +417,7 @@ func (k *Kamal) mirrorHosts(ctx context.Context, hosts []string) ([]string, erro
 // clone) into the local image store, tagged `<version>-dirty` and
 // `<latest>-dirty`, warning about uncommitted and untracked files.
 func (k *Kamal) BuildDev(ctx context.Context, o BuildOptions) error {
-	buildx, err := k.localBuildx(ctx)
-	if err != nil {
-		return err
-	}
-	b, err := k.builder()
+	b, buildx, err := k.localBuilder(ctx)
 	if err != nil {
 		return err
 	}
