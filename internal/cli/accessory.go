@@ -126,48 +126,43 @@ func newAccessoryLogsCommand(a *App) *cobra.Command {
 }
 
 func newAccessoryRemoveCommand(a *App) *cobra.Command {
-	var yes bool
-	cmd := &cobra.Command{
-		Use:   "remove NAME",
-		Short: "Remove accessory container, image and data directory from host (use NAME=all to remove all accessories)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
-				// An unknown name fails before the question.
-				if err := k.CheckAccessoryName(args[0]); err != nil {
-					return err
-				}
-				if !a.confirm("This will remove all containers, images and data directories for "+args[0]+". Are you sure?", yes) {
-					return nil
-				}
-				return k.AccessoryRemove(ctx, args[0])
-			})
+	return confirmedAccessoryCommand(a, "remove", "Remove accessory container, image and data directory from host (use NAME=all to remove all accessories)",
+		func(name string) string {
+			return "This will remove all containers, images and data directories for " + name + ". Are you sure?"
 		},
-	}
-	cmd.Flags().BoolVarP(&yes, "confirmed", "y", false, "Proceed without confirmation question")
-	return cmd
+		(*deploy.Kamal).AccessoryRemove)
 }
 
 func newAccessoryUpgradeCommand(a *App) *cobra.Command {
-	var yes bool
 	var o deploy.AccessoryUpgradeOptions
+	cmd := confirmedAccessoryCommand(a, "upgrade", "Upgrade accessories from Kamal 1.x to 2.0 (restart them in 'kamal' network)",
+		func(string) string { return "This will restart all accessories" },
+		func(k *deploy.Kamal, ctx context.Context, name string) error { return k.AccessoryUpgrade(ctx, name, o) })
+	cmd.Flags().BoolVar(&o.Rolling, "rolling", false, "Upgrade one host at a time")
+	return cmd
+}
+
+// confirmedAccessoryCommand is a NAME subcommand that asks question(NAME)
+// unless -y is given, then runs fn. An unknown name fails before the
+// question.
+func confirmedAccessoryCommand(a *App, use, short string, question func(name string) string, fn func(k *deploy.Kamal, ctx context.Context, name string) error) *cobra.Command {
+	var yes bool
 	cmd := &cobra.Command{
-		Use:   "upgrade NAME",
-		Short: "Upgrade accessories from Kamal 1.x to 2.0 (restart them in 'kamal' network)",
+		Use:   use + " NAME",
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
 				if err := k.CheckAccessoryName(args[0]); err != nil {
 					return err
 				}
-				if !a.confirm("This will restart all accessories", yes) {
+				if !a.confirm(question(args[0]), yes) {
 					return nil
 				}
-				return k.AccessoryUpgrade(ctx, args[0], o)
+				return fn(k, ctx, args[0])
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&o.Rolling, "rolling", false, "Upgrade one host at a time")
 	cmd.Flags().BoolVarP(&yes, "confirmed", "y", false, "Proceed without confirmation question")
 	return cmd
 }

@@ -63,11 +63,22 @@ func TestAccessoryArgumentErrors(t *testing.T) {
 	}
 }
 
-func TestAccessoryRemoveAsks(t *testing.T) {
-	// stdin is empty: the answer is N, nothing runs.
-	code, out, errs := inProject(t, map[string]string{"config/deploy.yml": cliAccessoryYAML}, "accessory", "remove", "all")
-	if code != 0 || !strings.Contains(out, "This will remove all containers, images and data directories for all. Are you sure? [y, N] (N) Aborted") {
-		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+func TestAccessoryRemoveAndUpgradeAsk(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"accessory", "remove", "all"}, "This will remove all containers, images and data directories for all. Are you sure? [y, N] (N) Aborted"},
+		{[]string{"accessory", "upgrade", "mysql", "--rolling"}, "This will restart all accessories [y, N] (N) Aborted"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			// stdin is empty: the answer is N, nothing runs.
+			code, out, errs := inProject(t, map[string]string{"config/deploy.yml": cliAccessoryYAML}, tt.args...)
+			if code != 0 || !strings.Contains(out, tt.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q", code, out, errs)
+			}
+		})
 	}
 }
 
