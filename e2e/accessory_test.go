@@ -3,11 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -435,24 +431,8 @@ func TestAccessoryCustomCertificate(t *testing.T) {
 		}
 	}
 
-	roots := x509.NewCertPool()
-	roots.AddCert(cert)
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: name},
-	}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+h.IP+"/", nil)
-	req.Host = name
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("HTTPS to the accessory through the proxy: %v", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "accessory host=") {
-		t.Errorf("HTTPS GET / = %d %q", resp.StatusCode, body)
-	}
-	if got := resp.TLS.PeerCertificates[0].SerialNumber; got.Cmp(cert.SerialNumber) != 0 {
-		t.Errorf("served certificate serial %v, want ours %v", got, cert.SerialNumber)
+	if status, body := httpsGetPinned(t, ctx, h.IP, name, cert); status != 200 || !strings.HasPrefix(body, "accessory host=") {
+		t.Errorf("HTTPS GET / = %d %q", status, body)
 	}
 	p.kamal(t, ctx, "accessory", "remove", "secure", "-y")
 }

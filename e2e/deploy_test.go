@@ -625,25 +625,32 @@ func TestCustomCertificate(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(uploaded)) != strings.TrimSpace(string(certPEM)) {
 		t.Fatalf("uploaded certificate: %v\n%s", err, uploaded)
 	}
+	if status, body := httpsGetPinned(t, ctx, h.IP, name, cert); status != 200 || !strings.HasPrefix(body, "version=v1 ") {
+		t.Errorf("HTTPS GET / = %d %q", status, body)
+	}
+}
+
+// httpsGetPinned GETs https://<ip>/ for host name, trusting only cert, and
+// fails the test unless the proxy served exactly that certificate.
+func httpsGetPinned(t *testing.T, ctx context.Context, ip, name string, cert *x509.Certificate) (int, string) {
+	t.Helper()
 	roots := x509.NewCertPool()
 	roots.AddCert(cert)
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: name},
 	}}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+h.IP+"/", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+ip+"/", nil)
 	req.Host = name
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("HTTPS through the proxy: %v", err)
+		t.Fatalf("HTTPS to %s through the proxy: %v", name, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "version=v1 ") {
-		t.Errorf("HTTPS GET / = %d %q", resp.StatusCode, body)
-	}
 	if got := resp.TLS.PeerCertificates[0].SerialNumber; got.Cmp(cert.SerialNumber) != 0 {
 		t.Errorf("served certificate serial %v, want ours %v", got, cert.SerialNumber)
 	}
+	return resp.StatusCode, string(body)
 }
 
 // TestParallelRoles: with boot.parallel_roles, web and workers on one host
