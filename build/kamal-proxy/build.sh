@@ -33,7 +33,7 @@ trap 'rm -rf "$work"; [ -n "${CONTEXT_DIR:-}" ] || rm -rf "$ctx"' EXIT INT TERM
 
 # 1. Static binary, built outside Docker (no Go base image needed).
 (cd "$repo" && CGO_ENABLED=0 GOOS=linux go build -trimpath \
-	-ldflags "-s -w -X github.com/kamalgo/kamal/internal/proxy/cli.Version=$VERSION" \
+	-ldflags "-s -w -X github.com/kamalgo/kamal/internal/kamalproxy/cmd.Version=$VERSION" \
 	-o "$work/root/usr/local/bin/kamal-proxy" ./cmd/kamal-proxy)
 
 # 2. Root-owned part of the filesystem: user database, CA bundle (for ACME)

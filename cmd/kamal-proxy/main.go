@@ -5,9 +5,9 @@ package main
 import (
 	"os"
 
-	"github.com/kamalgo/kamal/internal/proxy/cli"
+	"github.com/kamalgo/kamal/internal/kamalproxy/cmd"
 )
 
 func main() {
-	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(cmd.Main(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -1,0 +1,55 @@
+package cmd
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kamalgo/kamal/internal/kamalproxy/server"
+)
+
+func newRunCommand() *cobra.Command {
+	var cfg server.Config
+	var debug, http3 bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelInfo
+			if debug {
+				level = slog.LevelDebug
+			}
+			log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+			slog.SetDefault(log)
+			if http3 {
+				log.Warn("HTTP/3 is not supported by this build; serving HTTP/1.1 and HTTP/2 only")
+			}
+			cfg.Logger = log
+			cfg.StateDir = server.DefaultStateDir()
+			cfg.SocketPath = server.SocketPath()
+			srv := server.NewServer(cfg)
+			if err := srv.Start(); err != nil {
+				return fmt.Errorf("start server: %w", err)
+			}
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+			<-sig
+			signal.Stop(sig)
+			srv.Stop()
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Bind, "bind", envString("BIND", ""), "Address to listen on (default all interfaces)")
+	f.IntVar(&cfg.HTTPPort, "http-port", envInt("HTTP_PORT", 80), "Port to serve HTTP traffic on")
+	f.IntVar(&cfg.HTTPSPort, "https-port", envInt("HTTPS_PORT", 443), "Port to serve HTTPS traffic on")
+	f.IntVar(&cfg.MetricsPort, "metrics-port", envInt("METRICS_PORT", 0), "Publish metrics on the specified port (default zero to disable)")
+	f.BoolVar(&debug, "debug", envBool("DEBUG", false), "Include debugging logs")
+	f.BoolVar(&http3, "http3", false, "Enable HTTP/3 (not supported by this build; accepted for compatibility)")
+	return cmd
+}

@@ -1,0 +1,91 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkProxyRequest measures one small keep-alive request through the
+// router and a real upstream (go test -bench ProxyRequest -benchmem).
+func BenchmarkProxyRequest(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "13")
+		io.WriteString(w, "hello, world\n")
+	}))
+	defer up.Close()
+	r := NewRouter(discardLogger(), "", 443)
+	defer r.Shutdown()
+	to := DefaultTargetOptions()
+	to.HealthCheckConfig.Path = "/"
+	if err := r.Deploy("bench", []string{strings.TrimPrefix(up.URL, "http://")}, nil, DeploymentOptions{}, DefaultServiceOptions(), to); err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(&accessHandler{next: r, log: discardLogger()})
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			res, err := client.Get(srv.URL + "/x")
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+	})
+}
+
+// BenchmarkDirectRequest is the baseline for BenchmarkProxyRequest.
+func BenchmarkDirectRequest(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "13")
+		io.WriteString(w, "hello, world\n")
+	}))
+	defer up.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			res, err := client.Get(up.URL + "/x")
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+	})
+}
+
+// BenchmarkMetricsObserve is the metrics work done for every request.
+func BenchmarkMetricsObserve(b *testing.B) {
+	m := NewMetrics()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			g := m.inFlightGauge("app")
+			g.Inc()
+			m.observe("app", "GET", 200, 0.0002)
+			g.Dec()
+		}
+	})
+}
+
+// BenchmarkAccessLog is the JSON access-log line written for every request.
+func BenchmarkAccessLog(b *testing.B) {
+	h := &accessHandler{log: slog.New(slog.NewJSONHandler(io.Discard, nil)), port: 80}
+	r := httptest.NewRequest(http.MethodGet, "http://app.test/x?y=1", nil)
+	r.Header.Set("User-Agent", "bench")
+	lw := &logWriter{ResponseWriter: httptest.NewRecorder(), status: 200, bytes: 13}
+	st := &reqState{service: "app", target: "10.0.0.1:80"}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.logRequest(r, lw, st, "0b6e0c4e-8a1f-4b5e-9d7c-1f2e3d4c5b6a", 200, 200*time.Microsecond)
+	}
+}

@@ -1,0 +1,182 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// accessHandler is the outermost handler of each listener: it assigns the
+// request ID and start time, then writes one JSON log line and the metrics.
+type accessHandler struct {
+	next    http.Handler
+	log     *slog.Logger
+	port    int
+	metrics *Metrics
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
+}
+
+func (h *accessHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := r.Header.Get("X-Request-Id")
+	if reqID == "" {
+		reqID = newRequestID()
+		r.Header.Set("X-Request-Id", reqID)
+	}
+	if r.Header.Get("X-Request-Start") == "" {
+		r.Header.Set("X-Request-Start", "t="+strconv.FormatInt(start.UnixMilli(), 10))
+	}
+	// Deliberate: echo the ID so clients can quote it in bug reports.
+	w.Header().Set("X-Request-Id", reqID)
+
+	// One allocation for both: they live exactly as long as the request.
+	st := &reqState{metrics: h.metrics}
+	st.lw = logWriter{ResponseWriter: w}
+	lw := &st.lw
+	r = r.WithContext(context.WithValue(r.Context(), reqStateKey{}, st))
+	// Deferred so that requests aborted mid-body (ReverseProxy panics with
+	// http.ErrAbortHandler) are still logged and counted.
+	defer h.finish(r, lw, st, reqID, start)
+	h.next.ServeHTTP(lw, r)
+}
+
+func (h *accessHandler) finish(r *http.Request, lw *logWriter, st *reqState, reqID string, start time.Time) {
+	status := lw.status
+	switch {
+	case lw.hijacked:
+		status = http.StatusSwitchingProtocols
+	case st.status != 0 && !lw.wroteHeader:
+		status = st.status
+	case status == 0:
+		status = http.StatusOK
+	}
+	dur := time.Since(start)
+	if !st.noMetrics {
+		h.metrics.observe(st.service, r.Method, status, dur.Seconds())
+	}
+	if !h.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
+	h.logRequest(r, lw, st, reqID, status, dur)
+}
+
+func (h *accessHandler) logRequest(r *http.Request, lw *logWriter, st *reqState, reqID string, status int, dur time.Duration) {
+	clientAddr, clientPort, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		clientAddr = r.RemoteAddr
+	}
+	remote := r.Header.Get("X-Forwarded-For")
+	if remote == "" {
+		remote = clientAddr
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	ap := attrPool.Get().(*[]slog.Attr)
+	defer func() {
+		clear(*ap) // drop references to request data
+		*ap = (*ap)[:0]
+		attrPool.Put(ap)
+	}()
+	attrs := append((*ap)[:0],
+		slog.String("host", r.Host),
+		slog.Int("port", h.port),
+		slog.String("path", r.URL.Path),
+		slog.String("request_id", reqID),
+		slog.Int("status", status),
+		slog.String("service", st.service),
+		slog.String("target", st.target),
+		slog.Int64("duration", dur.Nanoseconds()),
+		slog.String("method", r.Method),
+		slog.Int64("req_content_length", r.ContentLength),
+		slog.String("req_content_type", r.Header.Get("Content-Type")),
+		slog.Int64("resp_content_length", lw.bytes),
+		slog.String("resp_content_type", lw.Header().Get("Content-Type")),
+		slog.String("client_addr", clientAddr),
+		slog.String("client_port", clientPort),
+		slog.String("remote_addr", remote),
+		slog.String("user_agent", r.UserAgent()),
+		slog.String("proto", r.Proto),
+		slog.String("scheme", scheme),
+		slog.String("query", r.URL.RawQuery),
+	)
+	for _, name := range st.logReqHeaders {
+		attrs = append(attrs, slog.String("req_"+logFieldName(name), strings.Join(r.Header.Values(name), ",")))
+	}
+	for _, name := range st.logRespHeaders {
+		attrs = append(attrs, slog.String("resp_"+logFieldName(name), strings.Join(lw.Header().Values(name), ",")))
+	}
+	// The record copies the attributes, so the slice can be reused.
+	h.log.LogAttrs(r.Context(), slog.LevelInfo, "Request", attrs...)
+	*ap = attrs
+}
+
+var attrPool = sync.Pool{New: func() any { a := make([]slog.Attr, 0, 32); return &a }}
+
+func logFieldName(h string) string {
+	return strings.ReplaceAll(strings.ToLower(h), "-", "_")
+}
+
+// logWriter records status and size for the access log.
+type logWriter struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+	hijacked    bool
+}
+
+func (l *logWriter) Unwrap() http.ResponseWriter { return l.ResponseWriter }
+
+func (l *logWriter) WriteHeader(code int) {
+	if !l.wroteHeader && code >= 200 {
+		l.status = code
+		l.wroteHeader = true
+	}
+	l.ResponseWriter.WriteHeader(code)
+}
+
+func (l *logWriter) Write(p []byte) (int, error) {
+	if !l.wroteHeader {
+		l.status = http.StatusOK
+		l.wroteHeader = true
+	}
+	n, err := l.ResponseWriter.Write(p)
+	l.bytes += int64(n)
+	return n, err
+}
+
+func (l *logWriter) Flush() { _ = http.NewResponseController(l.ResponseWriter).Flush() }
+
+func (l *logWriter) Hijack() (net.Conn, *bufioReadWriter, error) {
+	c, rw, err := http.NewResponseController(l.ResponseWriter).Hijack()
+	if err == nil {
+		l.hijacked = true
+	}
+	return c, rw, err
+}

@@ -1,0 +1,268 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Service is a named application behind the proxy.
+type Service struct {
+	name string
+	log  *slog.Logger
+
+	mu            sync.RWMutex
+	options       ServiceOptions
+	targetOptions TargetOptions
+	active        *Pool
+	rollout       *Pool
+	rolloutCtl    *RolloutController
+	certs         certManager
+	pages         *errorPages
+
+	pause *PauseController
+	// httpsPort lets TLS redirects keep a non-default port.
+	httpsPort int
+}
+
+// Name returns the service name.
+func (s *Service) Name() string { return s.name }
+
+// configure validates and installs options, error pages and certificates.
+// On error the service is unchanged.
+func (s *Service) configure(so ServiceOptions, to TargetOptions, stateDir string) error {
+	var pages *errorPages
+	if so.ErrorPagePath != "" {
+		p, err := loadErrorPages(so.ErrorPagePath)
+		if err != nil {
+			s.log.Error("Unable to parse custom error pages", "service", s.name, "path", so.ErrorPagePath)
+			return err
+		}
+		pages = p
+	}
+	certs, err := newCertManager(so, stateDir, http.HandlerFunc(s.serveInternal), s.log)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.options, s.targetOptions, s.pages, s.certs = so, to, pages, certs
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Service) snapshot() (ServiceOptions, TargetOptions, *Pool, *Pool, *RolloutController, *errorPages, certManager) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.options, s.targetOptions, s.active, s.rollout, s.rolloutCtl, s.pages, s.certs
+}
+
+// serveHTTP handles a request routed to this service under prefix.
+func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request, prefix string) {
+	so, to, active, rollout, rctl, pages, certs := s.snapshot()
+	st := stateOf(r)
+	st.service = s.name
+	if g := st.metrics.inFlightGauge(s.name); g != nil {
+		g.Inc()
+		defer g.Dec()
+	}
+	st.prefix = prefix
+	st.pages = pages
+	st.logReqHeaders, st.logRespHeaders = to.LogRequestHeaders, to.LogResponseHeaders
+	st.noMetrics = isExcluded(to.ExcludeMetricsPaths, r.URL.Path, prefix, so.StripPrefix)
+
+	if to.ClientIPHeader != "" {
+		if ip := r.Header.Get(to.ClientIPHeader); ip != "" {
+			r.Header.Set("X-Forwarded-For", ip)
+		}
+	}
+	if !so.TLSEnabled && r.TLS != nil {
+		writeErrorPage(w, r, http.StatusServiceUnavailable, nil)
+		return
+	}
+	if certs != nil && r.TLS == nil && strings.HasPrefix(r.URL.Path, "/.well-known/acme-challenge/") {
+		certs.HTTPHandler(http.NotFoundHandler()).ServeHTTP(w, r)
+		return
+	}
+	if u := s.redirectURL(r, so); u != "" && !st.internal {
+		w.Header().Set("Connection", "close")
+		http.Redirect(w, r, u, http.StatusMovedPermanently)
+		return
+	}
+	if s.pause.State() != PauseRunning && to.IsHealthCheckRequest(r, prefix) {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	switch action, msg := s.pause.wait(r.Context().Done()); action {
+	case pauseWasStopped:
+		writeErrorPage(w, r, http.StatusServiceUnavailable, pageData{Message: msg})
+		return
+	case pauseTimedOut:
+		if r.Context().Err() != nil {
+			st.status = 499
+			return
+		}
+		s.log.Warn("Rejecting request due to expired pause", "service", s.name, "path", r.URL.Path)
+		writeErrorPage(w, r, http.StatusGatewayTimeout, nil)
+		return
+	}
+
+	if so.StripPrefix && prefix != rootPath {
+		r = stripPrefix(r, prefix)
+	}
+
+	if to.BufferRequests {
+		buf := newSpillBuffer(to.MaxMemoryBufferSize, to.MaxRequestBodySize)
+		defer buf.Close()
+		if r.Body != nil && r.Body != http.NoBody {
+			if _, err := buf.ReadFrom(r.Body); err != nil {
+				switch {
+				case errors.Is(err, ErrMaximumSizeExceeded):
+					writeErrorPage(w, r, http.StatusRequestEntityTooLarge, nil)
+				case strings.Contains(err.Error(), "chunk"):
+					writeErrorPage(w, r, http.StatusBadRequest, nil)
+				case r.Context().Err() != nil:
+					st.status = 499
+				default:
+					writeErrorPage(w, r, http.StatusInternalServerError, nil)
+				}
+				return
+			}
+		}
+		r.Body = io.NopCloser(buf)
+		r.ContentLength = buf.Len()
+		r.TransferEncoding = nil
+		r.Header.Set("Content-Length", strconv.FormatInt(buf.Len(), 10))
+	}
+
+	// Claiming a target can race with a deploy that starts draining it. The
+	// claim is atomic with respect to the drain, so on failure we reload the
+	// (by then swapped) pool instead of answering 503.
+	for attempt := 0; attempt < 4; attempt++ {
+		pool := active
+		if rollout != nil && rctl != nil && rctl.usesRollout(r) {
+			pool = rollout
+		}
+		t := pool.pick(r, st)
+		if t == nil {
+			break
+		}
+		if ctx, f, ok := t.claim(r.Context()); ok {
+			t.serve(w, r, ctx, f)
+			return
+		}
+		_, _, active, rollout, rctl, _, _ = s.snapshot()
+	}
+	writeErrorPage(w, r, http.StatusServiceUnavailable, nil)
+}
+
+func isExcluded(paths []string, p, prefix string, strip bool) bool {
+	if len(paths) == 0 {
+		return false
+	}
+	if strip && prefix != rootPath {
+		p = strings.TrimPrefix(p, prefix)
+		if p == "" {
+			p = "/"
+		}
+	}
+	for _, e := range paths {
+		if e == p {
+			return true
+		}
+	}
+	return false
+}
+
+func stripPrefix(r *http.Request, prefix string) *http.Request {
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.Path = strings.TrimPrefix(r.URL.Path, prefix)
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	if r.URL.RawPath != "" {
+		u.RawPath = strings.TrimPrefix(r.URL.RawPath, prefix)
+		if u.RawPath == "" {
+			u.RawPath = "/"
+		}
+	}
+	r2.URL = &u
+	return r2
+}
+
+// redirectURL returns where to send the client for TLS or canonical-host
+// redirects, in one hop. Unlike the reference it keeps a non-default port.
+func (s *Service) redirectURL(r *http.Request, so ServiceOptions) string {
+	host, port, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host, port = r.Host, ""
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	wantScheme, wantHost, wantPort := scheme, host, port
+	if so.TLSEnabled && so.TLSRedirect && r.TLS == nil {
+		wantScheme = "https"
+		wantPort = ""
+		if s.httpsPort != 0 && s.httpsPort != 443 {
+			wantPort = strconv.Itoa(s.httpsPort)
+		}
+	}
+	if so.CanonicalHost != "" && !strings.EqualFold(strings.TrimSuffix(host, "."), so.CanonicalHost) {
+		wantHost = so.CanonicalHost
+	}
+	if wantScheme == scheme && wantHost == host {
+		return ""
+	}
+	if (wantScheme == "http" && wantPort == "80") || (wantScheme == "https" && wantPort == "443") {
+		wantPort = ""
+	}
+	h := wantHost
+	if wantPort != "" {
+		h = net.JoinHostPort(wantHost, wantPort)
+	}
+	return wantScheme + "://" + h + r.URL.RequestURI()
+}
+
+// drainAll waits for in-flight requests of both pools (pause/stop).
+func (s *Service) drainAll(timeout time.Duration) {
+	_, _, active, rollout, _, _, _ := s.snapshot()
+	var wg sync.WaitGroup
+	for _, p := range []*Pool{active, rollout} {
+		if p == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); p.WaitIdle(timeout) }()
+	}
+	wg.Wait()
+}
+
+func (s *Service) dispose() {
+	_, _, active, rollout, _, _, _ := s.snapshot()
+	if active != nil {
+		active.Stop()
+	}
+	if rollout != nil {
+		rollout.Stop()
+	}
+}
+
+func (s *Service) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	s.mu.RLock()
+	c := s.certs
+	s.mu.RUnlock()
+	if c == nil {
+		return nil, errors.New("unknown server name")
+	}
+	return c.GetCertificate(hello)
+}

@@ -1,0 +1,432 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// TargetState is the health/lifecycle state of one target.
+type TargetState int
+
+const (
+	TargetAdding TargetState = iota
+	TargetHealthy
+	TargetUnhealthy
+	TargetDraining
+)
+
+func (s TargetState) String() string {
+	return [...]string{"adding", "healthy", "unhealthy", "draining"}[s]
+}
+
+var (
+	errDrainTimeout = errors.New("request cancelled due to draining")
+	errTargetGone   = errors.New("target is draining")
+)
+
+type inflight struct {
+	cancel   context.CancelCauseFunc
+	done     chan struct{}
+	hijacked bool
+	hw       hijackWatcher // allocated together with the request's entry
+}
+
+// Target is one upstream "host:port" with its own transport, health check and
+// the set of requests currently in flight (needed to drain it).
+type Target struct {
+	addr      string
+	readonly  bool
+	options   TargetOptions
+	proxy     *httputil.ReverseProxy
+	transport *http.Transport
+	log       *slog.Logger
+
+	mu          sync.Mutex
+	state       TargetState
+	everHealthy bool
+	inflight    map[*inflight]struct{}
+	onChange    func()
+	stopHC      context.CancelFunc
+}
+
+// NewTarget builds a target; it does not start health checks.
+func NewTarget(addr string, readonly bool, opts TargetOptions, log *slog.Logger) (*Target, error) {
+	if err := ValidateTarget(addr); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	t := &Target{addr: addr, readonly: readonly, options: opts, log: log, inflight: map[*inflight]struct{}{}}
+	t.transport = &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          1000,
+		MaxIdleConnsPerHost:   100,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: opts.ResponseTimeout,
+		ExpectContinueTimeout: time.Second,
+		// Pass Accept-Encoding through untouched: otherwise the transport
+		// asks for gzip on the client's behalf and then spends CPU
+		// decompressing what the client never asked to be compressed.
+		DisableCompression: true,
+	}
+	u := &url.URL{Scheme: "http", Host: addr}
+	t.proxy = &httputil.ReverseProxy{
+		Rewrite:        func(pr *httputil.ProxyRequest) { t.rewrite(pr, u) },
+		Transport:      t.transport,
+		FlushInterval:  0,
+		BufferPool:     bufferPool,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		ErrorHandler:   t.handleError,
+		ModifyResponse: t.modifyResponse,
+	}
+	return t, nil
+}
+
+// Address is the "host:port" of the target.
+func (t *Target) Address() string { return t.addr }
+
+// State returns the current state.
+func (t *Target) State() TargetState {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.state
+}
+
+func (t *Target) usable() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.state == TargetHealthy
+}
+
+func (t *Target) fallbackUsable() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.everHealthy && t.state != TargetDraining
+}
+
+func (t *Target) setHealth(ok bool) {
+	t.mu.Lock()
+	if t.state == TargetDraining {
+		t.mu.Unlock()
+		return
+	}
+	was := t.state
+	if ok {
+		t.state = TargetHealthy
+		t.everHealthy = true
+	} else if t.state == TargetHealthy {
+		t.state = TargetUnhealthy
+	}
+	now, cb := t.state, t.onChange
+	t.mu.Unlock()
+	if now != was {
+		t.log.Info("Target health updated", "target", t.addr, "state", now.String(), "was", was.String())
+		if cb != nil {
+			cb()
+		}
+	}
+}
+
+// markHealthy is used for restored state: targets are trusted until a check
+// says otherwise, so a proxy restart does not cause an outage.
+func (t *Target) markHealthy() { t.setHealth(true) }
+
+// claim registers a new in-flight request, or fails when draining. The
+// returned context is cancelled when a drain gives up on the request.
+func (t *Target) claim(ctx context.Context) (context.Context, *inflight, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state == TargetDraining {
+		return nil, nil, false
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	f := &inflight{done: make(chan struct{}), cancel: cancel}
+	t.inflight[f] = struct{}{}
+	return ctx, f, true
+}
+
+func (t *Target) release(f *inflight) {
+	t.mu.Lock()
+	delete(t.inflight, f)
+	t.mu.Unlock()
+	f.cancel(nil)
+	close(f.done)
+}
+
+func (t *Target) markHijacked(f *inflight) {
+	t.mu.Lock()
+	f.hijacked = true
+	draining := t.state == TargetDraining
+	t.mu.Unlock()
+	if draining {
+		f.cancel(errDrainTimeout)
+	}
+}
+
+// serve proxies r to the target. The caller has already claimed f with ctx.
+func (t *Target) serve(w http.ResponseWriter, r *http.Request, ctx context.Context, f *inflight) {
+	defer t.release(f)
+	r = r.WithContext(ctx)
+	st := stateOf(r)
+	st.target = t.addr
+
+	f.hw = hijackWatcher{ResponseWriter: w, t: t, f: f}
+	hw := &f.hw
+	if t.options.BufferResponses {
+		bw := &bufferedResponseWriter{w: hw, buf: newSpillBuffer(t.options.MaxMemoryBufferSize, t.options.MaxResponseBodySize)}
+		defer bw.buf.Close()
+		t.proxy.ServeHTTP(bw, r)
+		bw.finish(r)
+		return
+	}
+	t.proxy.ServeHTTP(hw, r)
+}
+
+// drain stops new claims, cuts hijacked connections, waits for the rest up to
+// timeout and then cancels what is left (those get 504).
+func (t *Target) drain(timeout time.Duration, permanent bool) {
+	t.mu.Lock()
+	if permanent {
+		t.state = TargetDraining
+		if t.stopHC != nil {
+			t.stopHC()
+		}
+	}
+	var waits []*inflight
+	for f := range t.inflight {
+		if f.hijacked {
+			f.cancel(errDrainTimeout)
+			continue
+		}
+		waits = append(waits, f)
+	}
+	t.mu.Unlock()
+
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for _, f := range waits {
+		select {
+		case <-f.done:
+		case <-deadline.C:
+			t.cancelAll()
+			if permanent {
+				t.transport.CloseIdleConnections()
+			}
+			return
+		}
+	}
+	if permanent {
+		// Hijacked connections that started after the snapshot.
+		t.cancelAll()
+		t.transport.CloseIdleConnections()
+	}
+}
+
+func (t *Target) cancelAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for f := range t.inflight {
+		f.cancel(errDrainTimeout)
+	}
+}
+
+func (t *Target) stop() {
+	t.mu.Lock()
+	if t.stopHC != nil {
+		t.stopHC()
+	}
+	t.mu.Unlock()
+	t.transport.CloseIdleConnections()
+}
+
+func (t *Target) rewrite(pr *httputil.ProxyRequest, u *url.URL) {
+	pr.SetURL(u)
+	pr.Out.Host = pr.In.Host
+	in := pr.In.Header
+	if t.options.ForwardHeaders {
+		if v, ok := in["X-Forwarded-For"]; ok {
+			pr.Out.Header["X-Forwarded-For"] = append([]string(nil), v...)
+		}
+		pr.SetXForwarded()
+		if v := in.Get("X-Forwarded-Proto"); v != "" {
+			pr.Out.Header.Set("X-Forwarded-Proto", v)
+		}
+		if v := in.Get("X-Forwarded-Host"); v != "" {
+			pr.Out.Header.Set("X-Forwarded-Host", v)
+		}
+		if prev := in.Get("X-Kamal-Target"); prev != "" {
+			pr.Out.Header.Set("X-Kamal-Target", prev+", "+t.addr)
+		} else {
+			pr.Out.Header.Set("X-Kamal-Target", t.addr)
+		}
+	} else {
+		pr.SetXForwarded()
+		pr.Out.Header.Set("X-Kamal-Target", t.addr)
+	}
+	// SetURL joins paths; we already computed the final path, keep it verbatim.
+	pr.Out.URL.Path = pr.In.URL.Path
+	pr.Out.URL.RawPath = pr.In.URL.RawPath
+	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
+}
+
+func (t *Target) modifyResponse(res *http.Response) error {
+	st := stateOf(res.Request)
+	optOut := strings.EqualFold(res.Header.Get("X-Writer-Affinity"), "false")
+	res.Header.Del("X-Writer-Affinity")
+	// The proxy already sent its own X-Request-ID; avoid a duplicate.
+	res.Header.Del("X-Request-Id")
+	if st.setAffinity && !optOut {
+		res.Header.Add("Set-Cookie", st.affinityCookie())
+	}
+	if t.options.ScopeCookiePaths && st.prefix != "" && st.prefix != rootPath {
+		scopeCookies(res.Header, st.prefix, res.Request.Host)
+	}
+	return nil
+}
+
+func (t *Target) handleError(w http.ResponseWriter, r *http.Request, err error) {
+	st := stateOf(r)
+	cause := context.Cause(r.Context())
+	var ne net.Error
+	switch {
+	case errors.Is(cause, errDrainTimeout):
+		t.log.Info("Request cancelled due to draining", "target", t.addr, "path", r.URL.Path)
+		writeErrorPage(w, r, http.StatusGatewayTimeout, nil)
+	case r.Context().Err() != nil:
+		// The client went away; there is nobody to answer.
+		st.status = 499
+	case errors.As(err, &ne) && ne.Timeout():
+		writeErrorPage(w, r, http.StatusGatewayTimeout, nil)
+	default:
+		t.log.Error("Error while proxying", "target", t.addr, "path", r.URL.Path, "error", err)
+		writeErrorPage(w, r, http.StatusBadGateway, nil)
+	}
+}
+
+type bufioReadWriter = bufio.ReadWriter
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+type proxyBufferPool struct{ p sync.Pool }
+
+func (b *proxyBufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *proxyBufferPool) Put(v []byte) { b.p.Put(&v) }
+
+var bufferPool = &proxyBufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+// hijackWatcher notes when the proxied request takes over the connection
+// (WebSocket and other upgrades) so drains can cut it at once.
+type hijackWatcher struct {
+	http.ResponseWriter
+	t *Target
+	f *inflight
+}
+
+func (h *hijackWatcher) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+func (h *hijackWatcher) Hijack() (net.Conn, *bufioReadWriter, error) {
+	conn, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err == nil {
+		h.t.markHijacked(h.f)
+	}
+	return conn, rw, err
+}
+
+// bufferedResponseWriter captures the whole response so a slow client does
+// not hold the upstream; SSE and upgrades pass straight through.
+type bufferedResponseWriter struct {
+	w           http.ResponseWriter
+	buf         *spillBuffer
+	status      int
+	passthrough bool
+	overflow    bool
+	hijacked    bool
+}
+
+func (b *bufferedResponseWriter) Header() http.Header         { return b.w.Header() }
+func (b *bufferedResponseWriter) Unwrap() http.ResponseWriter { return b.w }
+
+func (b *bufferedResponseWriter) WriteHeader(code int) {
+	if code >= 100 && code < 200 {
+		if code == http.StatusSwitchingProtocols {
+			b.passthrough = true
+		}
+		return
+	}
+	if b.status != 0 {
+		return
+	}
+	b.status = code
+	if strings.HasPrefix(b.w.Header().Get("Content-Type"), "text/event-stream") {
+		b.passthrough = true
+		b.w.WriteHeader(code)
+	}
+}
+
+func (b *bufferedResponseWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.WriteHeader(http.StatusOK)
+	}
+	if b.passthrough {
+		return b.w.Write(p)
+	}
+	if b.overflow {
+		return len(p), nil
+	}
+	if _, err := b.buf.Write(p); err != nil {
+		// Swallow the rest so the upstream copy ends cleanly; finish()
+		// answers with an error page instead.
+		b.overflow = true
+	}
+	return len(p), nil
+}
+
+func (b *bufferedResponseWriter) Flush() {
+	if b.passthrough {
+		_ = http.NewResponseController(b.w).Flush()
+	}
+}
+
+func (b *bufferedResponseWriter) Hijack() (net.Conn, *bufioReadWriter, error) {
+	b.hijacked = true
+	b.passthrough = true
+	return http.NewResponseController(b.w).Hijack()
+}
+
+func (b *bufferedResponseWriter) finish(r *http.Request) {
+	if b.passthrough || b.hijacked {
+		return
+	}
+	if b.overflow {
+		h := b.w.Header()
+		for k := range h {
+			delete(h, k)
+		}
+		writeErrorPage(b.w, r, http.StatusBadGateway, nil)
+		return
+	}
+	if b.status == 0 {
+		// Nothing was proxied (the error handler already answered).
+		return
+	}
+	h := b.w.Header()
+	h.Del("Transfer-Encoding")
+	if r.Method != http.MethodHead && b.status != http.StatusNoContent && b.status != http.StatusNotModified {
+		h.Set("Content-Length", itoa(b.buf.Len()))
+	}
+	b.w.WriteHeader(b.status)
+	_, _ = io.Copy(b.w, b.buf)
+}
