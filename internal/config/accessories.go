@@ -277,16 +277,16 @@ func pathList(n *rubyyaml.Node, defaultMode string) []AccessoryFile {
 	return out
 }
 
-// redactAccessories hides the literal registry credentials of accessories
-// in a copy of the accessories section.
+// redactAccessories hides the literal registry passwords of accessories in
+// a copy of the accessories section. Kamal prints the section as written;
+// the username is shown as it is, as Kamal does, but a password written
+// in the file stays hidden (a secret's name, [NAME], is shown).
 func redactAccessories(acc *rubyyaml.Node) *rubyyaml.Node {
 	out := acc.Copy()
 	for _, name := range out.Keys {
 		reg := out.Vals[name].Get("registry")
-		for _, k := range []string{"username", "password"} {
-			if v := reg.Get(k); v != nil && v.Kind != rubyyaml.Seq {
-				reg.Set(k, reg.KeyNodes[k], rubyyaml.NewString(Redacted))
-			}
+		if v := reg.Get("password"); v != nil && v.Kind != rubyyaml.Seq {
+			reg.Set("password", reg.KeyNodes["password"], rubyyaml.NewString(Redacted))
 		}
 	}
 	return out

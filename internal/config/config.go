@@ -124,6 +124,9 @@ var rootSchema = []field{
 // build validates the merged tree, models it and runs the cross-section
 // checks, stopping at the first problem.
 func build(root *rubyyaml.Node, opts LoadOptions) (*Config, error) {
+	if err := ValidateDestination(opts.Destination); err != nil {
+		return nil, err
+	}
 	if err := validate(root); err != nil {
 		return nil, err
 	}

@@ -3,10 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/kamalgo/kamal/internal/config/erb"
 	"github.com/kamalgo/kamal/internal/config/rubyyaml"
@@ -58,6 +61,9 @@ func LoadRaw(opts LoadOptions) (*RawConfig, error) {
 	if file == "" {
 		file = DefaultConfigFile
 	}
+	if err := ValidateDestination(opts.Destination); err != nil {
+		return nil, err
+	}
 	lookup := envLookup(opts)
 	files := []string{file}
 	if opts.Destination != "" {
@@ -84,6 +90,19 @@ type RawConfig struct{ root *rubyyaml.Node }
 // Config validates the raw configuration and builds the model. opts gives
 // the destination and version; its ConfigFile is not read again.
 func (r *RawConfig) Config(opts LoadOptions) (*Config, error) { return build(r.root, opts) }
+
+var destinationRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// ValidateDestination checks a -d name: it becomes part of file names
+// (config/deploy.<dest>.yml, .kamal/secrets.<dest>) and of the app
+// directory on the servers, so only letters, digits, "-", "_" and "." are
+// allowed, and not "..". "" (no destination) is valid.
+func ValidateDestination(dest string) error {
+	if dest == "" || (destinationRE.MatchString(dest) && !strings.Contains(dest, "..")) {
+		return nil
+	}
+	return &Error{Message: fmt.Sprintf("Destination name can only include alphanumeric characters, hyphens, underscores, and periods (not \"..\"), got %q", dest), kind: KindArgument}
+}
 
 // destinationFile is Ruby's Pathname#sub_ext(".<dest>.yml").
 func destinationFile(file, dest string) string {
@@ -117,15 +136,72 @@ func envLookup(opts LoadOptions) func(string) (string, bool) {
 	}
 }
 
+// maxConfigFileSize caps a config file before ERB: a deploy.yml is a few
+// kilobytes, and a link to /dev/zero must not eat all memory.
+const maxConfigFileSize = 4 << 20
+
 func loadFile(file string, lookup func(string) (string, bool), shell func(string) (string, error)) (*rubyyaml.Node, error) {
-	data, err := os.ReadFile(file)
+	data, err := readConfigFile(file)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &Error{Message: "Configuration file not found in " + file, kind: KindRuntime}
-		}
-		return nil, &Error{Message: fmt.Sprintf("Cannot read configuration file %s: %v", file, err), kind: KindRuntime}
+		return nil, err
 	}
 	return parseFile(file, data, lookup, shell)
+}
+
+// readConfigFile reads a config file that must be a regular file (not a
+// FIFO, device or directory, which could block or never end) of at most
+// maxConfigFileSize bytes.
+func readConfigFile(file string) ([]byte, error) {
+	fail := func(format string, args ...any) ([]byte, error) {
+		return nil, &Error{Message: fmt.Sprintf(format, args...), kind: KindRuntime}
+	}
+	info, err := os.Stat(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Kamal names the file by its absolute path here.
+		abs, _ := filepath.Abs(file)
+		return fail("Configuration file not found in %s", abs)
+	}
+	if err != nil {
+		return fail("Cannot read configuration file %s: %v", file, err)
+	}
+	if !info.Mode().IsRegular() {
+		return fail("Configuration file %s is not a regular file (it is a %s)", file, fileType(info.Mode()))
+	}
+	// O_NONBLOCK: should the file be swapped for a FIFO after the check,
+	// opening it does not wait for a writer.
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return fail("Cannot read configuration file %s: %v", file, err)
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		return fail("Configuration file %s is not a regular file", file)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigFileSize+1))
+	if err != nil {
+		return fail("Cannot read configuration file %s: %v", file, err)
+	}
+	if len(data) > maxConfigFileSize {
+		return fail("Configuration file %s is larger than %d MiB", file, maxConfigFileSize>>20)
+	}
+	return data, nil
+}
+
+// fileType names what a non-regular file is, for error messages.
+func fileType(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 // parseFile renders and parses the content of one config file.
