@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 const cliBaseYAML = `service: app
@@ -58,9 +60,9 @@ func TestConfigErrors(t *testing.T) {
 		want  string
 	}{
 		{"missing config", nil, []string{"config"},
-			"  ERROR (RuntimeError): Configuration file not found in config/deploy.yml\n"},
+			"  ERROR (RuntimeError): Configuration file not found in $PWD/config/deploy.yml\n"},
 		{"missing destination file", map[string]string{"config/deploy.yml": cliBaseYAML}, []string{"config", "-d", "staging"},
-			"  ERROR (RuntimeError): Configuration file not found in config/deploy.staging.yml\n"},
+			"  ERROR (RuntimeError): Configuration file not found in $PWD/config/deploy.staging.yml\n"},
 		{"invalid yaml", map[string]string{"config/deploy.yml": "service: app\n\tbad: indent\n"}, []string{"config"},
 			"  ERROR (Psych::SyntaxError): config/deploy.yml:2:1: invalid YAML: found a tab character that violates indentation\n"},
 		{"unknown key", map[string]string{"config/deploy.yml": cliBaseYAML + "colour: blue\n"}, []string{"config"},
@@ -70,13 +72,54 @@ func TestConfigErrors(t *testing.T) {
 		{"require destination", map[string]string{"config/deploy.yml": cliBaseYAML + "require_destination: true\n"}, []string{"config"},
 			"  ERROR (ArgumentError): You must specify a destination\n"},
 		{"custom config file", map[string]string{"deploy/app.yml": cliBaseYAML}, []string{"config", "-c", "deploy/other.yml"},
-			"  ERROR (RuntimeError): Configuration file not found in deploy/other.yml\n"},
+			"  ERROR (RuntimeError): Configuration file not found in $PWD/deploy/other.yml\n"},
+		{"destination outside config", map[string]string{"config/deploy.yml": cliBaseYAML, "victim.yml": "service: app\n"}, []string{"config", "-d", "x/../../victim"},
+			"  ERROR (ArgumentError): Destination name can only include alphanumeric characters, hyphens, underscores, and periods (not \"..\"), got \"x/../../victim\"\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, errs := inProject(t, tt.files, tt.args...)
-			if code != 1 || errs != tt.want {
-				t.Errorf("exit %d, stderr\n got %q\nwant %q", code, errs, tt.want)
+			pwd, _ := os.Getwd()
+			if want := strings.ReplaceAll(tt.want, "$PWD", pwd); code != 1 || errs != want {
+				t.Errorf("exit %d, stderr\n got %q\nwant %q", code, errs, want)
+			}
+		})
+	}
+}
+
+// TestConfigSpecialFiles: a config that is a link to /dev/zero or a FIFO
+// fails at once with a clear error instead of eating memory or blocking.
+func TestConfigSpecialFiles(t *testing.T) {
+	for name, create := range map[string]func(path string) error{
+		"link to /dev/zero": func(p string) error { return os.Symlink("/dev/zero", p) },
+		"fifo":              func(p string) error { return syscall.Mkfifo(p, 0o600) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.Mkdir(filepath.Join(dir, "config"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := create(filepath.Join(dir, "config/deploy.yml")); err != nil {
+				t.Fatal(err)
+			}
+			t.Chdir(dir)
+			type result struct {
+				code int
+				errs string
+			}
+			done := make(chan result, 1)
+			go func() {
+				var out, errb bytes.Buffer
+				code := Main([]string{"config"}, strings.NewReader(""), &out, &errb)
+				done <- result{code, errb.String()}
+			}()
+			select {
+			case r := <-done:
+				if r.code != 1 || !strings.HasPrefix(r.errs, "  ERROR (RuntimeError): Configuration file config/deploy.yml is not a regular file") {
+					t.Errorf("exit %d, stderr %q", r.code, r.errs)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("kamal config does not return")
 			}
 		})
 	}
@@ -258,7 +301,7 @@ func TestSecretErrors(t *testing.T) {
 			// -R: the local login fails on the secret before running anything.
 			code, _, errs := inProject(t, files, "registry", "login", "-R", "--version", "1")
 			if code != 1 || errs != tt.want {
-				t.Errorf("exit %d, stderr\n got %q\nwant %q", code, errs, tt.want)
+				t.Errorf("exit %d, stderr\n got %q\nwant %q", code, errs, want)
 			}
 		})
 	}

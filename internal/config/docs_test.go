@@ -3,6 +3,8 @@ package config
 import (
 	"strings"
 	"testing"
+
+	"github.com/kamalgo/kamal/internal/config/rubyyaml"
 )
 
 // docSchemas maps each docs file to the schema of its top-level key.
@@ -33,27 +35,27 @@ func TestDocsMatchSchema(t *testing.T) {
 		// Duplicate keys show alternatives; parse each block separately by
 		// reading keys line-wise from the parsed (last-wins) tree and from the
 		// raw text.
-		n, err := parseYAML(name, []byte(text))
+		n, err := rubyyaml.Parse(name, []byte(text))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		fields := ds.fields
 		section := n
 		if ds.key != "" {
-			section = n.get(ds.key)
+			section = n.Get(ds.key)
 		}
 		switch name {
 		case "role":
-			section, fields = section.get("workers"), roleSchema
+			section, fields = section.Get("workers"), roleSchema
 		case "accessory":
-			section, fields = section.get("db"), accessorySchema
+			section, fields = section.Get("db"), accessorySchema
 		}
 		for _, fl := range fields {
 			if !strings.Contains(text, fl.name+":") {
 				t.Errorf("%s: key %s is not documented", name, fl.name)
 			}
 		}
-		if section == nil || section.kind != kindMap {
+		if section == nil || section.Kind != rubyyaml.Map {
 			t.Fatalf("%s: no section %q", name, ds.key)
 		}
 		checkDocKeys(t, name, section, fields)
@@ -71,15 +73,15 @@ func TestDocsMatchSchema(t *testing.T) {
 	}
 }
 
-func checkDocKeys(t *testing.T, doc string, n *node, fields []field) {
-	for _, k := range n.keys {
+func checkDocKeys(t *testing.T, doc string, n *rubyyaml.Node, fields []field) {
+	for _, k := range n.Keys {
 		fl, ok := lookupField(fields, k)
 		if !ok {
 			t.Errorf("%s: documented key %s is not in the schema", doc, k)
 			continue
 		}
 		if fl.typ == tHash {
-			if v := n.vals[k]; v != nil && v.kind == kindMap {
+			if v := n.Vals[k]; v != nil && v.Kind == rubyyaml.Map {
 				checkDocKeys(t, doc, v, fl.fields)
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kamalgo/kamal/internal/config/rubyyaml"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -54,7 +56,7 @@ func TestKamalConfigGolden(t *testing.T) {
 				t.Errorf("output differs from %s\n--- got\n%s\n--- want\n%s", golden, got, want)
 			}
 			// The output must be valid YAML that reads back.
-			if _, err := parseYAML("out", []byte(got)); err != nil {
+			if _, err := rubyyaml.Parse("out", []byte(got)); err != nil {
 				t.Errorf("output does not parse: %v", err)
 			}
 		})

@@ -1,42 +1,33 @@
 package config
 
 import (
-	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
+
+	"github.com/kamalgo/kamal/internal/config/erb"
+	"github.com/kamalgo/kamal/internal/config/rubyyaml"
 )
 
-// KamalVersion is the Kamal version whose behaviour we implement; configs
-// compare `minimum_version` against it. The cli package keeps it in sync.
-var KamalVersion = "2.12.0"
+// DefaultConfigFile is where Kamal looks for the configuration.
+const DefaultConfigFile = "config/deploy.yml"
 
-// erbRenderer renders one config file's ERB. It is a variable so tests can
-// run without the real evaluator; erb_link.go installs the real one.
-type erbRenderer func(src []byte, file, dir string, lookupEnv func(string) (string, bool)) ([]byte, error)
+// LoadOptions says which configuration to load.
+type LoadOptions struct {
+	ConfigFile  string                      // default "config/deploy.yml"
+	Destination string                      // -d; also reads config/deploy.<dest>.yml
+	Version     string                      // --version; else $VERSION; else git
+	LookupEnv   func(string) (string, bool) // nil: os.LookupEnv
 
-var renderERB erbRenderer
-
-// gitRunner runs git with args in the current directory and returns stdout;
-// tests replace it.
-var gitRunner = func(args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if err != nil {
-		// git's own first line says what is wrong (e.g. no commit yet).
-		if msg, _, _ := strings.Cut(strings.TrimSpace(errb.String()), "\n"); msg != "" {
-			err = errors.New(msg)
-		}
-	}
-	return out.String(), err
+	// Shell runs the backticks and %x() of ERB; nil runs them with `sh -c`.
+	// Tests that feed untrusted input set it so that nothing is executed.
+	Shell func(cmd string) (string, error)
 }
 
 // Load reads, renders, merges, validates and models the configuration.
@@ -45,7 +36,7 @@ func Load(opts LoadOptions) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return build(raw, opts)
+	return build(raw.root, opts)
 }
 
 // Parse builds a Config from the text of a deploy.yml held in memory (it is
@@ -56,11 +47,11 @@ func Parse(data []byte, opts LoadOptions) (*Config, error) {
 	if file == "" {
 		file = DefaultConfigFile
 	}
-	n, err := parseFile(file, data, envLookup(opts))
+	n, err := parseFile(file, data, envLookup(opts), opts.Shell)
 	if err != nil {
 		return nil, err
 	}
-	return build(&RawConfig{root: n}, opts)
+	return build(n, opts)
 }
 
 // LoadRaw reads the config file(s), renders ERB, parses YAML and merges the
@@ -70,44 +61,47 @@ func LoadRaw(opts LoadOptions) (*RawConfig, error) {
 	if file == "" {
 		file = DefaultConfigFile
 	}
+	if err := ValidateDestination(opts.Destination); err != nil {
+		return nil, err
+	}
 	lookup := envLookup(opts)
 	files := []string{file}
 	if opts.Destination != "" {
 		files = append(files, destinationFile(file, opts.Destination))
 	}
-	var merged *node
+	var merged *rubyyaml.Node
 	for _, f := range files {
-		n, err := loadFile(f, lookup)
+		n, err := loadFile(f, lookup, opts.Shell)
 		if err != nil {
 			return nil, err
 		}
 		if merged == nil {
 			merged = n
 		} else {
-			merged = deepMerge(merged, n)
+			merged = rubyyaml.DeepMerge(merged, n)
 		}
 	}
 	return &RawConfig{root: merged}, nil
 }
 
 // RawConfig is a merged but unvalidated configuration.
-type RawConfig struct{ root *node }
+type RawConfig struct{ root *rubyyaml.Node }
 
 // Config validates the raw configuration and builds the model. opts gives
 // the destination and version; its ConfigFile is not read again.
-func (r *RawConfig) Config(opts LoadOptions) (*Config, error) { return build(r, opts) }
+func (r *RawConfig) Config(opts LoadOptions) (*Config, error) { return build(r.root, opts) }
 
-// Alias returns the command line of alias name, if the raw config has one.
-func (r *RawConfig) Alias(name string) (string, bool) {
-	a := r.root.get("aliases")
-	if a == nil || a.kind != kindMap {
-		return "", false
+var destinationRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// ValidateDestination checks a -d name: it becomes part of file names
+// (config/deploy.<dest>.yml, .kamal/secrets.<dest>) and of the app
+// directory on the servers, so only letters, digits, "-", "_" and "." are
+// allowed, and not "..". "" (no destination) is valid.
+func ValidateDestination(dest string) error {
+	if dest == "" || (destinationRE.MatchString(dest) && !strings.Contains(dest, "..")) {
+		return nil
 	}
-	v, ok := a.vals[name]
-	if !ok || !v.stringish() {
-		return "", false
-	}
-	return v.text(), true
+	return &Error{Message: fmt.Sprintf("Destination name can only include alphanumeric characters, hyphens, underscores, and periods (not \"..\"), got %q", dest), kind: KindArgument}
 }
 
 // destinationFile is Ruby's Pathname#sub_ext(".<dest>.yml").
@@ -142,72 +136,90 @@ func envLookup(opts LoadOptions) func(string) (string, bool) {
 	}
 }
 
-func loadFile(file string, lookup func(string) (string, bool)) (*node, error) {
-	data, err := os.ReadFile(file)
+// maxConfigFileSize caps a config file before ERB: a deploy.yml is a few
+// kilobytes, and a link to /dev/zero must not eat all memory.
+const maxConfigFileSize = 4 << 20
+
+func loadFile(file string, lookup func(string) (string, bool), shell func(string) (string, error)) (*rubyyaml.Node, error) {
+	data, err := readConfigFile(file)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &Error{Message: "Configuration file not found in " + file, kind: KindRuntime}
-		}
-		return nil, &Error{Message: fmt.Sprintf("Cannot read configuration file %s: %v", file, err), kind: KindRuntime}
+		return nil, err
 	}
-	return parseFile(file, data, lookup)
+	return parseFile(file, data, lookup, shell)
+}
+
+// readConfigFile reads a config file that must be a regular file (not a
+// FIFO, device or directory, which could block or never end) of at most
+// maxConfigFileSize bytes.
+func readConfigFile(file string) ([]byte, error) {
+	fail := func(format string, args ...any) ([]byte, error) {
+		return nil, &Error{Message: fmt.Sprintf(format, args...), kind: KindRuntime}
+	}
+	info, err := os.Stat(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Kamal names the file by its absolute path here.
+		abs, _ := filepath.Abs(file)
+		return fail("Configuration file not found in %s", abs)
+	}
+	if err != nil {
+		return fail("Cannot read configuration file %s: %v", file, err)
+	}
+	if !info.Mode().IsRegular() {
+		return fail("Configuration file %s is not a regular file (it is a %s)", file, fileType(info.Mode()))
+	}
+	// O_NONBLOCK: should the file be swapped for a FIFO after the check,
+	// opening it does not wait for a writer.
+	f, err := os.OpenFile(file, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return fail("Cannot read configuration file %s: %v", file, err)
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err != nil || !info.Mode().IsRegular() {
+		return fail("Configuration file %s is not a regular file", file)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigFileSize+1))
+	if err != nil {
+		return fail("Cannot read configuration file %s: %v", file, err)
+	}
+	if len(data) > maxConfigFileSize {
+		return fail("Configuration file %s is larger than %d MiB", file, maxConfigFileSize>>20)
+	}
+	return data, nil
+}
+
+// fileType names what a non-regular file is, for error messages.
+func fileType(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
 }
 
 // parseFile renders and parses the content of one config file.
-func parseFile(file string, data []byte, lookup func(string) (string, bool)) (*node, error) {
-	if renderERB == nil {
-		return nil, &Error{Message: file + ": ERB rendering is not available", kind: KindRuntime}
-	}
-	rendered, err := renderERB(data, file, filepath.Dir(file), lookup)
+func parseFile(file string, data []byte, lookup func(string) (string, bool), shell func(string) (string, error)) (*rubyyaml.Node, error) {
+	rendered, err := erb.Render(data, erb.Options{File: file, Dir: filepath.Dir(file), LookupEnv: lookup, Shell: shell})
 	if err != nil {
 		return nil, err
 	}
-	n, err := parseYAML(file, rendered)
+	n, err := rubyyaml.Parse(file, rendered)
 	if err != nil {
 		return nil, err
 	}
-	if n.kind == kindNull {
+	if n.Kind == rubyyaml.Null {
 		// an empty file (or only comments): nothing to merge
-		return &node{kind: kindMap, file: file, line: 1}, nil
+		return &rubyyaml.Node{Kind: rubyyaml.Map, File: file, Line: 1}, nil
 	}
-	if n.kind != kindMap {
-		return nil, &Error{File: file, Line: n.line, Message: "the configuration must be a YAML mapping of settings (key: value)", kind: KindConfiguration}
+	if n.Kind != rubyyaml.Map {
+		return nil, &Error{File: file, Line: n.Line, Message: "the configuration must be a YAML mapping of settings (key: value)", kind: KindConfiguration}
 	}
 	return n, nil
-}
-
-// resolveVersion is --version, then $VERSION, then git.
-func versionResolver(declared string, lookup func(string) (string, bool), gitClone bool) func() (string, error) {
-	return func() (string, error) {
-		if declared != "" {
-			return declared, nil
-		}
-		if v, ok := lookup("VERSION"); ok {
-			return v, nil
-		}
-		return gitVersion(gitClone)
-	}
-}
-
-// gitVersion is the HEAD commit, with _uncommitted_<16 hex> appended when the
-// work tree is dirty and the build uses it directly (builder.context set).
-func gitVersion(gitClone bool) (string, error) {
-	if _, err := gitRunner("rev-parse"); err != nil {
-		pwd, _ := os.Getwd()
-		return "", &Error{Message: "Can't use commit hash as version, no git repository found in " + pwd, kind: KindRuntime}
-	}
-	head, err := gitRunner("rev-parse", "HEAD")
-	if err != nil {
-		return "", &Error{Message: "Can't use commit hash as version, git rev-parse HEAD failed: " + err.Error(), kind: KindRuntime}
-	}
-	v := strings.TrimSpace(head)
-	if !gitClone {
-		status, err := gitRunner("status", "--porcelain")
-		if err == nil && strings.TrimSpace(status) != "" {
-			b := make([]byte, 8)
-			_, _ = rand.Read(b)
-			v += "_uncommitted_" + hex.EncodeToString(b)
-		}
-	}
-	return v, nil
 }

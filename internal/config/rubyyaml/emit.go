@@ -1,4 +1,4 @@
-package config
+package rubyyaml
 
 import (
 	"fmt"
@@ -14,79 +14,34 @@ import (
 // `:key:`, indentless block sequences, Psych's quoting choices and libyaml's
 // folding of long scalars at 80 columns.
 
-// rsym is a Ruby Symbol.
-type rsym string
-
-// omap is an ordered Ruby Hash.
-type omap struct {
-	keys []any
-	vals []any
-}
-
-func (m *omap) add(k, v any) { m.keys = append(m.keys, k); m.vals = append(m.vals, v) }
-
-// rubyValue converts a node tree to emitter values, keeping symbols and order.
-func rubyValue(n *node) any {
-	if n == nil {
-		return nil
-	}
-	switch n.kind {
-	case kindNull:
-		return nil
-	case kindString:
-		return n.str
-	case kindSymbol:
-		return rsym(n.str)
-	case kindInt:
-		return n.i
-	case kindFloat:
-		return n.f
-	case kindBool:
-		return n.b
-	case kindSeq:
-		s := make([]any, len(n.seq))
-		for i, v := range n.seq {
-			s[i] = rubyValue(v)
-		}
-		return s
-	case kindMap:
-		m := &omap{}
-		for _, k := range n.keys {
-			m.add(rubyValue(n.knod[k]), rubyValue(n.vals[k]))
-		}
-		return m
-	}
-	return nil
-}
-
 const yamlBestWidth = 80
 
-type rubyEmitter struct {
+type emitter struct {
 	b      strings.Builder
 	column int
 }
 
-// toRubyYAML renders v as Ruby's v.to_yaml.
-func toRubyYAML(v any) string {
-	e := &rubyEmitter{}
+// Dump renders n as Ruby's n.to_yaml.
+func Dump(n *Node) string {
+	e := &emitter{}
 	e.write("---")
-	switch x := v.(type) {
-	case *omap:
-		if len(x.keys) == 0 {
+	switch {
+	case n != nil && n.Kind == Map && n.Tag == "":
+		if len(n.Keys) == 0 {
 			e.write(" {}")
 		} else {
 			e.newline()
-			e.mapping(x, 0, false)
+			e.mapping(n, 0, false)
 		}
-	case []any:
-		if len(x) == 0 {
+	case n != nil && n.Kind == Seq:
+		if len(n.Items) == 0 {
 			e.write(" []")
 		} else {
 			e.newline()
-			e.sequence(x, 0, false)
+			e.sequence(n, 0, false)
 		}
 	default:
-		e.scalarAfterIndicator(v, 2)
+		e.scalarAfterIndicator(n, 2)
 	}
 	if e.column > 0 {
 		e.newline()
@@ -94,7 +49,7 @@ func toRubyYAML(v any) string {
 	return e.b.String()
 }
 
-func (e *rubyEmitter) write(s string) {
+func (e *emitter) write(s string) {
 	e.b.WriteString(s)
 	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
 		e.column = utf8.RuneCountInString(s[i+1:])
@@ -103,11 +58,11 @@ func (e *rubyEmitter) write(s string) {
 	}
 }
 
-func (e *rubyEmitter) newline() { e.b.WriteByte('\n'); e.column = 0 }
+func (e *emitter) newline() { e.b.WriteByte('\n'); e.column = 0 }
 
 // startItem begins the i-th entry of a block collection on its own
 // indented line, except the first of an inline one ("- key: v").
-func (e *rubyEmitter) startItem(i, ind int, inline bool) {
+func (e *emitter) startItem(i, ind int, inline bool) {
 	if i == 0 && inline {
 		return
 	}
@@ -117,17 +72,21 @@ func (e *rubyEmitter) startItem(i, ind int, inline bool) {
 	e.write(strings.Repeat(" ", ind))
 }
 
-func (e *rubyEmitter) mapping(m *omap, ind int, inline bool) {
-	for i, k := range m.keys {
+func (e *emitter) mapping(m *Node, ind int, inline bool) {
+	for i, k := range m.Keys {
 		e.startItem(i, ind, inline)
-		e.scalar(k, ind+2, true)
+		key := m.KeyNodes[k]
+		if key == nil {
+			key = NewString(k)
+		}
+		e.scalar(key, ind+2, true)
 		e.write(":")
-		e.value(m.vals[i], ind, true)
+		e.value(m.Vals[k], ind, true)
 	}
 }
 
-func (e *rubyEmitter) sequence(s []any, ind int, inline bool) {
-	for i, item := range s {
+func (e *emitter) sequence(s *Node, ind int, inline bool) {
+	for i, item := range s.Items {
 		e.startItem(i, ind, inline)
 		e.write("-")
 		e.value(item, ind, false)
@@ -135,67 +94,64 @@ func (e *rubyEmitter) sequence(s []any, ind int, inline bool) {
 }
 
 // value writes what follows "key:" or "-".
-func (e *rubyEmitter) value(v any, ind int, inMap bool) {
-	switch x := v.(type) {
-	case *omap:
-		if len(x.keys) == 0 {
+func (e *emitter) value(n *Node, ind int, inMap bool) {
+	switch {
+	case n.IsNull():
+		// "key:" / "-" with nothing after
+	case n.Kind == Map && n.Tag != "":
+		e.write(" " + n.Tag)
+		if len(n.Keys) == 0 {
+			e.write(" {}")
+			return
+		}
+		e.newline()
+		e.mapping(n, ind+2, false)
+	case n.Kind == Map:
+		if len(n.Keys) == 0 {
 			e.write(" {}")
 			return
 		}
 		if inMap {
 			e.newline()
-			e.mapping(x, ind+2, false)
+			e.mapping(n, ind+2, false)
 		} else {
 			e.write(" ")
-			e.mapping(x, ind+2, true)
+			e.mapping(n, ind+2, true)
 		}
-	case []any:
-		if len(x) == 0 {
+	case n.Kind == Seq:
+		if len(n.Items) == 0 {
 			e.write(" []")
 			return
 		}
 		if inMap {
 			e.newline()
-			e.sequence(x, ind, false)
+			e.sequence(n, ind, false)
 		} else {
 			e.write(" ")
-			e.sequence(x, ind+2, true)
+			e.sequence(n, ind+2, true)
 		}
-	case taggedMap:
-		e.write(" " + x.tag)
-		if len(x.m.keys) == 0 {
-			e.write(" {}")
-			return
-		}
-		e.newline()
-		e.mapping(x.m, ind+2, false)
-	case nil:
-		// "key:" / "-" with nothing after
 	default:
-		e.scalarAfterIndicator(v, ind+2)
+		e.scalarAfterIndicator(n, ind+2)
 	}
 }
 
-func (e *rubyEmitter) scalarAfterIndicator(v any, ind int) {
+func (e *emitter) scalarAfterIndicator(n *Node, ind int) {
 	e.write(" ")
-	e.scalar(v, ind, false)
+	e.scalar(n, ind, false)
 }
 
 // scalar writes a scalar; ind is the indentation used when folding.
-func (e *rubyEmitter) scalar(v any, ind int, key bool) {
-	switch x := v.(type) {
-	case nil:
-		if key {
-			e.write("")
-		}
-	case bool:
-		e.write(strconv.FormatBool(x))
-	case int64:
-		e.write(strconv.FormatInt(x, 10))
-	case int:
-		e.write(strconv.Itoa(x))
-	case float64:
-		switch {
+func (e *emitter) scalar(n *Node, ind int, key bool) {
+	if n.IsNull() {
+		return
+	}
+	switch n.Kind {
+	case Bool:
+		e.write(strconv.FormatBool(n.Bool))
+	case Int:
+		e.write(strconv.FormatInt(n.Int, 10))
+	case Float:
+		switch x := n.Float; {
 		case math.IsNaN(x):
 			e.write(".nan")
 		case math.IsInf(x, 1):
@@ -203,13 +159,12 @@ func (e *rubyEmitter) scalar(v any, ind int, key bool) {
 		case math.IsInf(x, -1):
 			e.write("-.inf")
 		default:
-			e.write(rubyFloat(x))
+			e.write(FormatFloat(x))
 		}
-	case rsym:
-		s := ":" + string(x)
-		e.str(s, ind, key, true)
-	case string:
-		e.str(x, ind, key, false)
+	case Symbol:
+		e.str(":"+n.Str, ind, key, true)
+	case String:
+		e.str(n.Str, ind, key, false)
 	default:
 		e.str("", ind, key, false)
 	}
@@ -239,11 +194,11 @@ func tokenizesAsString(s string) bool {
 	if dateRE.MatchString(s) || timeRE.MatchString(s) {
 		return false
 	}
-	n := resolvePlain(s, &node{kind: kindString, str: s})
-	return n.kind == kindString
+	n := resolvePlain(s, &Node{Kind: String, Str: s})
+	return n.Kind == String
 }
 
-func (e *rubyEmitter) str(s string, ind int, key, symbol bool) {
+func (e *emitter) str(s string, ind int, key, symbol bool) {
 	style := stylePlain
 	if !symbol {
 		switch {
@@ -361,12 +316,12 @@ func analyzeScalar(s string) scalarAnalysis {
 	return a
 }
 
-func (e *rubyEmitter) writeIndent(ind int) {
+func (e *emitter) writeIndent(ind int) {
 	e.newline()
 	e.write(strings.Repeat(" ", ind))
 }
 
-func (e *rubyEmitter) writePlain(s string, ind int, allowBreaks bool) {
+func (e *emitter) writePlain(s string, ind int, allowBreaks bool) {
 	rs := []rune(s)
 	spaces := false
 	for i, r := range rs {
@@ -384,7 +339,7 @@ func (e *rubyEmitter) writePlain(s string, ind int, allowBreaks bool) {
 	}
 }
 
-func (e *rubyEmitter) writeSingle(s string, ind int, allowBreaks bool) {
+func (e *emitter) writeSingle(s string, ind int, allowBreaks bool) {
 	e.write("'")
 	rs := []rune(s)
 	spaces, breaks := false, false
@@ -419,7 +374,7 @@ func (e *rubyEmitter) writeSingle(s string, ind int, allowBreaks bool) {
 	e.write("'")
 }
 
-func (e *rubyEmitter) writeDouble(s string, ind int, allowBreaks bool) {
+func (e *emitter) writeDouble(s string, ind int, allowBreaks bool) {
 	e.write(`"`)
 	rs := []rune(s)
 	spaces := false
@@ -466,7 +421,7 @@ func doubleEscape(r rune) string {
 	return fmt.Sprintf(`\U%08X`, r)
 }
 
-func (e *rubyEmitter) writeLiteral(s string, ind int) {
+func (e *emitter) writeLiteral(s string, ind int) {
 	header := "|"
 	if strings.HasPrefix(s, " ") || strings.HasPrefix(s, "\n") {
 		header += "2"

@@ -1,65 +1,15 @@
-package config
+package rubyyaml
 
 import (
 	"errors"
-	"math"
 	"reflect"
 	"strings"
 	"testing"
 )
 
-func TestResolvePlainScalars(t *testing.T) {
-	tests := []struct {
-		in   string
-		kind nodeKind
-		want any
-	}{
-		{"40_000_000", kindInt, int64(40000000)},
-		{"1,000", kindInt, int64(1000)},
-		{"0x1F", kindInt, int64(31)},
-		{"0b101", kindInt, int64(5)},
-		{"0755", kindInt, int64(493)},
-		{"-12", kindInt, int64(-12)},
-		{"1:30", kindInt, int64(90)},
-		{"22:22", kindInt, int64(1342)},
-		{"8080:80", kindString, "8080:80"},
-		{"3306:3306", kindString, "3306:3306"},
-		{"1.5", kindFloat, 1.5},
-		{"1.0e+3", kindFloat, 1000.0},
-		{".5", kindFloat, 0.5},
-		{"1e5", kindString, "1e5"},
-		{"yes", kindBool, true},
-		{"No", kindBool, false},
-		{"ON", kindBool, true},
-		{"off", kindBool, false},
-		{"y", kindString, "y"},
-		{"true", kindBool, true},
-		{"~", kindNull, nil},
-		{"null", kindNull, nil},
-		{"", kindNull, nil},
-		{":verbose", kindSymbol, "verbose"},
-		{`:"quoted sym"`, kindSymbol, "quoted sym"},
-		{":", kindString, ":"},
-		{".inf", kindFloat, math.Inf(1)},
-		{"1.1.1.1", kindString, "1.1.1.1"},
-		{"v1.2", kindString, "v1.2"},
-		{"99999999999999999999", kindString, "99999999999999999999"},
-	}
-	for _, tt := range tests {
-		n := resolvePlain(tt.in, &node{kind: kindString, str: tt.in})
-		if n.kind != tt.kind {
-			t.Errorf("%q: kind %v, want %v", tt.in, n.kind, tt.kind)
-			continue
-		}
-		if got := n.toAny(); tt.want != nil && !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%q: %#v, want %#v", tt.in, got, tt.want)
-		}
-	}
-}
-
-func mustParse(t *testing.T, src string) *node {
+func mustParse(t *testing.T, src string) *Node {
 	t.Helper()
-	n, err := parseYAML("f.yml", []byte(src))
+	n, err := Parse("f.yml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +44,7 @@ literal: |
   line2
 `
 	n := mustParse(t, src)
-	got := n.toAny().(map[string]any)
+	got := n.ToAny().(map[string]any)
 	want := map[string]any{
 		"merged":       map[string]any{"a": int64(1), "b": int64(3)},
 		"list_merge":   map[string]any{"a": int64(1), "b": int64(2), "c": int64(30)},
@@ -112,18 +62,18 @@ literal: |
 		}
 	}
 	// key order: duplicate keeps its first position, merged keys in order
-	if strings.Join(n.keys, ",") != "x-base,x-other,merged,list_merge,before_merge,quoted,single,plain,dup,alias_list,again,literal" {
-		t.Errorf("key order %v", n.keys)
+	if strings.Join(n.Keys, ",") != "x-base,x-other,merged,list_merge,before_merge,quoted,single,plain,dup,alias_list,again,literal" {
+		t.Errorf("key order %v", n.Keys)
 	}
-	if strings.Join(n.get("merged").keys, ",") != "a,b" {
-		t.Errorf("merged order %v", n.get("merged").keys)
+	if strings.Join(n.Get("merged").Keys, ",") != "a,b" {
+		t.Errorf("merged order %v", n.Get("merged").Keys)
 	}
-	if n.get("merged").line != 9 {
-		t.Errorf("line of merged = %d", n.get("merged").line)
+	if n.Get("merged").Line != 9 {
+		t.Errorf("line of merged = %d", n.Get("merged").Line)
 	}
 }
 
-func TestYAMLErrors(t *testing.T) {
+func TestSyntaxErrors(t *testing.T) {
 	tests := []struct{ src, want string }{
 		{"a: b\n\tc: d\n", "f.yml:2:1: invalid YAML: found a tab character that violates indentation"},
 		{"a: *nope\n", "f.yml:1:8: invalid YAML: unknown anchor 'nope' referenced"},
@@ -134,8 +84,8 @@ func TestYAMLErrors(t *testing.T) {
 		{"a: &x [*x]\n", `f.yml:1:4: invalid YAML: anchor "x" value contains itself`},
 	}
 	for _, tt := range tests {
-		_, err := parseYAML("f.yml", []byte(tt.src))
-		var ye *YAMLError
+		_, err := Parse("f.yml", []byte(tt.src))
+		var ye *SyntaxError
 		if !errors.As(err, &ye) {
 			t.Errorf("%q: got %v", tt.src, err)
 			continue
@@ -159,7 +109,7 @@ func TestYAMLAliasBomb(t *testing.T) {
 		}
 		b.WriteString("]\n")
 	}
-	_, err := parseYAML("f.yml", []byte(b.String()))
+	_, err := Parse("f.yml", []byte(b.String()))
 	if err == nil || !strings.Contains(err.Error(), "too large") {
 		t.Fatalf("got %v", err)
 	}
@@ -168,7 +118,7 @@ func TestYAMLAliasBomb(t *testing.T) {
 func TestDeepMerge(t *testing.T) {
 	base := mustParse(t, "a: {b: 1, c: [1, 2], d: {e: 1}}\nf: 1\n")
 	over := mustParse(t, "a: {c: [3], d: {g: 2}}\nh: 2\n")
-	got := deepMerge(base, over).toAny()
+	got := DeepMerge(base, over).ToAny()
 	want := map[string]any{
 		"a": map[string]any{"b": int64(1), "c": []any{int64(3)}, "d": map[string]any{"e": int64(1), "g": int64(2)}},
 		"f": int64(1), "h": int64(2),
@@ -177,7 +127,7 @@ func TestDeepMerge(t *testing.T) {
 		t.Errorf("got %#v", got)
 	}
 	// inputs unchanged
-	if !reflect.DeepEqual(base.toAny(), map[string]any{"a": map[string]any{"b": int64(1), "c": []any{int64(1), int64(2)}, "d": map[string]any{"e": int64(1)}}, "f": int64(1)}) {
-		t.Errorf("base modified: %#v", base.toAny())
+	if !reflect.DeepEqual(base.ToAny(), map[string]any{"a": map[string]any{"b": int64(1), "c": []any{int64(1), int64(2)}, "d": map[string]any{"e": int64(1)}}, "f": int64(1)}) {
+		t.Errorf("base modified: %#v", base.ToAny())
 	}
 }

@@ -1,0 +1,236 @@
+package rubyyaml
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// SyntaxError is a YAML document that cannot be read, with its position.
+type SyntaxError struct {
+	File    string
+	Line    int
+	Column  int
+	Message string
+}
+
+// Kind names the error like Ruby's YAML parser does.
+func (e *SyntaxError) Kind() string { return "Psych::SyntaxError" }
+
+func (e *SyntaxError) Error() string {
+	if e.Column > 0 {
+		return fmt.Sprintf("%s:%d:%d: invalid YAML: %s", e.File, e.Line, e.Column, e.Message)
+	}
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: invalid YAML: %s", e.File, e.Line, e.Message)
+	}
+	return fmt.Sprintf("%s: invalid YAML: %s", e.File, e.Message)
+}
+
+// maxExpandedNodes bounds alias expansion ("billion laughs").
+const maxExpandedNodes = 1 << 20
+
+var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+// Parse reads one document with Psych's semantics; file names it in errors
+// and positions. An empty document is a Null node.
+func Parse(file string, data []byte) (n *Node, err error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, syntaxError(file, data, err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return &Node{Kind: Null, File: file, Line: 1}, nil
+	}
+	c := &converter{file: file, done: map[*yaml.Node]*Node{}, active: map[*yaml.Node]bool{}, size: map[*Node]int{}}
+	defer func() {
+		if r := recover(); r != nil {
+			if ce, ok := r.(convertError); ok {
+				n, err = nil, ce.err
+				return
+			}
+			panic(r)
+		}
+	}()
+	return c.convert(doc.Content[0]), nil
+}
+
+// syntaxError turns a parser error into a SyntaxError with the line and
+// column of the problem. The YAML library reports lines inconsistently
+// (sometimes the start of the enclosing block, sometimes none), so the
+// position is found by searching for the shortest prefix of the document
+// that fails with the same problem: the parser stops right where it meets it.
+func syntaxError(file string, data []byte, err error) error {
+	msg := problemOf(err)
+	se := &SyntaxError{File: file, Message: msg}
+	fails := func(k int) bool {
+		var n yaml.Node
+		e := yaml.Unmarshal(data[:k], &n)
+		return e != nil && problemOf(e) == msg
+	}
+	if !fails(len(data)) {
+		return se
+	}
+	lo, hi := 0, len(data) // fails(hi) holds; find the smallest such hi
+	for lo+1 < hi {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	pos := hi - 1
+	if pos < 0 {
+		pos = 0
+	}
+	se.Line = 1 + bytes.Count(data[:pos], []byte("\n"))
+	lineStart := bytes.LastIndexByte(data[:pos], '\n') + 1
+	se.Column = 1 + utf8.RuneCount(data[lineStart:pos])
+	return se
+}
+
+// problemOf strips the library's "yaml: line N:" prefix.
+func problemOf(err error) string {
+	msg := err.Error()
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		return m[2]
+	}
+	return strings.TrimPrefix(msg, "yaml: ")
+}
+
+type convertError struct{ err error }
+
+// converter turns the YAML library's tree into Nodes, expanding aliases and
+// merge keys.
+type converter struct {
+	file   string
+	done   map[*yaml.Node]*Node
+	active map[*yaml.Node]bool
+	size   map[*Node]int
+	total  int
+}
+
+func (c *converter) fail(y *yaml.Node, format string, args ...any) {
+	panic(convertError{&SyntaxError{File: c.file, Line: y.Line, Column: y.Column, Message: fmt.Sprintf(format, args...)}})
+}
+
+func (c *converter) convert(y *yaml.Node) *Node {
+	if y.Kind == yaml.AliasNode {
+		if y.Alias == nil {
+			c.fail(y, "unknown anchor %q referenced", y.Value)
+		}
+		return c.convert(y.Alias)
+	}
+	if n, ok := c.done[y]; ok {
+		// shared alias target: count its expanded size again
+		c.count(y, c.size[n])
+		return n
+	}
+	if c.active[y] {
+		c.fail(y, "anchor %q value contains itself", y.Anchor)
+	}
+	c.active[y] = true
+	defer delete(c.active, y)
+
+	var n *Node
+	before := c.total
+	switch y.Kind {
+	case yaml.DocumentNode:
+		if len(y.Content) == 0 {
+			n = &Node{Kind: Null}
+		} else {
+			n = c.convert(y.Content[0])
+		}
+	case yaml.ScalarNode:
+		n = c.scalar(y)
+	case yaml.SequenceNode:
+		n = &Node{Kind: Seq, Items: make([]*Node, 0, len(y.Content))}
+		for _, item := range y.Content {
+			n.Items = append(n.Items, c.convert(item))
+		}
+	case yaml.MappingNode:
+		n = c.mapping(y)
+	default:
+		c.fail(y, "unexpected YAML node")
+	}
+	if n.File == "" {
+		n.File, n.Line, n.Col = c.file, y.Line, y.Column
+	}
+	c.count(y, 1)
+	c.size[n] = c.total - before
+	c.done[y] = n
+	return n
+}
+
+func (c *converter) count(y *yaml.Node, k int) {
+	c.total += k
+	if c.total > maxExpandedNodes {
+		c.fail(y, "document too large after expanding aliases")
+	}
+}
+
+func (c *converter) mapping(y *yaml.Node) *Node {
+	n := &Node{Kind: Map, Vals: map[string]*Node{}, KeyNodes: map[string]*Node{}, File: c.file, Line: y.Line, Col: y.Column}
+	for i := 0; i+1 < len(y.Content); i += 2 {
+		ky, vy := y.Content[i], y.Content[i+1]
+		if ky.Kind == yaml.ScalarNode && ky.Value == "<<" && ky.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 && (ky.Tag == "!!merge" || ky.Tag == "" || ky.Tag == "tag:yaml.org,2002:merge") {
+			c.merge(n, vy)
+			continue
+		}
+		kn := c.convert(ky)
+		key, ok := keyString(kn)
+		if !ok {
+			c.fail(ky, "unsupported mapping key (maps and lists cannot be keys)")
+		}
+		n.Set(key, kn, c.convert(vy))
+	}
+	return n
+}
+
+// merge applies a `<<` value: a map (or alias of one) merges over the keys so
+// far; a list of maps merges with earlier maps winning.
+func (c *converter) merge(n *Node, vy *yaml.Node) {
+	v := c.convert(vy)
+	switch v.Kind {
+	case Map:
+		for _, k := range v.Keys {
+			n.Set(k, v.KeyNodes[k], v.Vals[k])
+		}
+	case Seq:
+		tmp := &Node{Kind: Map}
+		for i := len(v.Items) - 1; i >= 0; i-- {
+			m := v.Items[i]
+			if m.Kind != Map {
+				c.fail(vy, "merge key `<<` needs a map or a list of maps")
+			}
+			for _, k := range m.Keys {
+				tmp.Set(k, m.KeyNodes[k], m.Vals[k])
+			}
+		}
+		for _, k := range tmp.Keys {
+			n.Set(k, tmp.KeyNodes[k], tmp.Vals[k])
+		}
+	default:
+		// Psych stores a non-mergeable value under the literal "<<" key.
+		n.Set("<<", &Node{Kind: String, Str: "<<"}, v)
+	}
+}
+
+func keyString(k *Node) (string, bool) {
+	switch k.Kind {
+	case Map, Seq:
+		return "", false
+	case Symbol:
+		// Ruby keeps :sym keys distinct from "sym"; Kamal compares with
+		// to_s in most places, so the plain name is used.
+		return k.Str, true
+	case Null:
+		return "", true
+	}
+	return k.Text(), true
+}
