@@ -1,6 +1,7 @@
 package testhosts
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -22,16 +23,57 @@ const userHZ = 100
 // the daemons kept running. Processes inside containers have namespaces of
 // their own and are not counted (except with --network host).
 func (h *Host) ServerCPU() (time.Duration, error) {
+	var ticks int64
+	err := h.eachProcess(func(pid, stat string) error {
+		t, err := cpuTicks(stat)
+		if err != nil {
+			return fmt.Errorf("testhosts: /proc/%s/stat: %w", pid, err)
+		}
+		ticks += t
+		return nil
+	})
+	return time.Duration(ticks) * time.Second / userHZ, err
+}
+
+// WaitSSHIdle waits until h's sshd serves no connection any more (only the
+// listening process is left), so that a finished client's sessions are in
+// ServerCPU's reading.
+func (h *Host) WaitSSHIdle(ctx context.Context) error {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		n := 0
+		if err := h.eachProcess(func(_, stat string) error {
+			if strings.HasPrefix(stat[strings.IndexByte(stat, ' ')+1:], "(sshd)") {
+				n++
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if n <= 1 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("testhosts: %d sshd processes still running on %s: %w", n, h.Name, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// eachProcess calls fn with the pid and /proc/<pid>/stat line of every
+// process in h's network namespace.
+func (h *Host) eachProcess(fn func(pid, stat string) error) error {
 	var st syscall.Stat_t
 	if err := syscall.Stat(filepath.Join("/var/run/netns", h.netns), &st); err != nil {
-		return 0, fmt.Errorf("testhosts: network namespace of %s: %w", h.Name, err)
+		return fmt.Errorf("testhosts: network namespace of %s: %w", h.Name, err)
 	}
 	want := fmt.Sprintf("net:[%d]", st.Ino)
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, err
+		return err
 	}
-	var ticks int64
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
 			continue
@@ -43,13 +85,11 @@ func (h *Host) ServerCPU() (time.Duration, error) {
 		if err != nil {
 			continue // exited meanwhile
 		}
-		t, err := cpuTicks(string(stat))
-		if err != nil {
-			return 0, fmt.Errorf("testhosts: /proc/%s/stat: %w", e.Name(), err)
+		if err := fn(e.Name(), string(stat)); err != nil {
+			return err
 		}
-		ticks += t
 	}
-	return time.Duration(ticks) * time.Second / userHZ, nil
+	return nil
 }
 
 // cpuTicks adds utime, stime, cutime and cstime (fields 14-17) of a

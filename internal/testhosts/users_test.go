@@ -101,6 +101,9 @@ func TestUsersSessionsAndCPU(t *testing.T) {
 	if _, err := env.SSH(ctx, h, "true"); err != nil {
 		t.Error(err)
 	}
+	if err := h.WaitSSHIdle(ctx); err != nil {
+		t.Error(err)
+	}
 	if n := h.SSHSessions() - sessions; n != 3 {
 		t.Errorf("sessions counted = %d, want 3", n)
 	}
