@@ -1,10 +1,18 @@
 // Command deploy measures `kamal deploy -P` of a pre-pushed version to 3
-// simulated hosts (2 web + 1 worker, readiness_delay at its default) and
-// `kamal app version`: wall time, remote commands per host (from -v
-// output) and SSH connections per host (from each host's sshd log).
-// Needs root (internal/testhosts).
+// simulated hosts (2 web + 1 worker) and the read-only commands `app
+// version`, `details`, `lock status` and `app containers`: wall time, SSH
+// sessions and connections per host (from each host's sshd log), and the
+// servers' CPU time (sshd with its session children, the docker CLI,
+// dockerd and containerd, from /proc; see testhosts.Host.ServerCPU).
 //
-//	go build -o bin/kamal ./cmd/kamal && go run ./bench/deploy -kamal bin/kamal -runs 3
+// With -baseline it runs the same scenario with a second kamal binary on the
+// same hosts in the same run, alternating (which binary goes first switches
+// every round), and prints both medians and the ratio. Needs root
+// (internal/testhosts).
+//
+//	go build -o bin/kamal ./cmd/kamal
+//	(cd /path/to/previous/checkout && go build -o /tmp/kamal-base ./cmd/kamal)
+//	go run ./bench/deploy -kamal bin/kamal -baseline /tmp/kamal-base -runs 5
 package main
 
 import (
@@ -15,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -23,34 +32,64 @@ import (
 )
 
 func main() {
-	kamalBin := flag.String("kamal", "bin/kamal", "kamal binary")
-	runs := flag.Int("runs", 3, "deploys to measure")
+	kamalBin := flag.String("kamal", "bin/kamal", "kamal binary to measure")
+	baseline := flag.String("baseline", "", "another kamal binary to compare with, alternating in the same run")
+	runs := flag.Int("runs", 3, "deploys (and runs of each query) per binary")
+	readiness := flag.Int("readiness-delay", 0, "readiness_delay of the worker role, in seconds")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *kamalBin, *runs); err != nil {
+	if err := run(ctx, *kamalBin, *baseline, *runs, *readiness); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/deploy:", err)
 		os.Exit(1)
 	}
 }
 
+// binary is one kamal under test and what was measured with it.
+type binary struct {
+	label string
+	path  string
+	runs  map[string][]sample // by command ("deploy", "app version", ...)
+}
+
+// sample is one command run.
+type sample struct {
+	wall     time.Duration
+	ops      []int // "Running … on <host>" lines (-v), per host
+	sessions []int // per host
+	conns    []int // per host
+	cpu      []time.Duration
+}
+
 type bench struct {
 	env  *testhosts.Env
-	bin  string
 	dir  string
 	home string
 }
 
-func run(ctx context.Context, kamalBin string, runs int) error {
-	bin, err := filepath.Abs(kamalBin)
-	if err != nil {
-		return err
+// queries are the read-only commands measured after the deploys.
+var queries = [][]string{{"app", "version"}, {"details"}, {"lock", "status"}, {"app", "containers"}}
+
+func run(ctx context.Context, kamalBin, baselineBin string, runs, readiness int) error {
+	bins := []*binary{{label: "kamal", path: kamalBin}}
+	if baselineBin != "" {
+		bins = append(bins, &binary{label: "baseline", path: baselineBin})
+	}
+	for _, b := range bins {
+		abs, err := filepath.Abs(b.path)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return err
+		}
+		b.path, b.runs = abs, map[string][]sample{}
 	}
 	repo, err := os.Getwd()
 	if err != nil {
 		return err
 	}
-	env, err := testhosts.Start(ctx, testhosts.Options{Hosts: 3, RegistryAuth: true})
+	env, err := testhosts.Start(ctx, testhosts.Options{Hosts: 3, RegistryAuth: true, SSHDLogLevel: "VERBOSE"})
 	if err != nil {
 		return err
 	}
@@ -60,9 +99,10 @@ func run(ctx context.Context, kamalBin string, runs int) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	b := &bench{env: env, bin: bin, dir: filepath.Join(work, "app"), home: filepath.Join(work, "home")}
+	b := &bench{env: env, dir: filepath.Join(work, "app"), home: filepath.Join(work, "home")}
 
-	for v := 0; v <= runs; v++ {
+	deploys := runs * len(bins)
+	for v := 0; v <= deploys; v++ {
 		if _, err := env.BuildImage(ctx, testhosts.ImageSpec{Program: "app", Repository: "bench/app", Tag: fmt.Sprintf("v%d", v), Service: "bench"}); err != nil {
 			return err
 		}
@@ -70,43 +110,106 @@ func run(ctx context.Context, kamalBin string, runs int) error {
 	if _, err := env.PushProxyImage(ctx, filepath.Join(repo, "build", "kamal-proxy", "build.sh")); err != nil {
 		return err
 	}
-	if err := b.writeProject(); err != nil {
+	if err := b.writeProject(readiness); err != nil {
 		return err
 	}
-	if _, err := b.kamal(ctx, "setup", "-P", "--version", "v0"); err != nil {
+	if _, err := b.kamal(ctx, bins[len(bins)-1].path, "setup", "-P", "--version", "v0"); err != nil {
 		return err
 	}
 
-	fmt.Printf("kamal deploy -P to 3 hosts (web: vm1, vm2; workers: vm3), readiness_delay 7 s (default)\n\n")
-	fmt.Printf("%-6s %8s  %-28s %-22s %s\n", "run", "wall", "commands vm1/vm2/vm3", "uploads", "ssh connections vm1/vm2/vm3")
-	for i := 1; i <= runs; i++ {
-		before := b.connections()
-		start := time.Now()
-		out, err := b.kamal(ctx, "deploy", "-P", "-v", "--version", fmt.Sprintf("v%d", i))
-		wall := time.Since(start)
-		if err != nil {
-			return err
-		}
-		after := b.connections()
-		fmt.Printf("deploy %7.2fs  %-28s %-22d %s\n", wall.Seconds(), b.perHost(commandsPerHost(out)), strings.Count(out, "Uploading "), b.diff(before, after))
+	fmt.Printf("kamal deploy -P to 3 hosts (web: vm1, vm2; workers: vm3), readiness_delay %d s\n", readiness)
+	for _, b := range bins {
+		fmt.Printf("  %-8s %s\n", b.label, b.path)
 	}
-	for i := 1; i <= runs; i++ {
-		before := b.connections()
-		start := time.Now()
-		out, err := b.kamal(ctx, "app", "version", "-v")
-		wall := time.Since(start)
-		if err != nil {
-			return err
+	fmt.Printf("\n%-8s %-14s %7s  %-11s %-11s %-11s %s\n", "binary", "command", "wall", "ops/host", "sessions", "conns", "server CPU vm1/vm2/vm3")
+	version := 0
+	for round := range runs {
+		for _, bin := range alternate(bins, round) {
+			version++
+			s, err := b.measure(ctx, bin, "deploy", "deploy", "-P", "-v", "--version", fmt.Sprintf("v%d", version))
+			if err != nil {
+				return err
+			}
+			bin.runs["deploy"] = append(bin.runs["deploy"], s)
 		}
-		fmt.Printf("version %6.2fs  %-28s %-22d %s\n", wall.Seconds(), b.perHost(commandsPerHost(out)), 0, b.diff(before, b.connections()))
 	}
+	for _, q := range queries {
+		name := strings.Join(q, " ")
+		for round := range runs {
+			for _, bin := range alternate(bins, round) {
+				s, err := b.measure(ctx, bin, name, append(slices.Clone(q), "-v")...)
+				if err != nil {
+					return err
+				}
+				bin.runs[name] = append(bin.runs[name], s)
+			}
+		}
+	}
+	summary(bins)
 	return nil
+}
+
+// alternate switches which binary goes first every round, so neither
+// always runs on a freshly warmed (or freshly busy) machine.
+func alternate(bins []*binary, round int) []*binary {
+	order := slices.Clone(bins)
+	if round%2 == 1 {
+		slices.Reverse(order)
+	}
+	return order
+}
+
+// measure runs one kamal command and reads the hosts before and after.
+func (b *bench) measure(ctx context.Context, bin *binary, name string, args ...string) (sample, error) {
+	sessions, conns, cpu, err := b.readHosts()
+	if err != nil {
+		return sample{}, err
+	}
+	start := time.Now()
+	out, err := b.kamal(ctx, bin.path, args...)
+	wall := time.Since(start)
+	if err != nil {
+		return sample{}, err
+	}
+	for _, h := range b.env.Hosts {
+		if err := h.WaitSSHIdle(ctx); err != nil {
+			return sample{}, err
+		}
+	}
+	sessions2, conns2, cpu2, err := b.readHosts()
+	if err != nil {
+		return sample{}, err
+	}
+	s := sample{wall: wall}
+	ops := opsPerHost(out)
+	for i, h := range b.env.Hosts {
+		s.ops = append(s.ops, ops[h.IP])
+		s.sessions = append(s.sessions, sessions2[i]-sessions[i])
+		s.conns = append(s.conns, conns2[i]-conns[i])
+		s.cpu = append(s.cpu, cpu2[i]-cpu[i])
+	}
+	fmt.Printf("%-8s %-14s %6.2fs  %-11s %-11s %-11s %s\n", bin.label, name, wall.Seconds(), ints(s.ops), ints(s.sessions), ints(s.conns), durations(s.cpu))
+	return s, nil
+}
+
+func (b *bench) readHosts() (sessions, conns []int, cpu []time.Duration, err error) {
+	for _, h := range b.env.Hosts {
+		c, err := h.ServerCPU()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		sessions = append(sessions, h.SSHSessions())
+		conns = append(conns, h.SSHConnections())
+		cpu = append(cpu, c)
+	}
+	return sessions, conns, cpu, nil
 }
 
 var runningRE = regexp.MustCompile(`(?m)Running .* on (\S+)$`)
 
-// commandsPerHost counts the "Running … on <host>" lines of -v output.
-func commandsPerHost(out string) map[string]int {
+// opsPerHost counts the "Running … on <host>" lines of -v output: one per
+// remote operation, whether it ran as a command or through the Docker API.
+func opsPerHost(out string) map[string]int {
 	counts := map[string]int{}
 	for _, m := range runningRE.FindAllStringSubmatch(out, -1) {
 		counts[m[1]]++
@@ -114,41 +217,87 @@ func commandsPerHost(out string) map[string]int {
 	return counts
 }
 
-func (b *bench) perHost(counts map[string]int) string {
+// summary prints the medians of every command per binary and, with a
+// baseline, the ratios kamal/baseline.
+func summary(bins []*binary) {
+	fmt.Printf("\nmedians of %d runs\n", len(bins[0].runs["deploy"]))
+	fmt.Printf("%-14s %-8s %7s  %-11s %-11s %s\n", "command", "binary", "wall", "sessions", "conns", "server CPU (sum of hosts)")
+	for _, name := range append([]string{"deploy"}, queryNames()...) {
+		for _, bin := range bins {
+			m := medianOf(bin.runs[name])
+			fmt.Printf("%-14s %-8s %6.2fs  %-11s %-11s %s\n", name, bin.label, m.wall.Seconds(), ints(m.sessions), ints(m.conns), m.cpu[0].Round(time.Millisecond))
+		}
+		if len(bins) == 2 {
+			a, base := medianOf(bins[0].runs[name]), medianOf(bins[1].runs[name])
+			fmt.Printf("%-14s %-8s %6.2fx  %-11s %-11s %.2fx\n", name, "ratio", a.wall.Seconds()/base.wall.Seconds(), "", "", float64(a.cpu[0])/float64(base.cpu[0]))
+		}
+	}
+}
+
+func queryNames() []string {
+	var names []string
+	for _, q := range queries {
+		names = append(names, strings.Join(q, " "))
+	}
+	return names
+}
+
+// median is the per-field median of samples: wall time, per-host sessions
+// and connections, and the hosts' CPU time summed (in cpu[0]).
+func medianOf(samples []sample) sample {
+	var m sample
+	m.wall = median(samples, func(s sample) time.Duration { return s.wall })
+	m.cpu = []time.Duration{median(samples, func(s sample) time.Duration {
+		var sum time.Duration
+		for _, c := range s.cpu {
+			sum += c
+		}
+		return sum
+	})}
+	for i := range samples[0].sessions {
+		m.sessions = append(m.sessions, int(median(samples, func(s sample) time.Duration { return time.Duration(s.sessions[i]) })))
+		m.conns = append(m.conns, int(median(samples, func(s sample) time.Duration { return time.Duration(s.conns[i]) })))
+	}
+	return m
+}
+
+func median(samples []sample, f func(sample) time.Duration) time.Duration {
+	var v []time.Duration
+	for _, s := range samples {
+		v = append(v, f(s))
+	}
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return v[len(v)/2]
+}
+
+func ints(v []int) string {
 	var parts []string
-	for _, h := range b.env.Hosts {
-		parts = append(parts, fmt.Sprint(counts[h.IP]))
+	for _, n := range v {
+		parts = append(parts, fmt.Sprint(n))
 	}
 	return strings.Join(parts, "/")
 }
 
-// connections counts accepted logins in each host's sshd log.
-func (b *bench) connections() []int {
-	var out []int
-	for _, h := range b.env.Hosts {
-		data, _ := os.ReadFile(filepath.Join(h.Dir, "sshd.log"))
-		out = append(out, strings.Count(string(data), "Accepted publickey"))
-	}
-	return out
-}
-
-func (b *bench) diff(before, after []int) string {
+func durations(v []time.Duration) string {
 	var parts []string
-	for i := range after {
-		parts = append(parts, fmt.Sprint(after[i]-before[i]))
+	for _, d := range v {
+		parts = append(parts, d.Round(10*time.Millisecond).String())
 	}
 	return strings.Join(parts, "/")
 }
 
-func (b *bench) kamal(ctx context.Context, args ...string) (string, error) {
-	out, err := b.env.KamalCommand(ctx, b.bin, b.dir, b.home, args...).CombinedOutput()
+func (b *bench) kamal(ctx context.Context, bin string, args ...string) (string, error) {
+	out, err := b.env.KamalCommand(ctx, bin, b.dir, b.home, args...).CombinedOutput()
 	if err != nil {
-		return string(out), fmt.Errorf("kamal %s: %w\n%s", strings.Join(args, " "), err, out)
+		return string(out), fmt.Errorf("%s %s: %w\n%s", bin, strings.Join(args, " "), err, out)
 	}
 	return string(out), nil
 }
 
-func (b *bench) writeProject() error {
+func (b *bench) writeProject(readiness int) error {
 	env := b.env
 	yml := fmt.Sprintf(`service: bench
 image: bench/app
@@ -160,12 +309,13 @@ servers:
     hosts:
       - %s
     cmd: /app --worker
+readiness_delay: %d
 proxy:
   host: bench.example.test
   healthcheck:
     path: /up
     interval: 1
-`, env.Hosts[0].IP, env.Hosts[1].IP, env.Hosts[2].IP) + env.ProxyRunYAML() + env.RegistryYAML()
+`, env.Hosts[0].IP, env.Hosts[1].IP, env.Hosts[2].IP, readiness) + env.ProxyRunYAML() + env.RegistryYAML()
 	files := map[string]string{
 		"config/deploy.yml": yml,
 		".kamal/secrets":    env.SecretsFile(),

@@ -21,8 +21,12 @@ func (h *Host) prepare(e *Env, clientPub []byte) (string, error) {
 			return "", err
 		}
 	}
-	// /tmp must be world-writable and sticky, as on a real server.
+	// /tmp must be world-writable and sticky, and /run readable by all
+	// (non-root users reach the Docker socket in it), as on a real server.
 	if err := os.Chmod(filepath.Join(h.Dir, "tmp"), 0o777|os.ModeSticky); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(filepath.Join(h.Dir, "run"), 0o755); err != nil {
 		return "", err
 	}
 	if err := os.WriteFile(filepath.Join(h.Dir, "daemon.json"), []byte("{}\n"), 0o644); err != nil {
@@ -42,11 +46,16 @@ func (h *Host) prepare(e *Env, clientPub []byte) (string, error) {
 	if err := os.WriteFile(filepath.Join(h.Home, ".ssh", "authorized_keys"), clientPub, 0o600); err != nil {
 		return "", err
 	}
+	if e.accounts != nil {
+		if err := h.prepareAccounts(e.accounts, clientPub); err != nil {
+			return "", err
+		}
+	}
 	hostPub, err := writeHostKey(filepath.Join(h.Dir, "ssh_host_ed25519_key"))
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(filepath.Join(h.Dir, "sshd_config"), []byte(h.sshdConfig()), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(h.Dir, "sshd_config"), []byte(h.sshdConfig(h.sshdLogLevel)), 0o600); err != nil {
 		return "", err
 	}
 	return knownHostsLine(h.IP, hostPub), nil
@@ -54,8 +63,8 @@ func (h *Host) prepare(e *Env, clientPub []byte) (string, error) {
 
 // sshdConfig is a self-contained sshd configuration, so the machine's own
 // /etc/ssh/sshd_config (and its PAM setup) plays no part.
-func (h *Host) sshdConfig() string {
-	return fmt.Sprintf(`# kamal-testhosts sshd for %[1]s
+func (h *Host) sshdConfig(logLevel string, extra ...string) string {
+	conf := fmt.Sprintf(`# kamal-testhosts sshd for %[1]s
 Port 22
 ListenAddress %[2]s
 HostKey %[3]s/ssh_host_ed25519_key
@@ -71,7 +80,12 @@ MaxSessions 100
 MaxStartups 100:30:200
 AcceptEnv LANG LC_*
 Subsystem sftp /usr/lib/openssh/sftp-server
-`, h.Name, h.IP, h.Dir)
+LogLevel %[4]s
+`, h.Name, h.IP, h.Dir, logLevel)
+	for _, line := range extra {
+		conf += line + "\n"
+	}
+	return conf
 }
 
 // bootScript runs inside the host's network namespace and a fresh private
@@ -89,6 +103,9 @@ mkdir -p /run/sshd
 chmod 0755 /run/sshd
 `)
 	fmt.Fprintf(&b, "hostname %s\n", shQuote(h.Name))
+	if h.sshd && e.accounts != nil {
+		b.WriteString(accountMounts)
+	}
 	if h.sshd {
 		b.WriteString(`/usr/sbin/sshd -f "$D/sshd_config" -E "$D/sshd.log"` + "\n")
 	}

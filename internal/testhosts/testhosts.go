@@ -51,6 +51,11 @@ type Options struct {
 	RegistryAuth bool   // protect the registry with htpasswd credentials
 	Prefix       string // names namespaces, links and the state directory (default "kt")
 	Root         string // parent of the state directory (default /var/lib/kamal-testhosts)
+	// Users are login accounts besides root on every host (none by default).
+	Users []User
+	// SSHDLogLevel is every sshd's LogLevel (default INFO). VERBOSE logs
+	// each session ("Starting session: ..."), which Host.SSHSessions counts.
+	SSHDLogLevel string
 }
 
 // Env is a running environment.
@@ -69,9 +74,11 @@ type Env struct {
 	DeployerDockerConfig string
 	Dir                  string // state directory of this environment
 
-	prefix   string
-	deployer *Host
-	lock     *os.File
+	prefix       string
+	deployer     *Host
+	lock         *os.File
+	accounts     *accountSetup // nil without Options.Users
+	sshdLogLevel string
 
 	buildMu   sync.Mutex
 	binaries  map[string]string // program -> built static binary
@@ -88,9 +95,10 @@ type Host struct {
 	Home       string // the host's /root, as a path on the machine
 	Dir        string // the host's state directory on the machine
 
-	netns string
-	veth  string
-	sshd  bool
+	netns        string
+	veth         string
+	sshd         bool
+	sshdLogLevel string
 }
 
 // state is what Start records before it creates anything, so that a later
@@ -123,6 +131,9 @@ func (o *Options) setDefaults() error {
 	}
 	if !filepath.IsAbs(o.Root) {
 		return fmt.Errorf("testhosts: Root must be an absolute path, got %q", o.Root)
+	}
+	if o.SSHDLogLevel == "" {
+		o.SSHDLogLevel = "INFO"
 	}
 	return nil
 }
@@ -160,6 +171,7 @@ func newEnv(opts Options) *Env {
 		DeployerDockerConfig: filepath.Join(dir, "deployer", "docker-config"),
 		Dir:                  dir,
 		prefix:               opts.Prefix,
+		sshdLogLevel:         opts.SSHDLogLevel,
 		binaries:             map[string]string{},
 	}
 	for i := 1; i <= opts.Hosts; i++ {
@@ -174,14 +186,15 @@ func newEnv(opts Options) *Env {
 func newHost(e *Env, name, ip, veth string, sshd bool) *Host {
 	dir := filepath.Join(e.Dir, name)
 	return &Host{
-		Name:       name,
-		IP:         ip,
-		DockerHost: "unix://" + filepath.Join(dir, "run", "docker.sock"),
-		Home:       filepath.Join(dir, "root"),
-		Dir:        dir,
-		netns:      e.prefix + "-" + name,
-		veth:       veth,
-		sshd:       sshd,
+		Name:         name,
+		IP:           ip,
+		DockerHost:   "unix://" + filepath.Join(dir, "run", "docker.sock"),
+		Home:         filepath.Join(dir, "root"),
+		Dir:          dir,
+		netns:        e.prefix + "-" + name,
+		veth:         veth,
+		sshd:         sshd,
+		sshdLogLevel: e.sshdLogLevel,
 	}
 }
 
@@ -244,6 +257,19 @@ func (e *Env) start(ctx context.Context, opts Options) error {
 	if opts.RegistryAuth {
 		e.RegistryUser = "kamal"
 		if e.RegistryPassword, err = randomHex(16); err != nil {
+			return err
+		}
+	}
+	if len(opts.Users) > 0 {
+		passwd, err := os.ReadFile("/etc/passwd")
+		if err != nil {
+			return err
+		}
+		group, err := os.ReadFile("/etc/group")
+		if err != nil {
+			return err
+		}
+		if e.accounts, err = newAccountSetup(opts.Users, string(passwd), string(group)); err != nil {
 			return err
 		}
 	}
@@ -312,7 +338,12 @@ func (e *Env) SSHArgs() []string {
 
 // SSH runs command on h over ssh as root and returns its standard output.
 func (e *Env) SSH(ctx context.Context, h *Host, command string) (string, error) {
-	args := append(e.SSHArgs(), "root@"+h.IP, command)
+	return e.SSHAs(ctx, h, "root", command)
+}
+
+// SSHAs runs command on h over ssh as user (root or one of Options.Users).
+func (e *Env) SSHAs(ctx context.Context, h *Host, user, command string) (string, error) {
+	args := append(e.SSHArgs(), user+"@"+h.IP, command)
 	return run(ctx, nil, "ssh", args...)
 }
 

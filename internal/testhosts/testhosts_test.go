@@ -91,7 +91,7 @@ func TestBootScriptAndSSHDConfig(t *testing.T) {
 	if strings.Contains(e.deployer.bootScript(e), "sshd -f") {
 		t.Error("the deployer must not run sshd")
 	}
-	cfg := h.sshdConfig()
+	cfg := h.sshdConfig("INFO")
 	for _, want := range []string{"ListenAddress 10.77.0.11\n", "PasswordAuthentication no\n", "UsePAM no\n", "PermitRootLogin prohibit-password\n"} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("sshd_config lacks %q", want)

@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// deployUser is the non-root account, in the docker group, that every
+// simulated host has (see TestMain).
+const deployUser = "deploy"
+
+// asUser makes the project log in as user instead of root.
+func (p *appProject) asUser(t *testing.T, user string) {
+	t.Helper()
+	path := filepath.Join(p.dir, "config", "deploy.yml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml := strings.Replace(string(b), "\nssh:\n", "\nssh:\n  user: "+user+"\n", 1)
+	if yml == string(b) {
+		t.Fatal("deploy.yml has no ssh section")
+	}
+	p.write(t, "config/deploy.yml", yml, 0o644)
+}
+
+// removeUserKamal removes what a deploy as user left in the user's home.
+func removeUserKamal(t *testing.T, user string) {
+	clean := func() {
+		for _, h := range env.Hosts {
+			_ = os.RemoveAll(filepath.Join(h.UserHome(user), ".kamal"))
+		}
+	}
+	clean()
+	t.Cleanup(clean)
+}
+
+// TestDeployAsDockerGroupUser deploys as a non-root user who may use
+// Docker through the docker group: everything works as for root, and the
+// state lands in that user's home.
+func TestDeployAsDockerGroupUser(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	removeUserKamal(t, deployUser)
+	p := newAppProject(t, appSpec{Service: "nonroot", Web: hostIPs(0), Workers: hostIPs(1)})
+	p.asUser(t, deployUser)
+	cleanupApp(t, p)
+	for _, v := range []string{"v1", "v2"} {
+		p.image(t, ctx, "app", v)
+	}
+
+	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
+	p.expectVersion(t, ctx, "v1", env.Hosts[0])
+	p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
+	p.expectVersion(t, ctx, "v2", env.Hosts[0])
+	if got := runningNames(t, ctx, env.Hosts[1], "nonroot"); got != "nonroot-workers-v2" {
+		t.Errorf("workers on vm2 = %q, want nonroot-workers-v2", got)
+	}
+	out := p.kamal(t, ctx, "app", "version")
+	if strings.Count(out, "v2") != 2 {
+		t.Errorf("app version:\n%s", out)
+	}
+
+	home := env.Hosts[0].UserHome(deployUser)
+	envFile := filepath.Join(home, ".kamal/apps/nonroot/env/roles/web.env")
+	if st, err := os.Stat(envFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("env file in the user's home: %v %v", st, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(home, ".kamal/nonroot-audit.log")); err != nil || !strings.Contains(string(b), "Booted app version v2") {
+		t.Errorf("audit log in the user's home: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(env.Hosts[0].Home, ".kamal/apps/nonroot")); !os.IsNotExist(err) {
+		t.Errorf("state written to root's home (%v)", err)
+	}
+}
