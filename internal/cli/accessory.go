@@ -9,8 +9,6 @@ import (
 	"github.com/kamalgo/kamal/internal/deploy"
 )
 
-func init() { register(newAccessoryCommand) }
-
 func newAccessoryCommand(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "accessory",

@@ -8,8 +8,6 @@ import (
 	"github.com/kamalgo/kamal/internal/deploy"
 )
 
-func init() { register(newAuditCommand) }
-
 func newAuditCommand(a *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "audit",

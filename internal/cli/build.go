@@ -8,8 +8,6 @@ import (
 	"github.com/kamalgo/kamal/internal/deploy"
 )
 
-func init() { register(newBuildCommand) }
-
 func newBuildCommand(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build",

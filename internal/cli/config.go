@@ -11,12 +11,6 @@ import (
 	"github.com/kamalgo/kamal/internal/secrets"
 )
 
-func init() {
-	config.KamalVersion = KamalVersion
-	resolveAlias = expandConfigAlias
-	register(newConfigCommand)
-}
-
 // configState is the once-loaded configuration of one App.
 type configState struct {
 	once sync.Once
@@ -29,18 +23,10 @@ type configState struct {
 	rawFile, rawDest string
 }
 
-func (a *App) configState() *configState {
-	v, _ := configs.LoadOrStore(a, &configState{})
-	return v.(*configState)
-}
-
-// configs maps *App to its configState; kept here so root.go needs no field.
-var configs sync.Map
-
 // Config loads the configuration on first use (with the global -c, -d and
 // --version options) and returns the same result afterwards.
 func (a *App) Config() (*config.Config, error) {
-	st := a.configState()
+	st := &a.config
 	st.once.Do(func() {
 		opts := config.LoadOptions{
 			ConfigFile:  a.Globals.ConfigFile,
@@ -53,7 +39,6 @@ func (a *App) Config() (*config.Config, error) {
 			st.cfg, st.err = config.Load(opts)
 		}
 		st.raw = nil
-		a.onClose(func() { configs.Delete(a) })
 	})
 	return st.cfg, st.err
 }
@@ -62,7 +47,7 @@ func (a *App) Config() (*config.Config, error) {
 // line followed by the remaining args, as Kamal does
 // (Shellwords.split(alias) + ARGV[1..]). The config is read with the -c and
 // -d options found in args, since flags are not parsed yet.
-func expandConfigAlias(a *App, args []string) ([]string, bool) {
+func (a *App) expandConfigAlias(args []string) ([]string, bool) {
 	file, dest := scanConfigFlags(args[1:])
 	raw, err := config.LoadRaw(config.LoadOptions{ConfigFile: file, Destination: dest})
 	if err != nil {
@@ -72,9 +57,8 @@ func expandConfigAlias(a *App, args []string) ([]string, bool) {
 	if !ok {
 		return nil, false
 	}
-	st := a.configState()
+	st := &a.config
 	st.raw, st.rawFile, st.rawDest = raw, file, dest
-	a.onClose(func() { configs.Delete(a) })
 	words, err := secrets.ShellSplit(line)
 	if err != nil || len(words) == 0 {
 		return nil, false

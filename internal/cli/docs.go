@@ -9,8 +9,6 @@ import (
 	"github.com/kamalgo/kamal/internal/config"
 )
 
-func init() { register(newDocsCommand) }
-
 func newDocsCommand(a *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "docs [SECTION]",

@@ -20,14 +20,12 @@ import (
 // failWith runs `kamal fail` through Main, with a command that returns err.
 func failWith(t *testing.T, err error) (code int, stderr string) {
 	t.Helper()
-	saved := commandFactories
-	t.Cleanup(func() { commandFactories = saved })
-	commandFactories = append(append([]func(*App) *cobra.Command(nil), saved...), func(*App) *cobra.Command {
-		return &cobra.Command{Use: "fail", RunE: func(*cobra.Command, []string) error { return err }}
-	})
 	t.Chdir(t.TempDir())
 	var out, errb bytes.Buffer
-	code = Main([]string{"fail"}, strings.NewReader(""), &out, &errb)
+	app := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb}
+	root := app.newRootCommand()
+	root.AddCommand(&cobra.Command{Use: "fail", RunE: func(*cobra.Command, []string) error { return err }})
+	code = app.run(root, []string{"fail"})
 	return code, errb.String()
 }
 

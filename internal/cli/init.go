@@ -10,8 +10,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { register(newInitCommand) }
-
 func newInitCommand(a *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "init",

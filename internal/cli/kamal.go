@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -25,18 +27,11 @@ type kamalState struct {
 	sub     string
 }
 
-var kamals sync.Map // *App -> *kamalState
-
-func (a *App) kamalState() *kamalState {
-	v, _ := kamals.LoadOrStore(a, &kamalState{})
-	return v.(*kamalState)
-}
-
 // Kamal returns the run state built from the configuration and the global
 // options (filters, verbosity, hooks, lock waiting). It is created on first
 // use; its SSH connections are closed when the command ends.
 func (a *App) Kamal() (*deploy.Kamal, error) {
-	st := a.kamalState()
+	st := &a.kamal
 	st.once.Do(func() {
 		cfg, err := a.Config()
 		if err != nil {
@@ -69,7 +64,6 @@ func (a *App) Kamal() (*deploy.Kamal, error) {
 			if st.k != nil {
 				_ = st.k.Close()
 			}
-			kamals.Delete(a)
 		})
 	})
 	return st.k, st.err
@@ -78,10 +72,8 @@ func (a *App) Kamal() (*deploy.Kamal, error) {
 // redactor returns a function hiding the secrets the run has registered
 // (none when no run state was built).
 func (a *App) redactor() func(string) string {
-	if v, ok := kamals.Load(a); ok {
-		if k := v.(*kamalState).k; k != nil {
-			return k.Out.Redactor().Redact
-		}
+	if k := a.kamal.k; k != nil {
+		return k.Out.Redactor().Redact
 	}
 	return func(s string) string { return s }
 }
@@ -103,7 +95,7 @@ func splitList(items []string) []string {
 // in a command's RunE, before Kamal.
 func (a *App) RunContext(cmd *cobra.Command) (context.Context, context.CancelFunc) {
 	path := strings.Fields(cmd.CommandPath()) // kamal <command> [<subcommand>]
-	st := a.kamalState()
+	st := &a.kamal
 	if len(path) > 1 {
 		st.command = path[1]
 	}
@@ -129,4 +121,31 @@ func lockWaitTimeout(seconds int) time.Duration {
 		return -1
 	}
 	return time.Duration(seconds) * time.Second
+}
+
+// runKamal is the body of most commands: the run context (Ctrl-C releases
+// the lock), the run state, then fn.
+func (a *App) runKamal(cmd *cobra.Command, fn func(ctx context.Context, k *deploy.Kamal) error) error {
+	ctx, cancel := a.RunContext(cmd)
+	defer cancel()
+	k, err := a.Kamal()
+	if err != nil {
+		return err
+	}
+	return runError(fn(ctx, k))
+}
+
+// confirm asks question with Kamal's `[y, N] (N)` prompt unless yes is
+// set; anything but "y" prints "Aborted" and returns false.
+func (a *App) confirm(question string, yes bool) bool {
+	if yes {
+		return true
+	}
+	fmt.Fprintf(a.Stdout, "%s [y, N] (N) ", question)
+	line, _ := bufio.NewReader(a.Stdin).ReadString('\n')
+	if strings.TrimSpace(line) == "y" {
+		return true
+	}
+	fmt.Fprintln(a.Stdout, "Aborted")
+	return false
 }

@@ -30,8 +30,7 @@ func TestRedactorHidesRunSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	k.Redact("s3cret-value")
-	kamals.Store(a, &kamalState{k: k})
-	t.Cleanup(func() { kamals.Delete(a) })
+	a.kamal.k = k
 	if got := a.redactor()("login failed: s3cret-value rejected"); got != "login failed: [REDACTED] rejected" {
 		t.Errorf("redacted = %q", got)
 	}

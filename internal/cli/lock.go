@@ -9,8 +9,6 @@ import (
 	"github.com/kamalgo/kamal/internal/deploy"
 )
 
-func init() { register(newLockCommand) }
-
 func newLockCommand(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lock",

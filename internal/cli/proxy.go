@@ -10,8 +10,6 @@ import (
 	"github.com/kamalgo/kamal/internal/deploy"
 )
 
-func init() { register(newProxyCommand) }
-
 func newProxyCommand(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "proxy",

@@ -8,8 +8,6 @@ import (
 	"github.com/kamalgo/kamal/internal/deploy"
 )
 
-func init() { register(newPruneCommand) }
-
 func newPruneCommand(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "prune",

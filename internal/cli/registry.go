@@ -8,8 +8,6 @@ import (
 	"github.com/kamalgo/kamal/internal/deploy"
 )
 
-func init() { register(newRegistryCommand) }
-
 func newRegistryCommand(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "registry",

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"sort"
 	"strings"
 	"syscall"
 
@@ -40,16 +38,38 @@ type App struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 
-	// state owned by other files of this package (lazy config, runner...)
-	lazy lazyState
+	config  configState // the configuration, loaded on first use (config.go)
+	kamal   kamalState  // the run state, built on first use (kamal.go)
+	closers []func()    // run by close, last first
 }
 
-// commandFactories holds the constructors of the top-level commands. Each
-// file of this package registers its own commands from init, so command
-// groups live in separate files that never edit a shared list.
-var commandFactories []func(*App) *cobra.Command
-
-func register(f func(*App) *cobra.Command) { commandFactories = append(commandFactories, f) }
+// commands are kamal's top-level commands, in the order help lists them.
+// Each constructor lives in the file named after its command.
+func (a *App) commands() []*cobra.Command {
+	return []*cobra.Command{
+		newAccessoryCommand(a),
+		newAppCommand(a),
+		newAuditCommand(a),
+		newBuildCommand(a),
+		newConfigCommand(a),
+		newDeployCommand(a),
+		newDetailsCommand(a),
+		newDocsCommand(a),
+		newInitCommand(a),
+		newLockCommand(a),
+		newProxyCommand(a),
+		newPruneCommand(a),
+		newRedeployCommand(a),
+		newRegistryCommand(a),
+		newRemoveCommand(a),
+		newRollbackCommand(a),
+		newSecretsCommand(a),
+		newServerCommand(a),
+		newSetupCommand(a),
+		newUpgradeCommand(a),
+		newVersionCommand(a),
+	}
+}
 
 // KindError lets an error name its kind in the `ERROR (<Kind>)` line.
 type KindError interface {
@@ -60,27 +80,31 @@ type KindError interface {
 // Main runs kamal with args and returns the process exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := &App{Stdin: stdin, Stdout: stdout, Stderr: stderr}
-	root := app.newRootCommand()
-	root.SetArgs(app.expandAlias(root, args))
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	return app.run(app.newRootCommand(), args)
+}
+
+// run executes root with args and returns the exit status.
+func (a *App) run(root *cobra.Command, args []string) int {
+	root.SetArgs(a.expandAlias(root, args))
+	root.SetIn(a.Stdin)
+	root.SetOut(a.Stdout)
+	root.SetErr(a.Stderr)
 	err := root.Execute()
 	// Redact with the run's secrets before close forgets them: an error
 	// may quote a command or output that holds one.
-	redact := app.redactor()
-	app.close()
+	redact := a.redactor()
+	a.close()
 	if err == nil {
 		return 0
 	}
 	var exit *ExitError
 	if errors.As(err, &exit) {
 		if exit.Message != "" {
-			fmt.Fprintln(stderr, redact(exit.Message))
+			fmt.Fprintln(a.Stderr, redact(exit.Message))
 		}
 		return exit.Code
 	}
-	fmt.Fprintf(stderr, "  ERROR (%s): %s\n", ErrorKind(err), redact(err.Error()))
+	fmt.Fprintf(a.Stderr, "  ERROR (%s): %s\n", ErrorKind(err), redact(err.Error()))
 	return 1
 }
 
@@ -186,11 +210,7 @@ func (a *App) newRootCommand() *cobra.Command {
 	// --help only: -h belongs to --hosts, as in Kamal.
 	root.PersistentFlags().Bool("help", false, "Show help for a command")
 
-	cmds := make([]*cobra.Command, 0, len(commandFactories))
-	for _, f := range commandFactories {
-		cmds = append(cmds, f(a))
-	}
-	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
+	cmds := a.commands()
 	root.AddCommand(cmds...)
 	root.SetHelpCommand(newHelpCommand(root))
 	for _, c := range cmds {
@@ -242,7 +262,7 @@ func unknownCommand(name string) error {
 // expandAlias rewrites args when their first word is not a kamal command but
 // an alias from the configuration (`aliases:`), as Kamal does.
 func (a *App) expandAlias(root *cobra.Command, args []string) []string {
-	if len(args) == 0 || len(args[0]) == 0 || args[0][0] == '-' || resolveAlias == nil {
+	if len(args) == 0 || len(args[0]) == 0 || args[0][0] == '-' {
 		return args
 	}
 	if c, _, err := root.Find(args[:1]); err == nil && c != root {
@@ -251,37 +271,18 @@ func (a *App) expandAlias(root *cobra.Command, args []string) []string {
 	if args[0] == "help" {
 		return args
 	}
-	expanded, ok := resolveAlias(a, args)
+	expanded, ok := a.expandConfigAlias(args)
 	if !ok {
 		return args
 	}
 	return expanded
 }
 
-// resolveAlias is set by the configuration file of this package; it returns
-// the expanded arguments for an alias, or false when args[0] is no alias.
-var resolveAlias func(a *App, args []string) ([]string, bool)
-
-// lazyState holds resources that are created on first use and released by close.
-type lazyState struct {
-	closers []func()
-}
-
-func (a *App) onClose(f func()) { a.lazy.closers = append(a.lazy.closers, f) }
+func (a *App) onClose(f func()) { a.closers = append(a.closers, f) }
 
 func (a *App) close() {
-	for i := len(a.lazy.closers) - 1; i >= 0; i-- {
-		a.lazy.closers[i]()
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
 	}
-	a.lazy.closers = nil
-}
-
-// stderrIsTerminal reports whether stderr is an interactive terminal.
-func stderrIsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	a.closers = nil
 }

@@ -11,8 +11,6 @@ import (
 	"github.com/kamalgo/kamal/internal/secrets"
 )
 
-func init() { register(newSecretsCommand) }
-
 func newSecretsCommand(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secrets",

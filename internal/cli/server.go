@@ -8,8 +8,6 @@ import (
 	"github.com/kamalgo/kamal/internal/deploy"
 )
 
-func init() { register(newServerCommand) }
-
 func newServerCommand(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "server",

@@ -6,13 +6,13 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kamalgo/kamal/internal/config"
 )
 
-// KamalVersion is the version of Kamal whose behaviour this binary implements.
-// Configs compare `minimum_version` against it.
-const KamalVersion = "2.12.0"
-
-func init() { register(newVersionCommand) }
+// KamalVersion is the version of Kamal whose behaviour this binary
+// implements. The config package holds it, as it checks `minimum_version`.
+var KamalVersion = config.KamalVersion
 
 func newVersionCommand(a *App) *cobra.Command {
 	return &cobra.Command{
