@@ -23,14 +23,6 @@ import (
 // caches) next to the app, each run as one container per host with its
 // uploaded files, data directories and env file.
 
-// The composite commands (setup, remove, details) reach the accessories
-// through the hook variables of deploy.go.
-func init() {
-	BootAccessories = func(ctx context.Context, k *Kamal) error { return k.AccessoryBoot(ctx, AllAccessories) }
-	RemoveAccessories = func(ctx context.Context, k *Kamal) error { return k.AccessoryRemove(ctx, AllAccessories) }
-	AccessoryDetails = func(ctx context.Context, k *Kamal) error { return k.AccessoryDetails(ctx, AllAccessories) }
-}
-
 // AllAccessories is the NAME that selects every accessory.
 const AllAccessories = "all"
 

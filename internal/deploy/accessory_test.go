@@ -527,12 +527,10 @@ func TestAccessoryUpgradeRolling(t *testing.T) {
 	}
 }
 
-func TestCompositeHooksAreSet(t *testing.T) {
-	if BootAccessories == nil || RemoveAccessories == nil || AccessoryDetails == nil {
-		t.Fatal("the accessory steps of setup/remove/details are not wired")
-	}
+// TestBootAllAccessories is setup's accessory step.
+func TestBootAllAccessories(t *testing.T) {
 	k, x, _ := accessoryKamal(t, Options{}, accAnswer{match: "docker container ls --filter", stdout: "c0ffee\n"})
-	if err := BootAccessories(context.Background(), k); err != nil {
+	if err := k.AccessoryBoot(context.Background(), AllAccessories); err != nil {
 		t.Fatal(err)
 	}
 	runs := 0

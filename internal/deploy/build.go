@@ -32,15 +32,14 @@ func (e *BuilderError) Error() string { return e.Msg }
 // Kind names the error in kamal's `ERROR (<Kind>)` line.
 func (e *BuilderError) Kind() string { return "Kamal::Commands::Builder::Base::BuilderError" }
 
-// newLocal makes the executor for commands run on this machine; tests
-// replace it.
-var newLocal = func(out *remote.Output, dir string, env []string) remote.Executor {
+// newLocal makes the executor for commands run on this machine.
+func newLocal(out *remote.Output, dir string, env []string) remote.Executor {
 	return &remote.Local{Out: out, Dir: dir, Env: env}
 }
 
 // local returns the executor for commands on this machine, running in dir
 // with env added to the process environment (never to argv).
-func (k *Kamal) local(dir string, env []string) remote.Executor { return newLocal(k.Out, dir, env) }
+func (k *Kamal) local(dir string, env []string) remote.Executor { return k.opts.Local(k.Out, dir, env) }
 
 // buildLocal is the local executor for the build and push themselves:
 // like Kamal (with_verbosity(:debug)), their output shows at the default
@@ -50,7 +49,7 @@ func (k *Kamal) buildLocal(dir string, env []string) remote.Executor {
 	if out.Level() == remote.LevelDefault {
 		out = remote.NewOutput(k.stdout, remote.LevelVerbose, k.Out.Redactor())
 	}
-	return newLocal(out, dir, env)
+	return k.opts.Local(out, dir, env)
 }
 
 // localRun runs cmd on this machine and fails on a non-zero exit.
@@ -113,13 +112,13 @@ func (k *Kamal) hasBuildx(ctx context.Context) (bool, error) {
 	return res.ExitStatus == 0, nil
 }
 
-// classicNoticed holds the runs (*Kamal) that said they build with the
-// classic builder, so each run says it once.
-var classicNoticed sync.Map
-
 // sayClassic tells once per run that builds use the classic builder.
 func (k *Kamal) sayClassic() {
-	if _, said := classicNoticed.LoadOrStore(k, true); said {
+	k.mu.Lock()
+	said := k.classicNoticed
+	k.classicNoticed = true
+	k.mu.Unlock()
+	if said {
 		return
 	}
 	k.Say("Docker buildx plugin is not installed locally, so building with the classic `docker build` instead")

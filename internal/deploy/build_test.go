@@ -158,15 +158,13 @@ func notRevealed(t *testing.T, rec *recorder, out *bytes.Buffer, secret string) 
 }
 
 // newBuildKamal makes a Kamal whose hosts and local commands go to a
-// recorder. Not parallel: it replaces the package's local executor.
+// recorder.
 func newBuildKamal(t *testing.T, yaml string, opts Options, rules ...bRule) (*Kamal, *recorder, *bytes.Buffer) {
 	t.Helper()
 	rec := &recorder{rules: rules}
-	old := newLocal
-	newLocal = func(out *remote.Output, dir string, env []string) remote.Executor {
+	opts.Local = func(out *remote.Output, dir string, env []string) remote.Executor {
 		return &localExec{r: rec, dir: dir, env: env}
 	}
-	t.Cleanup(func() { newLocal = old })
 	var buf bytes.Buffer
 	opts.Executor = rec
 	opts.Stdout = &buf

@@ -11,19 +11,6 @@ import (
 	"github.com/kamalgo/kamal/internal/remote"
 )
 
-// Accessory steps of the composite commands. The accessories orchestration
-// sets them (from an init function); while nil the step is skipped.
-var (
-	// BootAccessories boots every accessory (`kamal accessory boot all`),
-	// run by `setup` under the lock.
-	BootAccessories func(ctx context.Context, k *Kamal) error
-	// RemoveAccessories removes every accessory (`kamal accessory remove
-	// all -y`), run by `remove` under the lock.
-	RemoveAccessories func(ctx context.Context, k *Kamal) error
-	// AccessoryDetails prints every accessory's details (`kamal details`).
-	AccessoryDetails func(ctx context.Context, k *Kamal) error
-)
-
 // DeployOptions tune Deploy, Redeploy and Setup.
 type DeployOptions struct {
 	SkipPush bool // -P: pull the already pushed version
@@ -51,8 +38,8 @@ func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories boo
 			if err := k.ProxyBoot(ctx); err != nil {
 				return err
 			}
-			if bootAccessories && BootAccessories != nil {
-				if err := BootAccessories(ctx, k); err != nil {
+			if bootAccessories {
+				if err := k.AccessoryBoot(ctx, AllAccessories); err != nil {
 					return err
 				}
 			}

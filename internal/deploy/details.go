@@ -30,8 +30,5 @@ func (k *Kamal) Details(ctx context.Context) error {
 	if err := k.AppDetails(ctx); err != nil {
 		return err
 	}
-	if AccessoryDetails != nil {
-		return AccessoryDetails(ctx, k)
-	}
-	return nil
+	return k.AccessoryDetails(ctx, AllAccessories)
 }

@@ -44,6 +44,9 @@ type Options struct {
 	// Executor replaces the SSH pool (tests, benchmarks). The pre-connect
 	// hook still runs before its first use.
 	Executor remote.Executor
+	// Local makes the executor of commands run on this machine (builds,
+	// local registry login) in dir with env added; default remote.Local.
+	Local func(out *remote.Output, dir string, env []string) remote.Executor
 	// LookupEnv reads the environment (KAMAL_LOCK); default os.LookupEnv.
 	LookupEnv func(string) (string, bool)
 	// Now and Sleep are the clock, replaceable in tests.
@@ -77,6 +80,8 @@ type Kamal struct {
 	holdingLock bool
 	gitUser     *string
 	gitEmail    *string
+	// classicNoticed: the run said it builds with the classic builder.
+	classicNoticed bool
 }
 
 // New prepares a run. It applies the filters (failing with Kamal's `No
@@ -105,6 +110,9 @@ func New(cfg *config.Config, opts Options) (*Kamal, error) {
 	}
 	if opts.Stdin == nil {
 		opts.Stdin = os.Stdin
+	}
+	if opts.Local == nil {
+		opts.Local = newLocal
 	}
 	k := &Kamal{Config: cfg, opts: opts, stdout: opts.Stdout, started: opts.Now()}
 	k.Out = remote.NewOutput(opts.Stdout, opts.Level, remote.NewRedactor())

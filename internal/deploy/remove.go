@@ -20,10 +20,8 @@ func (k *Kamal) Remove(ctx context.Context) error {
 		if err := k.ProxyRemove(ctx, ProxyRemoveOptions{}); err != nil {
 			return err
 		}
-		if RemoveAccessories != nil {
-			if err := RemoveAccessories(ctx, k); err != nil {
-				return err
-			}
+		if err := k.AccessoryRemove(ctx, AllAccessories); err != nil {
+			return err
 		}
 		return k.RegistryRemove(ctx, RegistryOptions{SkipLocal: true})
 	})
