@@ -41,7 +41,7 @@ func (e *UnknownAccessoryError) Error() string {
 }
 
 // accessoryNames are the configured accessories, in config order.
-func (k *Kamal) accessoryNames() []string {
+func (k *Session) accessoryNames() []string {
 	names := make([]string, len(k.Config.Accessories))
 	for i, a := range k.Config.Accessories {
 		names[i] = a.Name
@@ -50,7 +50,7 @@ func (k *Kamal) accessoryNames() []string {
 }
 
 // accessory looks name up.
-func (k *Kamal) accessory(name string) (*config.Accessory, error) {
+func (k *Session) accessory(name string) (*config.Accessory, error) {
 	for _, a := range k.Config.Accessories {
 		if a.Name == name {
 			return a, nil
@@ -61,7 +61,7 @@ func (k *Kamal) accessory(name string) (*config.Accessory, error) {
 
 // selectAccessories resolves NAME: every accessory for "all", else the one
 // named (an unknown name is an error before anything runs).
-func (k *Kamal) selectAccessories(name string) ([]*config.Accessory, error) {
+func (k *Session) selectAccessories(name string) ([]*config.Accessory, error) {
 	if name == AllAccessories {
 		return slices.Clone(k.Config.Accessories), nil
 	}
@@ -74,7 +74,7 @@ func (k *Kamal) selectAccessories(name string) ([]*config.Accessory, error) {
 
 // CheckAccessoryName fails with Kamal's message unless name is "all" or a
 // configured accessory.
-func (k *Kamal) CheckAccessoryName(name string) error {
+func (k *Session) CheckAccessoryName(name string) error {
 	_, err := k.selectAccessories(name)
 	return err
 }
@@ -82,7 +82,7 @@ func (k *Kamal) CheckAccessoryName(name string) error {
 // accessoryHosts are the hosts of a that this run targets (the --hosts and
 // --roles filters apply), restricted to scope when it is not nil (the
 // rolling upgrade's current host).
-func (k *Kamal) accessoryHosts(a *config.Accessory, scope []string) []string {
+func (k *Session) accessoryHosts(a *config.Accessory, scope []string) []string {
 	var out []string
 	for _, h := range a.Hosts {
 		if k.targets(h) && (scope == nil || slices.Contains(scope, h)) {
@@ -94,7 +94,7 @@ func (k *Kamal) accessoryHosts(a *config.Accessory, scope []string) []string {
 
 // AccessoryHosts are the targeted hosts of every accessory, unique, in
 // config order (Kamal's accessory_hosts).
-func (k *Kamal) AccessoryHosts() []string {
+func (k *Session) AccessoryHosts() []string {
 	var out []string
 	for _, a := range k.Config.Accessories {
 		for _, h := range k.accessoryHosts(a, nil) {
@@ -108,7 +108,7 @@ func (k *Kamal) AccessoryHosts() []string {
 
 // accessoryRegistry is the registry an accessory's image comes from: its
 // own, else the app's.
-func (k *Kamal) accessoryRegistry(a *config.Accessory) config.Registry {
+func (k *Session) accessoryRegistry(a *config.Accessory) config.Registry {
 	if a.Registry != nil {
 		return *a.Registry
 	}
@@ -117,19 +117,19 @@ func (k *Kamal) accessoryRegistry(a *config.Accessory) config.Registry {
 
 // accessoryRun is one accessory command over a set of hosts.
 type accessoryRun struct {
-	k     *Kamal
+	k     *Session
 	acc   *config.Accessory
 	cmd   *commands.Accessory
 	hosts []string
 }
 
-func (k *Kamal) accessoryRun(a *config.Accessory, scope []string) *accessoryRun {
+func (k *Session) accessoryRun(a *config.Accessory, scope []string) *accessoryRun {
 	return &accessoryRun{k: k, acc: a, cmd: commands.NewAccessory(k.Config, a), hosts: k.accessoryHosts(a, scope)}
 }
 
 // eachAccessory resolves name and runs fn for each selected accessory, one
 // after another, under the deploy lock when locked is set.
-func (k *Kamal) eachAccessory(ctx context.Context, name string, locked bool, scope []string, fn func(r *accessoryRun, ctx context.Context) error) error {
+func (k *Session) eachAccessory(ctx context.Context, name string, locked bool, scope []string, fn func(r *accessoryRun, ctx context.Context) error) error {
 	accs, err := k.selectAccessories(name)
 	if err != nil {
 		return err
@@ -153,7 +153,7 @@ func (k *Kamal) eachAccessory(ctx context.Context, name string, locked bool, sco
 // where a container of the accessory already exists, create the data
 // directories, upload the files, then per host the env file and `docker
 // run` (and the kamal-proxy deploy for a proxied accessory).
-func (k *Kamal) AccessoryBoot(ctx context.Context, name string) error {
+func (k *Session) AccessoryBoot(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, func(r *accessoryRun, ctx context.Context) error {
 		return r.boot(ctx, true)
 	})
@@ -308,7 +308,7 @@ func (r *accessoryRun) uploadCertificates(ctx context.Context, h string) error {
 }
 
 // AccessoryDirectories is the hidden `accessory directories NAME|all`.
-func (k *Kamal) AccessoryDirectories(ctx context.Context, name string) error {
+func (k *Session) AccessoryDirectories(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).directories)
 }
 
@@ -332,7 +332,7 @@ func (r *accessoryRun) directories(ctx context.Context) error {
 }
 
 // AccessoryUpload is the hidden `accessory upload NAME|all`.
-func (k *Kamal) AccessoryUpload(ctx context.Context, name string) error {
+func (k *Session) AccessoryUpload(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).upload)
 }
 
@@ -433,11 +433,11 @@ func (r *accessoryRun) readLocal(local string) ([]byte, error) {
 
 // AccessoryReboot is `kamal accessory reboot NAME|all`: prepare, pull the
 // image, stop and remove the container, boot again.
-func (k *Kamal) AccessoryReboot(ctx context.Context, name string) error {
+func (k *Session) AccessoryReboot(ctx context.Context, name string) error {
 	return k.accessoryReboot(ctx, name, nil)
 }
 
-func (k *Kamal) accessoryReboot(ctx context.Context, name string, scope []string) error {
+func (k *Session) accessoryReboot(ctx context.Context, name string, scope []string) error {
 	return k.eachAccessory(ctx, name, true, scope, func(r *accessoryRun, ctx context.Context) error {
 		for _, step := range []func(context.Context) error{r.prepare, r.pullImage, r.stop, r.removeContainer} {
 			if err := step(ctx); err != nil {
@@ -449,7 +449,7 @@ func (k *Kamal) accessoryReboot(ctx context.Context, name string, scope []string
 }
 
 // AccessoryPullImage is the hidden `accessory pull_image NAME|all`.
-func (k *Kamal) AccessoryPullImage(ctx context.Context, name string) error {
+func (k *Session) AccessoryPullImage(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).pullImage)
 }
 
@@ -472,7 +472,7 @@ func (r *accessoryRun) each(ctx context.Context, message string, cmd commands.Cm
 }
 
 // AccessoryStart is `kamal accessory start NAME|all`.
-func (k *Kamal) AccessoryStart(ctx context.Context, name string) error {
+func (k *Session) AccessoryStart(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).start)
 }
 
@@ -491,7 +491,7 @@ func (r *accessoryRun) start(ctx context.Context) error {
 
 // AccessoryStop is `kamal accessory stop NAME|all`. A stop that fails (no
 // container) is not an error, as in Kamal.
-func (k *Kamal) AccessoryStop(ctx context.Context, name string) error {
+func (k *Session) AccessoryStop(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).stop)
 }
 
@@ -516,7 +516,7 @@ func (r *accessoryRun) stop(ctx context.Context) error {
 }
 
 // AccessoryRestart is `kamal accessory restart NAME|all`: stop, then start.
-func (k *Kamal) AccessoryRestart(ctx context.Context, name string) error {
+func (k *Session) AccessoryRestart(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, func(r *accessoryRun, ctx context.Context) error {
 		if err := r.stop(ctx); err != nil {
 			return err
@@ -527,7 +527,7 @@ func (k *Kamal) AccessoryRestart(ctx context.Context, name string) error {
 
 // AccessoryDetails is `kamal accessory details NAME|all`: `docker ps` of
 // the accessory on each of its hosts.
-func (k *Kamal) AccessoryDetails(ctx context.Context, name string) error {
+func (k *Session) AccessoryDetails(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, false, nil, func(r *accessoryRun, ctx context.Context) error {
 		return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
 			out, err := k.Capture(ctx, h, r.cmd.Info(), remote.Info)
@@ -551,7 +551,7 @@ type AccessoryExecOptions struct {
 // runs in a new container of the accessory's image (with its env, volumes
 // and network), or with Reuse in the running one, on each of its hosts;
 // Interactive runs it on the first host with a TTY.
-func (k *Kamal) AccessoryExec(ctx context.Context, name, cmd string, o AccessoryExecOptions) error {
+func (k *Session) AccessoryExec(ctx context.Context, name, cmd string, o AccessoryExecOptions) error {
 	a, err := k.accessory(name)
 	if err != nil {
 		return err
@@ -615,7 +615,7 @@ type AccessoryLogsOptions struct {
 
 // AccessoryLogs is `kamal accessory logs NAME`: the container's log lines
 // on each of its hosts, or with Follow a stream from its first host.
-func (k *Kamal) AccessoryLogs(ctx context.Context, name string, o AccessoryLogsOptions) error {
+func (k *Session) AccessoryLogs(ctx context.Context, name string, o AccessoryLogsOptions) error {
 	a, err := k.accessory(name)
 	if err != nil {
 		return err
@@ -652,7 +652,7 @@ func (k *Kamal) AccessoryLogs(ctx context.Context, name string, o AccessoryLogsO
 // AccessoryRemove is `kamal accessory remove NAME|all` (after the
 // confirmation): under the lock, stop, remove the container and the image,
 // and delete the uploaded files and data directories.
-func (k *Kamal) AccessoryRemove(ctx context.Context, name string) error {
+func (k *Session) AccessoryRemove(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, func(r *accessoryRun, ctx context.Context) error {
 		for _, step := range []func(context.Context) error{r.stop, r.removeContainer, r.removeImage, r.removeServiceDirectory} {
 			if err := step(ctx); err != nil {
@@ -664,7 +664,7 @@ func (k *Kamal) AccessoryRemove(ctx context.Context, name string) error {
 }
 
 // AccessoryRemoveContainer is the hidden `accessory remove_container NAME|all`.
-func (k *Kamal) AccessoryRemoveContainer(ctx context.Context, name string) error {
+func (k *Session) AccessoryRemoveContainer(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).removeContainer)
 }
 
@@ -673,7 +673,7 @@ func (r *accessoryRun) removeContainer(ctx context.Context) error {
 }
 
 // AccessoryRemoveImage is the hidden `accessory remove_image NAME|all`.
-func (k *Kamal) AccessoryRemoveImage(ctx context.Context, name string) error {
+func (k *Session) AccessoryRemoveImage(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).removeImage)
 }
 
@@ -695,7 +695,7 @@ func (r *accessoryRun) removeImage(ctx context.Context) error {
 
 // AccessoryRemoveServiceDirectory is the hidden `accessory
 // remove_service_directory NAME|all`.
-func (k *Kamal) AccessoryRemoveServiceDirectory(ctx context.Context, name string) error {
+func (k *Session) AccessoryRemoveServiceDirectory(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).removeServiceDirectory)
 }
 
@@ -712,7 +712,7 @@ type AccessoryUpgradeOptions struct {
 // confirmation): reboot the accessories, which puts containers started
 // by Kamal 1 on the kamal network, on all accessory hosts at once or one
 // host at a time.
-func (k *Kamal) AccessoryUpgrade(ctx context.Context, name string, o AccessoryUpgradeOptions) error {
+func (k *Session) AccessoryUpgrade(ctx context.Context, name string, o AccessoryUpgradeOptions) error {
 	if _, err := k.selectAccessories(name); err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ import (
 // primaryRole is the role `app exec -i` and `app logs -f` use: the first
 // targeted role on the primary host (the primary role unless -r says
 // otherwise).
-func (k *Kamal) primaryRole() *config.Role {
+func (k *Session) primaryRole() *config.Role {
 	if roles := k.RolesOn(k.primaryHost); len(roles) > 0 {
 		return roles[0]
 	}
@@ -32,7 +32,7 @@ func (k *Kamal) primaryRole() *config.Role {
 
 // forRoles runs fn for each targeted role of each app host, hosts in
 // parallel and a host's roles one after another.
-func (k *Kamal) forRoles(ctx context.Context, hosts []string, fn func(ctx context.Context, h string, role *config.Role) error) error {
+func (k *Session) forRoles(ctx context.Context, hosts []string, fn func(ctx context.Context, h string, role *config.Role) error) error {
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
 		for _, role := range k.RolesOn(h) {
 			if err := fn(ctx, h, role); err != nil {
@@ -46,7 +46,7 @@ func (k *Kamal) forRoles(ctx context.Context, hosts []string, fn func(ctx contex
 // AppStart is `kamal app start`: under the lock, start each role's
 // container of the run's version and, for roles behind kamal-proxy, point
 // the proxy at the role's current container again.
-func (k *Kamal) AppStart(ctx context.Context) error {
+func (k *Session) AppStart(ctx context.Context) error {
 	version, err := k.Version()
 	if err != nil {
 		return err
@@ -76,7 +76,7 @@ func (k *Kamal) AppStart(ctx context.Context) error {
 
 // AppVersion is `kamal app version`: the current running version of the
 // first targeted role of each app host.
-func (k *Kamal) AppVersion(ctx context.Context) error {
+func (k *Session) AppVersion(ctx context.Context) error {
 	return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 		roles := k.RolesOn(h)
 		if len(roles) == 0 {
@@ -93,17 +93,17 @@ func (k *Kamal) AppVersion(ctx context.Context) error {
 
 // AppContainers is `kamal app containers`: every container of the app (all
 // roles, all states) on each app host.
-func (k *Kamal) AppContainers(ctx context.Context) error {
+func (k *Session) AppContainers(ctx context.Context) error {
 	return k.hostCapture(ctx, commands.NewApp(k.Config, nil, "", "").ListContainers())
 }
 
 // AppImages is `kamal app images`: the app's images on each app host.
-func (k *Kamal) AppImages(ctx context.Context) error {
+func (k *Session) AppImages(ctx context.Context) error {
 	return k.hostCapture(ctx, commands.NewApp(k.Config, nil, "", "").ListImages())
 }
 
 // hostCapture runs cmd on each app host and prints the output as host blocks.
-func (k *Kamal) hostCapture(ctx context.Context, cmd commands.Cmd) error {
+func (k *Session) hostCapture(ctx context.Context, cmd commands.Cmd) error {
 	return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 		out, err := k.Capture(ctx, h, cmd, remote.Info)
 		if err != nil {
@@ -116,7 +116,7 @@ func (k *Kamal) hostCapture(ctx context.Context, cmd commands.Cmd) error {
 
 // AppLive is `kamal app live`: under the lock, resume every proxy role on
 // the targeted proxy hosts.
-func (k *Kamal) AppLive(ctx context.Context) error {
+func (k *Session) AppLive(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.forRoles(ctx, k.ProxyHosts(), func(ctx context.Context, h string, role *config.Role) error {
 			if !role.RunsProxy() {
@@ -138,7 +138,7 @@ type MaintenanceOptions struct {
 // AppMaintenance is `kamal app maintenance`: under the lock, kamal-proxy
 // drains every proxy role and answers 503 (with the message) until `app
 // live`.
-func (k *Kamal) AppMaintenance(ctx context.Context, o MaintenanceOptions) error {
+func (k *Session) AppMaintenance(ctx context.Context, o MaintenanceOptions) error {
 	drain := k.Config.DrainTimeout
 	if o.DrainTimeout != nil {
 		if *o.DrainTimeout < 0 {
@@ -190,7 +190,7 @@ func ParseEnvPairs(values []string) ([]shell.KV, error) {
 // the image, or in the running container with Reuse, on every targeted app
 // host (each host's output as a block), or interactively on the primary
 // host with a TTY through the SSH pool.
-func (k *Kamal) AppExec(ctx context.Context, cmd string, o AppExecOptions) error {
+func (k *Session) AppExec(ctx context.Context, cmd string, o AppExecOptions) error {
 	if o.Detach {
 		var with []string
 		if o.Interactive {
@@ -279,7 +279,7 @@ func (k *Kamal) AppExec(ctx context.Context, cmd string, o AppExecOptions) error
 
 // putsExecOutput prints the output of an exec on host: byte for byte with
 // raw, else as an `App Host:` block.
-func (k *Kamal) putsExecOutput(host, stdout string, raw bool) {
+func (k *Session) putsExecOutput(host, stdout string, raw bool) {
 	if raw {
 		k.write(stdout)
 		return
@@ -289,7 +289,7 @@ func (k *Kamal) putsExecOutput(host, stdout string, raw bool) {
 
 // primaryCurrentVersion is the version running on the primary host for its
 // first targeted role ("" when none runs).
-func (k *Kamal) primaryCurrentVersion(ctx context.Context) (string, error) {
+func (k *Session) primaryCurrentVersion(ctx context.Context) (string, error) {
 	var version string
 	err := k.On(ctx, []string{k.primaryHost}, func(ctx context.Context, h string) error {
 		roles := k.RolesOn(h)
@@ -306,7 +306,7 @@ func (k *Kamal) primaryCurrentVersion(ctx context.Context) (string, error) {
 // appExecInteractive runs cmd on the primary host in a TTY session of the
 // SSH pool (host keys, agent and jump hosts as for every other command);
 // the remote exit status becomes kamal's.
-func (k *Kamal) appExecInteractive(ctx context.Context, cmd, version string, o AppExecOptions) error {
+func (k *Session) appExecInteractive(ctx context.Context, cmd, version string, o AppExecOptions) error {
 	host, role := k.primaryHost, k.primaryRole()
 	app := commands.NewApp(k.Config, role, host, version)
 	// The session always has a PTY, so docker gets -it.
@@ -329,7 +329,7 @@ func (k *Kamal) appExecInteractive(ctx context.Context, cmd, version string, o A
 }
 
 // interactive runs cmd on host with a TTY wired to the user's terminal.
-func (k *Kamal) interactive(ctx context.Context, host string, cmd commands.Cmd) error {
+func (k *Session) interactive(ctx context.Context, host string, cmd commands.Cmd) error {
 	res, err := k.ExecRaw(ctx, host, cmd.String(), remote.ExecOptions{
 		Interactive: true, AllowFailure: true, Severity: remote.Debug,
 		Stdin: k.opts.Stdin, Stdout: k.stdout,
@@ -358,7 +358,7 @@ type AppLogsOptions struct {
 // role on each app host ("Nothing found" when the command fails, e.g. no
 // container or no grep match); with Follow, the log of the primary host's
 // first role streams until the remote command ends or the user interrupts.
-func (k *Kamal) AppLogs(ctx context.Context, o AppLogsOptions) error {
+func (k *Session) AppLogs(ctx context.Context, o AppLogsOptions) error {
 	lo := commands.AppLogOptions{
 		Since: o.Since, Lines: o.Lines, Grep: o.Grep, GrepOptions: o.GrepOptions,
 		NoTimestamp: o.SkipTimestamps, ContainerID: o.ContainerID,
@@ -397,7 +397,7 @@ func (k *Kamal) AppLogs(ctx context.Context, o AppLogsOptions) error {
 }
 
 // AppRemoveContainer is the hidden `app remove_container VERSION`.
-func (k *Kamal) AppRemoveContainer(ctx context.Context, version string) error {
+func (k *Session) AppRemoveContainer(ctx context.Context, version string) error {
 	if strings.TrimSpace(version) == "" {
 		return &ArgumentError{"No version provided"}
 	}
@@ -413,7 +413,7 @@ func (k *Kamal) AppRemoveContainer(ctx context.Context, version string) error {
 
 // AppRemoveContainers is the hidden `app remove_containers`: prune every
 // stopped container of the targeted roles.
-func (k *Kamal) AppRemoveContainers(ctx context.Context) error {
+func (k *Session) AppRemoveContainers(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.forRoles(ctx, k.AppHosts(), func(ctx context.Context, h string, role *config.Role) error {
 			if err := k.RecordOn(ctx, h, "Removed all app containers", roleTag(role)); err != nil {
@@ -426,7 +426,7 @@ func (k *Kamal) AppRemoveContainers(ctx context.Context) error {
 
 // AppRemoveImages is the hidden `app remove_images`: prune the app's
 // images unused by containers on each app host.
-func (k *Kamal) AppRemoveImages(ctx context.Context) error {
+func (k *Session) AppRemoveImages(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 			if err := k.RecordOn(ctx, h, "Removed all app images"); err != nil {
@@ -440,7 +440,7 @@ func (k *Kamal) AppRemoveImages(ctx context.Context) error {
 // AppRemoveAppDirectories is the hidden `app remove_app_directories`: the
 // app directory and its proxy config directory on each app host (a missing
 // directory is fine).
-func (k *Kamal) AppRemoveAppDirectories(ctx context.Context) error {
+func (k *Session) AppRemoveAppDirectories(ctx context.Context) error {
 	dir := commands.AppDirectory(k.Config)
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {

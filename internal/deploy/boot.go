@@ -37,7 +37,7 @@ func (e *HealthcheckError) Kind() string { return "Kamal::Cli::Healthcheck::Erro
 
 // RolesOn are the targeted roles that run on host, in the run's role order
 // (primary role first).
-func (k *Kamal) RolesOn(host string) []*config.Role {
+func (k *Session) RolesOn(host string) []*config.Role {
 	var out []*config.Role
 	for _, r := range k.roles {
 		if slices.Contains(r.Hosts, host) {
@@ -48,7 +48,7 @@ func (k *Kamal) RolesOn(host string) []*config.Role {
 }
 
 // AppFor is the app command builder of role on host at the run's version.
-func (k *Kamal) AppFor(role *config.Role, host string) (*commands.App, error) {
+func (k *Session) AppFor(role *config.Role, host string) (*commands.App, error) {
 	v, err := k.Version()
 	if err != nil {
 		return nil, err
@@ -58,7 +58,7 @@ func (k *Kamal) AppFor(role *config.Role, host string) (*commands.App, error) {
 
 // CurrentVersion is the version of role's current running container on host
 // ("" when none runs). Like Kamal it ignores a failing lookup.
-func (k *Kamal) CurrentVersion(ctx context.Context, host string, role *config.Role) (string, error) {
+func (k *Session) CurrentVersion(ctx context.Context, host string, role *config.Role) (string, error) {
 	app := commands.NewApp(k.Config, role, host, "")
 	res, err := k.Exec(ctx, host, app.CurrentRunningVersion(), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
 	if err != nil {
@@ -72,7 +72,7 @@ func (k *Kamal) CurrentVersion(ctx context.Context, host string, role *config.Ro
 
 // ContainerIDForVersion returns the id of role's container of version on
 // host ("" when there is none).
-func (k *Kamal) ContainerIDForVersion(ctx context.Context, host string, role *config.Role, version string) (string, error) {
+func (k *Session) ContainerIDForVersion(ctx context.Context, host string, role *config.Role, version string) (string, error) {
 	app := commands.NewApp(k.Config, role, host, version)
 	return k.Capture(ctx, host, app.ContainerID(), remote.Info)
 }
@@ -80,7 +80,7 @@ func (k *Kamal) ContainerIDForVersion(ctx context.Context, host string, role *co
 // ProxyDeploy points kamal-proxy on host at app's container (its version):
 // it looks the container id up and runs `kamal-proxy deploy`, which
 // returns once the new target is healthy and the old one drained.
-func (k *Kamal) ProxyDeploy(ctx context.Context, host string, app *commands.App) error {
+func (k *Session) ProxyDeploy(ctx context.Context, host string, app *commands.App) error {
 	id, err := k.Capture(ctx, host, app.ContainerID(), remote.Info)
 	if err != nil {
 		return err
@@ -88,7 +88,7 @@ func (k *Kamal) ProxyDeploy(ctx context.Context, host string, app *commands.App)
 	return k.proxyDeployID(ctx, host, app, id)
 }
 
-func (k *Kamal) proxyDeployID(ctx context.Context, host string, app *commands.App, id string) error {
+func (k *Session) proxyDeployID(ctx context.Context, host string, app *commands.App, id string) error {
 	if id == "" {
 		return &BootError{fmt.Sprintf("Failed to get endpoint for %s on %s, did the container boot?", app.Role().Name, host)}
 	}
@@ -113,7 +113,7 @@ func shortContainerID(out string) string {
 
 // EnvFile renders the secrets env file of app (role on host), resolving
 // and redacting the secrets it names.
-func (k *Kamal) EnvFile(app *commands.App) ([]byte, error) {
+func (k *Session) EnvFile(app *commands.App) ([]byte, error) {
 	values := map[string]string{}
 	for _, ref := range app.Env().Secrets {
 		v, err := k.Secret(ref.SecretKey())
@@ -131,7 +131,7 @@ func (k *Kamal) EnvFile(app *commands.App) ([]byte, error) {
 
 // UploadEnvFile creates the env directory and uploads app's secrets env
 // file (mode 0600) to host.
-func (k *Kamal) UploadEnvFile(ctx context.Context, host string, app *commands.App) error {
+func (k *Session) UploadEnvFile(ctx context.Context, host string, app *commands.App) error {
 	data, err := k.EnvFile(app)
 	if err != nil {
 		return err
@@ -160,11 +160,11 @@ type AppBootOptions struct {
 
 // AppBoot boots the run's version of every targeted role on every
 // targeted host, under the deploy lock (Kamal's `app boot`).
-func (k *Kamal) AppBoot(ctx context.Context, o AppBootOptions) error {
+func (k *Session) AppBoot(ctx context.Context, o AppBootOptions) error {
 	return k.WithLock(ctx, func(ctx context.Context) error { return k.appBoot(ctx, o) })
 }
 
-func (k *Kamal) appBoot(ctx context.Context, o AppBootOptions) error {
+func (k *Session) appBoot(ctx context.Context, o AppBootOptions) error {
 	if o.Latest {
 		k.Say("Get most recent version available as an image...")
 	}
@@ -249,7 +249,7 @@ func (k *Kamal) appBoot(ctx context.Context, o AppBootOptions) error {
 // onRoles runs fn for each targeted role on each host: hosts in parallel
 // with a host's roles one after another, or (boot.parallel_roles) every
 // role in parallel.
-func (k *Kamal) onRoles(ctx context.Context, hosts []string, fn func(ctx context.Context, host string, role *config.Role) error) error {
+func (k *Session) onRoles(ctx context.Context, hosts []string, fn func(ctx context.Context, host string, role *config.Role) error) error {
 	if !k.Config.Boot.ParallelRoles {
 		return k.On(ctx, hosts, func(ctx context.Context, h string) error {
 			for _, role := range k.RolesOn(h) {
@@ -300,7 +300,7 @@ func (k *Kamal) onRoles(ctx context.Context, hosts []string, fn func(ctx context
 
 // roleBoot boots one role on one host.
 type roleBoot struct {
-	k       *Kamal
+	k       *Session
 	host    string
 	role    *config.Role
 	version string
@@ -470,7 +470,7 @@ func (b *roleBoot) stopOld(ctx context.Context, old string) error {
 // waitForReady polls a non-proxy container until Docker reports it
 // healthy, or running for readiness_delay, within deploy_timeout. It backs
 // off 1, 2, 3... seconds between polls.
-func (k *Kamal) waitForReady(ctx context.Context, host string, app *commands.App) error {
+func (k *Session) waitForReady(ctx context.Context, host string, app *commands.App) error {
 	cfg := k.Config
 	deadline := k.opts.Now().Add(time.Duration(cfg.DeployTimeout) * time.Second)
 	status := app.Status(app.Version())
@@ -547,7 +547,7 @@ func (b *Barrier) Wait(ctx context.Context) error {
 
 // errorPages reads the local error pages ({4??,5??}.html of
 // error_pages_path); nil when none are configured.
-func (k *Kamal) errorPages() (map[string][]byte, error) {
+func (k *Session) errorPages() (map[string][]byte, error) {
 	dir := k.Config.ErrorPagesPath
 	if dir == "" {
 		return nil, nil
@@ -569,7 +569,7 @@ func (k *Kamal) errorPages() (map[string][]byte, error) {
 	return pages, nil
 }
 
-func (k *Kamal) uploadErrorPages(ctx context.Context, host, version string, pages map[string][]byte) error {
+func (k *Session) uploadErrorPages(ctx context.Context, host, version string, pages map[string][]byte) error {
 	if k.Config.ErrorPagesPath == "" {
 		return nil
 	}
@@ -592,7 +592,7 @@ func (k *Kamal) uploadErrorPages(ctx context.Context, host, version string, page
 
 // prepareAssets extracts the role's assets from the new image and shares
 // them with the running version's volume.
-func (k *Kamal) prepareAssets(ctx context.Context, host string, app *commands.App) error {
+func (k *Session) prepareAssets(ctx context.Context, host string, app *commands.App) error {
 	if app.Role().AssetPath == "" {
 		return nil
 	}
@@ -607,7 +607,7 @@ func (k *Kamal) prepareAssets(ctx context.Context, host string, app *commands.Ap
 }
 
 // uploadCertificates uploads a role's custom TLS certificate and key.
-func (k *Kamal) uploadCertificates(ctx context.Context, host string, app *commands.App) error {
+func (k *Session) uploadCertificates(ctx context.Context, host string, app *commands.App) error {
 	role := app.Role()
 	if !role.RunsProxy() || !role.Proxy.CustomSSL() {
 		return nil

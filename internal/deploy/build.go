@@ -39,12 +39,14 @@ func newLocal(out *remote.Output, dir string, env []string) remote.Executor {
 
 // local returns the executor for commands on this machine, running in dir
 // with env added to the process environment (never to argv).
-func (k *Kamal) local(dir string, env []string) remote.Executor { return k.opts.Local(k.Out, dir, env) }
+func (k *Session) local(dir string, env []string) remote.Executor {
+	return k.opts.Local(k.Out, dir, env)
+}
 
 // buildLocal is the local executor for the build and push themselves:
 // like Kamal (with_verbosity(:debug)), their output shows at the default
 // verbosity too, so the build's progress and errors are visible.
-func (k *Kamal) buildLocal(dir string, env []string) remote.Executor {
+func (k *Session) buildLocal(dir string, env []string) remote.Executor {
 	out := k.Out
 	if out.Level() == remote.LevelDefault {
 		out = remote.NewOutput(k.stdout, remote.LevelVerbose, k.Out.Redactor())
@@ -53,7 +55,7 @@ func (k *Kamal) buildLocal(dir string, env []string) remote.Executor {
 }
 
 // localRun runs cmd on this machine and fails on a non-zero exit.
-func (k *Kamal) localRun(ctx context.Context, cmd commands.Cmd, sev remote.Severity) error {
+func (k *Session) localRun(ctx context.Context, cmd commands.Cmd, sev remote.Severity) error {
 	_, err := k.local("", nil).Exec(ctx, "localhost", shell.Command(cmd...), remote.ExecOptions{Severity: sev})
 	return err
 }
@@ -67,7 +69,7 @@ func localArch() string {
 }
 
 // builder returns the command builder for this run's version.
-func (k *Kamal) builder() (*commands.Builder, error) {
+func (k *Session) builder() (*commands.Builder, error) {
 	v, err := k.Version()
 	if err != nil {
 		return nil, err
@@ -83,7 +85,7 @@ func (k *Kamal) builder() (*commands.Builder, error) {
 
 // localBuildx fails when the local docker is missing and reports whether
 // it has the buildx plugin.
-func (k *Kamal) localBuildx(ctx context.Context) (bool, error) {
+func (k *Session) localBuildx(ctx context.Context) (bool, error) {
 	if err := k.EnsureLocalDocker(ctx); err != nil {
 		return false, err
 	}
@@ -91,7 +93,7 @@ func (k *Kamal) localBuildx(ctx context.Context) (bool, error) {
 }
 
 // localBuilder is localBuildx, then the command builder for a build here.
-func (k *Kamal) localBuilder(ctx context.Context) (b *commands.Builder, buildx bool, err error) {
+func (k *Session) localBuilder(ctx context.Context) (b *commands.Builder, buildx bool, err error) {
 	if buildx, err = k.localBuildx(ctx); err != nil {
 		return nil, false, err
 	}
@@ -102,7 +104,7 @@ func (k *Kamal) localBuilder(ctx context.Context) (b *commands.Builder, buildx b
 }
 
 // hasBuildx reports whether the local docker has the buildx plugin.
-func (k *Kamal) hasBuildx(ctx context.Context) (bool, error) {
+func (k *Session) hasBuildx(ctx context.Context) (bool, error) {
 	b := commands.NewBuilder(k.Config, "", localArch())
 	res, err := k.local("", nil).Exec(ctx, "localhost", b.EnsureLocalBuildx().String(),
 		remote.ExecOptions{Severity: remote.Debug, AllowFailure: true})
@@ -113,7 +115,7 @@ func (k *Kamal) hasBuildx(ctx context.Context) (bool, error) {
 }
 
 // sayClassic tells once per run that builds use the classic builder.
-func (k *Kamal) sayClassic() {
+func (k *Session) sayClassic() {
 	k.mu.Lock()
 	said := k.classicNoticed
 	k.classicNoticed = true
@@ -131,7 +133,7 @@ func (k *Kamal) sayClassic() {
 // reach the build only through the environment of the local docker
 // process. Without the buildx plugin a local single-arch build uses the
 // classic `docker build` and `docker push`.
-func (k *Kamal) BuildPush(ctx context.Context, o BuildOptions) error {
+func (k *Session) BuildPush(ctx context.Context, o BuildOptions) error {
 	// Hosts may only be reachable after pre-connect (a remote builder or
 	// the pre-build hook can need them too).
 	if _, err := k.connect(ctx); err != nil {
@@ -193,7 +195,7 @@ func classicBuilder(b *commands.Builder, buildx bool) bool {
 
 // buildEnv is the environment of the local build process (the builder
 // secrets) once the Dockerfile is known to exist (pack builds have none).
-func (k *Kamal) buildEnv(b *commands.Builder) ([]string, error) {
+func (k *Session) buildEnv(b *commands.Builder) ([]string, error) {
 	env, err := k.buildSecretsEnv()
 	if err != nil {
 		return nil, err
@@ -206,7 +208,7 @@ func (k *Kamal) buildEnv(b *commands.Builder) ([]string, error) {
 
 // runBuild runs a buildx or pack build command in dir with the builder's
 // environment and env (the secrets) added.
-func (k *Kamal) runBuild(ctx context.Context, b *commands.Builder, dir string, env []string, cmd commands.Cmd) error {
+func (k *Session) runBuild(ctx context.Context, b *commands.Builder, dir string, env []string, cmd commands.Cmd) error {
 	_, err := k.buildLocal(dir, env).Exec(ctx, "localhost", shell.WithEnv(b.Env(), shell.Command(cmd...)), remote.ExecOptions{})
 	return err
 }
@@ -216,7 +218,7 @@ func (k *Kamal) runBuild(ctx context.Context, b *commands.Builder, dir string, e
 // remote builder pushes to `localhost:<port>` (Kamal forwards it the same
 // way; its buildx builder uses the host network for this). Otherwise it
 // just runs fn.
-func (k *Kamal) withBuilderRegistryForward(ctx context.Context, fn func() error) error {
+func (k *Session) withBuilderRegistryForward(ctx context.Context, fn func() error) error {
 	if !k.Config.Registry.Local {
 		return fn()
 	}
@@ -232,7 +234,7 @@ func (k *Kamal) withBuilderRegistryForward(ctx context.Context, fn func() error)
 
 // classicBuild runs the buildx-free plan: docker build, then the pushes
 // (skipped for dev builds, which stay in the local image store).
-func (k *Kamal) classicBuild(ctx context.Context, b *commands.Builder, dir string, env []string, o BuildOptions, dev bool) error {
+func (k *Session) classicBuild(ctx context.Context, b *commands.Builder, dir string, env []string, o BuildOptions, dev bool) error {
 	plan, err := b.ClassicPlan(o.NoCache, dev)
 	if err != nil {
 		return &DependencyError{err.Error()}
@@ -256,7 +258,7 @@ func (k *Kamal) classicBuild(ctx context.Context, b *commands.Builder, dir strin
 
 // ensureBuilder inspects the buildx builder and (re)creates it when it is
 // missing, as Kamal does.
-func (k *Kamal) ensureBuilder(ctx context.Context, b *commands.Builder) error {
+func (k *Session) ensureBuilder(ctx context.Context, b *commands.Builder) error {
 	inspect := b.Inspect()
 	if inspect == nil {
 		return nil
@@ -289,7 +291,7 @@ func errorOutput(err error) string {
 
 // buildSecretsEnv resolves builder.secrets into KEY=VALUE entries for the
 // local build process (redacted from all output).
-func (k *Kamal) buildSecretsEnv() ([]string, error) {
+func (k *Session) buildSecretsEnv() ([]string, error) {
 	var env []string
 	for _, name := range k.Config.Builder.Secrets {
 		v, err := k.Secret(name)
@@ -304,7 +306,7 @@ func (k *Kamal) buildSecretsEnv() ([]string, error) {
 // BuildPull is `kamal build pull`: on every targeted app host (a host per
 // registry mirror first), record `Pulled image with version V` in the
 // audit log, drop the old tag, pull, and check the image's service label.
-func (k *Kamal) BuildPull(ctx context.Context) error {
+func (k *Session) BuildPull(ctx context.Context) error {
 	if !k.Config.Registry.Local {
 		if err := k.RegistryLoginOnHosts(ctx, k.AppHosts()); err != nil {
 			return err
@@ -339,14 +341,14 @@ func (k *Kamal) BuildPull(ctx context.Context) error {
 }
 
 // BuildDeliver is `kamal build deliver`: push, then pull.
-func (k *Kamal) BuildDeliver(ctx context.Context, o BuildOptions) error {
+func (k *Session) BuildDeliver(ctx context.Context, o BuildOptions) error {
 	if err := k.BuildPush(ctx, o); err != nil {
 		return err
 	}
 	return k.BuildPull(ctx)
 }
 
-func (k *Kamal) pullOn(ctx context.Context, hosts []string) error {
+func (k *Session) pullOn(ctx context.Context, hosts []string) error {
 	v, err := k.Version()
 	if err != nil {
 		return err
@@ -368,7 +370,7 @@ func (k *Kamal) pullOn(ctx context.Context, hosts []string) error {
 
 // mirrorHosts picks one host per distinct registry mirror (only with more
 // than one host), so each mirror is seeded once before the others pull.
-func (k *Kamal) mirrorHosts(ctx context.Context, hosts []string) ([]string, error) {
+func (k *Session) mirrorHosts(ctx context.Context, hosts []string) ([]string, error) {
 	if len(hosts) < 2 {
 		return nil, nil
 	}
@@ -415,7 +417,7 @@ func (k *Kamal) mirrorHosts(ctx context.Context, hosts []string) ([]string, erro
 // BuildDev is `kamal build dev`: build the working directory (not a
 // clone) into the local image store, tagged `<version>-dirty` and
 // `<latest>-dirty`, warning about uncommitted and untracked files.
-func (k *Kamal) BuildDev(ctx context.Context, o BuildOptions) error {
+func (k *Session) BuildDev(ctx context.Context, o BuildOptions) error {
 	b, buildx, err := k.localBuilder(ctx)
 	if err != nil {
 		return err
@@ -436,7 +438,7 @@ func (k *Kamal) BuildDev(ctx context.Context, o BuildOptions) error {
 
 // BuildCreate is `kamal build create`: create the buildx builder (for a
 // remote builder, check the SSH connection to it first).
-func (k *Kamal) BuildCreate(ctx context.Context) error {
+func (k *Session) BuildCreate(ctx context.Context) error {
 	b, err := k.builder()
 	if err != nil {
 		return err
@@ -465,7 +467,7 @@ func (k *Kamal) BuildCreate(ctx context.Context) error {
 // builder before the builder is created, as Kamal does, so an unreachable
 // builder host fails with the SSH error (and the host key gets verified
 // and recorded) instead of a buildx error later.
-func (k *Kamal) checkRemoteBuilderHost(ctx context.Context) error {
+func (k *Session) checkRemoteBuilderHost(ctx context.Context) error {
 	host, ok, err := remoteBuilderHost(k.Config.Builder.Remote)
 	if err != nil || !ok {
 		return err
@@ -507,7 +509,7 @@ func remoteBuilderHost(remoteURL string) (host string, ok bool, err error) {
 }
 
 // BuildRemove is `kamal build remove`: remove the buildx builder.
-func (k *Kamal) BuildRemove(ctx context.Context) error {
+func (k *Session) BuildRemove(ctx context.Context) error {
 	b, err := k.builder()
 	if err != nil {
 		return err
@@ -526,7 +528,7 @@ func (k *Kamal) BuildRemove(ctx context.Context) error {
 // BuildDetails is `kamal build details`: the builder name, then the docker
 // contexts and buildx builders (without buildx, says so and lists only
 // the contexts).
-func (k *Kamal) BuildDetails(ctx context.Context) error {
+func (k *Session) BuildDetails(ctx context.Context) error {
 	b, err := k.builder()
 	if err != nil {
 		return err
@@ -549,7 +551,7 @@ func (k *Kamal) BuildDetails(ctx context.Context) error {
 	return nil
 }
 
-func (k *Kamal) requireBuildx(ctx context.Context, what string) error {
+func (k *Session) requireBuildx(ctx context.Context, what string) error {
 	ok, err := k.localBuildx(ctx)
 	if err != nil {
 		return err

@@ -176,7 +176,7 @@ func (k *Kamal) containerAvailable(ctx context.Context, version string) (bool, e
 // StaleContainers is `kamal app stale_containers [--stop]`: running
 // containers of a role other than its current version are reported, or
 // stopped.
-func (k *Kamal) StaleContainers(ctx context.Context, stop bool) error {
+func (k *Session) StaleContainers(ctx context.Context, stop bool) error {
 	run := func(ctx context.Context) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 			for _, role := range k.RolesOn(h) {

@@ -9,7 +9,7 @@ import (
 
 // AppDetails is `kamal app details`: `docker ps` of each role's
 // containers on each app host.
-func (k *Kamal) AppDetails(ctx context.Context) error {
+func (k *Session) AppDetails(ctx context.Context) error {
 	return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 		for _, role := range k.RolesOn(h) {
 			out, err := k.Capture(ctx, h, commands.NewApp(k.Config, role, h, "").Info(), remote.Info)

@@ -30,7 +30,7 @@ func (e *HookError) Kind() string { return "Kamal::Cli::HookError" }
 // HookEnv returns the environment a hook gets besides the process's own:
 // the KAMAL_* details (in Kamal's order) and extra tags such as
 // KAMAL_RUNTIME or KAMAL_HOSTS (which replace the defaults).
-func (k *Kamal) HookEnv(extra ...commands.Tag) ([]string, error) {
+func (k *Session) HookEnv(extra ...commands.Tag) ([]string, error) {
 	version, err := k.Version()
 	if err != nil {
 		return nil, err
@@ -81,7 +81,7 @@ func shortVersion(v string) string {
 }
 
 // HookExists reports whether hooks_path holds a hook called name.
-func (k *Kamal) HookExists(name string) bool {
+func (k *Session) HookExists(name string) bool {
 	_, err := os.Stat(commands.NewHooks(k.Config).File(name))
 	return err == nil
 }
@@ -91,7 +91,7 @@ var hookMu sync.Mutex
 
 // RunHook runs the hook called name if it exists and hooks are not
 // skipped. A non-zero exit becomes a HookError with the hook's output.
-func (k *Kamal) RunHook(ctx context.Context, name string, extra ...commands.Tag) error {
+func (k *Session) RunHook(ctx context.Context, name string, extra ...commands.Tag) error {
 	if k.opts.SkipHooks {
 		return nil
 	}

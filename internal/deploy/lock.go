@@ -31,7 +31,7 @@ var lockExistsOutput = []string{"cannot create directory", "can't create directo
 var noLockOutput = []string{"No such file or directory", "can't open", "can't stat"}
 
 // ensureRunDirectory runs `mkdir -p .kamal` on hosts.
-func (k *Kamal) ensureRunDirectory(ctx context.Context, hosts []string) error {
+func (k *Session) ensureRunDirectory(ctx context.Context, hosts []string) error {
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
 		return k.Execute(ctx, h, commands.EnsureRunDirectory(), remote.Info)
 	})
@@ -40,14 +40,14 @@ func (k *Kamal) ensureRunDirectory(ctx context.Context, hosts []string) error {
 // AcquireLock takes the lock on the primary host with message. When it is
 // held by someone else it prints the holder's details and returns
 // ErrLockHeld.
-func (k *Kamal) AcquireLock(ctx context.Context, message string) error {
+func (k *Session) AcquireLock(ctx context.Context, message string) error {
 	if err := k.ensureRunDirectory(ctx, []string{k.primaryHost}); err != nil {
 		return err
 	}
 	return k.tryLock(ctx, message)
 }
 
-func (k *Kamal) tryLock(ctx context.Context, message string) error {
+func (k *Session) tryLock(ctx context.Context, message string) error {
 	version, err := k.Version()
 	if err != nil {
 		return err
@@ -74,7 +74,7 @@ func (k *Kamal) tryLock(ctx context.Context, message string) error {
 }
 
 // ReleaseLock removes the lock on the primary host; ErrNoLock when there is none.
-func (k *Kamal) ReleaseLock(ctx context.Context) error {
+func (k *Session) ReleaseLock(ctx context.Context) error {
 	lock := commands.NewLock(k.Config)
 	err := k.On(ctx, []string{k.primaryHost}, func(ctx context.Context, h string) error {
 		return k.Execute(ctx, h, lock.Release(), remote.Debug)
@@ -100,7 +100,7 @@ func (k *Kamal) ReleaseLock(ctx context.Context) error {
 // LockStatus returns the decoded details of the lock; ErrNoLock when
 // there is none. Details that do not decode give a clear error naming the
 // file, since only a manual release can clear such a lock.
-func (k *Kamal) LockStatus(ctx context.Context) (string, error) {
+func (k *Session) LockStatus(ctx context.Context) (string, error) {
 	lock := commands.NewLock(k.Config)
 	var out string
 	err := k.On(ctx, []string{k.primaryHost}, func(ctx context.Context, h string) error {
@@ -141,7 +141,7 @@ func truncate(s string, n int) string {
 // for it with --lock-wait), runs fn, and releases the lock, also when fn
 // fails or ctx is cancelled (Ctrl-C). When the lock is already held by
 // this run or inherited (KAMAL_LOCK=true), fn simply runs.
-func (k *Kamal) WithLock(ctx context.Context, fn func(ctx context.Context) error) error {
+func (k *Session) WithLock(ctx context.Context, fn func(ctx context.Context) error) error {
 	if k.HoldingLock() {
 		return fn(ctx)
 	}
@@ -166,7 +166,7 @@ func (k *Kamal) WithLock(ctx context.Context, fn func(ctx context.Context) error
 // lockReleaseTimeout bounds the release after an interruption.
 const lockReleaseTimeout = time.Minute
 
-func (k *Kamal) acquireAutomaticLock(ctx context.Context) error {
+func (k *Session) acquireAutomaticLock(ctx context.Context) error {
 	if err := k.ensureRunDirectory(ctx, k.hosts); err != nil {
 		return err
 	}
@@ -199,6 +199,6 @@ func (k *Kamal) acquireAutomaticLock(ctx context.Context) error {
 
 // EnsureRunDirectoryOnPrimary creates .kamal on the primary host (the
 // first step of the lock commands).
-func (k *Kamal) EnsureRunDirectoryOnPrimary(ctx context.Context) error {
+func (k *Session) EnsureRunDirectoryOnPrimary(ctx context.Context) error {
 	return k.ensureRunDirectory(ctx, []string{k.primaryHost})
 }

@@ -14,7 +14,7 @@ import (
 
 // ProxyHosts are the targeted hosts that run kamal-proxy (hosts of proxy
 // roles and proxied accessories).
-func (k *Kamal) ProxyHosts() []string {
+func (k *Session) ProxyHosts() []string {
 	var out []string
 	for _, h := range k.Config.ProxyHosts() {
 		if slices.Contains(k.hosts, h) {
@@ -25,7 +25,7 @@ func (k *Kamal) ProxyHosts() []string {
 }
 
 // createNetwork creates the `kamal` network; "already exists" is fine.
-func (k *Kamal) createNetwork(ctx context.Context, host string) error {
+func (k *Session) createNetwork(ctx context.Context, host string) error {
 	err := k.Execute(ctx, host, commands.CreateNetwork(), remote.Info)
 	if err != nil && commandFailedWith(err, "already exists") {
 		return nil
@@ -35,7 +35,7 @@ func (k *Kamal) createNetwork(ctx context.Context, host string) error {
 
 // ProxyBoot is `kamal proxy boot`: the kamal network on every host, then
 // on proxy hosts a registry login, the version check and start-or-run.
-func (k *Kamal) ProxyBoot(ctx context.Context) error {
+func (k *Session) ProxyBoot(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		proxyHosts := k.ProxyHosts()
 		return k.On(ctx, k.hosts, func(ctx context.Context, h string) error {
@@ -71,7 +71,7 @@ type ProxyRebootOptions struct {
 // it again (all hosts at once, or one by one), between the
 // pre/post-proxy-reboot hooks, then point it at each proxied role's
 // current container again.
-func (k *Kamal) ProxyReboot(ctx context.Context, o ProxyRebootOptions) error {
+func (k *Session) ProxyReboot(ctx context.Context, o ProxyRebootOptions) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		hosts := k.ProxyHosts()
 		groups := rollingGroups(hosts, o.Rolling)
@@ -94,7 +94,7 @@ func (k *Kamal) ProxyReboot(ctx context.Context, o ProxyRebootOptions) error {
 	})
 }
 
-func (k *Kamal) rebootProxyOn(ctx context.Context, h string) error {
+func (k *Session) rebootProxyOn(ctx context.Context, h string) error {
 	p := commands.NewProxy(k.Config, h)
 	if err := k.RecordOn(ctx, h, "Rebooted proxy"); err != nil {
 		return err
@@ -129,7 +129,7 @@ func (k *Kamal) rebootProxyOn(ctx context.Context, h string) error {
 }
 
 // ProxyStart is `kamal proxy start`.
-func (k *Kamal) ProxyStart(ctx context.Context) error {
+func (k *Session) ProxyStart(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 			p := commands.NewProxy(k.Config, h)
@@ -139,7 +139,7 @@ func (k *Kamal) ProxyStart(ctx context.Context) error {
 }
 
 // ProxyStop is `kamal proxy stop` (a proxy that is not running is fine).
-func (k *Kamal) ProxyStop(ctx context.Context) error {
+func (k *Session) ProxyStop(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 			if err := k.RecordOn(ctx, h, "Stopped proxy"); err != nil {
@@ -152,7 +152,7 @@ func (k *Kamal) ProxyStop(ctx context.Context) error {
 }
 
 // ProxyRestart is `kamal proxy restart`: stop, then start.
-func (k *Kamal) ProxyRestart(ctx context.Context) error {
+func (k *Session) ProxyRestart(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		if err := k.ProxyStop(ctx); err != nil {
 			return err
@@ -162,7 +162,7 @@ func (k *Kamal) ProxyRestart(ctx context.Context) error {
 }
 
 // ProxyDetails is `kamal proxy details`: `docker ps` of kamal-proxy per host.
-func (k *Kamal) ProxyDetails(ctx context.Context) error {
+func (k *Session) ProxyDetails(ctx context.Context) error {
 	return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 		out, err := k.Capture(ctx, h, commands.NewProxy(k.Config, h).Info(), remote.Info)
 		if err != nil {
@@ -181,7 +181,7 @@ type ProxyLogsOptions struct {
 
 // ProxyLogs is `kamal proxy logs`: the last lines of every proxy host, or
 // (--follow) a live view of the primary proxy host.
-func (k *Kamal) ProxyLogs(ctx context.Context, o ProxyLogsOptions) error {
+func (k *Session) ProxyLogs(ctx context.Context, o ProxyLogsOptions) error {
 	hosts := k.ProxyHosts()
 	if o.Follow {
 		if len(hosts) == 0 {
@@ -224,7 +224,7 @@ type ProxyRemoveOptions struct {
 // ProxyRemove is `kamal proxy remove`: unless another app still has a
 // directory in .kamal/apps on a proxy host (or Force), stop kamal-proxy,
 // remove its containers, images and .kamal/proxy.
-func (k *Kamal) ProxyRemove(ctx context.Context, o ProxyRemoveOptions) error {
+func (k *Session) ProxyRemove(ctx context.Context, o ProxyRemoveOptions) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		hosts := k.ProxyHosts()
 		if !o.Force {
@@ -278,21 +278,21 @@ func rollingGroups(hosts []string, rolling bool) [][]string {
 // ProxyRemoveContainer, ProxyRemoveImage and ProxyRemoveDirectory are the
 // hidden single steps of `kamal proxy remove`, each under the lock on the
 // proxy hosts.
-func (k *Kamal) ProxyRemoveContainer(ctx context.Context) error {
+func (k *Session) ProxyRemoveContainer(ctx context.Context) error {
 	return k.proxyStep(ctx, "Removed proxy container", func(p *commands.Proxy) commands.Cmd { return p.RemoveContainer() })
 }
 
-func (k *Kamal) ProxyRemoveImage(ctx context.Context) error {
+func (k *Session) ProxyRemoveImage(ctx context.Context) error {
 	return k.proxyStep(ctx, "Removed proxy image", func(p *commands.Proxy) commands.Cmd { return p.RemoveImage() })
 }
 
-func (k *Kamal) ProxyRemoveDirectory(ctx context.Context) error {
+func (k *Session) ProxyRemoveDirectory(ctx context.Context) error {
 	return k.proxyStep(ctx, "", func(p *commands.Proxy) commands.Cmd { return p.RemoveProxyDirectory() })
 }
 
 // proxyStep runs one proxy command on every proxy host under the lock,
 // after an audit line when message is set.
-func (k *Kamal) proxyStep(ctx context.Context, message string, step func(*commands.Proxy) commands.Cmd) error {
+func (k *Session) proxyStep(ctx context.Context, message string, step func(*commands.Proxy) commands.Cmd) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 			cmd := step(commands.NewProxy(k.Config, h))
@@ -306,7 +306,7 @@ func (k *Kamal) proxyStep(ctx context.Context, message string, step func(*comman
 
 // ProxyBootConfigSet is `kamal proxy boot_config set`: it writes (or, for
 // default values, deletes) the legacy boot_config files on proxy hosts.
-func (k *Kamal) ProxyBootConfigSet(ctx context.Context, b commands.BootConfig) error {
+func (k *Session) ProxyBootConfigSet(ctx context.Context, b commands.BootConfig) error {
 	for _, ip := range b.BindIPs {
 		if net.ParseIP(strings.Trim(ip, "[]")) == nil {
 			return &ArgumentError{fmt.Sprintf("Invalid publish IP address: %s", ip)}
@@ -340,7 +340,7 @@ func (k *Kamal) ProxyBootConfigSet(ctx context.Context, b commands.BootConfig) e
 
 // ProxyBootConfigGet is `kamal proxy boot_config get`: the options, image
 // and command kamal-proxy boots with on each host.
-func (k *Kamal) ProxyBootConfigGet(ctx context.Context) error {
+func (k *Session) ProxyBootConfigGet(ctx context.Context) error {
 	return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 		out, err := k.Capture(ctx, h, commands.NewProxy(k.Config, h).BootConfigEcho(), remote.Info)
 		if err != nil {
@@ -353,7 +353,7 @@ func (k *Kamal) ProxyBootConfigGet(ctx context.Context) error {
 
 // ProxyBootConfigReset is `kamal proxy boot_config reset`: it deletes the
 // boot_config files.
-func (k *Kamal) ProxyBootConfigReset(ctx context.Context) error {
+func (k *Session) ProxyBootConfigReset(ctx context.Context) error {
 	var files []string
 	for _, f := range (commands.BootConfig{}).Files() {
 		files = append(files, f.Path)

@@ -8,7 +8,7 @@ import (
 )
 
 // retainOrDefault validates --retain (0 means retain_containers).
-func (k *Kamal) retainOrDefault(retain int) (int, error) {
+func (k *Session) retainOrDefault(retain int) (int, error) {
 	if retain == 0 {
 		retain = k.Config.RetainContainers
 	}
@@ -21,7 +21,7 @@ func (k *Kamal) retainOrDefault(retain int) (int, error) {
 // PruneAll is `kamal prune all`: old containers, then unused images, on
 // every targeted host in one command each, under the lock. retain 0 means
 // retain_containers.
-func (k *Kamal) PruneAll(ctx context.Context, retain int) error {
+func (k *Session) PruneAll(ctx context.Context, retain int) error {
 	retain, err := k.retainOrDefault(retain)
 	if err != nil {
 		return err
@@ -34,13 +34,13 @@ func (k *Kamal) PruneAll(ctx context.Context, retain int) error {
 }
 
 // PruneImages is `kamal prune images`.
-func (k *Kamal) PruneImages(ctx context.Context) error {
+func (k *Session) PruneImages(ctx context.Context) error {
 	p := commands.NewPrune(k.Config)
 	return k.prune(ctx, commands.Combine(k.Auditor().Record("Pruned images"), p.DanglingImages(), p.TaggedImages()))
 }
 
 // PruneContainers is `kamal prune containers [--retain N]`.
-func (k *Kamal) PruneContainers(ctx context.Context, retain int) error {
+func (k *Session) PruneContainers(ctx context.Context, retain int) error {
 	retain, err := k.retainOrDefault(retain)
 	if err != nil {
 		return err
@@ -49,7 +49,7 @@ func (k *Kamal) PruneContainers(ctx context.Context, retain int) error {
 	return k.prune(ctx, commands.Combine(k.Auditor().Record("Pruned containers"), p.AppContainers(retain)))
 }
 
-func (k *Kamal) prune(ctx context.Context, cmd commands.Cmd) error {
+func (k *Session) prune(ctx context.Context, cmd commands.Cmd) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.hosts, func(ctx context.Context, h string) error {
 			return k.Execute(ctx, h, cmd, remote.Info)

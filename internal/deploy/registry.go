@@ -34,7 +34,7 @@ func (e *DependencyError) Kind() string { return "Kamal::Cli::DependencyError" }
 
 // EnsureLocalDocker fails with Kamal's "Docker is not installed locally"
 // when the docker CLI is missing or broken.
-func (k *Kamal) EnsureLocalDocker(ctx context.Context) error {
+func (k *Session) EnsureLocalDocker(ctx context.Context) error {
 	if _, err := exec.LookPath("docker"); err != nil {
 		return &DependencyError{"Docker is not installed locally"}
 	}
@@ -49,7 +49,7 @@ func (k *Kamal) EnsureLocalDocker(ctx context.Context) error {
 // starts the registry container here; otherwise it logs in to the
 // registry here and on every targeted host (accessories with their own
 // registry log in to theirs on their hosts).
-func (k *Kamal) RegistrySetup(ctx context.Context, o RegistryOptions) error {
+func (k *Session) RegistrySetup(ctx context.Context, o RegistryOptions) error {
 	if !o.SkipLocal {
 		if err := k.EnsureLocalDocker(ctx); err != nil {
 			return err
@@ -74,7 +74,7 @@ func (k *Kamal) RegistrySetup(ctx context.Context, o RegistryOptions) error {
 
 // RegistryRemove is `kamal registry remove`: it removes a local registry
 // container, or logs out here and on the hosts.
-func (k *Kamal) RegistryRemove(ctx context.Context, o RegistryOptions) error {
+func (k *Session) RegistryRemove(ctx context.Context, o RegistryOptions) error {
 	if k.Config.Registry.Local {
 		if o.SkipLocal {
 			return nil
@@ -104,7 +104,7 @@ func (k *Kamal) RegistryRemove(ctx context.Context, o RegistryOptions) error {
 }
 
 // RegistryLogin is `kamal registry login`; it refuses a local registry.
-func (k *Kamal) RegistryLogin(ctx context.Context, o RegistryOptions) error {
+func (k *Session) RegistryLogin(ctx context.Context, o RegistryOptions) error {
 	if k.Config.Registry.Local {
 		return ErrLocalRegistryLogin
 	}
@@ -112,7 +112,7 @@ func (k *Kamal) RegistryLogin(ctx context.Context, o RegistryOptions) error {
 }
 
 // RegistryLogout is `kamal registry logout`; it refuses a local registry.
-func (k *Kamal) RegistryLogout(ctx context.Context, o RegistryOptions) error {
+func (k *Session) RegistryLogout(ctx context.Context, o RegistryOptions) error {
 	if k.Config.Registry.Local {
 		return ErrLocalRegistryLogin
 	}
@@ -121,7 +121,7 @@ func (k *Kamal) RegistryLogout(ctx context.Context, o RegistryOptions) error {
 
 // RegistryLoginLocally logs the local docker in to the app's registry (a
 // local registry needs none). The password goes on stdin.
-func (k *Kamal) RegistryLoginLocally(ctx context.Context) error {
+func (k *Session) RegistryLoginLocally(ctx context.Context) error {
 	l, ok, err := k.login(k.Config.Registry)
 	if err != nil || !ok {
 		return err
@@ -133,7 +133,7 @@ func (k *Kamal) RegistryLoginLocally(ctx context.Context) error {
 
 // RegistryLoginOnHosts logs in to the app's registry on hosts, and to each
 // accessory's own registry on that accessory's hosts among them.
-func (k *Kamal) RegistryLoginOnHosts(ctx context.Context, hosts []string) error {
+func (k *Session) RegistryLoginOnHosts(ctx context.Context, hosts []string) error {
 	if !k.Config.Registry.Local {
 		if err := k.On(ctx, hosts, func(ctx context.Context, h string) error {
 			return k.RegistryLoginOn(ctx, h, k.Config.Registry)
@@ -148,7 +148,7 @@ func (k *Kamal) RegistryLoginOnHosts(ctx context.Context, hosts []string) error 
 
 // RegistryLoginOn logs host in to reg (inside an On); a local registry
 // needs no login.
-func (k *Kamal) RegistryLoginOn(ctx context.Context, host string, reg config.Registry) error {
+func (k *Session) RegistryLoginOn(ctx context.Context, host string, reg config.Registry) error {
 	l, ok, err := k.login(reg)
 	if err != nil || !ok {
 		return err
@@ -159,7 +159,7 @@ func (k *Kamal) RegistryLoginOn(ctx context.Context, host string, reg config.Reg
 
 // login resolves the credentials of reg (secrets are redacted from then
 // on) and returns the login command.
-func (k *Kamal) login(reg config.Registry) (commands.Login, bool, error) {
+func (k *Session) login(reg config.Registry) (commands.Login, bool, error) {
 	if reg.Local {
 		return commands.Login{}, false, nil
 	}
@@ -181,7 +181,7 @@ func (k *Kamal) login(reg config.Registry) (commands.Login, bool, error) {
 
 // forAccessoryRegistries calls fn for every host among hosts of each
 // accessory that has its own registry.
-func (k *Kamal) forAccessoryRegistries(ctx context.Context, hosts []string, fn func(ctx context.Context, host string, reg config.Registry) error) error {
+func (k *Session) forAccessoryRegistries(ctx context.Context, hosts []string, fn func(ctx context.Context, host string, reg config.Registry) error) error {
 	for _, a := range k.Config.Accessories {
 		if a.Registry == nil {
 			continue
@@ -201,4 +201,4 @@ func (k *Kamal) forAccessoryRegistries(ctx context.Context, hosts []string, fn f
 }
 
 // targets reports whether host is one of this run's hosts.
-func (k *Kamal) targets(host string) bool { return slices.Contains(k.hosts, host) }
+func (k *Session) targets(host string) bool { return slices.Contains(k.hosts, host) }

@@ -30,7 +30,7 @@ func (k *Kamal) Remove(ctx context.Context) error {
 // AppStop is `kamal app stop`: per host and role, take the role out of
 // kamal-proxy, then stop its current container (failures are ignored, as
 // in Kamal).
-func (k *Kamal) AppStop(ctx context.Context) error {
+func (k *Session) AppStop(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 			for _, role := range k.RolesOn(h) {
@@ -45,7 +45,7 @@ func (k *Kamal) AppStop(ctx context.Context) error {
 
 // StopRoleOn stops role's current container on host (inside an On),
 // removing it from kamal-proxy first when the role runs behind it.
-func (k *Kamal) StopRoleOn(ctx context.Context, h string, role *config.Role) error {
+func (k *Session) StopRoleOn(ctx context.Context, h string, role *config.Role) error {
 	app := commands.NewApp(k.Config, role, h, "")
 	if err := k.RecordOn(ctx, h, "Stopped app", roleTag(role)); err != nil {
 		return err
@@ -72,7 +72,7 @@ func (k *Kamal) StopRoleOn(ctx context.Context, h string, role *config.Role) err
 // AppRemove is `kamal app remove`: stop, then remove the roles' containers,
 // the app images and, on hosts where every role of the app is removed, the
 // app and proxy-config directories.
-func (k *Kamal) AppRemove(ctx context.Context) error {
+func (k *Session) AppRemove(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		if err := k.AppStop(ctx); err != nil {
 			return err
@@ -106,7 +106,7 @@ func (k *Kamal) AppRemove(ctx context.Context) error {
 }
 
 // allRolesOf reports whether every role of the app on host is targeted.
-func (k *Kamal) allRolesOf(h string) bool {
+func (k *Session) allRolesOf(h string) bool {
 	targeted := k.RolesOn(h)
 	for _, r := range k.Config.RolesOnHost(h) {
 		if !slices.Contains(targeted, r) {

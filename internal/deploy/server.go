@@ -36,7 +36,7 @@ type ServerExecOptions struct {
 
 // ServerExec runs a user command on the targeted hosts (or interactively
 // on the primary host) and prints each host's output.
-func (k *Kamal) ServerExec(ctx context.Context, cmd string, o ServerExecOptions) error {
+func (k *Session) ServerExec(ctx context.Context, cmd string, o ServerExecOptions) error {
 	// SSHKit maps a command without spaces (`date` -> /usr/bin/env date)
 	// and runs any other line as it is.
 	line := shell.Command(cmd)
@@ -81,7 +81,7 @@ func (k *Kamal) ServerExec(ctx context.Context, cmd string, o ServerExecOptions)
 // Bootstrap installs Docker where it is missing and possible, adds a
 // non-root user to the docker group, creates .kamal and runs the
 // docker-setup hook, all under the deploy lock.
-func (k *Kamal) Bootstrap(ctx context.Context) error {
+func (k *Session) Bootstrap(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		var mu sync.Mutex
 		var missing []string
