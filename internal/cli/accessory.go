@@ -17,27 +17,27 @@ func newAccessoryCommand(a *App) *cobra.Command {
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
 	// named is a subcommand taking NAME (or "all") and no flags of its own.
-	named := func(use, short string, hidden bool, fn func(k *deploy.Kamal, ctx context.Context, name string) error) *cobra.Command {
+	named := func(use, short string, hidden bool, fn func(acc *deploy.Accessories, ctx context.Context, name string) error) *cobra.Command {
 		return &cobra.Command{
 			Use: use + " NAME", Short: short, Hidden: hidden, Args: cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return fn(k, ctx, args[0]) })
+				return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return fn(k.Accessories, ctx, args[0]) })
 			},
 		}
 	}
 	cmd.AddCommand(
-		named("boot", "Boot new accessory service on host (use NAME=all to boot all accessories)", false, (*deploy.Kamal).AccessoryBoot),
-		named("reboot", "Reboot existing accessory on host (stop container, remove container, start new container; use NAME=all to boot all accessories)", false, (*deploy.Kamal).AccessoryReboot),
-		named("start", "Start existing accessory container on host", false, (*deploy.Kamal).AccessoryStart),
-		named("stop", "Stop existing accessory container on host", false, (*deploy.Kamal).AccessoryStop),
-		named("restart", "Restart existing accessory container on host", false, (*deploy.Kamal).AccessoryRestart),
-		named("details", "Show details about accessory on host (use NAME=all to show all accessories)", false, (*deploy.Kamal).AccessoryDetails),
-		named("upload", "Upload accessory files to host", true, (*deploy.Kamal).AccessoryUpload),
-		named("directories", "Create accessory directories on host", true, (*deploy.Kamal).AccessoryDirectories),
-		named("pull_image", "Pull accessory image on host", true, (*deploy.Kamal).AccessoryPullImage),
-		named("remove_container", "Remove accessory container from host", true, (*deploy.Kamal).AccessoryRemoveContainer),
-		named("remove_image", "Remove accessory image from host", true, (*deploy.Kamal).AccessoryRemoveImage),
-		named("remove_service_directory", "Remove accessory directory used for uploaded files and data directories from host", true, (*deploy.Kamal).AccessoryRemoveServiceDirectory),
+		named("boot", "Boot new accessory service on host (use NAME=all to boot all accessories)", false, (*deploy.Accessories).Boot),
+		named("reboot", "Reboot existing accessory on host (stop container, remove container, start new container; use NAME=all to boot all accessories)", false, (*deploy.Accessories).Reboot),
+		named("start", "Start existing accessory container on host", false, (*deploy.Accessories).Start),
+		named("stop", "Stop existing accessory container on host", false, (*deploy.Accessories).Stop),
+		named("restart", "Restart existing accessory container on host", false, (*deploy.Accessories).Restart),
+		named("details", "Show details about accessory on host (use NAME=all to show all accessories)", false, (*deploy.Accessories).Details),
+		named("upload", "Upload accessory files to host", true, (*deploy.Accessories).UploadFiles),
+		named("directories", "Create accessory directories on host", true, (*deploy.Accessories).Directories),
+		named("pull_image", "Pull accessory image on host", true, (*deploy.Accessories).PullImage),
+		named("remove_container", "Remove accessory container from host", true, (*deploy.Accessories).RemoveContainer),
+		named("remove_image", "Remove accessory image from host", true, (*deploy.Accessories).RemoveImage),
+		named("remove_service_directory", "Remove accessory directory used for uploaded files and data directories from host", true, (*deploy.Accessories).RemoveServiceDirectory),
 		newAccessoryExecCommand(a),
 		newAccessoryLogsCommand(a),
 		newAccessoryRemoveCommand(a),
@@ -56,7 +56,7 @@ func newAccessoryExecCommand(a *App) *cobra.Command {
 			name, words := args[0], leadingExecFlags(args[1:], &o)
 			a.rawExec(o.Raw)
 			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
-				return k.AccessoryExec(ctx, name, deploy.JoinCommand(words), o)
+				return k.Accessories.ExecCommand(ctx, name, deploy.JoinCommand(words), o)
 			})
 		},
 	}
@@ -110,7 +110,7 @@ func newAccessoryLogsCommand(a *App) *cobra.Command {
 		Short: "Show log lines from accessory on host (use --help to show options)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.AccessoryLogs(ctx, args[0], o) })
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Accessories.Logs(ctx, args[0], o) })
 		},
 	}
 	f := cmd.Flags()
@@ -128,14 +128,16 @@ func newAccessoryRemoveCommand(a *App) *cobra.Command {
 		func(name string) string {
 			return "This will remove all containers, images and data directories for " + name + ". Are you sure?"
 		},
-		(*deploy.Kamal).AccessoryRemove)
+		(*deploy.Accessories).Remove)
 }
 
 func newAccessoryUpgradeCommand(a *App) *cobra.Command {
 	var o deploy.AccessoryUpgradeOptions
 	cmd := confirmedAccessoryCommand(a, "upgrade", "Upgrade accessories from Kamal 1.x to 2.0 (restart them in 'kamal' network)",
 		func(string) string { return "This will restart all accessories" },
-		func(k *deploy.Kamal, ctx context.Context, name string) error { return k.AccessoryUpgrade(ctx, name, o) })
+		func(acc *deploy.Accessories, ctx context.Context, name string) error {
+			return acc.Upgrade(ctx, name, o)
+		})
 	cmd.Flags().BoolVar(&o.Rolling, "rolling", false, "Upgrade one host at a time")
 	return cmd
 }
@@ -143,7 +145,7 @@ func newAccessoryUpgradeCommand(a *App) *cobra.Command {
 // confirmedAccessoryCommand is a NAME subcommand that asks question(NAME)
 // unless -y is given, then runs fn. An unknown name fails before the
 // question.
-func confirmedAccessoryCommand(a *App, use, short string, question func(name string) string, fn func(k *deploy.Kamal, ctx context.Context, name string) error) *cobra.Command {
+func confirmedAccessoryCommand(a *App, use, short string, question func(name string) string, fn func(acc *deploy.Accessories, ctx context.Context, name string) error) *cobra.Command {
 	var yes bool
 	cmd := &cobra.Command{
 		Use:   use + " NAME",
@@ -151,13 +153,13 @@ func confirmedAccessoryCommand(a *App, use, short string, question func(name str
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
-				if err := k.CheckAccessoryName(args[0]); err != nil {
+				if err := k.Accessories.CheckName(args[0]); err != nil {
 					return err
 				}
 				if !a.confirm(question(args[0]), yes) {
 					return nil
 				}
-				return fn(k, ctx, args[0])
+				return fn(k.Accessories, ctx, args[0])
 			})
 		},
 	}

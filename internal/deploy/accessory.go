@@ -19,9 +19,12 @@ import (
 	"github.com/kamalgo/kamal/internal/remote"
 )
 
-// This file holds `kamal accessory`: long-lived services (databases,
+// Accessories is `kamal accessory`: long-lived services (databases,
 // caches) next to the app, each run as one container per host with its
 // uploaded files, data directories and env file.
+type Accessories struct {
+	*Session
+}
 
 // AllAccessories is the NAME that selects every accessory.
 const AllAccessories = "all"
@@ -41,7 +44,7 @@ func (e *UnknownAccessoryError) Error() string {
 }
 
 // accessoryNames are the configured accessories, in config order.
-func (k *Session) accessoryNames() []string {
+func (k *Accessories) accessoryNames() []string {
 	names := make([]string, len(k.Config.Accessories))
 	for i, a := range k.Config.Accessories {
 		names[i] = a.Name
@@ -50,7 +53,7 @@ func (k *Session) accessoryNames() []string {
 }
 
 // accessory looks name up.
-func (k *Session) accessory(name string) (*config.Accessory, error) {
+func (k *Accessories) accessory(name string) (*config.Accessory, error) {
 	for _, a := range k.Config.Accessories {
 		if a.Name == name {
 			return a, nil
@@ -61,7 +64,7 @@ func (k *Session) accessory(name string) (*config.Accessory, error) {
 
 // selectAccessories resolves NAME: every accessory for "all", else the one
 // named (an unknown name is an error before anything runs).
-func (k *Session) selectAccessories(name string) ([]*config.Accessory, error) {
+func (k *Accessories) selectAccessories(name string) ([]*config.Accessory, error) {
 	if name == AllAccessories {
 		return slices.Clone(k.Config.Accessories), nil
 	}
@@ -72,9 +75,9 @@ func (k *Session) selectAccessories(name string) ([]*config.Accessory, error) {
 	return []*config.Accessory{a}, nil
 }
 
-// CheckAccessoryName fails with Kamal's message unless name is "all" or a
+// CheckName fails with Kamal's message unless name is "all" or a
 // configured accessory.
-func (k *Session) CheckAccessoryName(name string) error {
+func (k *Accessories) CheckName(name string) error {
 	_, err := k.selectAccessories(name)
 	return err
 }
@@ -108,7 +111,7 @@ func (k *Session) AccessoryHosts() []string {
 
 // accessoryRegistry is the registry an accessory's image comes from: its
 // own, else the app's.
-func (k *Session) accessoryRegistry(a *config.Accessory) config.Registry {
+func (k *Accessories) accessoryRegistry(a *config.Accessory) config.Registry {
 	if a.Registry != nil {
 		return *a.Registry
 	}
@@ -117,19 +120,19 @@ func (k *Session) accessoryRegistry(a *config.Accessory) config.Registry {
 
 // accessoryRun is one accessory command over a set of hosts.
 type accessoryRun struct {
-	k     *Session
+	k     *Accessories
 	acc   *config.Accessory
 	cmd   *commands.Accessory
 	hosts []string
 }
 
-func (k *Session) accessoryRun(a *config.Accessory, scope []string) *accessoryRun {
+func (k *Accessories) accessoryRun(a *config.Accessory, scope []string) *accessoryRun {
 	return &accessoryRun{k: k, acc: a, cmd: commands.NewAccessory(k.Config, a), hosts: k.accessoryHosts(a, scope)}
 }
 
 // eachAccessory resolves name and runs fn for each selected accessory, one
 // after another, under the deploy lock when locked is set.
-func (k *Session) eachAccessory(ctx context.Context, name string, locked bool, scope []string, fn func(r *accessoryRun, ctx context.Context) error) error {
+func (k *Accessories) eachAccessory(ctx context.Context, name string, locked bool, scope []string, fn func(r *accessoryRun, ctx context.Context) error) error {
 	accs, err := k.selectAccessories(name)
 	if err != nil {
 		return err
@@ -148,12 +151,12 @@ func (k *Session) eachAccessory(ctx context.Context, name string, locked bool, s
 	return run(ctx)
 }
 
-// AccessoryBoot is `kamal accessory boot NAME|all`: under the lock, log in
+// Boot is `kamal accessory boot NAME|all`: under the lock, log in
 // to the accessory's registry and create the kamal network, skip the hosts
 // where a container of the accessory already exists, create the data
 // directories, upload the files, then per host the env file and `docker
 // run` (and the kamal-proxy deploy for a proxied accessory).
-func (k *Session) AccessoryBoot(ctx context.Context, name string) error {
+func (k *Accessories) Boot(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, func(r *accessoryRun, ctx context.Context) error {
 		return r.boot(ctx, true)
 	})
@@ -307,8 +310,8 @@ func (r *accessoryRun) uploadCertificates(ctx context.Context, h string) error {
 	return k.Upload(ctx, h, r.cmd.PrivateKeyPath(), key, 0o644)
 }
 
-// AccessoryDirectories is the hidden `accessory directories NAME|all`.
-func (k *Session) AccessoryDirectories(ctx context.Context, name string) error {
+// Directories is the hidden `accessory directories NAME|all`.
+func (k *Accessories) Directories(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).directories)
 }
 
@@ -331,8 +334,8 @@ func (r *accessoryRun) directories(ctx context.Context) error {
 	})
 }
 
-// AccessoryUpload is the hidden `accessory upload NAME|all`.
-func (k *Session) AccessoryUpload(ctx context.Context, name string) error {
+// UploadFiles is the hidden `accessory upload NAME|all`.
+func (k *Accessories) UploadFiles(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).upload)
 }
 
@@ -431,13 +434,13 @@ func (r *accessoryRun) readLocal(local string) ([]byte, error) {
 	return out, nil
 }
 
-// AccessoryReboot is `kamal accessory reboot NAME|all`: prepare, pull the
+// Reboot is `kamal accessory reboot NAME|all`: prepare, pull the
 // image, stop and remove the container, boot again.
-func (k *Session) AccessoryReboot(ctx context.Context, name string) error {
+func (k *Accessories) Reboot(ctx context.Context, name string) error {
 	return k.accessoryReboot(ctx, name, nil)
 }
 
-func (k *Session) accessoryReboot(ctx context.Context, name string, scope []string) error {
+func (k *Accessories) accessoryReboot(ctx context.Context, name string, scope []string) error {
 	return k.eachAccessory(ctx, name, true, scope, func(r *accessoryRun, ctx context.Context) error {
 		for _, step := range []func(context.Context) error{r.prepare, r.pullImage, r.stop, r.removeContainer} {
 			if err := step(ctx); err != nil {
@@ -448,8 +451,8 @@ func (k *Session) accessoryReboot(ctx context.Context, name string, scope []stri
 	})
 }
 
-// AccessoryPullImage is the hidden `accessory pull_image NAME|all`.
-func (k *Session) AccessoryPullImage(ctx context.Context, name string) error {
+// PullImage is the hidden `accessory pull_image NAME|all`.
+func (k *Accessories) PullImage(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).pullImage)
 }
 
@@ -471,8 +474,8 @@ func (r *accessoryRun) each(ctx context.Context, message string, cmd commands.Cm
 	})
 }
 
-// AccessoryStart is `kamal accessory start NAME|all`.
-func (k *Session) AccessoryStart(ctx context.Context, name string) error {
+// Start is `kamal accessory start NAME|all`.
+func (k *Accessories) Start(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).start)
 }
 
@@ -489,9 +492,9 @@ func (r *accessoryRun) start(ctx context.Context) error {
 	})
 }
 
-// AccessoryStop is `kamal accessory stop NAME|all`. A stop that fails (no
+// Stop is `kamal accessory stop NAME|all`. A stop that fails (no
 // container) is not an error, as in Kamal.
-func (k *Session) AccessoryStop(ctx context.Context, name string) error {
+func (k *Accessories) Stop(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).stop)
 }
 
@@ -515,8 +518,8 @@ func (r *accessoryRun) stop(ctx context.Context) error {
 	})
 }
 
-// AccessoryRestart is `kamal accessory restart NAME|all`: stop, then start.
-func (k *Session) AccessoryRestart(ctx context.Context, name string) error {
+// Restart is `kamal accessory restart NAME|all`: stop, then start.
+func (k *Accessories) Restart(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, func(r *accessoryRun, ctx context.Context) error {
 		if err := r.stop(ctx); err != nil {
 			return err
@@ -525,9 +528,9 @@ func (k *Session) AccessoryRestart(ctx context.Context, name string) error {
 	})
 }
 
-// AccessoryDetails is `kamal accessory details NAME|all`: `docker ps` of
+// Details is `kamal accessory details NAME|all`: `docker ps` of
 // the accessory on each of its hosts.
-func (k *Session) AccessoryDetails(ctx context.Context, name string) error {
+func (k *Accessories) Details(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, false, nil, func(r *accessoryRun, ctx context.Context) error {
 		return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
 			out, err := k.Capture(ctx, h, r.cmd.Info(), remote.Info)
@@ -547,11 +550,11 @@ type AccessoryExecOptions struct {
 	Raw         bool // print the bytes of the output only
 }
 
-// AccessoryExec is `kamal accessory exec NAME CMD...`: cmd (shell text)
+// ExecCommand is `kamal accessory exec NAME CMD...`: cmd (shell text)
 // runs in a new container of the accessory's image (with its env, volumes
 // and network), or with Reuse in the running one, on each of its hosts;
 // Interactive runs it on the first host with a TTY.
-func (k *Session) AccessoryExec(ctx context.Context, name, cmd string, o AccessoryExecOptions) error {
+func (k *Accessories) ExecCommand(ctx context.Context, name, cmd string, o AccessoryExecOptions) error {
 	a, err := k.accessory(name)
 	if err != nil {
 		return err
@@ -613,9 +616,9 @@ type AccessoryLogsOptions struct {
 	SkipTimestamps bool
 }
 
-// AccessoryLogs is `kamal accessory logs NAME`: the container's log lines
+// Logs is `kamal accessory logs NAME`: the container's log lines
 // on each of its hosts, or with Follow a stream from its first host.
-func (k *Session) AccessoryLogs(ctx context.Context, name string, o AccessoryLogsOptions) error {
+func (k *Accessories) Logs(ctx context.Context, name string, o AccessoryLogsOptions) error {
 	a, err := k.accessory(name)
 	if err != nil {
 		return err
@@ -649,10 +652,10 @@ func (k *Session) AccessoryLogs(ctx context.Context, name string, o AccessoryLog
 	})
 }
 
-// AccessoryRemove is `kamal accessory remove NAME|all` (after the
+// Remove is `kamal accessory remove NAME|all` (after the
 // confirmation): under the lock, stop, remove the container and the image,
 // and delete the uploaded files and data directories.
-func (k *Session) AccessoryRemove(ctx context.Context, name string) error {
+func (k *Accessories) Remove(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, func(r *accessoryRun, ctx context.Context) error {
 		for _, step := range []func(context.Context) error{r.stop, r.removeContainer, r.removeImage, r.removeServiceDirectory} {
 			if err := step(ctx); err != nil {
@@ -663,8 +666,8 @@ func (k *Session) AccessoryRemove(ctx context.Context, name string) error {
 	})
 }
 
-// AccessoryRemoveContainer is the hidden `accessory remove_container NAME|all`.
-func (k *Session) AccessoryRemoveContainer(ctx context.Context, name string) error {
+// RemoveContainer is the hidden `accessory remove_container NAME|all`.
+func (k *Accessories) RemoveContainer(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).removeContainer)
 }
 
@@ -672,8 +675,8 @@ func (r *accessoryRun) removeContainer(ctx context.Context) error {
 	return r.each(ctx, "Remove "+r.acc.Name+" accessory container", r.cmd.RemoveContainer(), false)
 }
 
-// AccessoryRemoveImage is the hidden `accessory remove_image NAME|all`.
-func (k *Session) AccessoryRemoveImage(ctx context.Context, name string) error {
+// RemoveImage is the hidden `accessory remove_image NAME|all`.
+func (k *Accessories) RemoveImage(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).removeImage)
 }
 
@@ -693,9 +696,9 @@ func (r *accessoryRun) removeImage(ctx context.Context) error {
 	})
 }
 
-// AccessoryRemoveServiceDirectory is the hidden `accessory
+// RemoveServiceDirectory is the hidden `accessory
 // remove_service_directory NAME|all`.
-func (k *Session) AccessoryRemoveServiceDirectory(ctx context.Context, name string) error {
+func (k *Accessories) RemoveServiceDirectory(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, true, nil, (*accessoryRun).removeServiceDirectory)
 }
 
@@ -708,11 +711,11 @@ type AccessoryUpgradeOptions struct {
 	Rolling bool // one host at a time
 }
 
-// AccessoryUpgrade is `kamal accessory upgrade NAME|all` (after the
+// Upgrade is `kamal accessory upgrade NAME|all` (after the
 // confirmation): reboot the accessories, which puts containers started
 // by Kamal 1 on the kamal network, on all accessory hosts at once or one
 // host at a time.
-func (k *Session) AccessoryUpgrade(ctx context.Context, name string, o AccessoryUpgradeOptions) error {
+func (k *Accessories) Upgrade(ctx context.Context, name string, o AccessoryUpgradeOptions) error {
 	if _, err := k.selectAccessories(name); err != nil {
 		return err
 	}

@@ -170,7 +170,7 @@ func TestAccessoryBootSteps(t *testing.T) {
 	k, x, out := accessoryKamal(t, Options{},
 		accAnswer{host: "1.1.1.1", match: "docker ps -a -q --filter label=service=app-db", stdout: "0123abcd\n"},
 	)
-	if err := k.AccessoryBoot(context.Background(), "db"); err != nil {
+	if err := k.Accessories.Boot(context.Background(), "db"); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "Skipping booting `db` on 1.1.1.1, a container already exists\n") {
@@ -232,7 +232,7 @@ func TestAccessoryBootProxiedWithOwnRegistry(t *testing.T) {
 		accAnswer{match: "docker container ls --filter", stdout: "c0ffee\n"},
 		accAnswer{match: "docker network create", fail: true, stderr: "network with name kamal already exists"},
 	)
-	if err := k.AccessoryBoot(context.Background(), "cache"); err != nil {
+	if err := k.Accessories.Boot(context.Background(), "cache"); err != nil {
 		t.Fatal(err)
 	}
 	got := x.commandsOn("1.1.1.2", false)
@@ -255,7 +255,7 @@ func TestAccessoryBootProxiedWithOwnRegistry(t *testing.T) {
 
 func TestAccessoryProxyDeployNeedsARunningContainer(t *testing.T) {
 	k, _, _ := accessoryKamal(t, Options{})
-	err := k.AccessoryBoot(context.Background(), "cache")
+	err := k.Accessories.Boot(context.Background(), "cache")
 	var be *BootError
 	if !errors.As(err, &be) || !strings.Contains(err.Error(), "did the container boot?") {
 		t.Fatalf("err = %v, want a BootError", err)
@@ -266,12 +266,12 @@ func TestAccessoryUnknownName(t *testing.T) {
 	k, x, _ := accessoryKamal(t, Options{})
 	ctx := context.Background()
 	for name, fn := range map[string]func() error{
-		"boot":    func() error { return k.AccessoryBoot(ctx, "nope") },
-		"logs":    func() error { return k.AccessoryLogs(ctx, "nope", AccessoryLogsOptions{}) },
-		"exec":    func() error { return k.AccessoryExec(ctx, "nope", "ls", AccessoryExecOptions{}) },
-		"remove":  func() error { return k.AccessoryRemove(ctx, "nope") },
-		"upgrade": func() error { return k.AccessoryUpgrade(ctx, "nope", AccessoryUpgradeOptions{}) },
-		"check":   func() error { return k.CheckAccessoryName("nope") },
+		"boot":    func() error { return k.Accessories.Boot(ctx, "nope") },
+		"logs":    func() error { return k.Accessories.Logs(ctx, "nope", AccessoryLogsOptions{}) },
+		"exec":    func() error { return k.Accessories.ExecCommand(ctx, "nope", "ls", AccessoryExecOptions{}) },
+		"remove":  func() error { return k.Accessories.Remove(ctx, "nope") },
+		"upgrade": func() error { return k.Accessories.Upgrade(ctx, "nope", AccessoryUpgradeOptions{}) },
+		"check":   func() error { return k.Accessories.CheckName("nope") },
 	} {
 		err := fn()
 		if err == nil || err.Error() != "No accessory by the name of 'nope' (options: db and cache)" {
@@ -281,14 +281,14 @@ func TestAccessoryUnknownName(t *testing.T) {
 	if len(x.log) != 0 {
 		t.Errorf("commands ran for an unknown accessory: %q", x.log)
 	}
-	if err := k.CheckAccessoryName("all"); err != nil {
+	if err := k.Accessories.CheckName("all"); err != nil {
 		t.Errorf("all: %v", err)
 	}
 }
 
 func TestAccessoryRebootOrder(t *testing.T) {
 	k, x, _ := accessoryKamal(t, Options{Hosts: []string{"1.1.1.1"}})
-	if err := k.AccessoryReboot(context.Background(), "db"); err != nil {
+	if err := k.Accessories.Reboot(context.Background(), "db"); err != nil {
 		t.Fatal(err)
 	}
 	var steps []string
@@ -317,7 +317,7 @@ func TestAccessoryRemoveAll(t *testing.T) {
 		// kamal-proxy may be gone already (kamal remove removes it first)
 		accAnswer{match: "kamal-proxy remove", fail: true, stderr: "No such container: kamal-proxy"},
 	)
-	if err := k.AccessoryRemove(context.Background(), AllAccessories); err != nil {
+	if err := k.Accessories.Remove(context.Background(), AllAccessories); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -343,7 +343,7 @@ func TestAccessoryRemoveImageFailure(t *testing.T) {
 	k, _, _ := accessoryKamal(t, Options{},
 		accAnswer{match: "docker image rm", fail: true, stderr: "Cannot connect to the Docker daemon"},
 	)
-	if err := k.AccessoryRemove(context.Background(), "db"); err == nil || !strings.Contains(err.Error(), "Cannot connect") {
+	if err := k.Accessories.Remove(context.Background(), "db"); err == nil || !strings.Contains(err.Error(), "Cannot connect") {
 		t.Errorf("err = %v, want the docker failure", err)
 	}
 }
@@ -353,7 +353,7 @@ func TestAccessoryMissingFile(t *testing.T) {
 	if err := os.Remove("config/my.cnf"); err != nil {
 		t.Fatal(err)
 	}
-	err := k.AccessoryBoot(context.Background(), "db")
+	err := k.Accessories.Boot(context.Background(), "db")
 	if err == nil || err.Error() != "Missing file: config/my.cnf" {
 		t.Fatalf("err = %v", err)
 	}
@@ -370,7 +370,7 @@ func TestAccessoryMissingSecret(t *testing.T) {
 	if err := os.WriteFile(".kamal/secrets", []byte("OTHER=1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := k.AccessoryBoot(context.Background(), "db")
+	err := k.Accessories.Boot(context.Background(), "db")
 	if err == nil || !strings.Contains(err.Error(), "DB_PASSWORD") {
 		t.Fatalf("err = %v, want the missing secret named", err)
 	}
@@ -384,7 +384,7 @@ func TestAccessoryMissingSecret(t *testing.T) {
 func TestAccessoryStartStopRestart(t *testing.T) {
 	k, x, _ := accessoryKamal(t, Options{}, accAnswer{match: "docker container ls --filter", stdout: "c0ffee\n"})
 	ctx := context.Background()
-	if err := k.AccessoryRestart(ctx, "cache"); err != nil {
+	if err := k.Accessories.Restart(ctx, "cache"); err != nil {
 		t.Fatal(err)
 	}
 	got := x.commandsOn("1.1.1.2", true)
@@ -411,14 +411,14 @@ func TestAccessoryStartStopRestart(t *testing.T) {
 	}
 	// A failing stop (no container) is no error.
 	k2, _, _ := accessoryKamal(t, Options{}, accAnswer{match: "docker container stop", fail: true})
-	if err := k2.AccessoryStop(ctx, "db"); err != nil {
+	if err := k2.Accessories.Stop(ctx, "db"); err != nil {
 		t.Errorf("stop with no container: %v", err)
 	}
 }
 
 func TestAccessoryDetailsAll(t *testing.T) {
 	k, _, out := accessoryKamal(t, Options{}, accAnswer{match: "docker ps --filter label=service=", stdout: "CONTAINER ID   IMAGE\n"})
-	if err := k.AccessoryDetails(context.Background(), AllAccessories); err != nil {
+	if err := k.Accessories.Details(context.Background(), AllAccessories); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Accessory db Host: 1.1.1.1\n", "Accessory db Host: 1.1.1.2\n", "Accessory cache Host: 1.1.1.2\n"} {
@@ -445,7 +445,7 @@ func TestAccessoryExec(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			k, x, out := accessoryKamal(t, Options{Hosts: []string{"1.1.1.1"}}, accAnswer{match: "mysql -u root", stdout: "ok\n"})
-			if err := k.AccessoryExec(context.Background(), "db", "mysql -u root", tt.opts); err != nil {
+			if err := k.Accessories.ExecCommand(context.Background(), "db", "mysql -u root", tt.opts); err != nil {
 				t.Fatal(err)
 			}
 			got := x.commandsOn("1.1.1.1", true)
@@ -462,7 +462,7 @@ func TestAccessoryExec(t *testing.T) {
 		})
 	}
 	k, _, _ := accessoryKamal(t, Options{})
-	if err := k.AccessoryExec(context.Background(), "db", " ", AccessoryExecOptions{}); err == nil {
+	if err := k.Accessories.ExecCommand(context.Background(), "db", " ", AccessoryExecOptions{}); err == nil {
 		t.Error("an empty command was accepted")
 	}
 }
@@ -470,7 +470,7 @@ func TestAccessoryExec(t *testing.T) {
 func TestAccessoryExecRawIsByteExact(t *testing.T) {
 	raw := "line 1\n\n  indented\x00binary\xff\n\n"
 	k, _, out := accessoryKamal(t, Options{Hosts: []string{"1.1.1.1"}, Level: remote.LevelQuiet}, accAnswer{match: "mysql -u root", stdout: raw})
-	if err := k.AccessoryExec(context.Background(), "db", "mysql -u root", AccessoryExecOptions{Reuse: true, Raw: true}); err != nil {
+	if err := k.Accessories.ExecCommand(context.Background(), "db", "mysql -u root", AccessoryExecOptions{Reuse: true, Raw: true}); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != raw {
@@ -490,7 +490,7 @@ func TestAccessoryLogs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		k, x, out := accessoryKamal(t, Options{Hosts: []string{"1.1.1.2"}}, accAnswer{match: "docker logs", stdout: "line one\n"})
-		if err := k.AccessoryLogs(context.Background(), "db", tt.opts); err != nil {
+		if err := k.Accessories.Logs(context.Background(), "db", tt.opts); err != nil {
 			t.Fatal(err)
 		}
 		if got := x.commandsOn("1.1.1.2", false); !slices.Equal(got, []string{tt.want}) {
@@ -504,7 +504,7 @@ func TestAccessoryLogs(t *testing.T) {
 
 func TestAccessoryUpgradeRolling(t *testing.T) {
 	k, x, out := accessoryKamal(t, Options{})
-	if err := k.AccessoryUpgrade(context.Background(), "db", AccessoryUpgradeOptions{Rolling: true}); err != nil {
+	if err := k.Accessories.Upgrade(context.Background(), "db", AccessoryUpgradeOptions{Rolling: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Upgrading db accessories on 1.1.1.1...", "Upgraded db accessories on 1.1.1.1...", "Upgrading db accessories on 1.1.1.2..."} {
@@ -530,7 +530,7 @@ func TestAccessoryUpgradeRolling(t *testing.T) {
 // TestBootAllAccessories is setup's accessory step.
 func TestBootAllAccessories(t *testing.T) {
 	k, x, _ := accessoryKamal(t, Options{}, accAnswer{match: "docker container ls --filter", stdout: "c0ffee\n"})
-	if err := k.AccessoryBoot(context.Background(), AllAccessories); err != nil {
+	if err := k.Accessories.Boot(context.Background(), AllAccessories); err != nil {
 		t.Fatal(err)
 	}
 	runs := 0
@@ -567,13 +567,13 @@ func TestAccessoryInteractiveOnFirstHost(t *testing.T) {
 		tty  string
 	}{
 		{"exec -i", func(k *Kamal) error {
-			return k.AccessoryExec(context.Background(), "db", "mysql", AccessoryExecOptions{Interactive: true})
+			return k.Accessories.ExecCommand(context.Background(), "db", "mysql", AccessoryExecOptions{Interactive: true})
 		}, `1.1.1.1: docker run -it --rm --network kamal --env MYSQL_DATABASE="app_db" --env-file .kamal/apps/app/env/accessories/db.env`},
 		{"exec -i --reuse", func(k *Kamal) error {
-			return k.AccessoryExec(context.Background(), "db", "mysql", AccessoryExecOptions{Interactive: true, Reuse: true})
+			return k.Accessories.ExecCommand(context.Background(), "db", "mysql", AccessoryExecOptions{Interactive: true, Reuse: true})
 		}, "1.1.1.1: docker exec -it app-db mysql"},
 		{"logs -f", func(k *Kamal) error {
-			return k.AccessoryLogs(context.Background(), "db", AccessoryLogsOptions{Follow: true, Grep: "ERR"})
+			return k.Accessories.Logs(context.Background(), "db", AccessoryLogsOptions{Follow: true, Grep: "ERR"})
 		}, `1.1.1.1: docker logs app-db --timestamps --tail 10 --follow 2>&1 | grep "ERR"`},
 	}
 	for _, tt := range tests {
@@ -604,7 +604,7 @@ func TestAccessoryCustomTLSCertificate(t *testing.T) {
 	secrets := "CACHE_CERT=\"" + cert + "\"\nCACHE_KEY=\"" + key + "\"\n"
 	k, x, _ := accessoryKamalWith(t, yaml, secrets, Options{},
 		accAnswer{match: "docker container ls --filter", stdout: "c0ffee\n"})
-	if err := k.AccessoryBoot(context.Background(), "cache"); err != nil {
+	if err := k.Accessories.Boot(context.Background(), "cache"); err != nil {
 		t.Fatal(err)
 	}
 	const dir = ".kamal/proxy/apps-config/app/tls/accessories/cache"
@@ -637,7 +637,7 @@ func TestAccessoryCustomTLSCertificate(t *testing.T) {
 	// redacted).
 	k, x, _ = accessoryKamalWith(t, yaml, "CACHE_CERT=\""+cert+"\"\n", Options{},
 		accAnswer{match: "docker container ls --filter", stdout: "c0ffee\n"})
-	err := k.AccessoryBoot(context.Background(), "cache")
+	err := k.Accessories.Boot(context.Background(), "cache")
 	if err == nil || !strings.Contains(err.Error(), `"CACHE_KEY" for accessory "cache" (private_key_pem)`) {
 		t.Fatalf("err = %v", err)
 	}
@@ -672,7 +672,7 @@ func TestAccessoryNetworkAndAliasedSecret(t *testing.T) {
 		t.Fatal("fixture did not change")
 	}
 	k, x, out := accessoryKamalWith(t, yaml, "DB_ROOT_SECRET=r00t-pw\n", Options{})
-	if err := k.AccessoryBoot(context.Background(), "db"); err != nil {
+	if err := k.Accessories.Boot(context.Background(), "db"); err != nil {
 		t.Fatal(err)
 	}
 	run := ""

@@ -39,7 +39,7 @@ func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories boo
 				return err
 			}
 			if bootAccessories {
-				if err := k.AccessoryBoot(ctx, AllAccessories); err != nil {
+				if err := k.Accessories.Boot(ctx, AllAccessories); err != nil {
 					return err
 				}
 			}

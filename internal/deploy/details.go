@@ -30,5 +30,5 @@ func (k *Kamal) Details(ctx context.Context) error {
 	if err := k.AppDetails(ctx); err != nil {
 		return err
 	}
-	return k.AccessoryDetails(ctx, AllAccessories)
+	return k.Accessories.Details(ctx, AllAccessories)
 }

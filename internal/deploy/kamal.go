@@ -12,6 +12,7 @@ import "github.com/kamalgo/kamal/internal/config"
 // Kamal is one run: its session and the orchestrations built on it.
 type Kamal struct {
 	*Session
+	Accessories *Accessories
 }
 
 // New prepares a run. It applies the filters (failing with Kamal's `No
@@ -21,5 +22,8 @@ func New(cfg *config.Config, opts Options) (*Kamal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Kamal{Session: s}, nil
+	return &Kamal{
+		Session:     s,
+		Accessories: &Accessories{Session: s},
+	}, nil
 }

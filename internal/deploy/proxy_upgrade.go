@@ -103,7 +103,7 @@ func (k *Kamal) Upgrade(ctx context.Context, o UpgradeOptions) error {
 				return err
 			}
 			if len(k.Config.Accessories) > 0 {
-				if err := k.AccessoryUpgrade(ctx, AllAccessories, AccessoryUpgradeOptions{}); err != nil {
+				if err := k.Accessories.Upgrade(ctx, AllAccessories, AccessoryUpgradeOptions{}); err != nil {
 					return err
 				}
 			}
@@ -123,7 +123,7 @@ func (k *Kamal) Upgrade(ctx context.Context, o UpgradeOptions) error {
 				}
 			}
 			if slices.Contains(sub.AccessoryHosts(), h) {
-				if err := sub.AccessoryUpgrade(ctx, AllAccessories, AccessoryUpgradeOptions{}); err != nil {
+				if err := sub.Accessories.Upgrade(ctx, AllAccessories, AccessoryUpgradeOptions{}); err != nil {
 					return err
 				}
 			}

@@ -20,7 +20,7 @@ func (k *Kamal) Remove(ctx context.Context) error {
 		if err := k.ProxyRemove(ctx, ProxyRemoveOptions{}); err != nil {
 			return err
 		}
-		if err := k.AccessoryRemove(ctx, AllAccessories); err != nil {
+		if err := k.Accessories.Remove(ctx, AllAccessories); err != nil {
 			return err
 		}
 		return k.RegistryRemove(ctx, RegistryOptions{SkipLocal: true})
