@@ -25,22 +25,22 @@ func newAppCommand(a *App) *cobra.Command {
 func appSubcommands() []func(a *App) *cobra.Command {
 	return []func(a *App) *cobra.Command{
 		newAppBootCommand,
-		simpleApp("start", "Start existing app container on servers", (*deploy.Kamal).AppStart),
-		simpleApp("stop", "Stop app container on servers", (*deploy.Kamal).AppStop),
-		simpleApp("details", "Show details about app containers", (*deploy.Kamal).AppDetails),
-		simpleApp("containers", "Show app containers on servers", (*deploy.Kamal).AppContainers),
-		simpleApp("images", "Show app images on servers", (*deploy.Kamal).AppImages),
-		simpleApp("version", "Show app version currently running on servers", (*deploy.Kamal).AppVersion),
-		simpleApp("remove", "Remove app containers and images from servers", (*deploy.Kamal).AppRemove),
-		simpleApp("live", "Set the app to live mode", (*deploy.Kamal).AppLive),
+		simpleApp("start", "Start existing app container on servers", (*deploy.Apps).Start),
+		simpleApp("stop", "Stop app container on servers", (*deploy.Apps).Stop),
+		simpleApp("details", "Show details about app containers", (*deploy.Apps).Details),
+		simpleApp("containers", "Show app containers on servers", (*deploy.Apps).Containers),
+		simpleApp("images", "Show app images on servers", (*deploy.Apps).Images),
+		simpleApp("version", "Show app version currently running on servers", (*deploy.Apps).RunningVersion),
+		simpleApp("remove", "Remove app containers and images from servers", (*deploy.Apps).Remove),
+		simpleApp("live", "Set the app to live mode", (*deploy.Apps).Live),
 		newAppStaleContainersCommand,
 		newAppMaintenanceCommand,
 		newAppExecCommand,
 		newAppLogsCommand,
 		newAppRemoveContainerCommand,
-		hiddenApp(simpleApp("remove_containers", "Remove all app containers from servers", (*deploy.Kamal).AppRemoveContainers)),
-		hiddenApp(simpleApp("remove_images", "Remove all app images from servers", (*deploy.Kamal).AppRemoveImages)),
-		hiddenApp(simpleApp("remove_app_directories", "Remove the app directories from servers", (*deploy.Kamal).AppRemoveAppDirectories)),
+		hiddenApp(simpleApp("remove_containers", "Remove all app containers from servers", (*deploy.Apps).RemoveContainers)),
+		hiddenApp(simpleApp("remove_images", "Remove all app images from servers", (*deploy.Apps).RemoveImages)),
+		hiddenApp(simpleApp("remove_app_directories", "Remove the app directories from servers", (*deploy.Apps).RemoveAppDirectories)),
 	}
 }
 
@@ -63,12 +63,14 @@ func newAppBootCommand(a *App) *cobra.Command {
 }
 
 // simpleApp is an app subcommand without arguments or flags of its own.
-func simpleApp(use, short string, fn func(k *deploy.Kamal, ctx context.Context) error) func(a *App) *cobra.Command {
-	return func(a *App) *cobra.Command { return a.simpleCommand(use, short, fn) }
+func simpleApp(use, short string, fn func(apps *deploy.Apps, ctx context.Context) error) func(a *App) *cobra.Command {
+	return func(a *App) *cobra.Command {
+		return a.simpleCommand(use, short, func(k *deploy.Kamal, ctx context.Context) error { return fn(k.Apps, ctx) })
+	}
 }
 
 // simpleCommand is a subcommand without arguments or flags of its own that
-// runs fn (a method expression such as (*deploy.Kamal).AppStart).
+// runs fn (a method expression such as (*deploy.Apps).Start).
 func (a *App) simpleCommand(use, short string, fn func(k *deploy.Kamal, ctx context.Context) error) *cobra.Command {
 	return &cobra.Command{
 		Use: use, Short: short, Args: cobra.NoArgs,
@@ -93,7 +95,7 @@ func newAppRemoveContainerCommand(a *App) *cobra.Command {
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.AppRemoveContainer(ctx, args[0]) })
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Apps.RemoveContainer(ctx, args[0]) })
 		},
 	}
 }
@@ -105,7 +107,7 @@ func newAppStaleContainersCommand(a *App) *cobra.Command {
 		Short: "Detect app stale containers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.StaleContainers(ctx, stop) })
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Apps.StaleContainers(ctx, stop) })
 		},
 	}
 	cmd.Flags().BoolVarP(&stop, "stop", "s", false, "Stop the stale containers found")
@@ -124,7 +126,7 @@ func newAppMaintenanceCommand(a *App) *cobra.Command {
 			if cmd.Flags().Changed("drain-timeout") {
 				o.DrainTimeout = &drain
 			}
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.AppMaintenance(ctx, o) })
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Apps.Maintenance(ctx, o) })
 		},
 	}
 	cmd.Flags().IntVar(&drain, "drain-timeout", 0, "How long to allow in-flight requests to complete (defaults to drain_timeout from config)")
@@ -148,7 +150,7 @@ func newAppExecCommand(a *App) *cobra.Command {
 			o.Version = a.Globals.Version
 			a.rawExec(o.Raw)
 			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
-				return k.AppExec(ctx, deploy.JoinCommand(args), o)
+				return k.Apps.ExecCommand(ctx, deploy.JoinCommand(args), o)
 			})
 		},
 	}
@@ -169,7 +171,7 @@ func newAppLogsCommand(a *App) *cobra.Command {
 		Short: "Show log lines from app on servers (use --help to show options)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.AppLogs(ctx, o) })
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Apps.Logs(ctx, o) })
 		},
 	}
 	f := cmd.Flags()

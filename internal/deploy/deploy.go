@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/kamalgo/kamal/internal/commands"
-	"github.com/kamalgo/kamal/internal/remote"
 )
 
 // DeployOptions tune Deploy, Redeploy and Setup.
@@ -44,7 +42,7 @@ func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories boo
 				}
 			}
 			k.Say("Detect stale containers...")
-			if err := k.StaleContainers(ctx, true); err != nil {
+			if err := k.Apps.StaleContainers(ctx, true); err != nil {
 				return err
 			}
 			if err := k.appBoot(ctx, AppBootOptions{}); err != nil {
@@ -94,7 +92,7 @@ func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) error {
 				return err
 			}
 			k.Say("Detect stale containers...")
-			if err := k.StaleContainers(ctx, true); err != nil {
+			if err := k.Apps.StaleContainers(ctx, true); err != nil {
 				return err
 			}
 			return k.appBoot(ctx, AppBootOptions{})
@@ -172,45 +170,3 @@ func (k *Kamal) containerAvailable(ctx context.Context, version string) (bool, e
 	})
 	return !missing && err == nil, err
 }
-
-// StaleContainers is `kamal app stale_containers [--stop]`: running
-// containers of a role other than its current version are reported, or
-// stopped.
-func (k *Session) StaleContainers(ctx context.Context, stop bool) error {
-	run := func(ctx context.Context) error {
-		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
-			for _, role := range k.RolesOn(h) {
-				app := commands.NewApp(k.Config, role, h, "")
-				// One round trip: the running versions, a separator, the current one.
-				res, err := k.Exec(ctx, h, commands.Chain(app.ListVersions(), commands.New("echo", staleSeparator), app.CurrentRunningVersion()),
-					remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
-				if err != nil {
-					return err
-				}
-				versions, current, _ := strings.Cut(res.Stdout, staleSeparator+"\n")
-				current = strings.TrimSpace(current)
-				for _, v := range strings.Split(strings.TrimSpace(versions), "\n") {
-					v = strings.TrimSpace(v)
-					if v == "" || v == current {
-						continue
-					}
-					if !stop {
-						k.PutsByHost("App", h, fmt.Sprintf("Detected stale container for role %s with version %s (use `kamal app stale_containers --stop` to stop)", role.Name, v))
-						continue
-					}
-					k.PutsByHost("App", h, fmt.Sprintf("Stopping stale container for role %s with version %s", role.Name, v))
-					if _, err := k.Exec(ctx, h, app.Stop(v), remote.ExecOptions{Severity: remote.Info, AllowFailure: true}); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		})
-	}
-	if stop {
-		return k.WithLock(ctx, run)
-	}
-	return run(ctx)
-}
-
-const staleSeparator = "--kamal-current--"

@@ -13,7 +13,7 @@ func TestStaleContainersStopsAllButCurrent(t *testing.T) {
 		{match: "docker ps --latest", stdout: "999\n"},
 	}}
 	k, out, _ := newScriptedKamal(t, bootYAML, x)
-	if err := k.StaleContainers(context.Background(), true); err != nil {
+	if err := k.Apps.StaleContainers(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
 	var stopped []string

@@ -12,6 +12,7 @@ import "github.com/kamalgo/kamal/internal/config"
 // Kamal is one run: its session and the orchestrations built on it.
 type Kamal struct {
 	*Session
+	Apps        *Apps
 	Accessories *Accessories
 }
 
@@ -24,6 +25,7 @@ func New(cfg *config.Config, opts Options) (*Kamal, error) {
 	}
 	return &Kamal{
 		Session:     s,
+		Apps:        &Apps{Session: s},
 		Accessories: &Accessories{Session: s},
 	}, nil
 }

@@ -101,7 +101,7 @@ var appHosts = []string{"1.1.1.1", "1.1.1.2", "1.1.1.3", "1.1.1.4"}
 
 func TestAppVersionFirstRoleOfEachAppHost(t *testing.T) {
 	k, s, out := newScripted(t, Options{}, outputRule{fragment: currentVersionCmd, stdout: "v1\n"})
-	if err := k.AppVersion(context.Background()); err != nil {
+	if err := k.Apps.RunningVersion(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for _, h := range appHosts {
@@ -130,10 +130,10 @@ func TestAppContainersAndImages(t *testing.T) {
 		outputRule{fragment: "docker container ls --all", stdout: "CONTAINER ID  NAMES\nabc app-web-1\n"},
 		outputRule{fragment: "docker image ls", stdout: "REPOSITORY TAG\ndhh/app latest\n"})
 	ctx := context.Background()
-	if err := k.AppContainers(ctx); err != nil {
+	if err := k.Apps.Containers(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.AppImages(ctx); err != nil {
+	if err := k.Apps.Images(ctx); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -157,12 +157,12 @@ func TestAppMaintenanceAndLiveOnProxyRolesOnly(t *testing.T) {
 		run  func(k *Kamal) error
 		want string
 	}{
-		{"maintenance defaults", func(k *Kamal) error { return k.AppMaintenance(ctx, MaintenanceOptions{}) },
+		{"maintenance defaults", func(k *Kamal) error { return k.Apps.Maintenance(ctx, MaintenanceOptions{}) },
 			`docker exec kamal-proxy kamal-proxy stop app-web --drain-timeout="30s"`},
 		{"maintenance options", func(k *Kamal) error {
-			return k.AppMaintenance(ctx, MaintenanceOptions{DrainTimeout: &five, Message: "Back at 5 o'clock"})
+			return k.Apps.Maintenance(ctx, MaintenanceOptions{DrainTimeout: &five, Message: "Back at 5 o'clock"})
 		}, `docker exec kamal-proxy kamal-proxy stop app-web --drain-timeout="5s" --message="Back at 5 o'clock"`},
-		{"live", func(k *Kamal) error { return k.AppLive(ctx) }, `docker exec kamal-proxy kamal-proxy resume app-web`},
+		{"live", func(k *Kamal) error { return k.Apps.Live(ctx) }, `docker exec kamal-proxy kamal-proxy resume app-web`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,7 +190,7 @@ func TestAppMaintenanceAndLiveOnProxyRolesOnly(t *testing.T) {
 	}
 	k, _, _ := newScripted(t, Options{})
 	neg := -1
-	if err := k.AppMaintenance(ctx, MaintenanceOptions{DrainTimeout: &neg}); err == nil || !strings.Contains(err.Error(), "must not be negative") {
+	if err := k.Apps.Maintenance(ctx, MaintenanceOptions{DrainTimeout: &neg}); err == nil || !strings.Contains(err.Error(), "must not be negative") {
 		t.Errorf("negative drain timeout: %v", err)
 	}
 }
@@ -199,7 +199,7 @@ var execName = regexp.MustCompile(`app-(web|workers|jobs)-exec-latest-[0-9a-f]{6
 
 func TestAppExecNewContainerOnEveryRole(t *testing.T) {
 	k, s, out := newScripted(t, Options{}, outputRule{fragment: "docker run --rm", stdout: "ruby 3.3\n"})
-	err := k.AppExec(context.Background(), "ruby -v", AppExecOptions{Env: []shell.KV{{Key: "FOO", Value: "a b"}}})
+	err := k.Apps.ExecCommand(context.Background(), "ruby -v", AppExecOptions{Env: []shell.KV{{Key: "FOO", Value: "a b"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestAppExecReuseRunningVersion(t *testing.T) {
 	k, s, out := newScripted(t, Options{Roles: []string{"web"}},
 		outputRule{host: "1.1.1.1", fragment: currentVersionCmd, stdout: "v7\n"},
 		outputRule{fragment: "docker exec", stdout: "ok\n"})
-	if err := k.AppExec(context.Background(), "bin/rails about", AppExecOptions{Reuse: true}); err != nil {
+	if err := k.Apps.ExecCommand(context.Background(), "bin/rails about", AppExecOptions{Reuse: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, h := range []string{"1.1.1.1", "1.1.1.2"} {
@@ -271,7 +271,7 @@ func TestAppExecReuseRunningVersion(t *testing.T) {
 
 	// An explicit --version is used as it is.
 	k, s, _ = newScripted(t, Options{Hosts: []string{"1.1.1.2"}, Roles: []string{"web"}})
-	if err := k.AppExec(context.Background(), "env", AppExecOptions{Reuse: true, Version: "v3", Env: []shell.KV{{Key: "A", Value: "1"}}}); err != nil {
+	if err := k.Apps.ExecCommand(context.Background(), "env", AppExecOptions{Reuse: true, Version: "v3", Env: []shell.KV{{Key: "A", Value: "1"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := on(s.log(), "1.1.1.2", false); len(got) != 1 || got[0] != `docker exec --env A="1" app-web-v3 env` {
@@ -292,7 +292,7 @@ func TestAppExecArgumentErrors(t *testing.T) {
 		{"  ", AppExecOptions{}, "No command provided. You must specify a command to execute."},
 	}
 	for _, tt := range tests {
-		err := k.AppExec(context.Background(), tt.cmd, tt.o)
+		err := k.Apps.ExecCommand(context.Background(), tt.cmd, tt.o)
 		var ae *ArgumentError
 		if !errors.As(err, &ae) || err.Error() != tt.want {
 			t.Errorf("%+v: err = %v, want ArgumentError %q", tt.o, err, tt.want)
@@ -305,7 +305,7 @@ func TestAppExecArgumentErrors(t *testing.T) {
 
 func TestAppExecDetach(t *testing.T) {
 	k, s, _ := newScripted(t, Options{Hosts: []string{"1.1.1.4"}})
-	if err := k.AppExec(context.Background(), "bin/jobs", AppExecOptions{Detach: true, Version: "v2"}); err != nil {
+	if err := k.Apps.ExecCommand(context.Background(), "bin/jobs", AppExecOptions{Detach: true, Version: "v2"}); err != nil {
 		t.Fatal(err)
 	}
 	got := on(s.log(), "1.1.1.4", false)
@@ -317,7 +317,7 @@ func TestAppExecDetach(t *testing.T) {
 func TestAppExecRawIsByteExact(t *testing.T) {
 	raw := "line 1\n\n  indented\x00binary\xff\n\n"
 	k, _, out := newScripted(t, Options{Hosts: []string{"1.1.1.2"}}, outputRule{fragment: "docker run", stdout: raw})
-	if err := k.AppExec(context.Background(), "cat /data", AppExecOptions{Raw: true}); err != nil {
+	if err := k.Apps.ExecCommand(context.Background(), "cat /data", AppExecOptions{Raw: true}); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != raw {
@@ -327,7 +327,7 @@ func TestAppExecRawIsByteExact(t *testing.T) {
 
 func TestAppExecInteractiveOnPrimaryHost(t *testing.T) {
 	k, s, out := newScripted(t, Options{}, outputRule{fragment: "docker run -it", status: 3})
-	err := k.AppExec(context.Background(), "bin/rails console", AppExecOptions{Interactive: true})
+	err := k.Apps.ExecCommand(context.Background(), "bin/rails console", AppExecOptions{Interactive: true})
 	var status *ExitStatusError
 	if !errors.As(err, &status) || status.Status != 3 {
 		t.Fatalf("err = %v, want exit status 3", err)
@@ -353,7 +353,7 @@ func TestAppExecInteractiveOnPrimaryHost(t *testing.T) {
 
 	// --reuse with -r workers: the workers container on the role's primary host.
 	k, s, _ = newScripted(t, Options{Roles: []string{"workers"}}, outputRule{fragment: currentVersionCmd, stdout: "v9\n"})
-	if err := k.AppExec(context.Background(), "bash", AppExecOptions{Interactive: true, Reuse: true}); err != nil {
+	if err := k.Apps.ExecCommand(context.Background(), "bash", AppExecOptions{Interactive: true, Reuse: true}); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.interactive) != 1 || s.interactive[0] != "1.1.1.3: docker exec -it app-workers-v9 bash" {
@@ -366,7 +366,7 @@ func TestAppLogs(t *testing.T) {
 	k, s, out := newScripted(t, Options{Hosts: []string{"1.1.1.1"}},
 		outputRule{fragment: "label=role=workers", status: 1},
 		outputRule{fragment: "docker logs", stdout: "2026 hello\n"})
-	if err := k.AppLogs(ctx, AppLogsOptions{}); err != nil {
+	if err := k.Apps.Logs(ctx, AppLogsOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got := on(s.log(), "1.1.1.1", true)
@@ -389,7 +389,7 @@ func TestAppLogs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		k, s, _ := newScripted(t, Options{Hosts: []string{"1.1.1.2"}})
-		if err := k.AppLogs(ctx, tt.o); err != nil {
+		if err := k.Apps.Logs(ctx, tt.o); err != nil {
 			t.Fatal(err)
 		}
 		if got := on(s.log(), "1.1.1.2", true); len(got) != 1 || !strings.HasSuffix(got[0], tt.suffix) {
@@ -400,7 +400,7 @@ func TestAppLogs(t *testing.T) {
 
 func TestAppLogsFollowOnPrimary(t *testing.T) {
 	k, s, _ := newScripted(t, Options{})
-	if err := k.AppLogs(context.Background(), AppLogsOptions{Follow: true, Grep: "err"}); err != nil {
+	if err := k.Apps.Logs(context.Background(), AppLogsOptions{Follow: true, Grep: "err"}); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.interactive) != 1 || !strings.HasPrefix(s.interactive[0], "1.1.1.1: sh -c") ||
@@ -409,7 +409,7 @@ func TestAppLogsFollowOnPrimary(t *testing.T) {
 		t.Errorf("interactive: %q", s.interactive)
 	}
 	k, s, _ = newScripted(t, Options{Roles: []string{"jobs"}})
-	if err := k.AppLogs(context.Background(), AppLogsOptions{Follow: true}); err != nil {
+	if err := k.Apps.Logs(context.Background(), AppLogsOptions{Follow: true}); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.interactive) != 1 || !strings.HasPrefix(s.interactive[0], "1.1.1.4: ") || !strings.Contains(s.interactive[0], "--tail 10 --follow") {
@@ -420,7 +420,7 @@ func TestAppLogsFollowOnPrimary(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	k, _, _ = newScripted(t, Options{})
-	if err := k.AppLogs(ctx, AppLogsOptions{Follow: true}); err != nil {
+	if err := k.Apps.Logs(ctx, AppLogsOptions{Follow: true}); err != nil {
 		t.Errorf("cancelled follow: %v", err)
 	}
 }
@@ -429,7 +429,7 @@ func TestAppStart(t *testing.T) {
 	k, s, _ := newScripted(t, Options{Hosts: []string{"1.1.1.1"}},
 		outputRule{fragment: currentVersionCmd, stdout: "998\n"},
 		outputRule{fragment: "name=^app-web-998$", stdout: "f00d\n"})
-	if err := k.AppStart(context.Background()); err != nil {
+	if err := k.Apps.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	got := on(s.log(), "1.1.1.1", false)
@@ -449,7 +449,7 @@ func TestAppStart(t *testing.T) {
 
 	// No running container: the proxy cannot be pointed anywhere.
 	k, _, _ = newScripted(t, Options{Hosts: []string{"1.1.1.2"}})
-	err := k.AppStart(context.Background())
+	err := k.Apps.Start(context.Background())
 	var be *BootError
 	if !errors.As(err, &be) || !strings.Contains(err.Error(), "Failed to get endpoint for web on 1.1.1.2, did the container boot?") {
 		t.Errorf("err = %v", err)
@@ -472,23 +472,23 @@ func TestAppHiddenRemovals(t *testing.T) {
 		run  func(k *Kamal) error
 		want []string // on 1.1.1.1, audit included
 	}{
-		{"remove_container", func(k *Kamal) error { return k.AppRemoveContainer(ctx, "v1") }, []string{
+		{"remove_container", func(k *Kamal) error { return k.Apps.RemoveContainer(ctx, "v1") }, []string{
 			"[web] Removed app container with version v1",
 			"docker container ls --all --filter 'name=^app-web-v1$' --quiet | xargs docker container rm",
 			"[workers] Removed app container with version v1",
 			"docker container ls --all --filter 'name=^app-workers-v1$' --quiet | xargs docker container rm",
 		}},
-		{"remove_containers", func(k *Kamal) error { return k.AppRemoveContainers(ctx) }, []string{
+		{"remove_containers", func(k *Kamal) error { return k.Apps.RemoveContainers(ctx) }, []string{
 			"[web] Removed all app containers",
 			"docker container prune --force --filter label=service=app --filter label=destination= --filter label=role=web",
 			"[workers] Removed all app containers",
 			"docker container prune --force --filter label=service=app --filter label=destination= --filter label=role=workers",
 		}},
-		{"remove_images", func(k *Kamal) error { return k.AppRemoveImages(ctx) }, []string{
+		{"remove_images", func(k *Kamal) error { return k.Apps.RemoveImages(ctx) }, []string{
 			"Removed all app images",
 			"docker image prune --all --force --filter label=service=app",
 		}},
-		{"remove_app_directories", func(k *Kamal) error { return k.AppRemoveAppDirectories(ctx) }, []string{
+		{"remove_app_directories", func(k *Kamal) error { return k.Apps.RemoveAppDirectories(ctx) }, []string{
 			"[web] Removed .kamal/apps/app",
 			"/usr/bin/env rm -r .kamal/apps/app",
 			"[workers] Removed .kamal/apps/app",
@@ -524,7 +524,7 @@ func TestAppHiddenRemovals(t *testing.T) {
 		})
 	}
 	k, _, _ := newScripted(t, Options{})
-	if err := k.AppRemoveContainer(ctx, " "); err == nil {
+	if err := k.Apps.RemoveContainer(ctx, " "); err == nil {
 		t.Error("empty version accepted")
 	}
 }

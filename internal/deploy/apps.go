@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/kamalgo/kamal/internal/commands"
@@ -12,15 +13,17 @@ import (
 	"github.com/kamalgo/kamal/internal/shell"
 )
 
-// This file holds the operational `kamal app` subcommands: start, version,
-// containers, images, live, maintenance, exec, logs and the hidden removal
-// steps. Boot, stop, remove, details and stale_containers live next to the
-// deploy they are part of.
+// Apps is `kamal app` apart from boot (see Booter): start, stop, version,
+// containers, images, live, maintenance, exec, logs, details,
+// stale_containers and the removal steps.
+type Apps struct {
+	*Session
+}
 
 // primaryRole is the role `app exec -i` and `app logs -f` use: the first
 // targeted role on the primary host (the primary role unless -r says
 // otherwise).
-func (k *Session) primaryRole() *config.Role {
+func (k *Apps) primaryRole() *config.Role {
 	if roles := k.RolesOn(k.primaryHost); len(roles) > 0 {
 		return roles[0]
 	}
@@ -32,7 +35,7 @@ func (k *Session) primaryRole() *config.Role {
 
 // forRoles runs fn for each targeted role of each app host, hosts in
 // parallel and a host's roles one after another.
-func (k *Session) forRoles(ctx context.Context, hosts []string, fn func(ctx context.Context, h string, role *config.Role) error) error {
+func (k *Apps) forRoles(ctx context.Context, hosts []string, fn func(ctx context.Context, h string, role *config.Role) error) error {
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
 		for _, role := range k.RolesOn(h) {
 			if err := fn(ctx, h, role); err != nil {
@@ -43,10 +46,10 @@ func (k *Session) forRoles(ctx context.Context, hosts []string, fn func(ctx cont
 	})
 }
 
-// AppStart is `kamal app start`: under the lock, start each role's
+// Start is `kamal app start`: under the lock, start each role's
 // container of the run's version and, for roles behind kamal-proxy, point
 // the proxy at the role's current container again.
-func (k *Session) AppStart(ctx context.Context) error {
+func (k *Apps) Start(ctx context.Context) error {
 	version, err := k.Version()
 	if err != nil {
 		return err
@@ -74,9 +77,9 @@ func (k *Session) AppStart(ctx context.Context) error {
 	})
 }
 
-// AppVersion is `kamal app version`: the current running version of the
+// RunningVersion is `kamal app version`: the current running version of the
 // first targeted role of each app host.
-func (k *Session) AppVersion(ctx context.Context) error {
+func (k *Apps) RunningVersion(ctx context.Context) error {
 	return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 		roles := k.RolesOn(h)
 		if len(roles) == 0 {
@@ -91,19 +94,19 @@ func (k *Session) AppVersion(ctx context.Context) error {
 	})
 }
 
-// AppContainers is `kamal app containers`: every container of the app (all
+// Containers is `kamal app containers`: every container of the app (all
 // roles, all states) on each app host.
-func (k *Session) AppContainers(ctx context.Context) error {
+func (k *Apps) Containers(ctx context.Context) error {
 	return k.hostCapture(ctx, commands.NewApp(k.Config, nil, "", "").ListContainers())
 }
 
-// AppImages is `kamal app images`: the app's images on each app host.
-func (k *Session) AppImages(ctx context.Context) error {
+// Images is `kamal app images`: the app's images on each app host.
+func (k *Apps) Images(ctx context.Context) error {
 	return k.hostCapture(ctx, commands.NewApp(k.Config, nil, "", "").ListImages())
 }
 
 // hostCapture runs cmd on each app host and prints the output as host blocks.
-func (k *Session) hostCapture(ctx context.Context, cmd commands.Cmd) error {
+func (k *Apps) hostCapture(ctx context.Context, cmd commands.Cmd) error {
 	return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 		out, err := k.Capture(ctx, h, cmd, remote.Info)
 		if err != nil {
@@ -114,9 +117,9 @@ func (k *Session) hostCapture(ctx context.Context, cmd commands.Cmd) error {
 	})
 }
 
-// AppLive is `kamal app live`: under the lock, resume every proxy role on
+// Live is `kamal app live`: under the lock, resume every proxy role on
 // the targeted proxy hosts.
-func (k *Session) AppLive(ctx context.Context) error {
+func (k *Apps) Live(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.forRoles(ctx, k.ProxyHosts(), func(ctx context.Context, h string, role *config.Role) error {
 			if !role.RunsProxy() {
@@ -135,10 +138,10 @@ type MaintenanceOptions struct {
 	Message string
 }
 
-// AppMaintenance is `kamal app maintenance`: under the lock, kamal-proxy
+// Maintenance is `kamal app maintenance`: under the lock, kamal-proxy
 // drains every proxy role and answers 503 (with the message) until `app
 // live`.
-func (k *Session) AppMaintenance(ctx context.Context, o MaintenanceOptions) error {
+func (k *Apps) Maintenance(ctx context.Context, o MaintenanceOptions) error {
 	drain := k.Config.DrainTimeout
 	if o.DrainTimeout != nil {
 		if *o.DrainTimeout < 0 {
@@ -186,11 +189,11 @@ func ParseEnvPairs(values []string) ([]shell.KV, error) {
 	return out, nil
 }
 
-// AppExec is `kamal app exec`: cmd (shell text) runs in a new container of
+// ExecCommand is `kamal app exec`: cmd (shell text) runs in a new container of
 // the image, or in the running container with Reuse, on every targeted app
 // host (each host's output as a block), or interactively on the primary
 // host with a TTY through the SSH pool.
-func (k *Session) AppExec(ctx context.Context, cmd string, o AppExecOptions) error {
+func (k *Apps) ExecCommand(ctx context.Context, cmd string, o AppExecOptions) error {
 	if o.Detach {
 		var with []string
 		if o.Interactive {
@@ -289,7 +292,7 @@ func (k *Session) putsExecOutput(host, stdout string, raw bool) {
 
 // primaryCurrentVersion is the version running on the primary host for its
 // first targeted role ("" when none runs).
-func (k *Session) primaryCurrentVersion(ctx context.Context) (string, error) {
+func (k *Apps) primaryCurrentVersion(ctx context.Context) (string, error) {
 	var version string
 	err := k.On(ctx, []string{k.primaryHost}, func(ctx context.Context, h string) error {
 		roles := k.RolesOn(h)
@@ -306,7 +309,7 @@ func (k *Session) primaryCurrentVersion(ctx context.Context) (string, error) {
 // appExecInteractive runs cmd on the primary host in a TTY session of the
 // SSH pool (host keys, agent and jump hosts as for every other command);
 // the remote exit status becomes kamal's.
-func (k *Session) appExecInteractive(ctx context.Context, cmd, version string, o AppExecOptions) error {
+func (k *Apps) appExecInteractive(ctx context.Context, cmd, version string, o AppExecOptions) error {
 	host, role := k.primaryHost, k.primaryRole()
 	app := commands.NewApp(k.Config, role, host, version)
 	// The session always has a PTY, so docker gets -it.
@@ -354,11 +357,11 @@ type AppLogsOptions struct {
 	ContainerID    string
 }
 
-// AppLogs is `kamal app logs`: the current container's log lines of each
+// Logs is `kamal app logs`: the current container's log lines of each
 // role on each app host ("Nothing found" when the command fails, e.g. no
 // container or no grep match); with Follow, the log of the primary host's
 // first role streams until the remote command ends or the user interrupts.
-func (k *Session) AppLogs(ctx context.Context, o AppLogsOptions) error {
+func (k *Apps) Logs(ctx context.Context, o AppLogsOptions) error {
 	lo := commands.AppLogOptions{
 		Since: o.Since, Lines: o.Lines, Grep: o.Grep, GrepOptions: o.GrepOptions,
 		NoTimestamp: o.SkipTimestamps, ContainerID: o.ContainerID,
@@ -396,8 +399,8 @@ func (k *Session) AppLogs(ctx context.Context, o AppLogsOptions) error {
 	})
 }
 
-// AppRemoveContainer is the hidden `app remove_container VERSION`.
-func (k *Session) AppRemoveContainer(ctx context.Context, version string) error {
+// RemoveContainer is the hidden `app remove_container VERSION`.
+func (k *Apps) RemoveContainer(ctx context.Context, version string) error {
 	if strings.TrimSpace(version) == "" {
 		return &ArgumentError{"No version provided"}
 	}
@@ -411,9 +414,9 @@ func (k *Session) AppRemoveContainer(ctx context.Context, version string) error 
 	})
 }
 
-// AppRemoveContainers is the hidden `app remove_containers`: prune every
+// RemoveContainers is the hidden `app remove_containers`: prune every
 // stopped container of the targeted roles.
-func (k *Session) AppRemoveContainers(ctx context.Context) error {
+func (k *Apps) RemoveContainers(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.forRoles(ctx, k.AppHosts(), func(ctx context.Context, h string, role *config.Role) error {
 			if err := k.RecordOn(ctx, h, "Removed all app containers", roleTag(role)); err != nil {
@@ -424,9 +427,9 @@ func (k *Session) AppRemoveContainers(ctx context.Context) error {
 	})
 }
 
-// AppRemoveImages is the hidden `app remove_images`: prune the app's
+// RemoveImages is the hidden `app remove_images`: prune the app's
 // images unused by containers on each app host.
-func (k *Session) AppRemoveImages(ctx context.Context) error {
+func (k *Apps) RemoveImages(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 			if err := k.RecordOn(ctx, h, "Removed all app images"); err != nil {
@@ -437,10 +440,10 @@ func (k *Session) AppRemoveImages(ctx context.Context) error {
 	})
 }
 
-// AppRemoveAppDirectories is the hidden `app remove_app_directories`: the
+// RemoveAppDirectories is the hidden `app remove_app_directories`: the
 // app directory and its proxy config directory on each app host (a missing
 // directory is fine).
-func (k *Session) AppRemoveAppDirectories(ctx context.Context) error {
+func (k *Apps) RemoveAppDirectories(ctx context.Context) error {
 	dir := commands.AppDirectory(k.Config)
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
@@ -461,3 +464,149 @@ func (k *Session) AppRemoveAppDirectories(ctx context.Context) error {
 		})
 	})
 }
+
+// Stop is `kamal app stop`: per host and role, take the role out of
+// kamal-proxy, then stop its current container (failures are ignored, as
+// in Kamal).
+func (k *Apps) Stop(ctx context.Context) error {
+	return k.WithLock(ctx, func(ctx context.Context) error {
+		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
+			for _, role := range k.RolesOn(h) {
+				if err := k.StopRoleOn(ctx, h, role); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// StopRoleOn stops role's current container on host (inside an On),
+// removing it from kamal-proxy first when the role runs behind it.
+func (k *Apps) StopRoleOn(ctx context.Context, h string, role *config.Role) error {
+	app := commands.NewApp(k.Config, role, h, "")
+	if err := k.RecordOn(ctx, h, "Stopped app", roleTag(role)); err != nil {
+		return err
+	}
+	if role.RunsProxy() {
+		version, err := k.CurrentVersion(ctx, h, role)
+		if err != nil {
+			return err
+		}
+		if version != "" {
+			if id, err := k.ContainerIDForVersion(ctx, h, role, version); err != nil {
+				return err
+			} else if id != "" {
+				if _, err := k.Exec(ctx, h, app.ProxyRemove(), remote.ExecOptions{Severity: remote.Info, AllowFailure: true}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	_, err := k.Exec(ctx, h, app.Stop(""), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+	return err
+}
+
+// Remove is `kamal app remove`: stop, then remove the roles' containers,
+// the app images and, on hosts where every role of the app is removed, the
+// app and proxy-config directories.
+func (k *Apps) Remove(ctx context.Context) error {
+	return k.WithLock(ctx, func(ctx context.Context) error {
+		if err := k.Stop(ctx); err != nil {
+			return err
+		}
+		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
+			roles := k.RolesOn(h)
+			var cmds []commands.Cmd
+			for _, role := range roles {
+				app := commands.NewApp(k.Config, role, h, "")
+				cmds = append(cmds, k.Auditor().Record("Removed all app containers", roleTag(role)), app.RemoveContainers())
+			}
+			if len(roles) == 0 {
+				return nil
+			}
+			first := commands.NewApp(k.Config, roles[0], h, "")
+			cmds = append(cmds, k.Auditor().Record("Removed all app images"), first.RemoveImages())
+			if err := k.Execute(ctx, h, commands.Combine(cmds...), remote.Info); err != nil {
+				return err
+			}
+			if !k.allRolesOf(h) {
+				return nil
+			}
+			_, err := k.Exec(ctx, h, commands.Chain(
+				first.RemoveAppDirectory(),
+				commands.RemoveProxyAppDirectory(k.Config),
+				k.Auditor().Record("Removed "+commands.AppDirectory(k.Config))),
+				remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+			return err
+		})
+	})
+}
+
+// allRolesOf reports whether every role of the app on host is targeted.
+func (k *Apps) allRolesOf(h string) bool {
+	targeted := k.RolesOn(h)
+	for _, r := range k.Config.RolesOnHost(h) {
+		if !slices.Contains(targeted, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Details is `kamal app details`: `docker ps` of each role's
+// containers on each app host.
+func (k *Apps) Details(ctx context.Context) error {
+	return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
+		for _, role := range k.RolesOn(h) {
+			out, err := k.Capture(ctx, h, commands.NewApp(k.Config, role, h, "").Info(), remote.Info)
+			if err != nil {
+				return err
+			}
+			k.PutsByHost("App", h, out)
+		}
+		return nil
+	})
+}
+
+// StaleContainers is `kamal app stale_containers [--stop]`: running
+// containers of a role other than its current version are reported, or
+// stopped.
+func (k *Apps) StaleContainers(ctx context.Context, stop bool) error {
+	run := func(ctx context.Context) error {
+		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
+			for _, role := range k.RolesOn(h) {
+				app := commands.NewApp(k.Config, role, h, "")
+				// One round trip: the running versions, a separator, the current one.
+				res, err := k.Exec(ctx, h, commands.Chain(app.ListVersions(), commands.New("echo", staleSeparator), app.CurrentRunningVersion()),
+					remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+				if err != nil {
+					return err
+				}
+				versions, current, _ := strings.Cut(res.Stdout, staleSeparator+"\n")
+				current = strings.TrimSpace(current)
+				for _, v := range strings.Split(strings.TrimSpace(versions), "\n") {
+					v = strings.TrimSpace(v)
+					if v == "" || v == current {
+						continue
+					}
+					if !stop {
+						k.PutsByHost("App", h, fmt.Sprintf("Detected stale container for role %s with version %s (use `kamal app stale_containers --stop` to stop)", role.Name, v))
+						continue
+					}
+					k.PutsByHost("App", h, fmt.Sprintf("Stopping stale container for role %s with version %s", role.Name, v))
+					if _, err := k.Exec(ctx, h, app.Stop(v), remote.ExecOptions{Severity: remote.Info, AllowFailure: true}); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	}
+	if stop {
+		return k.WithLock(ctx, run)
+	}
+	return run(ctx)
+}
+
+const staleSeparator = "--kamal-current--"
