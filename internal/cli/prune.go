@@ -20,7 +20,7 @@ func newPruneCommand(a *App) *cobra.Command {
 		Short: "Prune unused images and stopped containers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.PruneAll(ctx, 0) })
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Pruner.All(ctx, 0) })
 		},
 	}
 	images := &cobra.Command{
@@ -28,7 +28,7 @@ func newPruneCommand(a *App) *cobra.Command {
 		Short: "Prune unused images",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.PruneImages(ctx) })
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Pruner.Images(ctx) })
 		},
 	}
 	var retain int
@@ -40,7 +40,7 @@ func newPruneCommand(a *App) *cobra.Command {
 			if cmd.Flags().Changed("retain") && retain < 1 {
 				return &deploy.ArgumentError{Msg: "retain must be at least 1"}
 			}
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.PruneContainers(ctx, retain) })
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Pruner.Containers(ctx, retain) })
 		},
 	}
 	containers.Flags().IntVar(&retain, "retain", 0, "Number of containers to retain (default: retain_containers, 5)")

@@ -23,7 +23,7 @@ func newServerCommand(a *App) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
-				return k.ServerExec(ctx, deploy.JoinCommand(args), o)
+				return k.Servers.ExecCommand(ctx, deploy.JoinCommand(args), o)
 			})
 		},
 	}
@@ -38,7 +38,7 @@ func newServerCommand(a *App) *cobra.Command {
 		Short: "Set up Docker to run Kamal apps",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Bootstrap(ctx) })
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Servers.Bootstrap(ctx) })
 		},
 	}
 	cmd.AddCommand(exec, bootstrap)

@@ -49,7 +49,7 @@ func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories boo
 				return err
 			}
 			k.Say("Prune old containers and images...")
-			return k.PruneAll(ctx, 0)
+			return k.Pruner.All(ctx, 0)
 		})
 	})
 	if err != nil {
@@ -111,7 +111,7 @@ func (k *Kamal) Setup(ctx context.Context, o DeployOptions) error {
 	return k.printRuntime(&runtime, func() error {
 		return k.WithLock(ctx, func(ctx context.Context) error {
 			k.Say("Ensure Docker is installed...")
-			if err := k.Bootstrap(ctx); err != nil {
+			if err := k.Servers.Bootstrap(ctx); err != nil {
 				return err
 			}
 			return k.deploy(ctx, o, true)

@@ -33,7 +33,7 @@ func TestStaleContainersStopsAllButCurrent(t *testing.T) {
 func TestPruneAllIsOneCommandPerHost(t *testing.T) {
 	x := &scripted{}
 	k, _, _ := newScriptedKamal(t, bootYAML, x)
-	if err := k.PruneAll(context.Background(), 3); err != nil {
+	if err := k.Pruner.All(context.Background(), 3); err != nil {
 		t.Fatal(err)
 	}
 	var prunes []string
@@ -51,7 +51,7 @@ func TestPruneAllIsOneCommandPerHost(t *testing.T) {
 		}
 	}
 	var ae *ArgumentError
-	if err := k.PruneContainers(context.Background(), -1); !errors.As(err, &ae) || ae.Msg != "retain must be at least 1" {
+	if err := k.Pruner.Containers(context.Background(), -1); !errors.As(err, &ae) || ae.Msg != "retain must be at least 1" {
 		t.Errorf("retain -1: %v", err)
 	}
 }
@@ -66,7 +66,7 @@ func TestPruneRetainsConfiguredContainers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			x := &scripted{}
 			k, _, _ := newScriptedKamal(t, bootYAML+tc.extra, x)
-			if err := k.PruneContainers(context.Background(), 0); err != nil {
+			if err := k.Pruner.Containers(context.Background(), 0); err != nil {
 				t.Fatal(err)
 			}
 			var prunes int

@@ -14,6 +14,8 @@ type Kamal struct {
 	*Session
 	Apps        *Apps
 	Accessories *Accessories
+	Pruner      *Pruner
+	Servers     *Servers
 }
 
 // New prepares a run. It applies the filters (failing with Kamal's `No
@@ -27,5 +29,7 @@ func New(cfg *config.Config, opts Options) (*Kamal, error) {
 		Session:     s,
 		Apps:        &Apps{Session: s},
 		Accessories: &Accessories{Session: s},
+		Pruner:      &Pruner{Session: s},
+		Servers:     &Servers{Session: s},
 	}, nil
 }

@@ -79,7 +79,7 @@ func (k *Kamal) ProxyUpgrade(ctx context.Context, o UpgradeOptions) error {
 			if err := sub.appBoot(ctx, AppBootOptions{}); err != nil {
 				return err
 			}
-			if err := sub.PruneAll(ctx, 0); err != nil {
+			if err := sub.Pruner.All(ctx, 0); err != nil {
 				return err
 			}
 			if err := k.RunHook(ctx, "post-proxy-reboot", commands.Tag{Key: "hosts", Value: list}); err != nil {

@@ -7,8 +7,13 @@ import (
 	"github.com/kamalgo/kamal/internal/remote"
 )
 
+// Pruner is `kamal prune`: old containers and unused images of the app.
+type Pruner struct {
+	*Session
+}
+
 // retainOrDefault validates --retain (0 means retain_containers).
-func (k *Session) retainOrDefault(retain int) (int, error) {
+func (k *Pruner) retainOrDefault(retain int) (int, error) {
 	if retain == 0 {
 		retain = k.Config.RetainContainers
 	}
@@ -18,10 +23,10 @@ func (k *Session) retainOrDefault(retain int) (int, error) {
 	return retain, nil
 }
 
-// PruneAll is `kamal prune all`: old containers, then unused images, on
+// All is `kamal prune all`: old containers, then unused images, on
 // every targeted host in one command each, under the lock. retain 0 means
 // retain_containers.
-func (k *Session) PruneAll(ctx context.Context, retain int) error {
+func (k *Pruner) All(ctx context.Context, retain int) error {
 	retain, err := k.retainOrDefault(retain)
 	if err != nil {
 		return err
@@ -33,14 +38,14 @@ func (k *Session) PruneAll(ctx context.Context, retain int) error {
 		a.Record("Pruned images"), p.DanglingImages(), p.TaggedImages()))
 }
 
-// PruneImages is `kamal prune images`.
-func (k *Session) PruneImages(ctx context.Context) error {
+// Images is `kamal prune images`.
+func (k *Pruner) Images(ctx context.Context) error {
 	p := commands.NewPrune(k.Config)
 	return k.prune(ctx, commands.Combine(k.Auditor().Record("Pruned images"), p.DanglingImages(), p.TaggedImages()))
 }
 
-// PruneContainers is `kamal prune containers [--retain N]`.
-func (k *Session) PruneContainers(ctx context.Context, retain int) error {
+// Containers is `kamal prune containers [--retain N]`.
+func (k *Pruner) Containers(ctx context.Context, retain int) error {
 	retain, err := k.retainOrDefault(retain)
 	if err != nil {
 		return err
@@ -49,7 +54,7 @@ func (k *Session) PruneContainers(ctx context.Context, retain int) error {
 	return k.prune(ctx, commands.Combine(k.Auditor().Record("Pruned containers"), p.AppContainers(retain)))
 }
 
-func (k *Session) prune(ctx context.Context, cmd commands.Cmd) error {
+func (k *Pruner) prune(ctx context.Context, cmd commands.Cmd) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.hosts, func(ctx context.Context, h string) error {
 			return k.Execute(ctx, h, cmd, remote.Info)

@@ -12,6 +12,12 @@ import (
 	"github.com/kamalgo/kamal/internal/shell"
 )
 
+// Servers is `kamal server`: commands on the hosts themselves (exec,
+// bootstrap).
+type Servers struct {
+	*Session
+}
+
 // ExitStatusError carries the exit status of an interactive command, which
 // kamal passes on as its own, like `ssh -t` does.
 type ExitStatusError struct{ Status int }
@@ -34,9 +40,9 @@ type ServerExecOptions struct {
 	Raw         bool // write the output bytes unchanged: no headers, no logging
 }
 
-// ServerExec runs a user command on the targeted hosts (or interactively
+// ExecCommand runs a user command on the targeted hosts (or interactively
 // on the primary host) and prints each host's output.
-func (k *Session) ServerExec(ctx context.Context, cmd string, o ServerExecOptions) error {
+func (k *Servers) ExecCommand(ctx context.Context, cmd string, o ServerExecOptions) error {
 	// SSHKit maps a command without spaces (`date` -> /usr/bin/env date)
 	// and runs any other line as it is.
 	line := shell.Command(cmd)
@@ -81,7 +87,7 @@ func (k *Session) ServerExec(ctx context.Context, cmd string, o ServerExecOption
 // Bootstrap installs Docker where it is missing and possible, adds a
 // non-root user to the docker group, creates .kamal and runs the
 // docker-setup hook, all under the deploy lock.
-func (k *Session) Bootstrap(ctx context.Context) error {
+func (k *Servers) Bootstrap(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		var mu sync.Mutex
 		var missing []string
