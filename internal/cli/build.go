@@ -17,23 +17,27 @@ func newBuildCommand(a *App) *cobra.Command {
 	}
 	// building is a subcommand that builds: it takes --no-cache and, when output
 	// is not "", --output with that default.
-	building := func(use, short, output string, fn func(k *deploy.Kamal, ctx context.Context, o deploy.BuildOptions) error) *cobra.Command {
+	building := func(use, short, output string, fn func(b *deploy.Builder, ctx context.Context, o deploy.BuildOptions) error) *cobra.Command {
 		var o deploy.BuildOptions
-		c := a.simpleCommand(use, short, func(k *deploy.Kamal, ctx context.Context) error { return fn(k, ctx, o) })
+		c := a.simpleCommand(use, short, func(k *deploy.Kamal, ctx context.Context) error { return fn(k.Builder, ctx, o) })
 		if output != "" {
 			c.Flags().StringVar(&o.Output, "output", output, "Export type for the build result, and may be specified multiple times")
 		}
 		c.Flags().BoolVar(&o.NoCache, "no-cache", false, "Build without using Docker's build cache")
 		return c
 	}
+	// simple is a subcommand without flags of its own.
+	simple := func(use, short string, fn func(b *deploy.Builder, ctx context.Context) error) *cobra.Command {
+		return a.simpleCommand(use, short, func(k *deploy.Kamal, ctx context.Context) error { return fn(k.Builder, ctx) })
+	}
 	cmd.AddCommand(
-		building("deliver", "Build app and push app image to registry then pull image on servers", "", (*deploy.Kamal).BuildDeliver),
-		building("push", "Build and push app image to registry", "registry", (*deploy.Kamal).BuildPush),
-		a.simpleCommand("pull", "Pull app image from registry onto servers", (*deploy.Kamal).BuildPull),
-		a.simpleCommand("create", "Create a build setup", (*deploy.Kamal).BuildCreate),
-		a.simpleCommand("remove", "Remove build setup", (*deploy.Kamal).BuildRemove),
-		a.simpleCommand("details", "Show build setup", (*deploy.Kamal).BuildDetails),
-		building("dev", "Build using the working directory, tag it as dirty, and push to local image store.", "docker", (*deploy.Kamal).BuildDev),
+		building("deliver", "Build app and push app image to registry then pull image on servers", "", (*deploy.Builder).Deliver),
+		building("push", "Build and push app image to registry", "registry", (*deploy.Builder).Push),
+		simple("pull", "Pull app image from registry onto servers", (*deploy.Builder).Pull),
+		simple("create", "Create a build setup", (*deploy.Builder).Create),
+		simple("remove", "Remove build setup", (*deploy.Builder).Remove),
+		simple("details", "Show build setup", (*deploy.Builder).Details),
+		building("dev", "Build using the working directory, tag it as dirty, and push to local image store.", "docker", (*deploy.Builder).Dev),
 	)
 	return cmd
 }

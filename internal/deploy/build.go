@@ -23,6 +23,16 @@ type BuildOptions struct {
 	Output  string // --output: "registry" for push (default), "docker" for dev
 }
 
+// Builder is `kamal build`: the image's build context, build and push
+// (buildx or classic docker build, local or remote builder), and its pull
+// onto the hosts.
+type Builder struct {
+	*Session
+
+	mu             sync.Mutex
+	classicNoticed bool // the run said it builds with the classic builder
+}
+
 // BuilderError is a build that cannot start (missing Dockerfile, bad
 // clone, no buildx for what the configuration needs).
 type BuilderError struct{ Msg string }
@@ -46,7 +56,7 @@ func (k *Session) local(dir string, env []string) remote.Executor {
 // buildLocal is the local executor for the build and push themselves:
 // like Kamal (with_verbosity(:debug)), their output shows at the default
 // verbosity too, so the build's progress and errors are visible.
-func (k *Session) buildLocal(dir string, env []string) remote.Executor {
+func (k *Builder) buildLocal(dir string, env []string) remote.Executor {
 	out := k.Out
 	if out.Level() == remote.LevelDefault {
 		out = remote.NewOutput(k.stdout, remote.LevelVerbose, k.Out.Redactor())
@@ -69,7 +79,7 @@ func localArch() string {
 }
 
 // builder returns the command builder for this run's version.
-func (k *Session) builder() (*commands.Builder, error) {
+func (k *Builder) builder() (*commands.Builder, error) {
 	v, err := k.Version()
 	if err != nil {
 		return nil, err
@@ -85,7 +95,7 @@ func (k *Session) builder() (*commands.Builder, error) {
 
 // localBuildx fails when the local docker is missing and reports whether
 // it has the buildx plugin.
-func (k *Session) localBuildx(ctx context.Context) (bool, error) {
+func (k *Builder) localBuildx(ctx context.Context) (bool, error) {
 	if err := k.EnsureLocalDocker(ctx); err != nil {
 		return false, err
 	}
@@ -93,7 +103,7 @@ func (k *Session) localBuildx(ctx context.Context) (bool, error) {
 }
 
 // localBuilder is localBuildx, then the command builder for a build here.
-func (k *Session) localBuilder(ctx context.Context) (b *commands.Builder, buildx bool, err error) {
+func (k *Builder) localBuilder(ctx context.Context) (b *commands.Builder, buildx bool, err error) {
 	if buildx, err = k.localBuildx(ctx); err != nil {
 		return nil, false, err
 	}
@@ -104,7 +114,7 @@ func (k *Session) localBuilder(ctx context.Context) (b *commands.Builder, buildx
 }
 
 // hasBuildx reports whether the local docker has the buildx plugin.
-func (k *Session) hasBuildx(ctx context.Context) (bool, error) {
+func (k *Builder) hasBuildx(ctx context.Context) (bool, error) {
 	b := commands.NewBuilder(k.Config, "", localArch())
 	res, err := k.local("", nil).Exec(ctx, "localhost", b.EnsureLocalBuildx().String(),
 		remote.ExecOptions{Severity: remote.Debug, AllowFailure: true})
@@ -115,7 +125,7 @@ func (k *Session) hasBuildx(ctx context.Context) (bool, error) {
 }
 
 // sayClassic tells once per run that builds use the classic builder.
-func (k *Session) sayClassic() {
+func (k *Builder) sayClassic() {
 	k.mu.Lock()
 	said := k.classicNoticed
 	k.classicNoticed = true
@@ -126,14 +136,14 @@ func (k *Session) sayClassic() {
 	k.Say("Docker buildx plugin is not installed locally, so building with the classic `docker build` instead")
 }
 
-// BuildPush is `kamal build push`: pre-connect hook, local docker check,
+// Push is `kamal build push`: pre-connect hook, local docker check,
 // local registry setup or login, pre-build hook, the build context (a
 // clean git clone of HEAD unless builder.context is set), then the build
 // and push of `<image>:<version>` and `<image>:<latest>`. Builder secrets
 // reach the build only through the environment of the local docker
 // process. Without the buildx plugin a local single-arch build uses the
 // classic `docker build` and `docker push`.
-func (k *Session) BuildPush(ctx context.Context, o BuildOptions) error {
+func (k *Builder) Push(ctx context.Context, o BuildOptions) error {
 	// Hosts may only be reachable after pre-connect (a remote builder or
 	// the pre-build hook can need them too).
 	if _, err := k.connect(ctx); err != nil {
@@ -195,7 +205,7 @@ func classicBuilder(b *commands.Builder, buildx bool) bool {
 
 // buildEnv is the environment of the local build process (the builder
 // secrets) once the Dockerfile is known to exist (pack builds have none).
-func (k *Session) buildEnv(b *commands.Builder) ([]string, error) {
+func (k *Builder) buildEnv(b *commands.Builder) ([]string, error) {
 	env, err := k.buildSecretsEnv()
 	if err != nil {
 		return nil, err
@@ -208,7 +218,7 @@ func (k *Session) buildEnv(b *commands.Builder) ([]string, error) {
 
 // runBuild runs a buildx or pack build command in dir with the builder's
 // environment and env (the secrets) added.
-func (k *Session) runBuild(ctx context.Context, b *commands.Builder, dir string, env []string, cmd commands.Cmd) error {
+func (k *Builder) runBuild(ctx context.Context, b *commands.Builder, dir string, env []string, cmd commands.Cmd) error {
 	_, err := k.buildLocal(dir, env).Exec(ctx, "localhost", shell.WithEnv(b.Env(), shell.Command(cmd...)), remote.ExecOptions{})
 	return err
 }
@@ -218,7 +228,7 @@ func (k *Session) runBuild(ctx context.Context, b *commands.Builder, dir string,
 // remote builder pushes to `localhost:<port>` (Kamal forwards it the same
 // way; its buildx builder uses the host network for this). Otherwise it
 // just runs fn.
-func (k *Session) withBuilderRegistryForward(ctx context.Context, fn func() error) error {
+func (k *Builder) withBuilderRegistryForward(ctx context.Context, fn func() error) error {
 	if !k.Config.Registry.Local {
 		return fn()
 	}
@@ -234,7 +244,7 @@ func (k *Session) withBuilderRegistryForward(ctx context.Context, fn func() erro
 
 // classicBuild runs the buildx-free plan: docker build, then the pushes
 // (skipped for dev builds, which stay in the local image store).
-func (k *Session) classicBuild(ctx context.Context, b *commands.Builder, dir string, env []string, o BuildOptions, dev bool) error {
+func (k *Builder) classicBuild(ctx context.Context, b *commands.Builder, dir string, env []string, o BuildOptions, dev bool) error {
 	plan, err := b.ClassicPlan(o.NoCache, dev)
 	if err != nil {
 		return &DependencyError{err.Error()}
@@ -258,7 +268,7 @@ func (k *Session) classicBuild(ctx context.Context, b *commands.Builder, dir str
 
 // ensureBuilder inspects the buildx builder and (re)creates it when it is
 // missing, as Kamal does.
-func (k *Session) ensureBuilder(ctx context.Context, b *commands.Builder) error {
+func (k *Builder) ensureBuilder(ctx context.Context, b *commands.Builder) error {
 	inspect := b.Inspect()
 	if inspect == nil {
 		return nil
@@ -278,7 +288,7 @@ func (k *Session) ensureBuilder(ctx context.Context, b *commands.Builder) error 
 			return rmErr
 		}
 	}
-	return k.BuildCreate(ctx)
+	return k.Create(ctx)
 }
 
 func errorOutput(err error) string {
@@ -291,7 +301,7 @@ func errorOutput(err error) string {
 
 // buildSecretsEnv resolves builder.secrets into KEY=VALUE entries for the
 // local build process (redacted from all output).
-func (k *Session) buildSecretsEnv() ([]string, error) {
+func (k *Builder) buildSecretsEnv() ([]string, error) {
 	var env []string
 	for _, name := range k.Config.Builder.Secrets {
 		v, err := k.Secret(name)
@@ -303,10 +313,10 @@ func (k *Session) buildSecretsEnv() ([]string, error) {
 	return env, nil
 }
 
-// BuildPull is `kamal build pull`: on every targeted app host (a host per
+// Pull is `kamal build pull`: on every targeted app host (a host per
 // registry mirror first), record `Pulled image with version V` in the
 // audit log, drop the old tag, pull, and check the image's service label.
-func (k *Session) BuildPull(ctx context.Context) error {
+func (k *Builder) Pull(ctx context.Context) error {
 	if !k.Config.Registry.Local {
 		if err := k.RegistryLoginOnHosts(ctx, k.AppHosts()); err != nil {
 			return err
@@ -340,15 +350,15 @@ func (k *Session) BuildPull(ctx context.Context) error {
 	})
 }
 
-// BuildDeliver is `kamal build deliver`: push, then pull.
-func (k *Session) BuildDeliver(ctx context.Context, o BuildOptions) error {
-	if err := k.BuildPush(ctx, o); err != nil {
+// Deliver is `kamal build deliver`: push, then pull.
+func (k *Builder) Deliver(ctx context.Context, o BuildOptions) error {
+	if err := k.Push(ctx, o); err != nil {
 		return err
 	}
-	return k.BuildPull(ctx)
+	return k.Pull(ctx)
 }
 
-func (k *Session) pullOn(ctx context.Context, hosts []string) error {
+func (k *Builder) pullOn(ctx context.Context, hosts []string) error {
 	v, err := k.Version()
 	if err != nil {
 		return err
@@ -370,7 +380,7 @@ func (k *Session) pullOn(ctx context.Context, hosts []string) error {
 
 // mirrorHosts picks one host per distinct registry mirror (only with more
 // than one host), so each mirror is seeded once before the others pull.
-func (k *Session) mirrorHosts(ctx context.Context, hosts []string) ([]string, error) {
+func (k *Builder) mirrorHosts(ctx context.Context, hosts []string) ([]string, error) {
 	if len(hosts) < 2 {
 		return nil, nil
 	}
@@ -414,10 +424,10 @@ func (k *Session) mirrorHosts(ctx context.Context, hosts []string) ([]string, er
 	return first, nil
 }
 
-// BuildDev is `kamal build dev`: build the working directory (not a
+// Dev is `kamal build dev`: build the working directory (not a
 // clone) into the local image store, tagged `<version>-dirty` and
 // `<latest>-dirty`, warning about uncommitted and untracked files.
-func (k *Session) BuildDev(ctx context.Context, o BuildOptions) error {
+func (k *Builder) Dev(ctx context.Context, o BuildOptions) error {
 	b, buildx, err := k.localBuilder(ctx)
 	if err != nil {
 		return err
@@ -436,9 +446,9 @@ func (k *Session) BuildDev(ctx context.Context, o BuildOptions) error {
 	return k.runBuild(ctx, b, "", env, b.DevOutput(o.Output, o.NoCache))
 }
 
-// BuildCreate is `kamal build create`: create the buildx builder (for a
+// Create is `kamal build create`: create the buildx builder (for a
 // remote builder, check the SSH connection to it first).
-func (k *Session) BuildCreate(ctx context.Context) error {
+func (k *Builder) Create(ctx context.Context) error {
 	b, err := k.builder()
 	if err != nil {
 		return err
@@ -467,7 +477,7 @@ func (k *Session) BuildCreate(ctx context.Context) error {
 // builder before the builder is created, as Kamal does, so an unreachable
 // builder host fails with the SSH error (and the host key gets verified
 // and recorded) instead of a buildx error later.
-func (k *Session) checkRemoteBuilderHost(ctx context.Context) error {
+func (k *Builder) checkRemoteBuilderHost(ctx context.Context) error {
 	host, ok, err := remoteBuilderHost(k.Config.Builder.Remote)
 	if err != nil || !ok {
 		return err
@@ -508,8 +518,8 @@ func remoteBuilderHost(remoteURL string) (host string, ok bool, err error) {
 	return host, true, nil
 }
 
-// BuildRemove is `kamal build remove`: remove the buildx builder.
-func (k *Session) BuildRemove(ctx context.Context) error {
+// Remove is `kamal build remove`: remove the buildx builder.
+func (k *Builder) Remove(ctx context.Context) error {
 	b, err := k.builder()
 	if err != nil {
 		return err
@@ -525,10 +535,10 @@ func (k *Session) BuildRemove(ctx context.Context) error {
 	return k.localRun(ctx, c, remote.Info)
 }
 
-// BuildDetails is `kamal build details`: the builder name, then the docker
+// Details is `kamal build details`: the builder name, then the docker
 // contexts and buildx builders (without buildx, says so and lists only
 // the contexts).
-func (k *Session) BuildDetails(ctx context.Context) error {
+func (k *Builder) Details(ctx context.Context) error {
 	b, err := k.builder()
 	if err != nil {
 		return err
@@ -551,7 +561,7 @@ func (k *Session) BuildDetails(ctx context.Context) error {
 	return nil
 }
 
-func (k *Session) requireBuildx(ctx context.Context, what string) error {
+func (k *Builder) requireBuildx(ctx context.Context, what string) error {
 	ok, err := k.localBuildx(ctx)
 	if err != nil {
 		return err

@@ -76,7 +76,7 @@ func TestBuildDevWarnsOnlyAboutFilesInTheContext(t *testing.T) {
 	}
 	k, rec, out := newBuildKamal(t, yaml, Options{}, bRule{host: "localhost", match: "docker buildx version", exit: 1})
 	rec.realGit = true
-	if err := k.BuildDev(context.Background(), BuildOptions{}); err != nil {
+	if err := k.Builder.Dev(context.Background(), BuildOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	got := out.String()

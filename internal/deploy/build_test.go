@@ -301,7 +301,7 @@ func TestLocalRegistry(t *testing.T) {
 
 	// Pulls go through a port forward per host, closed afterwards.
 	k, rec, _ = newBuildKamal(t, localRegistryYAML, Options{})
-	if err := k.BuildPull(ctx); err != nil {
+	if err := k.Builder.Pull(ctx); err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(rec.forwards)
@@ -319,7 +319,7 @@ func TestLocalRegistry(t *testing.T) {
 func TestBuildPullSteps(t *testing.T) {
 	k, rec, out := newBuildKamal(t, multiYAML, Options{Roles: []string{"web"}},
 		bRule{match: "RegistryConfig.Mirrors", stderr: "template: :1:2: executing \"\" at <index .RegistryConfig.Mirrors 0>: error calling index: reflect: slice index out of range", exit: 1})
-	if err := k.BuildPull(context.Background()); err != nil {
+	if err := k.Builder.Pull(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -357,7 +357,7 @@ func TestBuildPullSeedsMirrorsFirst(t *testing.T) {
 		bRule{host: "1.1.1.2", match: "RegistryConfig.Mirrors", stdout: "https://mirror-b\n"},
 		bRule{host: "1.1.1.4", match: "RegistryConfig.Mirrors", stdout: "https://mirror-b\n"},
 		bRule{match: "RegistryConfig.Mirrors", stdout: "https://mirror-a\n"})
-	if err := k.BuildPull(context.Background()); err != nil {
+	if err := k.Builder.Pull(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// One host per mirror, the first in the hosts' order.
@@ -383,7 +383,7 @@ func TestBuildPullLabelFailure(t *testing.T) {
 	k, _, _ := newBuildKamal(t, multiYAML, Options{Hosts: []string{"1.1.1.1"}},
 		bRule{match: "RegistryConfig.Mirrors", exit: 0},
 		bRule{match: "docker inspect -f", stdout: msg + "\n", exit: 1})
-	err := k.BuildPull(context.Background())
+	err := k.Builder.Pull(context.Background())
 	if err == nil || !strings.Contains(err.Error(), msg) {
 		t.Errorf("err = %v, want %q", err, msg)
 	}
@@ -445,7 +445,7 @@ func TestBuildPushClassicFromClone(t *testing.T) {
 		bRule{host: "localhost", match: "docker buildx version", stderr: "docker: unknown command: docker buildx", exit: 1})
 	rec.realGit = true
 	k.Config.SetVersion(sha)
-	if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+	if err := k.Builder.Push(context.Background(), BuildOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var docker []call
@@ -490,7 +490,7 @@ func TestBuildPushBuildxWithSecret(t *testing.T) {
 	yaml := buildYAML + "  driver: docker\n  secrets:\n    - TOKEN\n  context: .\n"
 	gitRepo(t, yaml)
 	k, rec, out := newBuildKamal(t, yaml, Options{})
-	if err := k.BuildPush(context.Background(), BuildOptions{NoCache: true}); err != nil {
+	if err := k.Builder.Push(context.Background(), BuildOptions{NoCache: true}); err != nil {
 		t.Fatal(err)
 	}
 	c, ok := rec.find("localhost", "docker buildx build")
@@ -514,7 +514,7 @@ func TestBuildPushCreatesMissingBuilder(t *testing.T) {
 	gitRepo(t, buildYAML)
 	k, rec, out := newBuildKamal(t, buildYAML+"  context: .\n", Options{},
 		bRule{host: "localhost", match: "docker buildx inspect", stderr: "ERROR: no builder \"kamal-local-docker-container\" found", exit: 1})
-	if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+	if err := k.Builder.Push(context.Background(), BuildOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
@@ -535,7 +535,7 @@ func TestBuildPushNeedsBuildx(t *testing.T) {
 	gitRepo(t, buildYAML)
 	k, rec, _ := newBuildKamal(t, buildYAML+"  cache:\n    type: gha\n", Options{},
 		bRule{host: "localhost", match: "docker buildx version", exit: 1})
-	err := k.BuildPush(context.Background(), BuildOptions{})
+	err := k.Builder.Push(context.Background(), BuildOptions{})
 	var dep *DependencyError
 	if !errors.As(err, &dep) || !strings.Contains(err.Error(), "the build cache") {
 		t.Fatalf("err = %v", err)
@@ -548,7 +548,7 @@ func TestBuildPushNeedsBuildx(t *testing.T) {
 func TestBuildPushMissingDockerfile(t *testing.T) {
 	gitRepo(t, buildYAML)
 	k, _, _ := newBuildKamal(t, buildYAML+"  dockerfile: Dockerfile.prod\n  context: .\n", Options{})
-	err := k.BuildPush(context.Background(), BuildOptions{})
+	err := k.Builder.Push(context.Background(), BuildOptions{})
 	if err == nil || err.Error() != "Missing Dockerfile.prod" {
 		t.Errorf("err = %v", err)
 	}
@@ -562,7 +562,7 @@ func TestBuildDevClassic(t *testing.T) {
 	k, rec, out := newBuildKamal(t, buildYAML, Options{},
 		bRule{host: "localhost", match: "docker buildx version", exit: 1})
 	rec.realGit = true
-	if err := k.BuildDev(context.Background(), BuildOptions{}); err != nil {
+	if err := k.Builder.Dev(context.Background(), BuildOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	want := `docker build -t dhh/app:999-dirty -t dhh/app:latest-dirty --label service="app" --file Dockerfile . 2>&1`
@@ -579,7 +579,7 @@ func TestBuildDevClassic(t *testing.T) {
 
 func TestBuildCreateRemoveNeedBuildx(t *testing.T) {
 	k, _, _ := newBuildKamal(t, buildYAML, Options{}, bRule{host: "localhost", match: "docker buildx version", exit: 1})
-	for name, fn := range map[string]func(context.Context) error{"create": k.BuildCreate, "remove": k.BuildRemove} {
+	for name, fn := range map[string]func(context.Context) error{"create": k.Builder.Create, "remove": k.Builder.Remove} {
 		err := fn(context.Background())
 		if err == nil || !strings.Contains(err.Error(), "Docker buildx plugin is not installed locally") {
 			t.Errorf("%s: %v", name, err)
@@ -587,10 +587,10 @@ func TestBuildCreateRemoveNeedBuildx(t *testing.T) {
 	}
 
 	k, rec, out := newBuildKamal(t, buildYAML, Options{}, bRule{host: "localhost", match: "docker context ls && docker buildx ls", stdout: "ctx\nbuilders\n"})
-	if err := k.BuildCreate(context.Background()); err != nil {
+	if err := k.Builder.Create(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.BuildDetails(context.Background()); err != nil {
+	if err := k.Builder.Details(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := rec.find("localhost", "docker buildx create --name kamal-local-docker-container --driver=docker-container"); !ok {
@@ -603,7 +603,7 @@ func TestBuildCreateRemoveNeedBuildx(t *testing.T) {
 
 func TestBuildPullLogsInOnAppHostsOnly(t *testing.T) {
 	k, rec, _ := newBuildKamal(t, accRegistryYAML, Options{}, bRule{match: "RegistryConfig.Mirrors", exit: 0})
-	if err := k.BuildPull(context.Background()); err != nil {
+	if err := k.Builder.Pull(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := rec.hostsWith("docker login"), []string{"1.1.1.1", "1.1.1.2", "1.1.1.3", "1.1.1.4"}; !slices.Equal(got, want) {
@@ -617,7 +617,7 @@ func TestCloneResetAndRecloneWhenBroken(t *testing.T) {
 		k, rec, out := newBuildKamal(t, buildYAML, Options{},
 			bRule{host: "localhost", match: "docker buildx version", exit: 1})
 		rec.realGit = true
-		if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+		if err := k.Builder.Push(context.Background(), BuildOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		return rec, out.String()
@@ -663,8 +663,8 @@ func TestDockerNotInstalledLocally(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	k, rec, _ := newBuildKamal(t, buildYAML, Options{})
 	for name, fn := range map[string]func() error{
-		"push":           func() error { return k.BuildPush(context.Background(), BuildOptions{}) },
-		"dev":            func() error { return k.BuildDev(context.Background(), BuildOptions{}) },
+		"push":           func() error { return k.Builder.Push(context.Background(), BuildOptions{}) },
+		"dev":            func() error { return k.Builder.Dev(context.Background(), BuildOptions{}) },
 		"registry setup": func() error { return k.RegistrySetup(context.Background(), RegistryOptions{}) },
 	} {
 		err := fn()
@@ -748,7 +748,7 @@ func TestBuildArgsNeverPrinted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = k.BuildPush(context.Background(), BuildOptions{})
+			err = k.Builder.Push(context.Background(), BuildOptions{})
 			if tt.fail != (err != nil) {
 				t.Fatalf("err = %v\noutput:\n%s", err, &out)
 			}
@@ -803,7 +803,7 @@ func TestBuildCreateChecksRemoteBuilderHostFirst(t *testing.T) {
 		t.Run(tt.remote, func(t *testing.T) {
 			yaml := buildYAML + "  remote: " + tt.remote + "\n  local: false\n"
 			k, rec, _ := newBuildKamal(t, yaml, Options{})
-			if err := k.BuildCreate(context.Background()); err != nil {
+			if err := k.Builder.Create(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			var seq []string
@@ -821,7 +821,7 @@ func TestBuildCreateChecksRemoteBuilderHostFirst(t *testing.T) {
 	// An unreachable builder host stops before anything is created.
 	yaml := buildYAML + "  remote: ssh://app@10.0.0.9\n  local: false\n"
 	k, rec, _ := newBuildKamal(t, yaml, Options{}, bRule{host: "app@10.0.0.9", match: "true", stderr: "connection refused", exit: 255})
-	err := k.BuildCreate(context.Background())
+	err := k.Builder.Create(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "connecting to the remote builder ssh://app@10.0.0.9") {
 		t.Fatalf("err = %v", err)
 	}
@@ -831,7 +831,7 @@ func TestBuildCreateChecksRemoteBuilderHostFirst(t *testing.T) {
 
 	// Other schemes are left to buildx.
 	k, rec, _ = newBuildKamal(t, buildYAML+"  remote: tcp://10.0.0.9:2375\n  local: false\n", Options{})
-	if err := k.BuildCreate(context.Background()); err != nil {
+	if err := k.Builder.Create(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range rec.calls {
@@ -851,7 +851,7 @@ func TestBuildPushRemoteBuilderLocalRegistryForward(t *testing.T) {
 				rules = append(rules, bRule{host: "localhost", match: "docker buildx version", exit: 1})
 			}
 			k, rec, _ := newBuildKamal(t, yaml, Options{}, rules...)
-			if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+			if err := k.Builder.Push(context.Background(), BuildOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			if want := []string{"app@10.0.0.9:2222 -> 127.0.0.1:5555"}; !slices.Equal(rec.forwards, want) || rec.stopped != 1 {
@@ -879,7 +879,7 @@ func TestBuildPushRemoteBuilderLocalRegistryForward(t *testing.T) {
 	yaml := localRegistryYAML + "  context: .\n"
 	gitRepo(t, yaml)
 	k, rec, _ := newBuildKamal(t, yaml, Options{})
-	if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+	if err := k.Builder.Push(context.Background(), BuildOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if len(rec.forwards) != 0 {
@@ -907,7 +907,7 @@ func TestBuildPushHookOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+	if err := k.Builder.Push(context.Background(), BuildOptions{}); err != nil {
 		t.Fatalf("%v\n%s", err, &out)
 	}
 	logged, err := os.ReadFile(dockerLog)
@@ -947,7 +947,7 @@ func TestBuildPushPack(t *testing.T) {
 			}
 			k, rec, out := newBuildKamal(t, yaml, Options{}, rules...)
 			rec.realGit = true
-			if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+			if err := k.Builder.Push(context.Background(), BuildOptions{}); err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
 			c, ok := rec.find("localhost", "pack build dhh")
@@ -986,7 +986,7 @@ func TestClassicBuildNoticeOncePerRun(t *testing.T) {
 	noBuildx := bRule{host: "localhost", match: "docker buildx version", exit: 1}
 	k, _, out := newBuildKamal(t, yaml, Options{}, noBuildx)
 	for i := 0; i < 2; i++ {
-		if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+		if err := k.Builder.Push(context.Background(), BuildOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -994,7 +994,7 @@ func TestClassicBuildNoticeOncePerRun(t *testing.T) {
 		t.Errorf("the classic-build notice shows %d times in one run:\n%s", n, out)
 	}
 	k, _, out = newBuildKamal(t, yaml, Options{}, noBuildx)
-	if err := k.BuildPush(context.Background(), BuildOptions{}); err != nil {
+	if err := k.Builder.Push(context.Background(), BuildOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "classic `docker build`") {

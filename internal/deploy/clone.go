@@ -16,7 +16,7 @@ import (
 
 // gitOutput runs a local git command in the current directory and returns
 // its trimmed output; ok is false when git fails (no repository).
-func (k *Session) gitOutput(ctx context.Context, args ...string) (string, bool, error) {
+func (k *Builder) gitOutput(ctx context.Context, args ...string) (string, bool, error) {
 	cmd := append(commands.New("git"), quoteAll(args)...)
 	res, err := k.local("", nil).Exec(ctx, "localhost", shell.Command(cmd...),
 		remote.ExecOptions{Severity: remote.Debug, AllowFailure: true})
@@ -38,7 +38,7 @@ func quoteAll(args []string) []string {
 // directory) with builder.context, else the build directory inside a
 // clean clone of the git HEAD. Uncommitted changes are reported, as they
 // are left out of (clone) or part of (context) the image.
-func (k *Session) prepareContext(ctx context.Context) (string, error) {
+func (k *Builder) prepareContext(ctx context.Context) (string, error) {
 	changes, isRepo, err := k.gitOutput(ctx, "status", "--porcelain")
 	if err != nil {
 		return "", err
@@ -84,7 +84,7 @@ func (k *Session) prepareContext(ctx context.Context) (string, error) {
 
 // cloneOrReset makes c.Dir a clean clone at revision: a fresh clone, or
 // an existing one reset (recloned if resetting fails), then validated.
-func (k *Session) cloneOrReset(ctx context.Context, c commands.Clone, revision string) error {
+func (k *Builder) cloneOrReset(ctx context.Context, c commands.Clone, revision string) error {
 	x := k.local("", nil)
 	run := func(cmd commands.Cmd) error {
 		_, err := x.Exec(ctx, "localhost", shell.Command(cmd...), remote.ExecOptions{})
@@ -145,7 +145,7 @@ func firstLine(s string) string {
 // warnDevFiles warns that a dev build contains uncommitted and untracked
 // files of the working tree: those the build context contextDir includes
 // (inside it and not left out by its .dockerignore), as Kamal does.
-func (k *Session) warnDevFiles(ctx context.Context, contextDir string) {
+func (k *Builder) warnDevFiles(ctx context.Context, contextDir string) {
 	out, ok, err := k.gitOutput(ctx, "status", "--porcelain", "--untracked-files=all")
 	if err != nil || !ok {
 		return
@@ -177,7 +177,7 @@ func (k *Session) warnDevFiles(ctx context.Context, contextDir string) {
 
 // warnFiles says warning, then files one a line, then a blank line; nothing
 // when there are no files.
-func (k *Session) warnFiles(warning string, files []string) {
+func (k *Builder) warnFiles(warning string, files []string) {
 	if len(files) == 0 {
 		return
 	}
@@ -191,7 +191,7 @@ func (k *Session) warnFiles(warning string, files []string) {
 // devContextFilter returns whether a path relative to the git root is in
 // the build context contextDir. When the paths cannot be worked out it
 // keeps every file (a warning too many beats one missing).
-func (k *Session) devContextFilter(ctx context.Context, contextDir string) func(string) bool {
+func (k *Builder) devContextFilter(ctx context.Context, contextDir string) func(string) bool {
 	all := func(string) bool { return true }
 	root, ok, err := k.gitOutput(ctx, "rev-parse", "--show-toplevel")
 	if err != nil || !ok || root == "" {

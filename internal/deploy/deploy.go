@@ -61,10 +61,10 @@ func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories boo
 func (k *Kamal) deliver(ctx context.Context, o DeployOptions) error {
 	if o.SkipPush {
 		k.Say("Pull app image...")
-		return k.BuildPull(ctx)
+		return k.Builder.Pull(ctx)
 	}
 	k.Say("Build and push app image...")
-	return k.BuildDeliver(ctx, BuildOptions{NoCache: o.NoCache})
+	return k.Builder.Deliver(ctx, BuildOptions{NoCache: o.NoCache})
 }
 
 func runtimeTag(d time.Duration) commands.Tag {

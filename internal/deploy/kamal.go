@@ -12,6 +12,7 @@ import "github.com/kamalgo/kamal/internal/config"
 // Kamal is one run: its session and the orchestrations built on it.
 type Kamal struct {
 	*Session
+	Builder     *Builder
 	Apps        *Apps
 	Accessories *Accessories
 	Pruner      *Pruner
@@ -27,6 +28,7 @@ func New(cfg *config.Config, opts Options) (*Kamal, error) {
 	}
 	return &Kamal{
 		Session:     s,
+		Builder:     &Builder{Session: s},
 		Apps:        &Apps{Session: s},
 		Accessories: &Accessories{Session: s},
 		Pruner:      &Pruner{Session: s},

@@ -78,8 +78,6 @@ type Session struct {
 	holdingLock bool
 	gitUser     *string
 	gitEmail    *string
-	// classicNoticed: the run said it builds with the classic builder.
-	classicNoticed bool
 }
 
 // newSession prepares a run. It applies the filters (failing with Kamal's
