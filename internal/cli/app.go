@@ -56,7 +56,7 @@ func newAppBootCommand(a *App) *cobra.Command {
 				if latest {
 					k.Config.SetVersion(k.Config.LatestTag())
 				}
-				return k.AppBoot(ctx, deploy.AppBootOptions{Latest: latest})
+				return k.Booter.Boot(ctx, deploy.AppBootOptions{Latest: latest})
 			})
 		},
 	}

@@ -35,6 +35,15 @@ func (e *HealthcheckError) Error() string { return e.Msg }
 // Kind names the error in kamal's `ERROR (<Kind>)` line.
 func (e *HealthcheckError) Kind() string { return "Kamal::Cli::Healthcheck::Error" }
 
+// Booter boots the app: `kamal app boot` and the boot step of deploy,
+// redeploy and rollback. Boot prepares every host (error pages, assets,
+// certificates), then boots each group of hosts (boot.limit) with a
+// roleBoot per host and role: rename a clashing container, run the new
+// one, wait until kamal-proxy (or Docker) reports it healthy, stop the old.
+type Booter struct {
+	*Session
+}
+
 // RolesOn are the targeted roles that run on host, in the run's role order
 // (primary role first).
 func (k *Session) RolesOn(host string) []*config.Role {
@@ -111,9 +120,9 @@ func shortContainerID(out string) string {
 	return id[:12]
 }
 
-// EnvFile renders the secrets env file of app (role on host), resolving
+// envFile renders the secrets env file of app (role on host), resolving
 // and redacting the secrets it names.
-func (k *Session) EnvFile(app *commands.App) ([]byte, error) {
+func (k *Booter) envFile(app *commands.App) ([]byte, error) {
 	values := map[string]string{}
 	for _, ref := range app.Env().Secrets {
 		v, err := k.Secret(ref.SecretKey())
@@ -127,19 +136,6 @@ func (k *Session) EnvFile(app *commands.App) ([]byte, error) {
 		return nil, err
 	}
 	return []byte(s), nil
-}
-
-// UploadEnvFile creates the env directory and uploads app's secrets env
-// file (mode 0600) to host.
-func (k *Session) UploadEnvFile(ctx context.Context, host string, app *commands.App) error {
-	data, err := k.EnvFile(app)
-	if err != nil {
-		return err
-	}
-	if err := k.Execute(ctx, host, app.EnsureEnvDirectory(), remote.Info); err != nil {
-		return err
-	}
-	return k.Upload(ctx, host, app.EnvFilePath(), data, 0o600)
 }
 
 // randomHex returns n random bytes as 2n hex characters.
@@ -158,13 +154,13 @@ type AppBootOptions struct {
 	Latest bool
 }
 
-// AppBoot boots the run's version of every targeted role on every
+// Boot boots the run's version of every targeted role on every
 // targeted host, under the deploy lock (Kamal's `app boot`).
-func (k *Session) AppBoot(ctx context.Context, o AppBootOptions) error {
-	return k.WithLock(ctx, func(ctx context.Context) error { return k.appBoot(ctx, o) })
+func (k *Booter) Boot(ctx context.Context, o AppBootOptions) error {
+	return k.WithLock(ctx, func(ctx context.Context) error { return k.boot(ctx, o) })
 }
 
-func (k *Session) appBoot(ctx context.Context, o AppBootOptions) error {
+func (k *Booter) boot(ctx context.Context, o AppBootOptions) error {
 	if o.Latest {
 		k.Say("Get most recent version available as an image...")
 	}
@@ -249,7 +245,7 @@ func (k *Session) appBoot(ctx context.Context, o AppBootOptions) error {
 // onRoles runs fn for each targeted role on each host: hosts in parallel
 // with a host's roles one after another, or (boot.parallel_roles) every
 // role in parallel.
-func (k *Session) onRoles(ctx context.Context, hosts []string, fn func(ctx context.Context, host string, role *config.Role) error) error {
+func (k *Booter) onRoles(ctx context.Context, hosts []string, fn func(ctx context.Context, host string, role *config.Role) error) error {
 	if !k.Config.Boot.ParallelRoles {
 		return k.On(ctx, hosts, func(ctx context.Context, h string) error {
 			for _, role := range k.RolesOn(h) {
@@ -300,7 +296,7 @@ func (k *Session) onRoles(ctx context.Context, hosts []string, fn func(ctx conte
 
 // roleBoot boots one role on one host.
 type roleBoot struct {
-	k       *Session
+	k       *Booter
 	host    string
 	role    *config.Role
 	version string
@@ -399,7 +395,7 @@ func roleTag(r *config.Role) commands.Tag { return commands.Tag{Key: "role", Val
 func (b *roleBoot) start(ctx context.Context) error {
 	k := b.k
 	err := func() error {
-		data, err := k.EnvFile(b.app)
+		data, err := k.envFile(b.app)
 		if err != nil {
 			return err
 		}
@@ -470,7 +466,7 @@ func (b *roleBoot) stopOld(ctx context.Context, old string) error {
 // waitForReady polls a non-proxy container until Docker reports it
 // healthy, or running for readiness_delay, within deploy_timeout. It backs
 // off 1, 2, 3... seconds between polls.
-func (k *Session) waitForReady(ctx context.Context, host string, app *commands.App) error {
+func (k *Booter) waitForReady(ctx context.Context, host string, app *commands.App) error {
 	cfg := k.Config
 	deadline := k.opts.Now().Add(time.Duration(cfg.DeployTimeout) * time.Second)
 	status := app.Status(app.Version())
@@ -547,7 +543,7 @@ func (b *Barrier) Wait(ctx context.Context) error {
 
 // errorPages reads the local error pages ({4??,5??}.html of
 // error_pages_path); nil when none are configured.
-func (k *Session) errorPages() (map[string][]byte, error) {
+func (k *Booter) errorPages() (map[string][]byte, error) {
 	dir := k.Config.ErrorPagesPath
 	if dir == "" {
 		return nil, nil
@@ -569,7 +565,7 @@ func (k *Session) errorPages() (map[string][]byte, error) {
 	return pages, nil
 }
 
-func (k *Session) uploadErrorPages(ctx context.Context, host, version string, pages map[string][]byte) error {
+func (k *Booter) uploadErrorPages(ctx context.Context, host, version string, pages map[string][]byte) error {
 	if k.Config.ErrorPagesPath == "" {
 		return nil
 	}
@@ -592,7 +588,7 @@ func (k *Session) uploadErrorPages(ctx context.Context, host, version string, pa
 
 // prepareAssets extracts the role's assets from the new image and shares
 // them with the running version's volume.
-func (k *Session) prepareAssets(ctx context.Context, host string, app *commands.App) error {
+func (k *Booter) prepareAssets(ctx context.Context, host string, app *commands.App) error {
 	if app.Role().AssetPath == "" {
 		return nil
 	}
@@ -607,7 +603,7 @@ func (k *Session) prepareAssets(ctx context.Context, host string, app *commands.
 }
 
 // uploadCertificates uploads a role's custom TLS certificate and key.
-func (k *Session) uploadCertificates(ctx context.Context, host string, app *commands.App) error {
+func (k *Booter) uploadCertificates(ctx context.Context, host string, app *commands.App) error {
 	role := app.Role()
 	if !role.RunsProxy() || !role.Proxy.CustomSSL() {
 		return nil

@@ -182,7 +182,7 @@ func TestWaitForReady(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = k.waitForReady(context.Background(), "1.1.1.2", app)
+			err = k.Booter.waitForReady(context.Background(), "1.1.1.2", app)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -214,7 +214,7 @@ func TestAppBootSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := k2.AppBoot(context.Background(), AppBootOptions{}); err != nil {
+	if err := k2.Booter.Boot(context.Background(), AppBootOptions{}); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	var steps []string
@@ -255,7 +255,7 @@ func TestAppBootFailureStopsNewContainer(t *testing.T) {
 		{match: "while read line; do echo ${line#app-web-}", stdout: "998\n"},
 	}}
 	k, out, _ := newScriptedKamal(t, bootYAML, x)
-	err := k.AppBoot(context.Background(), AppBootOptions{})
+	err := k.Booter.Boot(context.Background(), AppBootOptions{})
 	if err == nil {
 		t.Fatal("boot succeeded")
 	}
@@ -312,7 +312,7 @@ func TestAppBootGroupsWait(t *testing.T) {
 				{match: "--filter 'name=^app-workers-999$' --quiet", stdout: "beefcafe5678\n"},
 			}}
 			k, out, clock := newScriptedKamal(t, bootYAML+tc.extra, x)
-			if err := k.AppBoot(context.Background(), AppBootOptions{}); err != nil {
+			if err := k.Booter.Boot(context.Background(), AppBootOptions{}); err != nil {
 				t.Fatalf("%v\n%s", err, out)
 			}
 			var waits []time.Duration

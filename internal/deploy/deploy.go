@@ -45,7 +45,7 @@ func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories boo
 			if err := k.Apps.StaleContainers(ctx, true); err != nil {
 				return err
 			}
-			if err := k.appBoot(ctx, AppBootOptions{}); err != nil {
+			if err := k.Booter.boot(ctx, AppBootOptions{}); err != nil {
 				return err
 			}
 			k.Say("Prune old containers and images...")
@@ -95,7 +95,7 @@ func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) error {
 			if err := k.Apps.StaleContainers(ctx, true); err != nil {
 				return err
 			}
-			return k.appBoot(ctx, AppBootOptions{})
+			return k.Booter.boot(ctx, AppBootOptions{})
 		})
 	})
 	if err != nil {
@@ -139,7 +139,7 @@ func (k *Kamal) Rollback(ctx context.Context, version string) error {
 			if err := k.RunHook(ctx, "pre-deploy"); err != nil {
 				return err
 			}
-			if err := k.appBoot(ctx, AppBootOptions{}); err != nil {
+			if err := k.Booter.boot(ctx, AppBootOptions{}); err != nil {
 				return err
 			}
 			rolledBack = true

@@ -13,6 +13,7 @@ import "github.com/kamalgo/kamal/internal/config"
 type Kamal struct {
 	*Session
 	Builder     *Builder
+	Booter      *Booter
 	Apps        *Apps
 	Accessories *Accessories
 	Pruner      *Pruner
@@ -29,6 +30,7 @@ func New(cfg *config.Config, opts Options) (*Kamal, error) {
 	return &Kamal{
 		Session:     s,
 		Builder:     &Builder{Session: s},
+		Booter:      &Booter{Session: s},
 		Apps:        &Apps{Session: s},
 		Accessories: &Accessories{Session: s},
 		Pruner:      &Pruner{Session: s},

@@ -76,7 +76,7 @@ func (k *Kamal) ProxyUpgrade(ctx context.Context, o UpgradeOptions) error {
 			if err := sub.ProxyBoot(ctx); err != nil {
 				return err
 			}
-			if err := sub.appBoot(ctx, AppBootOptions{}); err != nil {
+			if err := sub.Booter.boot(ctx, AppBootOptions{}); err != nil {
 				return err
 			}
 			if err := sub.Pruner.All(ctx, 0); err != nil {
