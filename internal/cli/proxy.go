@@ -23,11 +23,11 @@ func newProxyCommand(a *App) *cobra.Command {
 			RunE: func(cmd *cobra.Command, args []string) error { return a.runKamal(cmd, fn) },
 		}
 	}
-	boot := simple("boot", "Boot proxy on servers", func(ctx context.Context, k *deploy.Kamal) error { return k.ProxyBoot(ctx) })
-	start := simple("start", "Start existing proxy container on servers", func(ctx context.Context, k *deploy.Kamal) error { return k.ProxyStart(ctx) })
-	stop := simple("stop", "Stop existing proxy container on servers", func(ctx context.Context, k *deploy.Kamal) error { return k.ProxyStop(ctx) })
-	restart := simple("restart", "Restart existing proxy container on servers", func(ctx context.Context, k *deploy.Kamal) error { return k.ProxyRestart(ctx) })
-	details := simple("details", "Show details about proxy container from servers", func(ctx context.Context, k *deploy.Kamal) error { return k.ProxyDetails(ctx) })
+	boot := simple("boot", "Boot proxy on servers", func(ctx context.Context, k *deploy.Kamal) error { return k.Proxy.Boot(ctx) })
+	start := simple("start", "Start existing proxy container on servers", func(ctx context.Context, k *deploy.Kamal) error { return k.Proxy.Start(ctx) })
+	stop := simple("stop", "Stop existing proxy container on servers", func(ctx context.Context, k *deploy.Kamal) error { return k.Proxy.Stop(ctx) })
+	restart := simple("restart", "Restart existing proxy container on servers", func(ctx context.Context, k *deploy.Kamal) error { return k.Proxy.Restart(ctx) })
+	details := simple("details", "Show details about proxy container from servers", func(ctx context.Context, k *deploy.Kamal) error { return k.Proxy.Details(ctx) })
 
 	var rolling, yes bool
 	reboot := &cobra.Command{
@@ -39,7 +39,7 @@ func newProxyCommand(a *App) *cobra.Command {
 				if !a.confirm("This will cause a brief outage on each host. Are you sure?", yes) {
 					return nil
 				}
-				return k.ProxyReboot(ctx, deploy.ProxyRebootOptions{Rolling: rolling})
+				return k.Proxy.Reboot(ctx, deploy.ProxyRebootOptions{Rolling: rolling})
 			})
 		},
 	}
@@ -52,7 +52,7 @@ func newProxyCommand(a *App) *cobra.Command {
 		Short: "Show log lines from proxy on servers",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.ProxyLogs(ctx, lo) })
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Proxy.Logs(ctx, lo) })
 		},
 	}
 	logs.Flags().StringVarP(&lo.Since, "since", "s", "", "Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")
@@ -69,7 +69,7 @@ func newProxyCommand(a *App) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
-				return k.ProxyRemove(ctx, deploy.ProxyRemoveOptions{Force: force})
+				return k.Proxy.Remove(ctx, deploy.ProxyRemoveOptions{Force: force})
 			})
 		},
 	}
@@ -98,16 +98,16 @@ func newProxyCommand(a *App) *cobra.Command {
 	// The single steps of `proxy remove`, hidden as in Kamal.
 	for _, step := range []struct {
 		use, short string
-		run        func(*deploy.Kamal, context.Context) error
+		run        func(*deploy.Proxy, context.Context) error
 	}{
-		{"remove_container", "Remove proxy container from servers", (*deploy.Kamal).ProxyRemoveContainer},
-		{"remove_image", "Remove proxy image from servers", (*deploy.Kamal).ProxyRemoveImage},
-		{"remove_proxy_directory", "Remove the proxy directory from servers", (*deploy.Kamal).ProxyRemoveDirectory},
+		{"remove_container", "Remove proxy container from servers", (*deploy.Proxy).RemoveContainer},
+		{"remove_image", "Remove proxy image from servers", (*deploy.Proxy).RemoveImage},
+		{"remove_proxy_directory", "Remove the proxy directory from servers", (*deploy.Proxy).RemoveDirectory},
 	} {
 		cmd.AddCommand(&cobra.Command{
 			Use: step.use, Short: step.short, Args: cobra.NoArgs, Hidden: true,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return step.run(k, ctx) })
+				return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return step.run(k.Proxy, ctx) })
 			},
 		})
 	}
@@ -129,7 +129,7 @@ func newProxyBootConfigCommand(a *App) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b.BindIPs, b.DockerOptions = bindIPs, dockerOptions
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.ProxyBootConfigSet(ctx, b) })
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Proxy.BootConfigSet(ctx, b) })
 		},
 	}
 	f := set.Flags()
@@ -150,7 +150,7 @@ func newProxyBootConfigCommand(a *App) *cobra.Command {
 		Short: "Show the options kamal-proxy boots with",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.ProxyBootConfigGet(ctx) })
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Proxy.BootConfigGet(ctx) })
 		},
 	}
 	reset := &cobra.Command{
@@ -158,7 +158,7 @@ func newProxyBootConfigCommand(a *App) *cobra.Command {
 		Short: "Reset the kamal-proxy boot options to the defaults",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.ProxyBootConfigReset(ctx) })
+			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return k.Proxy.BootConfigReset(ctx) })
 		},
 	}
 	cmd.AddCommand(set, get, reset)

@@ -18,6 +18,7 @@ import (
 // stale_containers and the removal steps.
 type Apps struct {
 	*Session
+	proxy *Proxy
 }
 
 // primaryRole is the role `app exec -i` and `app logs -f` use: the first
@@ -72,7 +73,7 @@ func (k *Apps) Start(ctx context.Context) error {
 			}
 			// The proxy gets the container that actually runs, which may
 			// be another version than the one started.
-			return k.ProxyDeploy(ctx, h, commands.NewApp(k.Config, role, h, current))
+			return k.proxy.Deploy(ctx, h, commands.NewApp(k.Config, role, h, current))
 		})
 	})
 }

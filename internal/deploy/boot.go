@@ -42,6 +42,7 @@ func (e *HealthcheckError) Kind() string { return "Kamal::Cli::Healthcheck::Erro
 // one, wait until kamal-proxy (or Docker) reports it healthy, stop the old.
 type Booter struct {
 	*Session
+	proxy *Proxy
 }
 
 // RolesOn are the targeted roles that run on host, in the run's role order
@@ -84,24 +85,6 @@ func (k *Session) CurrentVersion(ctx context.Context, host string, role *config.
 func (k *Session) ContainerIDForVersion(ctx context.Context, host string, role *config.Role, version string) (string, error) {
 	app := commands.NewApp(k.Config, role, host, version)
 	return k.Capture(ctx, host, app.ContainerID(), remote.Info)
-}
-
-// ProxyDeploy points kamal-proxy on host at app's container (its version):
-// it looks the container id up and runs `kamal-proxy deploy`, which
-// returns once the new target is healthy and the old one drained.
-func (k *Session) ProxyDeploy(ctx context.Context, host string, app *commands.App) error {
-	id, err := k.Capture(ctx, host, app.ContainerID(), remote.Info)
-	if err != nil {
-		return err
-	}
-	return k.proxyDeployID(ctx, host, app, id)
-}
-
-func (k *Session) proxyDeployID(ctx context.Context, host string, app *commands.App, id string) error {
-	if id == "" {
-		return &BootError{fmt.Sprintf("Failed to get endpoint for %s on %s, did the container boot?", app.Role().Name, host)}
-	}
-	return k.Execute(ctx, host, app.ProxyDeploy(id), remote.Info)
 }
 
 // shortContainerID returns the 12-character id from `docker run
@@ -416,9 +399,9 @@ func (b *roleBoot) start(ctx context.Context) error {
 			// docker run prints the new container's id, which saves the
 			// lookup Kamal does.
 			if id := shortContainerID(res.Stdout); id != "" {
-				return k.proxyDeployID(ctx, b.host, b.app, id)
+				return k.proxy.deployID(ctx, b.host, b.app, id)
 			}
-			return k.ProxyDeploy(ctx, b.host, b.app)
+			return k.proxy.Deploy(ctx, b.host, b.app)
 		}
 		return k.waitForReady(ctx, b.host, b.app)
 	}()

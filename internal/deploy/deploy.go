@@ -33,7 +33,7 @@ func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories boo
 				return err
 			}
 			k.Say("Ensure kamal-proxy is running...")
-			if err := k.ProxyBoot(ctx); err != nil {
+			if err := k.Proxy.Boot(ctx); err != nil {
 				return err
 			}
 			if bootAccessories {

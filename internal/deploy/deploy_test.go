@@ -88,7 +88,7 @@ func TestPruneRetainsConfiguredContainers(t *testing.T) {
 func TestProxyBootRefusesOldProxy(t *testing.T) {
 	x := &scripted{rules: []rule{{match: "docker inspect kamal-proxy", stdout: "v0.8.0\n"}}}
 	k, _, _ := newScriptedKamal(t, bootYAML, x)
-	err := k.ProxyBoot(context.Background())
+	err := k.Proxy.Boot(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "kamal-proxy version v0.8.0 is too old, run `kamal proxy reboot` in order to update to at least v0.9.2") {
 		t.Fatalf("err = %v", err)
 	}

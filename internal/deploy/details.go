@@ -6,7 +6,7 @@ import (
 
 // Details is `kamal details`: the proxy, app and accessory containers.
 func (k *Kamal) Details(ctx context.Context) error {
-	if err := k.ProxyDetails(ctx); err != nil {
+	if err := k.Proxy.Details(ctx); err != nil {
 		return err
 	}
 	if err := k.Apps.Details(ctx); err != nil {

@@ -14,6 +14,7 @@ type Kamal struct {
 	*Session
 	Builder     *Builder
 	Booter      *Booter
+	Proxy       *Proxy
 	Apps        *Apps
 	Accessories *Accessories
 	Pruner      *Pruner
@@ -27,11 +28,13 @@ func New(cfg *config.Config, opts Options) (*Kamal, error) {
 	if err != nil {
 		return nil, err
 	}
+	proxy := &Proxy{Session: s}
 	return &Kamal{
 		Session:     s,
 		Builder:     &Builder{Session: s},
-		Booter:      &Booter{Session: s},
-		Apps:        &Apps{Session: s},
+		Booter:      &Booter{Session: s, proxy: proxy},
+		Proxy:       proxy,
+		Apps:        &Apps{Session: s, proxy: proxy},
 		Accessories: &Accessories{Session: s},
 		Pruner:      &Pruner{Session: s},
 		Servers:     &Servers{Session: s},

@@ -12,6 +12,13 @@ import (
 	"github.com/kamalgo/kamal/internal/remote"
 )
 
+// Proxy is `kamal proxy`: kamal-proxy's container on each host (boot,
+// reboot, start, stop, logs, removal, boot config) and pointing it at a
+// new app container (Deploy).
+type Proxy struct {
+	*Session
+}
+
 // ProxyHosts are the targeted hosts that run kamal-proxy (hosts of proxy
 // roles and proxied accessories).
 func (k *Session) ProxyHosts() []string {
@@ -33,9 +40,9 @@ func (k *Session) createNetwork(ctx context.Context, host string) error {
 	return err
 }
 
-// ProxyBoot is `kamal proxy boot`: the kamal network on every host, then
+// Boot is `kamal proxy boot`: the kamal network on every host, then
 // on proxy hosts a registry login, the version check and start-or-run.
-func (k *Session) ProxyBoot(ctx context.Context) error {
+func (k *Proxy) Boot(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		proxyHosts := k.ProxyHosts()
 		return k.On(ctx, k.hosts, func(ctx context.Context, h string) error {
@@ -67,11 +74,11 @@ type ProxyRebootOptions struct {
 	Rolling bool // one host at a time
 }
 
-// ProxyReboot is `kamal proxy reboot`: stop and remove kamal-proxy and run
+// Reboot is `kamal proxy reboot`: stop and remove kamal-proxy and run
 // it again (all hosts at once, or one by one), between the
 // pre/post-proxy-reboot hooks, then point it at each proxied role's
 // current container again.
-func (k *Session) ProxyReboot(ctx context.Context, o ProxyRebootOptions) error {
+func (k *Proxy) Reboot(ctx context.Context, o ProxyRebootOptions) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		hosts := k.ProxyHosts()
 		groups := rollingGroups(hosts, o.Rolling)
@@ -94,7 +101,7 @@ func (k *Session) ProxyReboot(ctx context.Context, o ProxyRebootOptions) error {
 	})
 }
 
-func (k *Session) rebootProxyOn(ctx context.Context, h string) error {
+func (k *Proxy) rebootProxyOn(ctx context.Context, h string) error {
 	p := commands.NewProxy(k.Config, h)
 	if err := k.RecordOn(ctx, h, "Rebooted proxy"); err != nil {
 		return err
@@ -121,15 +128,15 @@ func (k *Session) rebootProxyOn(ctx context.Context, h string) error {
 		}
 		app := commands.NewApp(k.Config, role, h, version)
 		k.Out.Infof("Deploying %s for role `%s` on %s...", app.ContainerName(), role.Name, h)
-		if err := k.ProxyDeploy(ctx, h, app); err != nil {
+		if err := k.Deploy(ctx, h, app); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// ProxyStart is `kamal proxy start`.
-func (k *Session) ProxyStart(ctx context.Context) error {
+// Start is `kamal proxy start`.
+func (k *Proxy) Start(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 			p := commands.NewProxy(k.Config, h)
@@ -138,8 +145,8 @@ func (k *Session) ProxyStart(ctx context.Context) error {
 	})
 }
 
-// ProxyStop is `kamal proxy stop` (a proxy that is not running is fine).
-func (k *Session) ProxyStop(ctx context.Context) error {
+// Stop is `kamal proxy stop` (a proxy that is not running is fine).
+func (k *Proxy) Stop(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 			if err := k.RecordOn(ctx, h, "Stopped proxy"); err != nil {
@@ -151,18 +158,18 @@ func (k *Session) ProxyStop(ctx context.Context) error {
 	})
 }
 
-// ProxyRestart is `kamal proxy restart`: stop, then start.
-func (k *Session) ProxyRestart(ctx context.Context) error {
+// Restart is `kamal proxy restart`: stop, then start.
+func (k *Proxy) Restart(ctx context.Context) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
-		if err := k.ProxyStop(ctx); err != nil {
+		if err := k.Stop(ctx); err != nil {
 			return err
 		}
-		return k.ProxyStart(ctx)
+		return k.Start(ctx)
 	})
 }
 
-// ProxyDetails is `kamal proxy details`: `docker ps` of kamal-proxy per host.
-func (k *Session) ProxyDetails(ctx context.Context) error {
+// Details is `kamal proxy details`: `docker ps` of kamal-proxy per host.
+func (k *Proxy) Details(ctx context.Context) error {
 	return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 		out, err := k.Capture(ctx, h, commands.NewProxy(k.Config, h).Info(), remote.Info)
 		if err != nil {
@@ -179,9 +186,9 @@ type ProxyLogsOptions struct {
 	Follow bool
 }
 
-// ProxyLogs is `kamal proxy logs`: the last lines of every proxy host, or
+// Logs is `kamal proxy logs`: the last lines of every proxy host, or
 // (--follow) a live view of the primary proxy host.
-func (k *Session) ProxyLogs(ctx context.Context, o ProxyLogsOptions) error {
+func (k *Proxy) Logs(ctx context.Context, o ProxyLogsOptions) error {
 	hosts := k.ProxyHosts()
 	if o.Follow {
 		if len(hosts) == 0 {
@@ -221,10 +228,10 @@ type ProxyRemoveOptions struct {
 	Force bool // remove even when other apps use the proxy
 }
 
-// ProxyRemove is `kamal proxy remove`: unless another app still has a
+// Remove is `kamal proxy remove`: unless another app still has a
 // directory in .kamal/apps on a proxy host (or Force), stop kamal-proxy,
 // remove its containers, images and .kamal/proxy.
-func (k *Session) ProxyRemove(ctx context.Context, o ProxyRemoveOptions) error {
+func (k *Proxy) Remove(ctx context.Context, o ProxyRemoveOptions) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		hosts := k.ProxyHosts()
 		if !o.Force {
@@ -275,24 +282,24 @@ func rollingGroups(hosts []string, rolling bool) [][]string {
 	return groups
 }
 
-// ProxyRemoveContainer, ProxyRemoveImage and ProxyRemoveDirectory are the
+// RemoveContainer, ProxyRemoveImage and ProxyRemoveDirectory are the
 // hidden single steps of `kamal proxy remove`, each under the lock on the
 // proxy hosts.
-func (k *Session) ProxyRemoveContainer(ctx context.Context) error {
+func (k *Proxy) RemoveContainer(ctx context.Context) error {
 	return k.proxyStep(ctx, "Removed proxy container", func(p *commands.Proxy) commands.Cmd { return p.RemoveContainer() })
 }
 
-func (k *Session) ProxyRemoveImage(ctx context.Context) error {
+func (k *Proxy) RemoveImage(ctx context.Context) error {
 	return k.proxyStep(ctx, "Removed proxy image", func(p *commands.Proxy) commands.Cmd { return p.RemoveImage() })
 }
 
-func (k *Session) ProxyRemoveDirectory(ctx context.Context) error {
+func (k *Proxy) RemoveDirectory(ctx context.Context) error {
 	return k.proxyStep(ctx, "", func(p *commands.Proxy) commands.Cmd { return p.RemoveProxyDirectory() })
 }
 
 // proxyStep runs one proxy command on every proxy host under the lock,
 // after an audit line when message is set.
-func (k *Session) proxyStep(ctx context.Context, message string, step func(*commands.Proxy) commands.Cmd) error {
+func (k *Proxy) proxyStep(ctx context.Context, message string, step func(*commands.Proxy) commands.Cmd) error {
 	return k.WithLock(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 			cmd := step(commands.NewProxy(k.Config, h))
@@ -304,9 +311,9 @@ func (k *Session) proxyStep(ctx context.Context, message string, step func(*comm
 	})
 }
 
-// ProxyBootConfigSet is `kamal proxy boot_config set`: it writes (or, for
+// BootConfigSet is `kamal proxy boot_config set`: it writes (or, for
 // default values, deletes) the legacy boot_config files on proxy hosts.
-func (k *Session) ProxyBootConfigSet(ctx context.Context, b commands.BootConfig) error {
+func (k *Proxy) BootConfigSet(ctx context.Context, b commands.BootConfig) error {
 	for _, ip := range b.BindIPs {
 		if net.ParseIP(strings.Trim(ip, "[]")) == nil {
 			return &ArgumentError{fmt.Sprintf("Invalid publish IP address: %s", ip)}
@@ -338,9 +345,9 @@ func (k *Session) ProxyBootConfigSet(ctx context.Context, b commands.BootConfig)
 	})
 }
 
-// ProxyBootConfigGet is `kamal proxy boot_config get`: the options, image
+// BootConfigGet is `kamal proxy boot_config get`: the options, image
 // and command kamal-proxy boots with on each host.
-func (k *Session) ProxyBootConfigGet(ctx context.Context) error {
+func (k *Proxy) BootConfigGet(ctx context.Context) error {
 	return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 		out, err := k.Capture(ctx, h, commands.NewProxy(k.Config, h).BootConfigEcho(), remote.Info)
 		if err != nil {
@@ -351,9 +358,9 @@ func (k *Session) ProxyBootConfigGet(ctx context.Context) error {
 	})
 }
 
-// ProxyBootConfigReset is `kamal proxy boot_config reset`: it deletes the
+// BootConfigReset is `kamal proxy boot_config reset`: it deletes the
 // boot_config files.
-func (k *Session) ProxyBootConfigReset(ctx context.Context) error {
+func (k *Proxy) BootConfigReset(ctx context.Context) error {
 	var files []string
 	for _, f := range (commands.BootConfig{}).Files() {
 		files = append(files, f.Path)
@@ -366,4 +373,22 @@ func (k *Session) ProxyBootConfigReset(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// Deploy points kamal-proxy on host at app's container (its version):
+// it looks the container id up and runs `kamal-proxy deploy`, which
+// returns once the new target is healthy and the old one drained.
+func (k *Proxy) Deploy(ctx context.Context, host string, app *commands.App) error {
+	id, err := k.Capture(ctx, host, app.ContainerID(), remote.Info)
+	if err != nil {
+		return err
+	}
+	return k.deployID(ctx, host, app, id)
+}
+
+func (k *Proxy) deployID(ctx context.Context, host string, app *commands.App, id string) error {
+	if id == "" {
+		return &BootError{fmt.Sprintf("Failed to get endpoint for %s on %s, did the container boot?", app.Role().Name, host)}
+	}
+	return k.Execute(ctx, host, app.ProxyDeploy(id), remote.Info)
 }

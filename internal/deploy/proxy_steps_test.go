@@ -13,11 +13,11 @@ func TestProxyRemoveSteps(t *testing.T) {
 		run         func(k *Kamal) error
 		want        string
 	}{
-		{"container", "Removed proxy container", func(k *Kamal) error { return k.ProxyRemoveContainer(ctx) },
+		{"container", "Removed proxy container", func(k *Kamal) error { return k.Proxy.RemoveContainer(ctx) },
 			"docker container prune --force --filter label=org.opencontainers.image.title=kamal-proxy"},
-		{"image", "Removed proxy image", func(k *Kamal) error { return k.ProxyRemoveImage(ctx) },
+		{"image", "Removed proxy image", func(k *Kamal) error { return k.Proxy.RemoveImage(ctx) },
 			"docker image prune --all --force --filter label=org.opencontainers.image.title=kamal-proxy"},
-		{"directory", "", func(k *Kamal) error { return k.ProxyRemoveDirectory(ctx) }, "rm -r .kamal/proxy"},
+		{"directory", "", func(k *Kamal) error { return k.Proxy.RemoveDirectory(ctx) }, "rm -r .kamal/proxy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -73,7 +73,7 @@ func (k *Kamal) ProxyUpgrade(ctx context.Context, o UpgradeOptions) error {
 			if err != nil {
 				return err
 			}
-			if err := sub.ProxyBoot(ctx); err != nil {
+			if err := sub.Proxy.Boot(ctx); err != nil {
 				return err
 			}
 			if err := sub.Booter.boot(ctx, AppBootOptions{}); err != nil {

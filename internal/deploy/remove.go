@@ -12,7 +12,7 @@ func (k *Kamal) Remove(ctx context.Context) error {
 		if err := k.Apps.Remove(ctx); err != nil {
 			return err
 		}
-		if err := k.ProxyRemove(ctx, ProxyRemoveOptions{}); err != nil {
+		if err := k.Proxy.Remove(ctx, ProxyRemoveOptions{}); err != nil {
 			return err
 		}
 		if err := k.Accessories.Remove(ctx, AllAccessories); err != nil {
