@@ -15,14 +15,14 @@ func newRegistryCommand(a *App) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	sub := func(use, short string, fn func(k *deploy.Kamal, ctx context.Context, o deploy.RegistryOptions) error) *cobra.Command {
+	sub := func(use, short string, fn func(r *deploy.Registry, ctx context.Context, o deploy.RegistryOptions) error) *cobra.Command {
 		var o deploy.RegistryOptions
 		c := &cobra.Command{
 			Use:   use,
 			Short: short,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return fn(k, ctx, o) })
+				return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error { return fn(k.Registry, ctx, o) })
 			},
 		}
 		c.Flags().BoolVarP(&o.SkipLocal, "skip-local", "L", false, "Skip local login")
@@ -30,10 +30,10 @@ func newRegistryCommand(a *App) *cobra.Command {
 		return c
 	}
 	cmd.AddCommand(
-		sub("setup", "Setup local registry or log in to remote registry locally and remotely", (*deploy.Kamal).RegistrySetup),
-		sub("remove", "Remove local registry or log out of remote registry locally and remotely", (*deploy.Kamal).RegistryRemove),
-		sub("login", "Log in to remote registry locally and remotely", (*deploy.Kamal).RegistryLogin),
-		sub("logout", "Log out of remote registry locally and remotely", (*deploy.Kamal).RegistryLogout),
+		sub("setup", "Setup local registry or log in to remote registry locally and remotely", (*deploy.Registry).Setup),
+		sub("remove", "Remove local registry or log out of remote registry locally and remotely", (*deploy.Registry).Remove),
+		sub("login", "Log in to remote registry locally and remotely", (*deploy.Registry).Login),
+		sub("logout", "Log out of remote registry locally and remotely", (*deploy.Registry).Logout),
 	)
 	return cmd
 }

@@ -24,6 +24,7 @@ import (
 // uploaded files, data directories and env file.
 type Accessories struct {
 	*Session
+	registry *Registry
 }
 
 // AllAccessories is the NAME that selects every accessory.
@@ -233,7 +234,7 @@ func (r *accessoryRun) prepare(ctx context.Context) error {
 	k := r.k
 	reg := k.accessoryRegistry(r.acc)
 	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
-		if err := k.RegistryLoginOn(ctx, h, reg); err != nil {
+		if err := k.registry.LoginOn(ctx, h, reg); err != nil {
 			return err
 		}
 		return k.createNetwork(ctx, h)
@@ -574,7 +575,7 @@ func (k *Accessories) ExecCommand(ctx context.Context, name, cmd string, o Acces
 		}
 		k.Say("Launching interactive command via SSH from new container...")
 		if err := k.On(ctx, []string{host}, func(ctx context.Context, h string) error {
-			return k.RegistryLoginOn(ctx, h, k.accessoryRegistry(a))
+			return k.registry.LoginOn(ctx, h, k.accessoryRegistry(a))
 		}); err != nil {
 			return err
 		}
@@ -590,7 +591,7 @@ func (k *Accessories) ExecCommand(ctx context.Context, name, cmd string, o Acces
 	message := fmt.Sprintf("Executed cmd '%s' on %s accessory", cmd, name)
 	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
 		if !o.Reuse {
-			if err := k.RegistryLoginOn(ctx, h, k.accessoryRegistry(a)); err != nil {
+			if err := k.registry.LoginOn(ctx, h, k.accessoryRegistry(a)); err != nil {
 				return err
 			}
 		}

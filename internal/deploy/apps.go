@@ -18,7 +18,8 @@ import (
 // stale_containers and the removal steps.
 type Apps struct {
 	*Session
-	proxy *Proxy
+	proxy    *Proxy
+	registry *Registry
 }
 
 // primaryRole is the role `app exec -i` and `app logs -f` use: the first
@@ -252,7 +253,7 @@ func (k *Apps) ExecCommand(ctx context.Context, cmd string, o AppExecOptions) er
 	eo := commands.ExecOptions{Detach: o.Detach, Env: o.Env}
 	return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 		if !o.Reuse {
-			if err := k.RegistryLoginOn(ctx, h, k.Config.Registry); err != nil {
+			if err := k.registry.LoginOn(ctx, h, k.Config.Registry); err != nil {
 				return err
 			}
 		}
@@ -322,7 +323,7 @@ func (k *Apps) appExecInteractive(ctx context.Context, cmd, version string, o Ap
 	} else {
 		k.Say("Launching interactive command with version %s via SSH from new container on %s...", version, host)
 		err := k.On(ctx, []string{host}, func(ctx context.Context, h string) error {
-			return k.RegistryLoginOn(ctx, h, k.Config.Registry)
+			return k.registry.LoginOn(ctx, h, k.Config.Registry)
 		})
 		if err != nil {
 			return err

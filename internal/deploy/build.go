@@ -28,6 +28,7 @@ type BuildOptions struct {
 // onto the hosts.
 type Builder struct {
 	*Session
+	registry *Registry
 
 	mu             sync.Mutex
 	classicNoticed bool // the run said it builds with the classic builder
@@ -96,7 +97,7 @@ func (k *Builder) builder() (*commands.Builder, error) {
 // localBuildx fails when the local docker is missing and reports whether
 // it has the buildx plugin.
 func (k *Builder) localBuildx(ctx context.Context) (bool, error) {
-	if err := k.EnsureLocalDocker(ctx); err != nil {
+	if err := k.registry.EnsureLocalDocker(ctx); err != nil {
 		return false, err
 	}
 	return k.hasBuildx(ctx)
@@ -164,7 +165,7 @@ func (k *Builder) Push(ctx context.Context, o BuildOptions) error {
 		if err := k.localRun(ctx, commands.NewRegistry(k.Config.Registry).LocalRun(), remote.Info); err != nil {
 			return err
 		}
-	} else if err := k.RegistryLoginLocally(ctx); err != nil {
+	} else if err := k.registry.LoginLocally(ctx); err != nil {
 		return err
 	}
 	if err := k.RunHook(ctx, "pre-build"); err != nil {
@@ -239,7 +240,7 @@ func (k *Builder) withBuilderRegistryForward(ctx context.Context, fn func() erro
 		}
 		return fn()
 	}
-	return k.withLocalRegistryForward(ctx, []string{host}, fn)
+	return k.registry.withLocalRegistryForward(ctx, []string{host}, fn)
 }
 
 // classicBuild runs the buildx-free plan: docker build, then the pushes
@@ -318,11 +319,11 @@ func (k *Builder) buildSecretsEnv() ([]string, error) {
 // audit log, drop the old tag, pull, and check the image's service label.
 func (k *Builder) Pull(ctx context.Context) error {
 	if !k.Config.Registry.Local {
-		if err := k.RegistryLoginOnHosts(ctx, k.AppHosts()); err != nil {
+		if err := k.registry.LoginOnHosts(ctx, k.AppHosts()); err != nil {
 			return err
 		}
 	}
-	return k.withLocalRegistryForward(ctx, k.AppHosts(), func() error {
+	return k.registry.withLocalRegistryForward(ctx, k.AppHosts(), func() error {
 		hosts := k.AppHosts()
 		first, err := k.mirrorHosts(ctx, hosts)
 		if err != nil {

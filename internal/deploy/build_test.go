@@ -188,7 +188,7 @@ const accRegistryYAML = multiYAML + `  cache:
 
 func TestRegistrySetupLogsInWithPasswordOnStdin(t *testing.T) {
 	k, rec, out := newBuildKamal(t, accRegistryYAML, Options{})
-	if err := k.RegistrySetup(context.Background(), RegistryOptions{}); err != nil {
+	if err := k.Registry.Setup(context.Background(), RegistryOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	local, ok := rec.find("localhost", "docker login")
@@ -224,22 +224,22 @@ func TestRegistrySkipLocalAndRemote(t *testing.T) {
 	tests := []struct {
 		name  string
 		hosts []string // -h
-		run   func(*Kamal, context.Context, RegistryOptions) error
+		run   func(*Registry, context.Context, RegistryOptions) error
 		o     RegistryOptions
 		cmd   string   // what was run …
 		want  []string // … on these hosts
 	}{
-		{"login -L", nil, (*Kamal).RegistryLogin, RegistryOptions{SkipLocal: true},
+		{"login -L", nil, (*Registry).Login, RegistryOptions{SkipLocal: true},
 			"docker login", []string{"1.1.1.1", "1.1.1.2", "1.1.1.3", "1.1.1.4", "1.1.1.5"}},
-		{"logout -h 1.1.1.2 -R", []string{"1.1.1.2"}, (*Kamal).RegistryLogout, RegistryOptions{SkipRemote: true},
+		{"logout -h 1.1.1.2 -R", []string{"1.1.1.2"}, (*Registry).Logout, RegistryOptions{SkipRemote: true},
 			"docker logout", []string{"localhost"}},
-		{"logout -h 1.1.1.2 -L", []string{"1.1.1.2"}, (*Kamal).RegistryLogout, RegistryOptions{SkipLocal: true},
+		{"logout -h 1.1.1.2 -L", []string{"1.1.1.2"}, (*Registry).Logout, RegistryOptions{SkipLocal: true},
 			"docker logout", []string{"1.1.1.2"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			k, rec, _ := newBuildKamal(t, multiYAML, Options{Hosts: tt.hosts})
-			if err := tt.run(k, context.Background(), tt.o); err != nil {
+			if err := tt.run(k.Registry, context.Background(), tt.o); err != nil {
 				t.Fatal(err)
 			}
 			if got := rec.hostsWith(tt.cmd); !slices.Equal(got, tt.want) {
@@ -252,7 +252,7 @@ func TestRegistrySkipLocalAndRemote(t *testing.T) {
 func TestRegistryLoginFailureShowsReason(t *testing.T) {
 	k, rec, _ := newBuildKamal(t, multiYAML, Options{},
 		bRule{host: "localhost", match: "docker login", stderr: "Error response from daemon: login attempt failed: unauthorized", exit: 1})
-	err := k.RegistryLogin(context.Background(), RegistryOptions{})
+	err := k.Registry.Login(context.Background(), RegistryOptions{})
 	if err == nil || !strings.Contains(err.Error(), "unauthorized") {
 		t.Fatalf("err = %v, want the registry's reason", err)
 	}
@@ -275,16 +275,16 @@ builder:
 func TestLocalRegistry(t *testing.T) {
 	ctx := context.Background()
 	k, rec, _ := newBuildKamal(t, localRegistryYAML, Options{})
-	if err := k.RegistryLogin(ctx, RegistryOptions{}); !errors.Is(err, ErrLocalRegistryLogin) {
+	if err := k.Registry.Login(ctx, RegistryOptions{}); !errors.Is(err, ErrLocalRegistryLogin) {
 		t.Errorf("login with a local registry: %v", err)
 	}
-	if err := k.RegistryLogout(ctx, RegistryOptions{}); !errors.Is(err, ErrLocalRegistryLogin) {
+	if err := k.Registry.Logout(ctx, RegistryOptions{}); !errors.Is(err, ErrLocalRegistryLogin) {
 		t.Errorf("logout with a local registry: %v", err)
 	}
-	if err := k.RegistrySetup(ctx, RegistryOptions{}); err != nil {
+	if err := k.Registry.Setup(ctx, RegistryOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.RegistryRemove(ctx, RegistryOptions{}); err != nil {
+	if err := k.Registry.Remove(ctx, RegistryOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -665,7 +665,7 @@ func TestDockerNotInstalledLocally(t *testing.T) {
 	for name, fn := range map[string]func() error{
 		"push":           func() error { return k.Builder.Push(context.Background(), BuildOptions{}) },
 		"dev":            func() error { return k.Builder.Dev(context.Background(), BuildOptions{}) },
-		"registry setup": func() error { return k.RegistrySetup(context.Background(), RegistryOptions{}) },
+		"registry setup": func() error { return k.Registry.Setup(context.Background(), RegistryOptions{}) },
 	} {
 		err := fn()
 		var dep *DependencyError
@@ -677,7 +677,7 @@ func TestDockerNotInstalledLocally(t *testing.T) {
 		t.Errorf("commands ran without docker: %v", rec.calls)
 	}
 	// -L needs no local docker.
-	if err := k.RegistrySetup(context.Background(), RegistryOptions{SkipLocal: true}); err != nil {
+	if err := k.Registry.Setup(context.Background(), RegistryOptions{SkipLocal: true}); err != nil {
 		t.Errorf("registry setup -L: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ type Kamal struct {
 	Builder     *Builder
 	Booter      *Booter
 	Proxy       *Proxy
+	Registry    *Registry
 	Apps        *Apps
 	Accessories *Accessories
 	Pruner      *Pruner
@@ -28,14 +29,16 @@ func New(cfg *config.Config, opts Options) (*Kamal, error) {
 	if err != nil {
 		return nil, err
 	}
-	proxy := &Proxy{Session: s}
+	registry := &Registry{Session: s}
+	proxy := &Proxy{Session: s, registry: registry}
 	return &Kamal{
 		Session:     s,
-		Builder:     &Builder{Session: s},
+		Builder:     &Builder{Session: s, registry: registry},
 		Booter:      &Booter{Session: s, proxy: proxy},
 		Proxy:       proxy,
-		Apps:        &Apps{Session: s, proxy: proxy},
-		Accessories: &Accessories{Session: s},
+		Registry:    registry,
+		Apps:        &Apps{Session: s, proxy: proxy, registry: registry},
+		Accessories: &Accessories{Session: s, registry: registry},
 		Pruner:      &Pruner{Session: s},
 		Servers:     &Servers{Session: s},
 	}, nil

@@ -17,6 +17,7 @@ import (
 // new app container (Deploy).
 type Proxy struct {
 	*Session
+	registry *Registry
 }
 
 // ProxyHosts are the targeted hosts that run kamal-proxy (hosts of proxy
@@ -49,7 +50,7 @@ func (k *Proxy) Boot(ctx context.Context) error {
 			if !slices.Contains(proxyHosts, h) {
 				return k.createNetwork(ctx, h)
 			}
-			if err := k.RegistryLoginOn(ctx, h, k.Config.Registry); err != nil {
+			if err := k.registry.LoginOn(ctx, h, k.Config.Registry); err != nil {
 				return err
 			}
 			// One round trip for the network and the running proxy's tag:
@@ -106,7 +107,7 @@ func (k *Proxy) rebootProxyOn(ctx context.Context, h string) error {
 	if err := k.RecordOn(ctx, h, "Rebooted proxy"); err != nil {
 		return err
 	}
-	if err := k.RegistryLoginOn(ctx, h, k.Config.Registry); err != nil {
+	if err := k.registry.LoginOn(ctx, h, k.Config.Registry); err != nil {
 		return err
 	}
 	k.Out.Infof("Stopping and removing kamal-proxy on %s, if running...", h)

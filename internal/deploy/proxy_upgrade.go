@@ -53,7 +53,7 @@ func (k *Kamal) ProxyUpgrade(ctx context.Context, o UpgradeOptions) error {
 				if err := k.RecordOn(ctx, h, "Rebooted proxy"); err != nil {
 					return err
 				}
-				if err := k.RegistryLoginOn(ctx, h, k.Config.Registry); err != nil {
+				if err := k.Registry.LoginOn(ctx, h, k.Config.Registry); err != nil {
 					return err
 				}
 				k.Out.Infof("Stopping and removing Traefik on %s, if running...", h)

@@ -14,13 +14,20 @@ import (
 	"github.com/kamalgo/kamal/internal/shell"
 )
 
+// Registry is `kamal registry`: logins to the image registry here and on
+// the hosts (the app's and each accessory's), and the local registry with
+// its SSH port forwards (forward.go).
+type Registry struct {
+	*Session
+}
+
 // RegistryOptions choose where `kamal registry …` acts.
 type RegistryOptions struct {
 	SkipLocal  bool // -L: not on this machine
 	SkipRemote bool // -R: not on the hosts
 }
 
-// ErrLocalRegistryLogin is returned by RegistryLogin and RegistryLogout
+// ErrLocalRegistryLogin is returned by Login and Logout
 // when the registry is a local one (localhost:<port>).
 var ErrLocalRegistryLogin = errors.New("Cannot use login command with a local registry. Use `kamal registry setup` instead.")
 
@@ -34,7 +41,7 @@ func (e *DependencyError) Kind() string { return "Kamal::Cli::DependencyError" }
 
 // EnsureLocalDocker fails with Kamal's "Docker is not installed locally"
 // when the docker CLI is missing or broken.
-func (k *Session) EnsureLocalDocker(ctx context.Context) error {
+func (k *Registry) EnsureLocalDocker(ctx context.Context) error {
 	if _, err := exec.LookPath("docker"); err != nil {
 		return &DependencyError{"Docker is not installed locally"}
 	}
@@ -45,11 +52,11 @@ func (k *Session) EnsureLocalDocker(ctx context.Context) error {
 	return nil
 }
 
-// RegistrySetup is `kamal registry setup`: with a local registry it
+// Setup is `kamal registry setup`: with a local registry it
 // starts the registry container here; otherwise it logs in to the
 // registry here and on every targeted host (accessories with their own
 // registry log in to theirs on their hosts).
-func (k *Session) RegistrySetup(ctx context.Context, o RegistryOptions) error {
+func (k *Registry) Setup(ctx context.Context, o RegistryOptions) error {
 	if !o.SkipLocal {
 		if err := k.EnsureLocalDocker(ctx); err != nil {
 			return err
@@ -62,19 +69,19 @@ func (k *Session) RegistrySetup(ctx context.Context, o RegistryOptions) error {
 		return k.localRun(ctx, commands.NewRegistry(k.Config.Registry).LocalRun(), remote.Info)
 	}
 	if !o.SkipLocal {
-		if err := k.RegistryLoginLocally(ctx); err != nil {
+		if err := k.LoginLocally(ctx); err != nil {
 			return err
 		}
 	}
 	if !o.SkipRemote {
-		return k.RegistryLoginOnHosts(ctx, k.Hosts())
+		return k.LoginOnHosts(ctx, k.Hosts())
 	}
 	return nil
 }
 
-// RegistryRemove is `kamal registry remove`: it removes a local registry
+// Remove is `kamal registry remove`: it removes a local registry
 // container, or logs out here and on the hosts.
-func (k *Session) RegistryRemove(ctx context.Context, o RegistryOptions) error {
+func (k *Registry) Remove(ctx context.Context, o RegistryOptions) error {
 	if k.Config.Registry.Local {
 		if o.SkipLocal {
 			return nil
@@ -103,25 +110,25 @@ func (k *Session) RegistryRemove(ctx context.Context, o RegistryOptions) error {
 	})
 }
 
-// RegistryLogin is `kamal registry login`; it refuses a local registry.
-func (k *Session) RegistryLogin(ctx context.Context, o RegistryOptions) error {
+// Login is `kamal registry login`; it refuses a local registry.
+func (k *Registry) Login(ctx context.Context, o RegistryOptions) error {
 	if k.Config.Registry.Local {
 		return ErrLocalRegistryLogin
 	}
-	return k.RegistrySetup(ctx, o)
+	return k.Setup(ctx, o)
 }
 
-// RegistryLogout is `kamal registry logout`; it refuses a local registry.
-func (k *Session) RegistryLogout(ctx context.Context, o RegistryOptions) error {
+// Logout is `kamal registry logout`; it refuses a local registry.
+func (k *Registry) Logout(ctx context.Context, o RegistryOptions) error {
 	if k.Config.Registry.Local {
 		return ErrLocalRegistryLogin
 	}
-	return k.RegistryRemove(ctx, o)
+	return k.Remove(ctx, o)
 }
 
-// RegistryLoginLocally logs the local docker in to the app's registry (a
+// LoginLocally logs the local docker in to the app's registry (a
 // local registry needs none). The password goes on stdin.
-func (k *Session) RegistryLoginLocally(ctx context.Context) error {
+func (k *Registry) LoginLocally(ctx context.Context) error {
 	l, ok, err := k.login(k.Config.Registry)
 	if err != nil || !ok {
 		return err
@@ -131,24 +138,24 @@ func (k *Session) RegistryLoginLocally(ctx context.Context) error {
 	return err
 }
 
-// RegistryLoginOnHosts logs in to the app's registry on hosts, and to each
+// LoginOnHosts logs in to the app's registry on hosts, and to each
 // accessory's own registry on that accessory's hosts among them.
-func (k *Session) RegistryLoginOnHosts(ctx context.Context, hosts []string) error {
+func (k *Registry) LoginOnHosts(ctx context.Context, hosts []string) error {
 	if !k.Config.Registry.Local {
 		if err := k.On(ctx, hosts, func(ctx context.Context, h string) error {
-			return k.RegistryLoginOn(ctx, h, k.Config.Registry)
+			return k.LoginOn(ctx, h, k.Config.Registry)
 		}); err != nil {
 			return err
 		}
 	}
 	return k.forAccessoryRegistries(ctx, hosts, func(ctx context.Context, h string, r config.Registry) error {
-		return k.RegistryLoginOn(ctx, h, r)
+		return k.LoginOn(ctx, h, r)
 	})
 }
 
-// RegistryLoginOn logs host in to reg (inside an On); a local registry
+// LoginOn logs host in to reg (inside an On); a local registry
 // needs no login.
-func (k *Session) RegistryLoginOn(ctx context.Context, host string, reg config.Registry) error {
+func (k *Registry) LoginOn(ctx context.Context, host string, reg config.Registry) error {
 	l, ok, err := k.login(reg)
 	if err != nil || !ok {
 		return err
@@ -159,7 +166,7 @@ func (k *Session) RegistryLoginOn(ctx context.Context, host string, reg config.R
 
 // login resolves the credentials of reg (secrets are redacted from then
 // on) and returns the login command.
-func (k *Session) login(reg config.Registry) (commands.Login, bool, error) {
+func (k *Registry) login(reg config.Registry) (commands.Login, bool, error) {
 	if reg.Local {
 		return commands.Login{}, false, nil
 	}
@@ -181,7 +188,7 @@ func (k *Session) login(reg config.Registry) (commands.Login, bool, error) {
 
 // forAccessoryRegistries calls fn for every host among hosts of each
 // accessory that has its own registry.
-func (k *Session) forAccessoryRegistries(ctx context.Context, hosts []string, fn func(ctx context.Context, host string, reg config.Registry) error) error {
+func (k *Registry) forAccessoryRegistries(ctx context.Context, hosts []string, fn func(ctx context.Context, host string, reg config.Registry) error) error {
 	for _, a := range k.Config.Accessories {
 		if a.Registry == nil {
 			continue

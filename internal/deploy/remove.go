@@ -18,6 +18,6 @@ func (k *Kamal) Remove(ctx context.Context) error {
 		if err := k.Accessories.Remove(ctx, AllAccessories); err != nil {
 			return err
 		}
-		return k.RegistryRemove(ctx, RegistryOptions{SkipLocal: true})
+		return k.Registry.Remove(ctx, RegistryOptions{SkipLocal: true})
 	})
 }

@@ -16,7 +16,7 @@ type portForwarder interface {
 // forwarded from each host's localhost to this machine, so hosts pull
 // `localhost:<port>/…` from the deployer (Kamal's port_forwarding.rb). It
 // just runs fn when the registry is not a local one.
-func (k *Session) withLocalRegistryForward(ctx context.Context, hosts []string, fn func() error) error {
+func (k *Registry) withLocalRegistryForward(ctx context.Context, hosts []string, fn func() error) error {
 	if !k.Config.Registry.Local || len(hosts) == 0 {
 		return fn()
 	}
