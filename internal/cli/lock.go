@@ -27,7 +27,7 @@ func newLockCommand(a *App) *cobra.Command {
 				return errors.New("No value provided for required options '--message'")
 			}
 			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
-				if err := k.AcquireLock(ctx, message); err != nil {
+				if err := k.Lock.Acquire(ctx, message); err != nil {
 					return err
 				}
 				k.Say("Acquired the deploy lock")
@@ -43,7 +43,7 @@ func newLockCommand(a *App) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runOnLock(cmd, func(ctx context.Context, k *deploy.Kamal) error {
-				if err := k.ReleaseLock(ctx); err != nil {
+				if err := k.Lock.Release(ctx); err != nil {
 					return err
 				}
 				k.Say("Released the deploy lock")
@@ -58,7 +58,7 @@ func newLockCommand(a *App) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runOnLock(cmd, func(ctx context.Context, k *deploy.Kamal) error {
-				details, err := k.LockStatus(ctx)
+				details, err := k.Lock.Status(ctx)
 				if err != nil {
 					return err
 				}
@@ -75,7 +75,7 @@ func newLockCommand(a *App) *cobra.Command {
 // must exist on the primary, and a missing lock is reported, not an error.
 func (a *App) runOnLock(cmd *cobra.Command, fn func(ctx context.Context, k *deploy.Kamal) error) error {
 	return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
-		if err := k.EnsureRunDirectoryOnPrimary(ctx); err != nil {
+		if err := k.Lock.EnsureRunDirectoryOnPrimary(ctx); err != nil {
 			return err
 		}
 		err := fn(ctx, k)

@@ -24,6 +24,7 @@ import (
 // uploaded files, data directories and env file.
 type Accessories struct {
 	*Session
+	lock     *Lock
 	registry *Registry
 }
 
@@ -147,7 +148,7 @@ func (k *Accessories) eachAccessory(ctx context.Context, name string, locked boo
 		return nil
 	}
 	if locked {
-		return k.WithLock(ctx, run)
+		return k.lock.With(ctx, run)
 	}
 	return run(ctx)
 }
@@ -720,7 +721,7 @@ func (k *Accessories) Upgrade(ctx context.Context, name string, o AccessoryUpgra
 	if _, err := k.selectAccessories(name); err != nil {
 		return err
 	}
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		hosts := k.AccessoryHosts()
 		groups := rollingGroups(hosts, o.Rolling)
 		for _, group := range groups {

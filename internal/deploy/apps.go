@@ -18,6 +18,7 @@ import (
 // stale_containers and the removal steps.
 type Apps struct {
 	*Session
+	lock     *Lock
 	proxy    *Proxy
 	registry *Registry
 }
@@ -56,7 +57,7 @@ func (k *Apps) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.forRoles(ctx, k.AppHosts(), func(ctx context.Context, h string, role *config.Role) error {
 			app := commands.NewApp(k.Config, role, h, version)
 			if err := k.RecordOn(ctx, h, "Started app version "+version); err != nil {
@@ -122,7 +123,7 @@ func (k *Apps) hostCapture(ctx context.Context, cmd commands.Cmd) error {
 // Live is `kamal app live`: under the lock, resume every proxy role on
 // the targeted proxy hosts.
 func (k *Apps) Live(ctx context.Context) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.forRoles(ctx, k.ProxyHosts(), func(ctx context.Context, h string, role *config.Role) error {
 			if !role.RunsProxy() {
 				return nil
@@ -151,7 +152,7 @@ func (k *Apps) Maintenance(ctx context.Context, o MaintenanceOptions) error {
 		}
 		drain = *o.DrainTimeout
 	}
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.forRoles(ctx, k.ProxyHosts(), func(ctx context.Context, h string, role *config.Role) error {
 			if !role.RunsProxy() {
 				return nil
@@ -406,7 +407,7 @@ func (k *Apps) RemoveContainer(ctx context.Context, version string) error {
 	if strings.TrimSpace(version) == "" {
 		return &ArgumentError{"No version provided"}
 	}
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.forRoles(ctx, k.AppHosts(), func(ctx context.Context, h string, role *config.Role) error {
 			if err := k.RecordOn(ctx, h, "Removed app container with version "+version, roleTag(role)); err != nil {
 				return err
@@ -419,7 +420,7 @@ func (k *Apps) RemoveContainer(ctx context.Context, version string) error {
 // RemoveContainers is the hidden `app remove_containers`: prune every
 // stopped container of the targeted roles.
 func (k *Apps) RemoveContainers(ctx context.Context) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.forRoles(ctx, k.AppHosts(), func(ctx context.Context, h string, role *config.Role) error {
 			if err := k.RecordOn(ctx, h, "Removed all app containers", roleTag(role)); err != nil {
 				return err
@@ -432,7 +433,7 @@ func (k *Apps) RemoveContainers(ctx context.Context) error {
 // RemoveImages is the hidden `app remove_images`: prune the app's
 // images unused by containers on each app host.
 func (k *Apps) RemoveImages(ctx context.Context) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 			if err := k.RecordOn(ctx, h, "Removed all app images"); err != nil {
 				return err
@@ -447,7 +448,7 @@ func (k *Apps) RemoveImages(ctx context.Context) error {
 // directory is fine).
 func (k *Apps) RemoveAppDirectories(ctx context.Context) error {
 	dir := commands.AppDirectory(k.Config)
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 			for _, role := range k.RolesOn(h) {
 				if err := k.RecordOn(ctx, h, "Removed "+dir, roleTag(role)); err != nil {
@@ -471,7 +472,7 @@ func (k *Apps) RemoveAppDirectories(ctx context.Context) error {
 // kamal-proxy, then stop its current container (failures are ignored, as
 // in Kamal).
 func (k *Apps) Stop(ctx context.Context) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 			for _, role := range k.RolesOn(h) {
 				if err := k.StopRoleOn(ctx, h, role); err != nil {
@@ -513,7 +514,7 @@ func (k *Apps) StopRoleOn(ctx context.Context, h string, role *config.Role) erro
 // the app images and, on hosts where every role of the app is removed, the
 // app and proxy-config directories.
 func (k *Apps) Remove(ctx context.Context) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		if err := k.Stop(ctx); err != nil {
 			return err
 		}
@@ -606,7 +607,7 @@ func (k *Apps) StaleContainers(ctx context.Context, stop bool) error {
 		})
 	}
 	if stop {
-		return k.WithLock(ctx, run)
+		return k.lock.With(ctx, run)
 	}
 	return run(ctx)
 }

@@ -42,6 +42,7 @@ func (e *HealthcheckError) Kind() string { return "Kamal::Cli::Healthcheck::Erro
 // one, wait until kamal-proxy (or Docker) reports it healthy, stop the old.
 type Booter struct {
 	*Session
+	lock  *Lock
 	proxy *Proxy
 }
 
@@ -140,7 +141,7 @@ type AppBootOptions struct {
 // Boot boots the run's version of every targeted role on every
 // targeted host, under the deploy lock (Kamal's `app boot`).
 func (k *Booter) Boot(ctx context.Context, o AppBootOptions) error {
-	return k.WithLock(ctx, func(ctx context.Context) error { return k.boot(ctx, o) })
+	return k.lock.With(ctx, func(ctx context.Context) error { return k.boot(ctx, o) })
 }
 
 func (k *Booter) boot(ctx context.Context, o AppBootOptions) error {

@@ -28,7 +28,7 @@ func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories boo
 		if err := k.deliver(ctx, o); err != nil {
 			return err
 		}
-		return k.WithLock(ctx, func(ctx context.Context) error {
+		return k.Lock.With(ctx, func(ctx context.Context) error {
 			if err := k.RunHook(ctx, "pre-deploy"); err != nil {
 				return err
 			}
@@ -87,7 +87,7 @@ func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) error {
 		if err := k.deliver(ctx, o); err != nil {
 			return err
 		}
-		return k.WithLock(ctx, func(ctx context.Context) error {
+		return k.Lock.With(ctx, func(ctx context.Context) error {
 			if err := k.RunHook(ctx, "pre-deploy"); err != nil {
 				return err
 			}
@@ -109,7 +109,7 @@ func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) error {
 func (k *Kamal) Setup(ctx context.Context, o DeployOptions) error {
 	var runtime time.Duration
 	return k.printRuntime(&runtime, func() error {
-		return k.WithLock(ctx, func(ctx context.Context) error {
+		return k.Lock.With(ctx, func(ctx context.Context) error {
 			k.Say("Ensure Docker is installed...")
 			if err := k.Servers.Bootstrap(ctx); err != nil {
 				return err
@@ -127,7 +127,7 @@ func (k *Kamal) Rollback(ctx context.Context, version string) error {
 	// The version is set first: the lock records it.
 	k.Config.SetVersion(version)
 	err := k.printRuntime(&runtime, func() error {
-		return k.WithLock(ctx, func(ctx context.Context) error {
+		return k.Lock.With(ctx, func(ctx context.Context) error {
 			ok, err := k.containerAvailable(ctx, version)
 			if err != nil {
 				return err

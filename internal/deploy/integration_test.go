@@ -450,7 +450,7 @@ func TestWithLockOverSSH(t *testing.T) {
 	}
 	defer k.Close()
 	ctx := context.Background()
-	err = k.WithLock(ctx, func(ctx context.Context) error {
+	err = k.Lock.With(ctx, func(ctx context.Context) error {
 		if !p.exists(p.hosts[0], ".kamal/lock-app/details") {
 			t.Error("lock not taken")
 		}

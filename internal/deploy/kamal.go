@@ -15,6 +15,7 @@ type Kamal struct {
 	Builder     *Builder
 	Booter      *Booter
 	Proxy       *Proxy
+	Lock        *Lock
 	Registry    *Registry
 	Apps        *Apps
 	Accessories *Accessories
@@ -29,17 +30,19 @@ func New(cfg *config.Config, opts Options) (*Kamal, error) {
 	if err != nil {
 		return nil, err
 	}
+	lock := &Lock{Session: s}
 	registry := &Registry{Session: s}
-	proxy := &Proxy{Session: s, registry: registry}
+	proxy := &Proxy{Session: s, lock: lock, registry: registry}
 	return &Kamal{
 		Session:     s,
 		Builder:     &Builder{Session: s, registry: registry},
-		Booter:      &Booter{Session: s, proxy: proxy},
+		Booter:      &Booter{Session: s, lock: lock, proxy: proxy},
 		Proxy:       proxy,
+		Lock:        lock,
 		Registry:    registry,
-		Apps:        &Apps{Session: s, proxy: proxy, registry: registry},
-		Accessories: &Accessories{Session: s, registry: registry},
-		Pruner:      &Pruner{Session: s},
-		Servers:     &Servers{Session: s},
+		Apps:        &Apps{Session: s, lock: lock, proxy: proxy, registry: registry},
+		Accessories: &Accessories{Session: s, lock: lock, registry: registry},
+		Pruner:      &Pruner{Session: s, lock: lock},
+		Servers:     &Servers{Session: s, lock: lock},
 	}, nil
 }

@@ -10,6 +10,13 @@ import (
 	"github.com/kamalgo/kamal/internal/remote"
 )
 
+// Lock is the deploy lock on the primary host (`kamal lock`, and the
+// automatic lock that With takes around every orchestration that changes
+// the servers, waiting for it with --lock-wait).
+type Lock struct {
+	*Session
+}
+
 // LockError is raised when the deploy lock cannot be taken.
 type LockError struct{ Msg string }
 
@@ -31,23 +38,23 @@ var lockExistsOutput = []string{"cannot create directory", "can't create directo
 var noLockOutput = []string{"No such file or directory", "can't open", "can't stat"}
 
 // ensureRunDirectory runs `mkdir -p .kamal` on hosts.
-func (k *Session) ensureRunDirectory(ctx context.Context, hosts []string) error {
+func (k *Lock) ensureRunDirectory(ctx context.Context, hosts []string) error {
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
 		return k.Execute(ctx, h, commands.EnsureRunDirectory(), remote.Info)
 	})
 }
 
-// AcquireLock takes the lock on the primary host with message. When it is
+// Acquire takes the lock on the primary host with message. When it is
 // held by someone else it prints the holder's details and returns
 // ErrLockHeld.
-func (k *Session) AcquireLock(ctx context.Context, message string) error {
+func (k *Lock) Acquire(ctx context.Context, message string) error {
 	if err := k.ensureRunDirectory(ctx, []string{k.primaryHost}); err != nil {
 		return err
 	}
 	return k.tryLock(ctx, message)
 }
 
-func (k *Session) tryLock(ctx context.Context, message string) error {
+func (k *Lock) tryLock(ctx context.Context, message string) error {
 	version, err := k.Version()
 	if err != nil {
 		return err
@@ -65,7 +72,7 @@ func (k *Session) tryLock(ctx context.Context, message string) error {
 		return err
 	}
 	k.Say("Deploy lock already in place!")
-	if status, serr := k.LockStatus(ctx); serr == nil {
+	if status, serr := k.Status(ctx); serr == nil {
 		k.Puts(status)
 	} else if !errors.Is(serr, ErrNoLock) {
 		k.Say("%s", serr)
@@ -73,8 +80,8 @@ func (k *Session) tryLock(ctx context.Context, message string) error {
 	return ErrLockHeld
 }
 
-// ReleaseLock removes the lock on the primary host; ErrNoLock when there is none.
-func (k *Session) ReleaseLock(ctx context.Context) error {
+// Release removes the lock on the primary host; ErrNoLock when there is none.
+func (k *Lock) Release(ctx context.Context) error {
 	lock := commands.NewLock(k.Config)
 	err := k.On(ctx, []string{k.primaryHost}, func(ctx context.Context, h string) error {
 		return k.Execute(ctx, h, lock.Release(), remote.Debug)
@@ -97,10 +104,10 @@ func (k *Session) ReleaseLock(ctx context.Context) error {
 	return err
 }
 
-// LockStatus returns the decoded details of the lock; ErrNoLock when
+// Status returns the decoded details of the lock; ErrNoLock when
 // there is none. Details that do not decode give a clear error naming the
 // file, since only a manual release can clear such a lock.
-func (k *Session) LockStatus(ctx context.Context) (string, error) {
+func (k *Lock) Status(ctx context.Context) (string, error) {
 	lock := commands.NewLock(k.Config)
 	var out string
 	err := k.On(ctx, []string{k.primaryHost}, func(ctx context.Context, h string) error {
@@ -137,11 +144,11 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// WithLock runs fn holding the deploy lock: it takes the lock (waiting
+// With runs fn holding the deploy lock: it takes the lock (waiting
 // for it with --lock-wait), runs fn, and releases the lock, also when fn
 // fails or ctx is cancelled (Ctrl-C). When the lock is already held by
 // this run or inherited (KAMAL_LOCK=true), fn simply runs.
-func (k *Session) WithLock(ctx context.Context, fn func(ctx context.Context) error) error {
+func (k *Lock) With(ctx context.Context, fn func(ctx context.Context) error) error {
 	if k.HoldingLock() {
 		return fn(ctx)
 	}
@@ -153,7 +160,7 @@ func (k *Session) WithLock(ctx context.Context, fn func(ctx context.Context) err
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lockReleaseTimeout)
 	defer cancel()
 	k.Say("Releasing the deploy lock...")
-	if rerr := k.ReleaseLock(rctx); rerr != nil {
+	if rerr := k.Release(rctx); rerr != nil {
 		if err != nil {
 			k.Say("Error releasing the deploy lock: %s", rerr)
 			return err
@@ -166,7 +173,7 @@ func (k *Session) WithLock(ctx context.Context, fn func(ctx context.Context) err
 // lockReleaseTimeout bounds the release after an interruption.
 const lockReleaseTimeout = time.Minute
 
-func (k *Session) acquireAutomaticLock(ctx context.Context) error {
+func (k *Lock) acquireAutomaticLock(ctx context.Context) error {
 	if err := k.ensureRunDirectory(ctx, k.hosts); err != nil {
 		return err
 	}
@@ -177,7 +184,7 @@ func (k *Session) acquireAutomaticLock(ctx context.Context) error {
 		if !errors.Is(err, ErrLockHeld) || !k.opts.LockWait {
 			return err
 		}
-		status, serr := k.LockStatus(ctx)
+		status, serr := k.Status(ctx)
 		switch {
 		case errors.Is(serr, ErrNoLock):
 			continue // released meanwhile: try again at once
@@ -199,6 +206,6 @@ func (k *Session) acquireAutomaticLock(ctx context.Context) error {
 
 // EnsureRunDirectoryOnPrimary creates .kamal on the primary host (the
 // first step of the lock commands).
-func (k *Session) EnsureRunDirectoryOnPrimary(ctx context.Context) error {
+func (k *Lock) EnsureRunDirectoryOnPrimary(ctx context.Context) error {
 	return k.ensureRunDirectory(ctx, []string{k.primaryHost})
 }

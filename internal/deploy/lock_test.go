@@ -42,7 +42,7 @@ func TestAcquireLockWhenHeldPrintsHolder(t *testing.T) {
 	f := &fakeHosts{}
 	f.lockWith("Maintenance")
 	k, out, _ := newFakeKamal(t, f, Options{})
-	err := k.AcquireLock(context.Background(), "mine")
+	err := k.Lock.Acquire(context.Background(), "mine")
 	if !errors.Is(err, ErrLockHeld) || err.Error() != "Deploy lock found. Run 'kamal lock help' for more information" {
 		t.Fatalf("err = %v", err)
 	}
@@ -57,23 +57,23 @@ func TestAcquireAndReleaseOnPrimaryOnly(t *testing.T) {
 	f := &fakeHosts{}
 	k, _, _ := newFakeKamal(t, f, Options{})
 	ctx := context.Background()
-	if err := k.AcquireLock(ctx, "deploying"); err != nil {
+	if err := k.Lock.Acquire(ctx, "deploying"); err != nil {
 		t.Fatal(err)
 	}
 	if !k.HoldingLock() || !strings.Contains(f.details, "Message: deploying") || !strings.Contains(f.details, "Version: 999") {
 		t.Fatalf("holding=%v details=%q", k.HoldingLock(), f.details)
 	}
-	status, err := k.LockStatus(ctx)
+	status, err := k.Lock.Status(ctx)
 	if err != nil || !strings.Contains(status, "Message: deploying") {
 		t.Fatalf("status = %q, %v", status, err)
 	}
-	if err := k.ReleaseLock(ctx); err != nil {
+	if err := k.Lock.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := k.ReleaseLock(ctx); !errors.Is(err, ErrNoLock) {
+	if err := k.Lock.Release(ctx); !errors.Is(err, ErrNoLock) {
 		t.Fatalf("second release: %v", err)
 	}
-	if _, err := k.LockStatus(ctx); !errors.Is(err, ErrNoLock) {
+	if _, err := k.Lock.Status(ctx); !errors.Is(err, ErrNoLock) {
 		t.Fatalf("status without lock: %v", err)
 	}
 	for _, c := range f.log() {
@@ -88,7 +88,7 @@ func TestCorruptLockDetails(t *testing.T) {
 	f.lockWith("x")
 	f.rawDetails = "!!!"
 	k, _, _ := newFakeKamal(t, f, Options{})
-	_, err := k.LockStatus(context.Background())
+	_, err := k.Lock.Status(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "corrupt") || !strings.Contains(err.Error(), ".kamal/lock-app/details") {
 		t.Fatalf("err = %v", err)
 	}
@@ -98,7 +98,7 @@ func TestWithLockReleasesAfterFailure(t *testing.T) {
 	f := &fakeHosts{}
 	k, out, _ := newFakeKamal(t, f, Options{})
 	ctx := context.Background()
-	err := k.WithLock(ctx, func(ctx context.Context) error {
+	err := k.Lock.With(ctx, func(ctx context.Context) error {
 		if !f.isLocked() || !k.HoldingLock() {
 			t.Error("lock not held inside WithLock")
 		}
@@ -131,7 +131,7 @@ func TestWithLockReleasesAfterCancel(t *testing.T) {
 	f := &fakeHosts{}
 	k, _, _ := newFakeKamal(t, f, Options{})
 	ctx, cancel := context.WithCancel(context.Background())
-	err := k.WithLock(ctx, func(ctx context.Context) error {
+	err := k.Lock.With(ctx, func(ctx context.Context) error {
 		cancel() // Ctrl-C while the step runs
 		<-ctx.Done()
 		return ctx.Err()
@@ -150,7 +150,7 @@ func TestWithLockNestedAndInherited(t *testing.T) {
 	k, _, _ := newFakeKamal(t, f, Options{})
 	k.setHoldingLock(true) // as with KAMAL_LOCK=true from a parent kamal
 	ran := false
-	if err := k.WithLock(context.Background(), func(context.Context) error { ran = true; return nil }); err != nil || !ran {
+	if err := k.Lock.With(context.Background(), func(context.Context) error { ran = true; return nil }); err != nil || !ran {
 		t.Fatalf("err=%v ran=%v", err, ran)
 	}
 	if !f.isLocked() {
@@ -173,7 +173,7 @@ func TestLockWait(t *testing.T) {
 		}
 		k, out, clock := newFakeKamal(t, f, Options{LockWait: true, LockWaitInterval: 15 * time.Second, LockWaitTimeout: 900 * time.Second})
 		ran := false
-		if err := k.WithLock(context.Background(), func(context.Context) error { ran = true; return nil }); err != nil {
+		if err := k.Lock.With(context.Background(), func(context.Context) error { ran = true; return nil }); err != nil {
 			t.Fatalf("err = %v\n%s", err, out)
 		}
 		if !ran || f.isLocked() {
@@ -187,7 +187,7 @@ func TestLockWait(t *testing.T) {
 		f := &fakeHosts{}
 		f.lockWith("Maintenance window")
 		k, _, clock := newFakeKamal(t, f, Options{LockWait: true})
-		err := k.WithLock(context.Background(), func(context.Context) error { t.Error("ran"); return nil })
+		err := k.Lock.With(context.Background(), func(context.Context) error { t.Error("ran"); return nil })
 		if err == nil || err.Error() != "Deploy lock held manually, not waiting. Run 'kamal lock help' for more information" {
 			t.Fatalf("err = %v", err)
 		}
@@ -202,7 +202,7 @@ func TestLockWait(t *testing.T) {
 		f := &fakeHosts{}
 		f.lockWith(automatic)
 		k, _, clock := newFakeKamal(t, f, Options{LockWait: true, LockWaitInterval: 10 * time.Second, LockWaitTimeout: 35 * time.Second})
-		err := k.WithLock(context.Background(), func(context.Context) error { t.Error("ran"); return nil })
+		err := k.Lock.With(context.Background(), func(context.Context) error { t.Error("ran"); return nil })
 		if err == nil || err.Error() != "Timed out waiting for deploy lock" {
 			t.Fatalf("err = %v", err)
 		}
@@ -217,7 +217,7 @@ func TestLockWait(t *testing.T) {
 		f := &fakeHosts{}
 		f.lockWith(automatic)
 		k, _, clock := newFakeKamal(t, f, Options{LockWait: true, LockWaitTimeout: -1})
-		err := k.WithLock(context.Background(), func(context.Context) error { t.Error("ran"); return nil })
+		err := k.Lock.With(context.Background(), func(context.Context) error { t.Error("ran"); return nil })
 		if err == nil || err.Error() != "Timed out waiting for deploy lock" {
 			t.Fatalf("err = %v", err)
 		}
@@ -229,7 +229,7 @@ func TestLockWait(t *testing.T) {
 		f := &fakeHosts{}
 		f.lockWith(automatic)
 		k, _, clock := newFakeKamal(t, f, Options{})
-		if err := k.WithLock(context.Background(), func(context.Context) error { return nil }); !errors.Is(err, ErrLockHeld) {
+		if err := k.Lock.With(context.Background(), func(context.Context) error { return nil }); !errors.Is(err, ErrLockHeld) {
 			t.Fatalf("err = %v", err)
 		}
 		if len(clock.sleeps) != 0 {

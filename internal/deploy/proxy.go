@@ -17,6 +17,7 @@ import (
 // new app container (Deploy).
 type Proxy struct {
 	*Session
+	lock     *Lock
 	registry *Registry
 }
 
@@ -44,7 +45,7 @@ func (k *Session) createNetwork(ctx context.Context, host string) error {
 // Boot is `kamal proxy boot`: the kamal network on every host, then
 // on proxy hosts a registry login, the version check and start-or-run.
 func (k *Proxy) Boot(ctx context.Context) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		proxyHosts := k.ProxyHosts()
 		return k.On(ctx, k.hosts, func(ctx context.Context, h string) error {
 			if !slices.Contains(proxyHosts, h) {
@@ -80,7 +81,7 @@ type ProxyRebootOptions struct {
 // pre/post-proxy-reboot hooks, then point it at each proxied role's
 // current container again.
 func (k *Proxy) Reboot(ctx context.Context, o ProxyRebootOptions) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		hosts := k.ProxyHosts()
 		groups := rollingGroups(hosts, o.Rolling)
 		for _, group := range groups {
@@ -138,7 +139,7 @@ func (k *Proxy) rebootProxyOn(ctx context.Context, h string) error {
 
 // Start is `kamal proxy start`.
 func (k *Proxy) Start(ctx context.Context) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 			p := commands.NewProxy(k.Config, h)
 			return k.Execute(ctx, h, commands.Combine(k.Auditor().Record("Started proxy"), p.Start()), remote.Info)
@@ -148,7 +149,7 @@ func (k *Proxy) Start(ctx context.Context) error {
 
 // Stop is `kamal proxy stop` (a proxy that is not running is fine).
 func (k *Proxy) Stop(ctx context.Context) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 			if err := k.RecordOn(ctx, h, "Stopped proxy"); err != nil {
 				return err
@@ -161,7 +162,7 @@ func (k *Proxy) Stop(ctx context.Context) error {
 
 // Restart is `kamal proxy restart`: stop, then start.
 func (k *Proxy) Restart(ctx context.Context) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		if err := k.Stop(ctx); err != nil {
 			return err
 		}
@@ -233,7 +234,7 @@ type ProxyRemoveOptions struct {
 // directory in .kamal/apps on a proxy host (or Force), stop kamal-proxy,
 // remove its containers, images and .kamal/proxy.
 func (k *Proxy) Remove(ctx context.Context, o ProxyRemoveOptions) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		hosts := k.ProxyHosts()
 		if !o.Force {
 			err := k.On(ctx, hosts, func(ctx context.Context, h string) error {
@@ -301,7 +302,7 @@ func (k *Proxy) RemoveDirectory(ctx context.Context) error {
 // proxyStep runs one proxy command on every proxy host under the lock,
 // after an audit line when message is set.
 func (k *Proxy) proxyStep(ctx context.Context, message string, step func(*commands.Proxy) commands.Cmd) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 			cmd := step(commands.NewProxy(k.Config, h))
 			if message != "" {

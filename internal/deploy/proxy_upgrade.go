@@ -39,7 +39,7 @@ type UpgradeOptions struct {
 // proxy, then boot kamal-proxy, boot the app at its latest tag and prune,
 // between the pre/post-proxy-reboot hooks.
 func (k *Kamal) ProxyUpgrade(ctx context.Context, o UpgradeOptions) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.Lock.With(ctx, func(ctx context.Context) error {
 		k.Config.SetVersion(k.Config.LatestTag())
 		groups := rollingGroups(k.Hosts(), o.Rolling)
 		for _, group := range groups {
@@ -96,7 +96,7 @@ func (k *Kamal) ProxyUpgrade(ctx context.Context, o UpgradeOptions) error {
 // booted behind it, accessories rebooted onto the kamal network — on all
 // hosts at once or one host at a time.
 func (k *Kamal) Upgrade(ctx context.Context, o UpgradeOptions) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.Lock.With(ctx, func(ctx context.Context) error {
 		if !o.Rolling {
 			k.Say("Upgrading all hosts...")
 			if err := k.ProxyUpgrade(ctx, UpgradeOptions{}); err != nil {

@@ -10,6 +10,7 @@ import (
 // Pruner is `kamal prune`: old containers and unused images of the app.
 type Pruner struct {
 	*Session
+	lock *Lock
 }
 
 // retainOrDefault validates --retain (0 means retain_containers).
@@ -55,7 +56,7 @@ func (k *Pruner) Containers(ctx context.Context, retain int) error {
 }
 
 func (k *Pruner) prune(ctx context.Context, cmd commands.Cmd) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.hosts, func(ctx context.Context, h string) error {
 			return k.Execute(ctx, h, cmd, remote.Info)
 		})

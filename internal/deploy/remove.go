@@ -8,7 +8,7 @@ import (
 // app (containers, images, directories), the proxy unless other apps use
 // it, the accessories, and the registry login on the hosts.
 func (k *Kamal) Remove(ctx context.Context) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.Lock.With(ctx, func(ctx context.Context) error {
 		if err := k.Apps.Remove(ctx); err != nil {
 			return err
 		}

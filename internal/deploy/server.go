@@ -16,6 +16,7 @@ import (
 // bootstrap).
 type Servers struct {
 	*Session
+	lock *Lock
 }
 
 // ExitStatusError carries the exit status of an interactive command, which
@@ -88,7 +89,7 @@ func (k *Servers) ExecCommand(ctx context.Context, cmd string, o ServerExecOptio
 // non-root user to the docker group, creates .kamal and runs the
 // docker-setup hook, all under the deploy lock.
 func (k *Servers) Bootstrap(ctx context.Context) error {
-	return k.WithLock(ctx, func(ctx context.Context) error {
+	return k.lock.With(ctx, func(ctx context.Context) error {
 		var mu sync.Mutex
 		var missing []string
 		err := k.On(ctx, k.hosts, func(ctx context.Context, h string) error {
