@@ -84,33 +84,6 @@ func (k *Accessories) CheckName(name string) error {
 	return err
 }
 
-// accessoryHosts are the hosts of a that this run targets (the --hosts and
-// --roles filters apply), restricted to scope when it is not nil (the
-// rolling upgrade's current host).
-func (k *Session) accessoryHosts(a *config.Accessory, scope []string) []string {
-	var out []string
-	for _, h := range a.Hosts {
-		if k.targets(h) && (scope == nil || slices.Contains(scope, h)) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// AccessoryHosts are the targeted hosts of every accessory, unique, in
-// config order (Kamal's accessory_hosts).
-func (k *Session) AccessoryHosts() []string {
-	var out []string
-	for _, a := range k.Config.Accessories {
-		for _, h := range k.accessoryHosts(a, nil) {
-			if !slices.Contains(out, h) {
-				out = append(out, h)
-			}
-		}
-	}
-	return out
-}
-
 // accessoryRegistry is the registry an accessory's image comes from: its
 // own, else the app's.
 func (k *Accessories) accessoryRegistry(a *config.Accessory) config.Registry {

@@ -283,16 +283,6 @@ func (k *Apps) ExecCommand(ctx context.Context, cmd string, o AppExecOptions) er
 	})
 }
 
-// putsExecOutput prints the output of an exec on host: byte for byte with
-// raw, else as an `App Host:` block.
-func (k *Session) putsExecOutput(host, stdout string, raw bool) {
-	if raw {
-		k.write(stdout)
-		return
-	}
-	k.PutsByHost("App", host, strings.TrimSpace(stdout))
-}
-
 // primaryCurrentVersion is the version running on the primary host for its
 // first targeted role ("" when none runs).
 func (k *Apps) primaryCurrentVersion(ctx context.Context) (string, error) {
@@ -332,21 +322,6 @@ func (k *Apps) appExecInteractive(ctx context.Context, cmd, version string, o Ap
 		run = app.ExecNew(cmd, randomHex(3), eo)
 	}
 	return k.interactive(ctx, host, run)
-}
-
-// interactive runs cmd on host with a TTY wired to the user's terminal.
-func (k *Session) interactive(ctx context.Context, host string, cmd commands.Cmd) error {
-	res, err := k.ExecRaw(ctx, host, cmd.String(), remote.ExecOptions{
-		Interactive: true, AllowFailure: true, Severity: remote.Debug,
-		Stdin: k.opts.Stdin, Stdout: k.stdout,
-	})
-	if err != nil {
-		return err
-	}
-	if res.ExitStatus != 0 {
-		return &ExitStatusError{Status: res.ExitStatus}
-	}
-	return nil
 }
 
 // AppLogsOptions are the flags of `app logs`.

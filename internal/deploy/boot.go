@@ -46,48 +46,6 @@ type Booter struct {
 	proxy *Proxy
 }
 
-// RolesOn are the targeted roles that run on host, in the run's role order
-// (primary role first).
-func (k *Session) RolesOn(host string) []*config.Role {
-	var out []*config.Role
-	for _, r := range k.roles {
-		if slices.Contains(r.Hosts, host) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// AppFor is the app command builder of role on host at the run's version.
-func (k *Session) AppFor(role *config.Role, host string) (*commands.App, error) {
-	v, err := k.Version()
-	if err != nil {
-		return nil, err
-	}
-	return commands.NewApp(k.Config, role, host, v), nil
-}
-
-// CurrentVersion is the version of role's current running container on host
-// ("" when none runs). Like Kamal it ignores a failing lookup.
-func (k *Session) CurrentVersion(ctx context.Context, host string, role *config.Role) (string, error) {
-	app := commands.NewApp(k.Config, role, host, "")
-	res, err := k.Exec(ctx, host, app.CurrentRunningVersion(), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
-	if err != nil {
-		return "", err
-	}
-	if res.ExitStatus != 0 {
-		return "", nil
-	}
-	return strings.TrimSpace(res.Stdout), nil
-}
-
-// ContainerIDForVersion returns the id of role's container of version on
-// host ("" when there is none).
-func (k *Session) ContainerIDForVersion(ctx context.Context, host string, role *config.Role, version string) (string, error) {
-	app := commands.NewApp(k.Config, role, host, version)
-	return k.Capture(ctx, host, app.ContainerID(), remote.Info)
-}
-
 // shortContainerID returns the 12-character id from `docker run
 // --detach` output (the full id), or "" when out is not an id.
 func shortContainerID(out string) string {

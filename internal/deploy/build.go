@@ -43,17 +43,6 @@ func (e *BuilderError) Error() string { return e.Msg }
 // Kind names the error in kamal's `ERROR (<Kind>)` line.
 func (e *BuilderError) Kind() string { return "Kamal::Commands::Builder::Base::BuilderError" }
 
-// newLocal makes the executor for commands run on this machine.
-func newLocal(out *remote.Output, dir string, env []string) remote.Executor {
-	return &remote.Local{Out: out, Dir: dir, Env: env}
-}
-
-// local returns the executor for commands on this machine, running in dir
-// with env added to the process environment (never to argv).
-func (k *Session) local(dir string, env []string) remote.Executor {
-	return k.opts.Local(k.Out, dir, env)
-}
-
 // buildLocal is the local executor for the build and push themselves:
 // like Kamal (with_verbosity(:debug)), their output shows at the default
 // verbosity too, so the build's progress and errors are visible.
@@ -63,12 +52,6 @@ func (k *Builder) buildLocal(dir string, env []string) remote.Executor {
 		out = remote.NewOutput(k.stdout, remote.LevelVerbose, k.Out.Redactor())
 	}
 	return k.opts.Local(out, dir, env)
-}
-
-// localRun runs cmd on this machine and fails on a non-zero exit.
-func (k *Session) localRun(ctx context.Context, cmd commands.Cmd, sev remote.Severity) error {
-	_, err := k.local("", nil).Exec(ctx, "localhost", shell.Command(cmd...), remote.ExecOptions{Severity: sev})
-	return err
 }
 
 // localArch is the deployer's architecture in Docker's naming.

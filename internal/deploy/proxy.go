@@ -21,27 +21,6 @@ type Proxy struct {
 	registry *Registry
 }
 
-// ProxyHosts are the targeted hosts that run kamal-proxy (hosts of proxy
-// roles and proxied accessories).
-func (k *Session) ProxyHosts() []string {
-	var out []string
-	for _, h := range k.Config.ProxyHosts() {
-		if slices.Contains(k.hosts, h) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// createNetwork creates the `kamal` network; "already exists" is fine.
-func (k *Session) createNetwork(ctx context.Context, host string) error {
-	err := k.Execute(ctx, host, commands.CreateNetwork(), remote.Info)
-	if err != nil && commandFailedWith(err, "already exists") {
-		return nil
-	}
-	return err
-}
-
 // Boot is `kamal proxy boot`: the kamal network on every host, then
 // on proxy hosts a registry login, the version check and start-or-run.
 func (k *Proxy) Boot(ctx context.Context) error {

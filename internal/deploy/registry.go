@@ -206,6 +206,3 @@ func (k *Registry) forAccessoryRegistries(ctx context.Context, hosts []string, f
 	}
 	return nil
 }
-
-// targets reports whether host is one of this run's hosts.
-func (k *Session) targets(host string) bool { return slices.Contains(k.hosts, host) }

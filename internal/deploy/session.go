@@ -2,20 +2,16 @@ package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/kamalgo/kamal/internal/commands"
 	"github.com/kamalgo/kamal/internal/config"
 	"github.com/kamalgo/kamal/internal/remote"
-	"github.com/kamalgo/kamal/internal/shell"
 )
 
 // Options are the global choices of one kamal run (the CLI's global flags).
@@ -61,6 +57,7 @@ type Session struct {
 
 	opts    Options
 	stdout  io.Writer
+	writeMu *sync.Mutex // one line at a time on stdout, shared with scoped runs
 	started time.Time
 
 	specificRoles []*config.Role // nil unless -r
@@ -110,7 +107,7 @@ func newSession(cfg *config.Config, opts Options) (*Session, error) {
 	if opts.Local == nil {
 		opts.Local = newLocal
 	}
-	k := &Session{Config: cfg, opts: opts, stdout: opts.Stdout, started: opts.Now()}
+	k := &Session{Config: cfg, opts: opts, stdout: opts.Stdout, writeMu: &sync.Mutex{}, started: opts.Now()}
 	k.Out = remote.NewOutput(opts.Stdout, opts.Level, remote.NewRedactor())
 	// A literal registry password is as sensitive as a secret one; secrets
 	// are added when resolved. (The user name is not redacted everywhere:
@@ -146,148 +143,6 @@ func (e *ArgumentError) Error() string { return e.Msg }
 // Kind names the error in kamal's `ERROR (<Kind>)` line.
 func (e *ArgumentError) Kind() string { return "ArgumentError" }
 
-func (k *Session) applyFilters() error {
-	cfg := k.Config
-	if len(k.opts.Roles) > 0 {
-		names := filterItems(k.opts.Roles, cfg.RoleNames())
-		if len(names) == 0 {
-			return &ArgumentError{"No --roles match for " + strings.Join(k.opts.Roles, ",")}
-		}
-		for _, n := range names {
-			k.specificRoles = append(k.specificRoles, cfg.Role(n))
-		}
-	}
-	if len(k.opts.Hosts) > 0 {
-		k.specificHosts = filterItems(k.opts.Hosts, cfg.AllHosts())
-		if len(k.specificHosts) == 0 {
-			return &ArgumentError{"No --hosts match for " + strings.Join(k.opts.Hosts, ",")}
-		}
-	}
-	if k.opts.Primary {
-		if r := k.primarySpecificRole(); r != nil && len(r.Hosts) > 0 {
-			k.specificHosts = []string{r.Hosts[0]}
-		} else if p := cfg.PrimaryHost(); p != "" {
-			k.specificHosts = []string{p}
-		}
-	}
-
-	// The roles that still have a host, and the hosts of the selected roles.
-	hostScope := k.specificHosts
-	if hostScope == nil {
-		hostScope = cfg.AllHosts()
-	}
-	roleScope := k.specificRoles
-	if roleScope == nil {
-		roleScope = cfg.Servers
-	}
-	for _, r := range roleScope {
-		if intersects(r.Hosts, hostScope) {
-			k.roles = append(k.roles, r)
-		}
-	}
-	hosts := slices.Clone(hostScope)
-	if k.specificRoles != nil {
-		var roleHosts []string
-		for _, r := range k.specificRoles {
-			roleHosts = append(roleHosts, r.Hosts...)
-		}
-		hosts = slices.DeleteFunc(hosts, func(h string) bool { return !slices.Contains(roleHosts, h) })
-	}
-
-	switch {
-	case len(k.specificHosts) > 0:
-		k.primaryHost = k.specificHosts[0]
-	case k.primarySpecificRole() != nil && len(k.primarySpecificRole().Hosts) > 0:
-		k.primaryHost = k.primarySpecificRole().Hosts[0]
-	default:
-		k.primaryHost = cfg.PrimaryHost()
-	}
-
-	// Hosts of the primary role first, as Kamal orders them.
-	var primaryRole *config.Role
-	for _, r := range cfg.RolesOnHost(k.primaryHost) {
-		if primaryRole == nil || r.Name == cfg.PrimaryRoleName {
-			primaryRole = r
-		}
-	}
-	if primaryRole != nil {
-		slices.SortStableFunc(hosts, func(a, b string) int {
-			return boolRank(!slices.Contains(primaryRole.Hosts, a)) - boolRank(!slices.Contains(primaryRole.Hosts, b))
-		})
-		slices.SortStableFunc(k.roles, func(a, b *config.Role) int {
-			return boolRank(a != primaryRole) - boolRank(b != primaryRole)
-		})
-	}
-	k.hosts = hosts
-	return nil
-}
-
-func boolRank(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func (k *Session) primarySpecificRole() *config.Role {
-	if len(k.specificRoles) == 0 {
-		return nil
-	}
-	for _, r := range k.specificRoles {
-		if r.Name == k.Config.PrimaryRoleName {
-			return r
-		}
-	}
-	return k.specificRoles[0]
-}
-
-func intersects(a, b []string) bool {
-	for _, x := range a {
-		if slices.Contains(b, x) {
-			return true
-		}
-	}
-	return false
-}
-
-// Hosts are the hosts this run targets (roles' and accessories' hosts
-// after the filters), primary-role hosts first.
-func (k *Session) Hosts() []string { return slices.Clone(k.hosts) }
-
-// Roles are the roles this run targets, the primary role first.
-func (k *Session) Roles() []*config.Role { return slices.Clone(k.roles) }
-
-// SpecificRoles are the roles named with -r (nil without -r).
-func (k *Session) SpecificRoles() []*config.Role { return slices.Clone(k.specificRoles) }
-
-// RoleHosts are the targeted hosts of role.
-func (k *Session) RoleHosts(role *config.Role) []string {
-	var out []string
-	for _, h := range k.hosts {
-		if slices.Contains(role.Hosts, h) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-// AppHosts are the targeted hosts that run at least one targeted role.
-func (k *Session) AppHosts() []string {
-	var out []string
-	for _, h := range k.hosts {
-		for _, r := range k.roles {
-			if slices.Contains(r.Hosts, h) {
-				out = append(out, h)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// PrimaryHost is the host holding the lock (and the primary for -p).
-func (k *Session) PrimaryHost() string { return k.primaryHost }
-
 // Say prints a plain line (Kamal's `say`), redacted; it is shown at every
 // verbosity, as Thor's say is.
 func (k *Session) Say(format string, args ...any) {
@@ -308,11 +163,9 @@ func (k *Session) PutsByHost(kind, host, text string) {
 	k.write(fmt.Sprintf("%s Host: %s\n%s\n\n", kind, host, text))
 }
 
-var writeMu sync.Mutex
-
 func (k *Session) write(s string) {
-	writeMu.Lock()
-	defer writeMu.Unlock()
+	k.writeMu.Lock()
+	defer k.writeMu.Unlock()
 	_, _ = io.WriteString(k.stdout, k.Out.Redactor().Redact(s))
 }
 
@@ -338,156 +191,6 @@ func (k *Session) Resolve(v config.Value) (string, error) {
 		return v.Literal, nil
 	}
 	return k.Secret(v.Secret)
-}
-
-// SSHOptions maps the ssh and sshkit sections to the pool's options,
-// resolving key_data from secrets.
-func (k *Session) SSHOptions() (remote.SSHOptions, error) {
-	s, kit := k.Config.SSH, k.Config.SSHKit
-	o := remote.SSHOptions{
-		User:                s.User,
-		Port:                s.Port,
-		Proxy:               s.Proxy,
-		ProxyCommand:        s.ProxyCommand,
-		Keys:                s.Keys,
-		LogLevel:            s.LogLevel,
-		MaxConcurrentStarts: kit.MaxConcurrentStarts,
-		DNSRetries:          kit.DNSRetries,
-	}
-	if kit.PoolIdleTimeout > 0 {
-		o.PoolIdleTimeout = time.Duration(kit.PoolIdleTimeout) * time.Second
-	}
-	if kit.DNSRetries == 0 && kit.Raw != nil {
-		if _, set := kit.Raw["dns_retries"]; set {
-			o.DNSRetries = -1 // explicitly 0: no retries
-		}
-	}
-	if s.KeysOnly != nil {
-		o.KeysOnly = *s.KeysOnly
-	}
-	if s.ForwardAgent != nil {
-		o.ForwardAgent = *s.ForwardAgent
-	}
-	o.UseConfig = s.LoadConfig == nil || *s.LoadConfig || len(s.ConfigFiles) > 0
-	o.ConfigFiles = s.ConfigFiles
-	for _, name := range s.KeyData {
-		v, err := k.Secret(name)
-		if err != nil {
-			return o, fmt.Errorf("ssh key_data: %w", err)
-		}
-		o.KeyData = append(o.KeyData, v)
-	}
-	return o, nil
-}
-
-// connect opens the executor on first use: it runs the pre-connect hook
-// once, then prepares the SSH pool (connections are made per host on
-// their first command).
-func (k *Session) connect(ctx context.Context) (remote.Executor, error) {
-	k.connectMu.Lock()
-	defer k.connectMu.Unlock()
-	if k.connected {
-		return k.exec, nil
-	}
-	if err := k.RunHook(ctx, "pre-connect"); err != nil {
-		return nil, err
-	}
-	if k.opts.Executor != nil {
-		k.exec = k.opts.Executor
-	} else {
-		o, err := k.SSHOptions()
-		if err != nil {
-			return nil, err
-		}
-		p, err := remote.NewPool(o, k.Out)
-		if err != nil {
-			return nil, fmt.Errorf("preparing SSH connections: %w", err)
-		}
-		k.pool, k.exec = p, p
-	}
-	k.connected = true
-	return k.exec, nil
-}
-
-// Pool is the SSH pool once connected (nil before, or with an Executor).
-func (k *Session) Pool() *remote.Pool {
-	k.connectMu.Lock()
-	defer k.connectMu.Unlock()
-	return k.pool
-}
-
-// Close closes the SSH connections.
-func (k *Session) Close() error {
-	k.connectMu.Lock()
-	defer k.connectMu.Unlock()
-	if k.pool != nil {
-		return k.pool.Close()
-	}
-	return nil
-}
-
-// On runs fn on every host in parallel (one goroutine per host, like
-// SSHKit), waits for all and aggregates the failures. The pre-connect
-// hook runs before the first connection of the run.
-func (k *Session) On(ctx context.Context, hosts []string, fn func(ctx context.Context, host string) error) error {
-	if _, err := k.connect(ctx); err != nil {
-		return err
-	}
-	r := &remote.Runner{Redactor: k.Out.Redactor()}
-	return r.On(ctx, hosts, fn)
-}
-
-// Exec runs cmd on host. The command is rendered as SSHKit renders Kamal's
-// token arrays (`/usr/bin/env` in front of anything but docker).
-func (k *Session) Exec(ctx context.Context, host string, cmd commands.Cmd, o remote.ExecOptions) (remote.Result, error) {
-	x, err := k.connect(ctx)
-	if err != nil {
-		return remote.Result{Host: host}, err
-	}
-	return x.Exec(ctx, host, shell.Command(cmd...), o)
-}
-
-// ExecRaw runs a command line given by the user as it is (no mapping).
-func (k *Session) ExecRaw(ctx context.Context, host, cmd string, o remote.ExecOptions) (remote.Result, error) {
-	x, err := k.connect(ctx)
-	if err != nil {
-		return remote.Result{Host: host}, err
-	}
-	return x.Exec(ctx, host, cmd, o)
-}
-
-// Execute runs cmd on host and fails on a non-zero exit (SSHKit execute).
-func (k *Session) Execute(ctx context.Context, host string, cmd commands.Cmd, sev remote.Severity) error {
-	_, err := k.Exec(ctx, host, cmd, remote.ExecOptions{Severity: sev})
-	return err
-}
-
-// Test runs cmd on host and reports whether it succeeded (SSHKit execute
-// with raise_on_non_zero_exit: false). Connection errors are returned.
-func (k *Session) Test(ctx context.Context, host string, cmd commands.Cmd, sev remote.Severity) (bool, error) {
-	res, err := k.Exec(ctx, host, cmd, remote.ExecOptions{Severity: sev, AllowFailure: true})
-	if err != nil {
-		return false, err
-	}
-	return res.ExitStatus == 0, nil
-}
-
-// Capture runs cmd on host and returns its stripped standard output.
-func (k *Session) Capture(ctx context.Context, host string, cmd commands.Cmd, sev remote.Severity) (string, error) {
-	res, err := k.Exec(ctx, host, cmd, remote.ExecOptions{Severity: sev})
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(res.Stdout), nil
-}
-
-// Upload writes data to path on host with mode.
-func (k *Session) Upload(ctx context.Context, host, path string, data []byte, mode os.FileMode) error {
-	x, err := k.connect(ctx)
-	if err != nil {
-		return err
-	}
-	return x.Upload(ctx, host, path, data, mode)
 }
 
 // HoldingLock reports whether this run holds the deploy lock (or inherited
@@ -548,19 +251,3 @@ func (k *Session) Performer() string {
 
 // Started is when the run began (audit and hook timestamps).
 func (k *Session) Started() time.Time { return k.started }
-
-// commandFailedWith reports whether err is a command's non-zero exit whose
-// output matches one of the fragments.
-func commandFailedWith(err error, fragments ...string) bool {
-	var ce *remote.CommandError
-	if !errors.As(err, &ce) {
-		return false
-	}
-	text := ce.Stdout + "\n" + ce.Stderr
-	for _, f := range fragments {
-		if strings.Contains(text, f) {
-			return true
-		}
-	}
-	return false
-}
