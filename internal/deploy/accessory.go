@@ -159,7 +159,7 @@ func (r *accessoryRun) boot(ctx context.Context, prepare bool) error {
 		bootedMu sync.Mutex
 	)
 	err = k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
-		out, err := k.Capture(ctx, h, r.cmd.Exists(), remote.Info)
+		out, err := k.capture(ctx, h, r.cmd.Exists(), remote.Info)
 		if err != nil {
 			return err
 		}
@@ -186,7 +186,7 @@ func (r *accessoryRun) boot(ctx context.Context, prepare bool) error {
 		return err
 	}
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
-		if err := k.RecordOn(ctx, h, "Booted "+r.acc.Name+" accessory"); err != nil {
+		if err := k.recordOn(ctx, h, "Booted "+r.acc.Name+" accessory"); err != nil {
 			return err
 		}
 		if err := k.Execute(ctx, h, r.cmd.EnsureEnvDirectory(), remote.Info); err != nil {
@@ -208,7 +208,7 @@ func (r *accessoryRun) prepare(ctx context.Context) error {
 	k := r.k
 	reg := k.accessoryRegistry(r.acc)
 	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
-		if err := k.registry.LoginOn(ctx, h, reg); err != nil {
+		if err := k.registry.loginOn(ctx, h, reg); err != nil {
 			return err
 		}
 		return k.createNetwork(ctx, h)
@@ -239,7 +239,7 @@ func (r *accessoryRun) proxyDeploy(ctx context.Context, h string) error {
 		return nil
 	}
 	k := r.k
-	id, err := k.Capture(ctx, h, r.cmd.ContainerID(), remote.Info)
+	id, err := k.capture(ctx, h, r.cmd.ContainerID(), remote.Info)
 	if err != nil {
 		return err
 	}
@@ -440,7 +440,7 @@ func (r *accessoryRun) each(ctx context.Context, message string, cmd commands.Cm
 	k := r.k
 	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
 		if message != "" {
-			if err := k.RecordOn(ctx, h, message); err != nil {
+			if err := k.recordOn(ctx, h, message); err != nil {
 				return err
 			}
 		}
@@ -457,7 +457,7 @@ func (k *Accessories) Start(ctx context.Context, name string) error {
 func (r *accessoryRun) start(ctx context.Context) error {
 	k := r.k
 	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
-		if err := k.RecordOn(ctx, h, "Started "+r.acc.Name+" accessory"); err != nil {
+		if err := k.recordOn(ctx, h, "Started "+r.acc.Name+" accessory"); err != nil {
 			return err
 		}
 		if err := k.Execute(ctx, h, r.cmd.Start(), remote.Info); err != nil {
@@ -476,7 +476,7 @@ func (k *Accessories) Stop(ctx context.Context, name string) error {
 func (r *accessoryRun) stop(ctx context.Context) error {
 	k := r.k
 	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
-		if err := k.RecordOn(ctx, h, "Stopped "+r.acc.Name+" accessory"); err != nil {
+		if err := k.recordOn(ctx, h, "Stopped "+r.acc.Name+" accessory"); err != nil {
 			return err
 		}
 		if _, err := k.Exec(ctx, h, r.cmd.Stop(), remote.ExecOptions{Severity: remote.Info, AllowFailure: true}); err != nil {
@@ -508,11 +508,11 @@ func (k *Accessories) Restart(ctx context.Context, name string) error {
 func (k *Accessories) Details(ctx context.Context, name string) error {
 	return k.eachAccessory(ctx, name, false, nil, func(r *accessoryRun, ctx context.Context) error {
 		return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
-			out, err := k.Capture(ctx, h, r.cmd.Info(), remote.Info)
+			out, err := k.capture(ctx, h, r.cmd.Info(), remote.Info)
 			if err != nil {
 				return err
 			}
-			k.PutsByHost("Accessory "+r.acc.Name, h, out)
+			k.putsByHost("Accessory "+r.acc.Name, h, out)
 			return nil
 		})
 	})
@@ -549,7 +549,7 @@ func (k *Accessories) ExecCommand(ctx context.Context, name, cmd string, o Acces
 		}
 		k.Say("Launching interactive command via SSH from new container...")
 		if err := k.On(ctx, []string{host}, func(ctx context.Context, h string) error {
-			return k.registry.LoginOn(ctx, h, k.accessoryRegistry(a))
+			return k.registry.loginOn(ctx, h, k.accessoryRegistry(a))
 		}); err != nil {
 			return err
 		}
@@ -565,11 +565,11 @@ func (k *Accessories) ExecCommand(ctx context.Context, name, cmd string, o Acces
 	message := fmt.Sprintf("Executed cmd '%s' on %s accessory", cmd, name)
 	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
 		if !o.Reuse {
-			if err := k.registry.LoginOn(ctx, h, k.accessoryRegistry(a)); err != nil {
+			if err := k.registry.loginOn(ctx, h, k.accessoryRegistry(a)); err != nil {
 				return err
 			}
 		}
-		if err := k.RecordOn(ctx, h, message); err != nil {
+		if err := k.recordOn(ctx, h, message); err != nil {
 			return err
 		}
 		res, err := k.Exec(ctx, h, run, remote.ExecOptions{Severity: remote.Info})
@@ -618,7 +618,7 @@ func (k *Accessories) Logs(ctx context.Context, name string, o AccessoryLogsOpti
 		lo.Lines = 100
 	}
 	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
-		out, err := k.Capture(ctx, h, r.cmd.Logs(lo), remote.Info)
+		out, err := k.capture(ctx, h, r.cmd.Logs(lo), remote.Info)
 		if err != nil {
 			return err
 		}
@@ -658,7 +658,7 @@ func (k *Accessories) RemoveImage(ctx context.Context, name string) error {
 func (r *accessoryRun) removeImage(ctx context.Context) error {
 	k := r.k
 	return k.On(ctx, r.hosts, func(ctx context.Context, h string) error {
-		if err := k.RecordOn(ctx, h, "Removed "+r.acc.Name+" accessory image"); err != nil {
+		if err := k.recordOn(ctx, h, "Removed "+r.acc.Name+" accessory image"); err != nil {
 			return err
 		}
 		err := k.Execute(ctx, h, r.cmd.RemoveImage(), remote.Info)
@@ -695,7 +695,7 @@ func (k *Accessories) Upgrade(ctx context.Context, name string, o AccessoryUpgra
 		return err
 	}
 	return k.lock.With(ctx, func(ctx context.Context) error {
-		hosts := k.AccessoryHosts()
+		hosts := k.allAccessoryHosts()
 		groups := rollingGroups(hosts, o.Rolling)
 		for _, group := range groups {
 			list := strings.Join(group, ",")

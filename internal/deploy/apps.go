@@ -27,7 +27,7 @@ type Apps struct {
 // targeted role on the primary host (the primary role unless -r says
 // otherwise).
 func (k *Apps) primaryRole() *config.Role {
-	if roles := k.RolesOn(k.primaryHost); len(roles) > 0 {
+	if roles := k.rolesOn(k.primaryHost); len(roles) > 0 {
 		return roles[0]
 	}
 	if len(k.roles) > 0 {
@@ -40,7 +40,7 @@ func (k *Apps) primaryRole() *config.Role {
 // parallel and a host's roles one after another.
 func (k *Apps) forRoles(ctx context.Context, hosts []string, fn func(ctx context.Context, h string, role *config.Role) error) error {
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
-		for _, role := range k.RolesOn(h) {
+		for _, role := range k.rolesOn(h) {
 			if err := fn(ctx, h, role); err != nil {
 				return err
 			}
@@ -60,7 +60,7 @@ func (k *Apps) Start(ctx context.Context) error {
 	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.forRoles(ctx, k.AppHosts(), func(ctx context.Context, h string, role *config.Role) error {
 			app := commands.NewApp(k.Config, role, h, version)
-			if err := k.RecordOn(ctx, h, "Started app version "+version); err != nil {
+			if err := k.recordOn(ctx, h, "Started app version "+version); err != nil {
 				return err
 			}
 			if _, err := k.Exec(ctx, h, app.Start(), remote.ExecOptions{Severity: remote.Info, AllowFailure: true}); err != nil {
@@ -69,7 +69,7 @@ func (k *Apps) Start(ctx context.Context) error {
 			if !role.RunsProxy() {
 				return nil
 			}
-			current, err := k.CurrentVersion(ctx, h, role)
+			current, err := k.currentVersion(ctx, h, role)
 			if err != nil {
 				return err
 			}
@@ -84,15 +84,15 @@ func (k *Apps) Start(ctx context.Context) error {
 // first targeted role of each app host.
 func (k *Apps) RunningVersion(ctx context.Context) error {
 	return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
-		roles := k.RolesOn(h)
+		roles := k.rolesOn(h)
 		if len(roles) == 0 {
 			return nil
 		}
-		v, err := k.Capture(ctx, h, commands.NewApp(k.Config, roles[0], h, "").CurrentRunningVersion(), remote.Info)
+		v, err := k.capture(ctx, h, commands.NewApp(k.Config, roles[0], h, "").CurrentRunningVersion(), remote.Info)
 		if err != nil {
 			return err
 		}
-		k.PutsByHost("App", h, v)
+		k.putsByHost("App", h, v)
 		return nil
 	})
 }
@@ -111,11 +111,11 @@ func (k *Apps) Images(ctx context.Context) error {
 // hostCapture runs cmd on each app host and prints the output as host blocks.
 func (k *Apps) hostCapture(ctx context.Context, cmd commands.Cmd) error {
 	return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
-		out, err := k.Capture(ctx, h, cmd, remote.Info)
+		out, err := k.capture(ctx, h, cmd, remote.Info)
 		if err != nil {
 			return err
 		}
-		k.PutsByHost("App", h, out)
+		k.putsByHost("App", h, out)
 		return nil
 	})
 }
@@ -254,20 +254,20 @@ func (k *Apps) ExecCommand(ctx context.Context, cmd string, o AppExecOptions) er
 	eo := commands.ExecOptions{Detach: o.Detach, Env: o.Env}
 	return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 		if !o.Reuse {
-			if err := k.registry.LoginOn(ctx, h, k.Config.Registry); err != nil {
+			if err := k.registry.loginOn(ctx, h, k.Config.Registry); err != nil {
 				return err
 			}
 		}
-		for _, role := range k.RolesOn(h) {
+		for _, role := range k.rolesOn(h) {
 			app := commands.NewApp(k.Config, role, h, version)
 			message := fmt.Sprintf("Executed cmd '%s' on app version %s", cmd, version)
 			var run commands.Cmd
 			var err error
 			if o.Reuse {
-				err = k.RecordOn(ctx, h, message, roleTag(role))
+				err = k.recordOn(ctx, h, message, roleTag(role))
 				run = app.ExecReuse(cmd, eo)
 			} else {
-				err = k.RecordOn(ctx, h, message)
+				err = k.recordOn(ctx, h, message)
 				run = app.ExecNew(cmd, randomHex(3), eo)
 			}
 			if err != nil {
@@ -288,11 +288,11 @@ func (k *Apps) ExecCommand(ctx context.Context, cmd string, o AppExecOptions) er
 func (k *Apps) primaryCurrentVersion(ctx context.Context) (string, error) {
 	var version string
 	err := k.On(ctx, []string{k.primaryHost}, func(ctx context.Context, h string) error {
-		roles := k.RolesOn(h)
+		roles := k.rolesOn(h)
 		if len(roles) == 0 {
 			return nil
 		}
-		v, err := k.Capture(ctx, h, commands.NewApp(k.Config, roles[0], h, "").CurrentRunningVersion(), remote.Info)
+		v, err := k.capture(ctx, h, commands.NewApp(k.Config, roles[0], h, "").CurrentRunningVersion(), remote.Info)
 		version = v
 		return err
 	})
@@ -314,7 +314,7 @@ func (k *Apps) appExecInteractive(ctx context.Context, cmd, version string, o Ap
 	} else {
 		k.Say("Launching interactive command with version %s via SSH from new container on %s...", version, host)
 		err := k.On(ctx, []string{host}, func(ctx context.Context, h string) error {
-			return k.registry.LoginOn(ctx, h, k.Config.Registry)
+			return k.registry.loginOn(ctx, h, k.Config.Registry)
 		})
 		if err != nil {
 			return err
@@ -369,10 +369,10 @@ func (k *Apps) Logs(ctx context.Context, o AppLogsOptions) error {
 			return err
 		}
 		if res.ExitStatus != 0 {
-			k.PutsByHost("App", h, "Nothing found")
+			k.putsByHost("App", h, "Nothing found")
 			return nil
 		}
-		k.PutsByHost("App", h, strings.TrimSpace(res.Stdout))
+		k.putsByHost("App", h, strings.TrimSpace(res.Stdout))
 		return nil
 	})
 }
@@ -384,7 +384,7 @@ func (k *Apps) RemoveContainer(ctx context.Context, version string) error {
 	}
 	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.forRoles(ctx, k.AppHosts(), func(ctx context.Context, h string, role *config.Role) error {
-			if err := k.RecordOn(ctx, h, "Removed app container with version "+version, roleTag(role)); err != nil {
+			if err := k.recordOn(ctx, h, "Removed app container with version "+version, roleTag(role)); err != nil {
 				return err
 			}
 			return k.Execute(ctx, h, commands.NewApp(k.Config, role, h, "").RemoveContainer(version), remote.Info)
@@ -397,7 +397,7 @@ func (k *Apps) RemoveContainer(ctx context.Context, version string) error {
 func (k *Apps) RemoveContainers(ctx context.Context) error {
 	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.forRoles(ctx, k.AppHosts(), func(ctx context.Context, h string, role *config.Role) error {
-			if err := k.RecordOn(ctx, h, "Removed all app containers", roleTag(role)); err != nil {
+			if err := k.recordOn(ctx, h, "Removed all app containers", roleTag(role)); err != nil {
 				return err
 			}
 			return k.Execute(ctx, h, commands.NewApp(k.Config, role, h, "").RemoveContainers(), remote.Info)
@@ -410,7 +410,7 @@ func (k *Apps) RemoveContainers(ctx context.Context) error {
 func (k *Apps) RemoveImages(ctx context.Context) error {
 	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
-			if err := k.RecordOn(ctx, h, "Removed all app images"); err != nil {
+			if err := k.recordOn(ctx, h, "Removed all app images"); err != nil {
 				return err
 			}
 			return k.Execute(ctx, h, commands.NewApp(k.Config, nil, h, "").RemoveImages(), remote.Info)
@@ -425,8 +425,8 @@ func (k *Apps) RemoveAppDirectories(ctx context.Context) error {
 	dir := commands.AppDirectory(k.Config)
 	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
-			for _, role := range k.RolesOn(h) {
-				if err := k.RecordOn(ctx, h, "Removed "+dir, roleTag(role)); err != nil {
+			for _, role := range k.rolesOn(h) {
+				if err := k.recordOn(ctx, h, "Removed "+dir, roleTag(role)); err != nil {
 					return err
 				}
 				app := commands.NewApp(k.Config, role, h, "")
@@ -434,7 +434,7 @@ func (k *Apps) RemoveAppDirectories(ctx context.Context) error {
 					return err
 				}
 			}
-			if err := k.RecordOn(ctx, h, "Removed "+dir); err != nil {
+			if err := k.recordOn(ctx, h, "Removed "+dir); err != nil {
 				return err
 			}
 			_, err := k.Exec(ctx, h, commands.RemoveProxyAppDirectory(k.Config), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
@@ -449,8 +449,8 @@ func (k *Apps) RemoveAppDirectories(ctx context.Context) error {
 func (k *Apps) Stop(ctx context.Context) error {
 	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
-			for _, role := range k.RolesOn(h) {
-				if err := k.StopRoleOn(ctx, h, role); err != nil {
+			for _, role := range k.rolesOn(h) {
+				if err := k.stopRoleOn(ctx, h, role); err != nil {
 					return err
 				}
 			}
@@ -459,15 +459,15 @@ func (k *Apps) Stop(ctx context.Context) error {
 	})
 }
 
-// StopRoleOn stops role's current container on host (inside an On),
+// stopRoleOn stops role's current container on host (inside an On),
 // removing it from kamal-proxy first when the role runs behind it.
-func (k *Apps) StopRoleOn(ctx context.Context, h string, role *config.Role) error {
+func (k *Apps) stopRoleOn(ctx context.Context, h string, role *config.Role) error {
 	app := commands.NewApp(k.Config, role, h, "")
-	if err := k.RecordOn(ctx, h, "Stopped app", roleTag(role)); err != nil {
+	if err := k.recordOn(ctx, h, "Stopped app", roleTag(role)); err != nil {
 		return err
 	}
 	if role.RunsProxy() {
-		version, err := k.CurrentVersion(ctx, h, role)
+		version, err := k.currentVersion(ctx, h, role)
 		if err != nil {
 			return err
 		}
@@ -494,17 +494,17 @@ func (k *Apps) Remove(ctx context.Context) error {
 			return err
 		}
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
-			roles := k.RolesOn(h)
+			roles := k.rolesOn(h)
 			var cmds []commands.Cmd
 			for _, role := range roles {
 				app := commands.NewApp(k.Config, role, h, "")
-				cmds = append(cmds, k.Auditor().Record("Removed all app containers", roleTag(role)), app.RemoveContainers())
+				cmds = append(cmds, k.auditor().Record("Removed all app containers", roleTag(role)), app.RemoveContainers())
 			}
 			if len(roles) == 0 {
 				return nil
 			}
 			first := commands.NewApp(k.Config, roles[0], h, "")
-			cmds = append(cmds, k.Auditor().Record("Removed all app images"), first.RemoveImages())
+			cmds = append(cmds, k.auditor().Record("Removed all app images"), first.RemoveImages())
 			if err := k.Execute(ctx, h, commands.Combine(cmds...), remote.Info); err != nil {
 				return err
 			}
@@ -514,7 +514,7 @@ func (k *Apps) Remove(ctx context.Context) error {
 			_, err := k.Exec(ctx, h, commands.Chain(
 				first.RemoveAppDirectory(),
 				commands.RemoveProxyAppDirectory(k.Config),
-				k.Auditor().Record("Removed "+commands.AppDirectory(k.Config))),
+				k.auditor().Record("Removed "+commands.AppDirectory(k.Config))),
 				remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
 			return err
 		})
@@ -523,7 +523,7 @@ func (k *Apps) Remove(ctx context.Context) error {
 
 // allRolesOf reports whether every role of the app on host is targeted.
 func (k *Apps) allRolesOf(h string) bool {
-	targeted := k.RolesOn(h)
+	targeted := k.rolesOn(h)
 	for _, r := range k.Config.RolesOnHost(h) {
 		if !slices.Contains(targeted, r) {
 			return false
@@ -536,12 +536,12 @@ func (k *Apps) allRolesOf(h string) bool {
 // containers on each app host.
 func (k *Apps) Details(ctx context.Context) error {
 	return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
-		for _, role := range k.RolesOn(h) {
-			out, err := k.Capture(ctx, h, commands.NewApp(k.Config, role, h, "").Info(), remote.Info)
+		for _, role := range k.rolesOn(h) {
+			out, err := k.capture(ctx, h, commands.NewApp(k.Config, role, h, "").Info(), remote.Info)
 			if err != nil {
 				return err
 			}
-			k.PutsByHost("App", h, out)
+			k.putsByHost("App", h, out)
 		}
 		return nil
 	})
@@ -553,7 +553,7 @@ func (k *Apps) Details(ctx context.Context) error {
 func (k *Apps) StaleContainers(ctx context.Context, stop bool) error {
 	run := func(ctx context.Context) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
-			for _, role := range k.RolesOn(h) {
+			for _, role := range k.rolesOn(h) {
 				app := commands.NewApp(k.Config, role, h, "")
 				// One round trip: the running versions, a separator, the current one.
 				res, err := k.Exec(ctx, h, commands.Chain(app.ListVersions(), commands.New("echo", staleSeparator), app.CurrentRunningVersion()),
@@ -569,10 +569,10 @@ func (k *Apps) StaleContainers(ctx context.Context, stop bool) error {
 						continue
 					}
 					if !stop {
-						k.PutsByHost("App", h, fmt.Sprintf("Detected stale container for role %s with version %s (use `kamal app stale_containers --stop` to stop)", role.Name, v))
+						k.putsByHost("App", h, fmt.Sprintf("Detected stale container for role %s with version %s (use `kamal app stale_containers --stop` to stop)", role.Name, v))
 						continue
 					}
-					k.PutsByHost("App", h, fmt.Sprintf("Stopping stale container for role %s with version %s", role.Name, v))
+					k.putsByHost("App", h, fmt.Sprintf("Stopping stale container for role %s with version %s", role.Name, v))
 					if _, err := k.Exec(ctx, h, app.Stop(v), remote.ExecOptions{Severity: remote.Info, AllowFailure: true}); err != nil {
 						return err
 					}

@@ -123,7 +123,7 @@ func (k *Booter) boot(ctx context.Context, o AppBootOptions) error {
 		if err := k.uploadErrorPages(ctx, h, version, pages); err != nil {
 			return err
 		}
-		for _, role := range k.RolesOn(h) {
+		for _, role := range k.rolesOn(h) {
 			app := commands.NewApp(cfg, role, h, version)
 			if err := k.prepareAssets(ctx, h, app); err != nil {
 				return err
@@ -145,7 +145,7 @@ func (k *Booter) boot(ctx context.Context, o AppBootOptions) error {
 	groups := cfg.BootGroups(hosts)
 	for i, group := range groups {
 		list := strings.Join(group, ",")
-		if err := k.RunHook(ctx, "pre-app-boot", commands.Tag{Key: "hosts", Value: list}); err != nil {
+		if err := k.runHook(ctx, "pre-app-boot", commands.Tag{Key: "hosts", Value: list}); err != nil {
 			return err
 		}
 		err := k.onRoles(ctx, group, func(ctx context.Context, h string, role *config.Role) error {
@@ -156,7 +156,7 @@ func (k *Booter) boot(ctx context.Context, o AppBootOptions) error {
 		if err != nil {
 			return err
 		}
-		if err := k.RunHook(ctx, "post-app-boot", commands.Tag{Key: "hosts", Value: list}); err != nil {
+		if err := k.runHook(ctx, "post-app-boot", commands.Tag{Key: "hosts", Value: list}); err != nil {
 			return err
 		}
 		// Like Kamal, with a boot limit the wait follows every group, the
@@ -173,13 +173,13 @@ func (k *Booter) boot(ctx context.Context, o AppBootOptions) error {
 	// Tag the latest image once every host runs the new version.
 	image := cfg.Repository() + ":" + version
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
-		roles := k.RolesOn(h)
+		roles := k.rolesOn(h)
 		if len(roles) == 0 {
 			return nil
 		}
 		app := commands.NewApp(cfg, roles[0], h, version)
 		return k.Execute(ctx, h, commands.Combine(
-			k.Auditor().Record("Tagging "+image+" as the latest image"),
+			k.auditor().Record("Tagging "+image+" as the latest image"),
 			app.TagLatestImage()), remote.Info)
 	})
 }
@@ -190,7 +190,7 @@ func (k *Booter) boot(ctx context.Context, o AppBootOptions) error {
 func (k *Booter) onRoles(ctx context.Context, hosts []string, fn func(ctx context.Context, host string, role *config.Role) error) error {
 	if !k.Config.Boot.ParallelRoles {
 		return k.On(ctx, hosts, func(ctx context.Context, h string) error {
-			for _, role := range k.RolesOn(h) {
+			for _, role := range k.rolesOn(h) {
 				if err := fn(ctx, h, role); err != nil {
 					return err
 				}
@@ -320,7 +320,7 @@ func (b *roleBoot) renameClashAndCurrent(ctx context.Context) (string, error) {
 		msg := fmt.Sprintf("Renaming container %s to %s as already deployed on %s", b.version, renamed, b.host)
 		k.Out.Infof("%s", msg)
 		if err := k.Execute(ctx, b.host, commands.Combine(
-			k.Auditor().Record(msg, roleTag(b.role)),
+			k.auditor().Record(msg, roleTag(b.role)),
 			b.app.RenameContainer(b.version, renamed)), remote.Info); err != nil {
 			return "", err
 		}
@@ -342,7 +342,7 @@ func (b *roleBoot) start(ctx context.Context) error {
 			return err
 		}
 		if err := k.Execute(ctx, b.host, commands.Combine(
-			k.Auditor().Record("Booted app version "+b.version, roleTag(b.role)),
+			k.auditor().Record("Booted app version "+b.version, roleTag(b.role)),
 			b.app.EnsureEnvDirectory()), remote.Info); err != nil {
 			return err
 		}
@@ -375,7 +375,7 @@ func (b *roleBoot) showFailure(ctx context.Context) {
 	k := b.k
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	id, err := k.Capture(sctx, b.host, b.app.ContainerID(), remote.Debug)
+	id, err := k.capture(sctx, b.host, b.app.ContainerID(), remote.Debug)
 	if err != nil || id == "" {
 		return
 	}
@@ -413,7 +413,7 @@ func (k *Booter) waitForReady(ctx context.Context, host string, app *commands.Ap
 	deadline := k.opts.Now().Add(time.Duration(cfg.DeployTimeout) * time.Second)
 	status := app.Status(app.Version())
 	for attempt := 1; ; attempt++ {
-		s, err := k.Capture(ctx, host, status, remote.Info)
+		s, err := k.capture(ctx, host, status, remote.Info)
 		if err != nil {
 			return err
 		}
@@ -425,7 +425,7 @@ func (k *Booter) waitForReady(ctx context.Context, host string, app *commands.Ap
 			if err := k.opts.Sleep(ctx, time.Duration(cfg.ReadinessDelay)*time.Second); err != nil {
 				return err
 			}
-			s, err = k.Capture(ctx, host, status, remote.Info)
+			s, err = k.capture(ctx, host, status, remote.Info)
 			if err != nil {
 				return err
 			}
@@ -537,7 +537,7 @@ func (k *Booter) prepareAssets(ctx context.Context, host string, app *commands.A
 	if err := k.Execute(ctx, host, app.ExtractAssets(), remote.Info); err != nil {
 		return err
 	}
-	old, err := k.CurrentVersion(ctx, host, app.Role())
+	old, err := k.currentVersion(ctx, host, app.Role())
 	if err != nil {
 		return err
 	}

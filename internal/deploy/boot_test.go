@@ -178,7 +178,7 @@ func TestWaitForReady(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			x := &scripted{rules: []rule{{match: "docker inspect --format", seq: tc.statuses}}}
 			k, _, _ := newScriptedKamal(t, bootYAML, x)
-			app, err := k.AppFor(k.Config.Role("workers"), "1.1.1.2")
+			app, err := k.appFor(k.Config.Role("workers"), "1.1.1.2")
 			if err != nil {
 				t.Fatal(err)
 			}

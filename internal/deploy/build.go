@@ -148,10 +148,10 @@ func (k *Builder) Push(ctx context.Context, o BuildOptions) error {
 		if err := k.localRun(ctx, commands.NewRegistry(k.Config.Registry).LocalRun(), remote.Info); err != nil {
 			return err
 		}
-	} else if err := k.registry.LoginLocally(ctx); err != nil {
+	} else if err := k.registry.loginLocally(ctx); err != nil {
 		return err
 	}
-	if err := k.RunHook(ctx, "pre-build"); err != nil {
+	if err := k.runHook(ctx, "pre-build"); err != nil {
 		return err
 	}
 
@@ -302,7 +302,7 @@ func (k *Builder) buildSecretsEnv() ([]string, error) {
 // audit log, drop the old tag, pull, and check the image's service label.
 func (k *Builder) Pull(ctx context.Context) error {
 	if !k.Config.Registry.Local {
-		if err := k.registry.LoginOnHosts(ctx, k.AppHosts()); err != nil {
+		if err := k.registry.loginOnHosts(ctx, k.AppHosts()); err != nil {
 			return err
 		}
 	}
@@ -349,7 +349,7 @@ func (k *Builder) pullOn(ctx context.Context, hosts []string) error {
 	}
 	p := commands.NewPull(k.Config, v)
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
-		if err := k.RecordOn(ctx, h, "Pulled image with version "+v); err != nil {
+		if err := k.recordOn(ctx, h, "Pulled image with version "+v); err != nil {
 			return err
 		}
 		if _, err := k.Test(ctx, h, p.RemoveImage(), remote.Info); err != nil {

@@ -12,8 +12,8 @@ import (
 // Queries about the app's containers on a host, and docker objects the
 // app, kamal-proxy and accessories share.
 
-// AppFor is the app command builder of role on host at the run's version.
-func (k *Session) AppFor(role *config.Role, host string) (*commands.App, error) {
+// appFor is the app command builder of role on host at the run's version.
+func (k *Session) appFor(role *config.Role, host string) (*commands.App, error) {
 	v, err := k.Version()
 	if err != nil {
 		return nil, err
@@ -21,9 +21,9 @@ func (k *Session) AppFor(role *config.Role, host string) (*commands.App, error) 
 	return commands.NewApp(k.Config, role, host, v), nil
 }
 
-// CurrentVersion is the version of role's current running container on host
+// currentVersion is the version of role's current running container on host
 // ("" when none runs). Like Kamal it ignores a failing lookup.
-func (k *Session) CurrentVersion(ctx context.Context, host string, role *config.Role) (string, error) {
+func (k *Session) currentVersion(ctx context.Context, host string, role *config.Role) (string, error) {
 	app := commands.NewApp(k.Config, role, host, "")
 	res, err := k.Exec(ctx, host, app.CurrentRunningVersion(), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
 	if err != nil {
@@ -39,7 +39,7 @@ func (k *Session) CurrentVersion(ctx context.Context, host string, role *config.
 // host ("" when there is none).
 func (k *Session) ContainerIDForVersion(ctx context.Context, host string, role *config.Role, version string) (string, error) {
 	app := commands.NewApp(k.Config, role, host, version)
-	return k.Capture(ctx, host, app.ContainerID(), remote.Info)
+	return k.capture(ctx, host, app.ContainerID(), remote.Info)
 }
 
 // createNetwork creates the `kamal` network; "already exists" is fine.

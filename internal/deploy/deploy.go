@@ -29,7 +29,7 @@ func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories boo
 			return err
 		}
 		return k.Lock.With(ctx, func(ctx context.Context) error {
-			if err := k.RunHook(ctx, "pre-deploy"); err != nil {
+			if err := k.runHook(ctx, "pre-deploy"); err != nil {
 				return err
 			}
 			k.Say("Ensure kamal-proxy is running...")
@@ -55,7 +55,7 @@ func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories boo
 	if err != nil {
 		return err
 	}
-	return k.RunHook(ctx, "post-deploy", runtimeTag(runtime))
+	return k.runHook(ctx, "post-deploy", runtimeTag(runtime))
 }
 
 func (k *Kamal) deliver(ctx context.Context, o DeployOptions) error {
@@ -88,7 +88,7 @@ func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) error {
 			return err
 		}
 		return k.Lock.With(ctx, func(ctx context.Context) error {
-			if err := k.RunHook(ctx, "pre-deploy"); err != nil {
+			if err := k.runHook(ctx, "pre-deploy"); err != nil {
 				return err
 			}
 			k.Say("Detect stale containers...")
@@ -101,7 +101,7 @@ func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) error {
 	if err != nil {
 		return err
 	}
-	return k.RunHook(ctx, "post-deploy", runtimeTag(runtime))
+	return k.runHook(ctx, "post-deploy", runtimeTag(runtime))
 }
 
 // Setup is `kamal setup`: under the lock, bootstrap the servers, then
@@ -136,7 +136,7 @@ func (k *Kamal) Rollback(ctx context.Context, version string) error {
 				k.Say("The app version '%s' is not available as a container (use 'kamal app containers' for available versions)", version)
 				return nil
 			}
-			if err := k.RunHook(ctx, "pre-deploy"); err != nil {
+			if err := k.runHook(ctx, "pre-deploy"); err != nil {
 				return err
 			}
 			if err := k.Booter.boot(ctx, AppBootOptions{}); err != nil {
@@ -149,7 +149,7 @@ func (k *Kamal) Rollback(ctx context.Context, version string) error {
 	if err != nil || !rolledBack {
 		return err
 	}
-	return k.RunHook(ctx, "post-deploy", runtimeTag(runtime))
+	return k.runHook(ctx, "post-deploy", runtimeTag(runtime))
 }
 
 // containerAvailable reports whether every targeted role on every app host
@@ -157,7 +157,7 @@ func (k *Kamal) Rollback(ctx context.Context, version string) error {
 func (k *Kamal) containerAvailable(ctx context.Context, version string) (bool, error) {
 	missing := false
 	err := k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
-		for _, role := range k.RolesOn(h) {
+		for _, role := range k.rolesOn(h) {
 			id, err := k.ContainerIDForVersion(ctx, h, role, version)
 			if err != nil {
 				return err

@@ -67,7 +67,7 @@ func (k *Session) connect(ctx context.Context) (remote.Executor, error) {
 	if k.connected {
 		return k.exec, nil
 	}
-	if err := k.RunHook(ctx, "pre-connect"); err != nil {
+	if err := k.runHook(ctx, "pre-connect"); err != nil {
 		return nil, err
 	}
 	if k.opts.Executor != nil {
@@ -150,8 +150,8 @@ func (k *Session) Test(ctx context.Context, host string, cmd commands.Cmd, sev r
 	return res.ExitStatus == 0, nil
 }
 
-// Capture runs cmd on host and returns its stripped standard output.
-func (k *Session) Capture(ctx context.Context, host string, cmd commands.Cmd, sev remote.Severity) (string, error) {
+// capture runs cmd on host and returns its stripped standard output.
+func (k *Session) capture(ctx context.Context, host string, cmd commands.Cmd, sev remote.Severity) (string, error) {
 	res, err := k.Exec(ctx, host, cmd, remote.ExecOptions{Severity: sev})
 	if err != nil {
 		return "", err
@@ -223,5 +223,5 @@ func (k *Session) putsExecOutput(host, stdout string, raw bool) {
 		k.write(stdout)
 		return
 	}
-	k.PutsByHost("App", host, strings.TrimSpace(stdout))
+	k.putsByHost("App", host, strings.TrimSpace(stdout))
 }

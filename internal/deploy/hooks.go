@@ -27,10 +27,10 @@ func (e *HookError) Unwrap() error { return e.Err }
 // Kind names the error in kamal's `ERROR (<Kind>)` line.
 func (e *HookError) Kind() string { return "Kamal::Cli::HookError" }
 
-// HookEnv returns the environment a hook gets besides the process's own:
+// hookEnv returns the environment a hook gets besides the process's own:
 // the KAMAL_* details (in Kamal's order) and extra tags such as
 // KAMAL_RUNTIME or KAMAL_HOSTS (which replace the defaults).
-func (k *Session) HookEnv(extra ...commands.Tag) ([]string, error) {
+func (k *Session) hookEnv(extra ...commands.Tag) ([]string, error) {
 	version, err := k.Version()
 	if err != nil {
 		return nil, err
@@ -38,7 +38,7 @@ func (k *Session) HookEnv(extra ...commands.Tag) ([]string, error) {
 	service := k.Config.Service
 	tags := []commands.Tag{
 		{Key: "recorded_at", Value: k.opts.Now().UTC().Format(time.RFC3339)},
-		{Key: "performer", Value: k.Performer()},
+		{Key: "performer", Value: k.performer()},
 		{Key: "destination", Value: k.Config.Destination},
 		{Key: "version", Value: version},
 		{Key: "service_version", Value: service + "@" + shortVersion(version)},
@@ -53,7 +53,7 @@ func (k *Session) HookEnv(extra ...commands.Tag) ([]string, error) {
 		tags = append(tags, commands.Tag{Key: "roles", Value: strings.Join(names, ",")})
 	}
 	tags = append(tags,
-		commands.Tag{Key: "lock", Value: strconv.FormatBool(k.HoldingLock())},
+		commands.Tag{Key: "lock", Value: strconv.FormatBool(k.holdsLock())},
 		commands.Tag{Key: "command", Value: k.opts.Command},
 		commands.Tag{Key: "subcommand", Value: k.opts.Subcommand},
 	)
@@ -80,8 +80,8 @@ func shortVersion(v string) string {
 	return v[:7]
 }
 
-// HookExists reports whether hooks_path holds a hook called name.
-func (k *Session) HookExists(name string) bool {
+// hookExists reports whether hooks_path holds a hook called name.
+func (k *Session) hookExists(name string) bool {
 	_, err := os.Stat(commands.NewHooks(k.Config).File(name))
 	return err == nil
 }
@@ -89,9 +89,9 @@ func (k *Session) HookExists(name string) bool {
 // hookMu serialises hooks: they run locally, one at a time.
 var hookMu sync.Mutex
 
-// RunHook runs the hook called name if it exists and hooks are not
+// runHook runs the hook called name if it exists and hooks are not
 // skipped. A non-zero exit becomes a HookError with the hook's output.
-func (k *Session) RunHook(ctx context.Context, name string, extra ...commands.Tag) error {
+func (k *Session) runHook(ctx context.Context, name string, extra ...commands.Tag) error {
 	if k.opts.SkipHooks {
 		return nil
 	}
@@ -111,7 +111,7 @@ func (k *Session) RunHook(ctx context.Context, name string, extra ...commands.Ta
 		return &HookError{Hook: name, Err: fmt.Errorf("%s is not executable (run `chmod +x %s`)", path, path)}
 	}
 
-	env, err := k.HookEnv(extra...)
+	env, err := k.hookEnv(extra...)
 	if err != nil {
 		return err
 	}

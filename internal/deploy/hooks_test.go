@@ -68,12 +68,12 @@ func TestHookEnvironment(t *testing.T) {
 	writeHook(t, hooks, "post-deploy", "env > "+dump+".post\n", 0o755)
 	writeHook(t, hooks, "pre-app-boot", "env > "+dump+".boot\n", 0o755)
 	ctx := context.Background()
-	if err := k.RunHook(ctx, "pre-deploy"); err != nil {
+	if err := k.runHook(ctx, "pre-deploy"); err != nil {
 		t.Fatal(err)
 	}
 	env := readEnvDump(t, dump)
 	want := map[string]string{
-		"KAMAL_PERFORMER":       k.Performer(),
+		"KAMAL_PERFORMER":       k.performer(),
 		"KAMAL_VERSION":         "999",
 		"KAMAL_SERVICE_VERSION": "app@999",
 		"KAMAL_SERVICE":         "app",
@@ -104,13 +104,13 @@ func TestHookEnvironment(t *testing.T) {
 		t.Errorf("hook output shown at default verbosity:\n%s", out)
 	}
 
-	if err := k.RunHook(ctx, "post-deploy", commands.Tag{Key: "runtime", Value: "42"}); err != nil {
+	if err := k.runHook(ctx, "post-deploy", commands.Tag{Key: "runtime", Value: "42"}); err != nil {
 		t.Fatal(err)
 	}
 	if env := readEnvDump(t, dump+".post"); env["KAMAL_RUNTIME"] != "42" || env["DB_PASSWORD"] != "hunter2-secret" {
 		t.Errorf("post-deploy env: runtime %q, secret %q", env["KAMAL_RUNTIME"], env["DB_PASSWORD"])
 	}
-	if err := k.RunHook(ctx, "pre-app-boot", commands.Tag{Key: "hosts", Value: "1.1.1.2"}); err != nil {
+	if err := k.runHook(ctx, "pre-app-boot", commands.Tag{Key: "hosts", Value: "1.1.1.2"}); err != nil {
 		t.Fatal(err)
 	}
 	env = readEnvDump(t, dump+".boot")
@@ -125,7 +125,7 @@ func TestHookEnvironment(t *testing.T) {
 func TestHookFailure(t *testing.T) {
 	hooks, _, k, _ := hookProject(t, "")
 	writeHook(t, hooks, "pre-build", "echo 'not today' >&2\nexit 3\n", 0o755)
-	err := k.RunHook(context.Background(), "pre-build")
+	err := k.runHook(context.Background(), "pre-build")
 	var he *HookError
 	if !errors.As(err, &he) {
 		t.Fatalf("err = %v", err)
@@ -139,7 +139,7 @@ func TestHookFailure(t *testing.T) {
 func TestHookNotExecutable(t *testing.T) {
 	hooks, _, k, _ := hookProject(t, "")
 	writeHook(t, hooks, "pre-build", "exit 0\n", 0o644)
-	err := k.RunHook(context.Background(), "pre-build")
+	err := k.runHook(context.Background(), "pre-build")
 	if err == nil || !strings.Contains(err.Error(), "not executable") || !strings.Contains(err.Error(), "chmod +x") {
 		t.Fatalf("err = %v", err)
 	}
@@ -147,12 +147,12 @@ func TestHookNotExecutable(t *testing.T) {
 
 func TestHookMissingOrSkipped(t *testing.T) {
 	hooks, _, k, out := hookProject(t, "")
-	if err := k.RunHook(context.Background(), "pre-build"); err != nil {
+	if err := k.runHook(context.Background(), "pre-build"); err != nil {
 		t.Fatalf("missing hook: %v", err)
 	}
 	writeHook(t, hooks, "pre-build", "exit 1\n", 0o755)
 	k.opts.SkipHooks = true
-	if err := k.RunHook(context.Background(), "pre-build"); err != nil {
+	if err := k.runHook(context.Background(), "pre-build"); err != nil {
 		t.Fatalf("skipped hook: %v", err)
 	}
 	if out.Len() != 0 {
@@ -181,7 +181,7 @@ func TestHookOutputSettings(t *testing.T) {
 			hooks, _, k, out := hookProject(t, extra)
 			k.Out = remote.NewOutput(out, tt.level, k.Out.Redactor())
 			writeHook(t, hooks, "pre-build", "echo the-hook-output\n", 0o755)
-			if err := k.RunHook(context.Background(), "pre-build"); err != nil {
+			if err := k.runHook(context.Background(), "pre-build"); err != nil {
 				t.Fatal(err)
 			}
 			if got := strings.Contains(out.String(), "the-hook-output"); got != tt.showOutput {
@@ -222,7 +222,7 @@ func TestPreConnectRunsOnceBeforeFirstConnection(t *testing.T) {
 func TestSecretsRedactedInHookFailure(t *testing.T) {
 	hooks, _, k, out := hookProject(t, "")
 	writeHook(t, hooks, "pre-deploy", "echo \"password is $DB_PASSWORD\"\nexit 1\n", 0o755)
-	err := k.RunHook(context.Background(), "pre-deploy")
+	err := k.runHook(context.Background(), "pre-deploy")
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -253,7 +253,7 @@ func TestHookCancelled(t *testing.T) {
 	defer cancel()
 	k.Out = remote.NewOutput(cancelOn{marker: "hook-started", cancel: cancel}, remote.LevelDefault, k.Out.Redactor())
 	writeHook(t, hooks, "pre-build", "sleep 600 &\necho hook-started\nwait\n", 0o755)
-	err := k.RunHook(ctx, "pre-build")
+	err := k.runHook(ctx, "pre-build")
 	var he *HookError
 	if !errors.As(err, &he) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want a HookError for context.Canceled", err)

@@ -124,11 +124,11 @@ func TestKamalLockEnvMeansHeld(t *testing.T) {
 		}
 	}
 	k, _ := New(cfg, Options{Stdout: &bytes.Buffer{}, LookupEnv: env("true")})
-	if !k.HoldingLock() {
+	if !k.holdsLock() {
 		t.Error("KAMAL_LOCK=true: not holding the lock")
 	}
 	k, _ = New(cfg, Options{Stdout: &bytes.Buffer{}, LookupEnv: env("false")})
-	if k.HoldingLock() {
+	if k.holdsLock() {
 		t.Error("KAMAL_LOCK=false: holding the lock")
 	}
 }

@@ -60,7 +60,7 @@ func (k *Lock) tryLock(ctx context.Context, message string) error {
 		return err
 	}
 	lock := commands.NewLock(k.Config)
-	details := commands.LockDetails(k.LockedBy(), k.opts.Now(), version, message)
+	details := commands.LockDetails(k.lockedBy(), k.opts.Now(), version, message)
 	err = k.On(ctx, []string{k.primaryHost}, func(ctx context.Context, h string) error {
 		return k.Execute(ctx, h, lock.Acquire(details), remote.Debug)
 	})
@@ -112,7 +112,7 @@ func (k *Lock) Status(ctx context.Context) (string, error) {
 	var out string
 	err := k.On(ctx, []string{k.primaryHost}, func(ctx context.Context, h string) error {
 		var err error
-		out, err = k.Capture(ctx, h, lock.Status(), remote.Debug)
+		out, err = k.capture(ctx, h, lock.Status(), remote.Debug)
 		return err
 	})
 	switch {
@@ -149,7 +149,7 @@ func truncate(s string, n int) string {
 // fails or ctx is cancelled (Ctrl-C). When the lock is already held by
 // this run or inherited (KAMAL_LOCK=true), fn simply runs.
 func (k *Lock) With(ctx context.Context, fn func(ctx context.Context) error) error {
-	if k.HoldingLock() {
+	if k.holdsLock() {
 		return fn(ctx)
 	}
 	if err := k.acquireAutomaticLock(ctx); err != nil {

@@ -60,8 +60,8 @@ func TestAcquireAndReleaseOnPrimaryOnly(t *testing.T) {
 	if err := k.Lock.Acquire(ctx, "deploying"); err != nil {
 		t.Fatal(err)
 	}
-	if !k.HoldingLock() || !strings.Contains(f.details, "Message: deploying") || !strings.Contains(f.details, "Version: 999") {
-		t.Fatalf("holding=%v details=%q", k.HoldingLock(), f.details)
+	if !k.holdsLock() || !strings.Contains(f.details, "Message: deploying") || !strings.Contains(f.details, "Version: 999") {
+		t.Fatalf("holding=%v details=%q", k.holdsLock(), f.details)
 	}
 	status, err := k.Lock.Status(ctx)
 	if err != nil || !strings.Contains(status, "Message: deploying") {
@@ -99,7 +99,7 @@ func TestWithLockReleasesAfterFailure(t *testing.T) {
 	k, out, _ := newFakeKamal(t, f, Options{})
 	ctx := context.Background()
 	err := k.Lock.With(ctx, func(ctx context.Context) error {
-		if !f.isLocked() || !k.HoldingLock() {
+		if !f.isLocked() || !k.holdsLock() {
 			t.Error("lock not held inside WithLock")
 		}
 		_, err := k.ExecRaw(ctx, k.PrimaryHost(), "false", remote.ExecOptions{})
@@ -109,7 +109,7 @@ func TestWithLockReleasesAfterFailure(t *testing.T) {
 	if !errors.As(err, &ce) {
 		t.Fatalf("err = %v, want the command's error", err)
 	}
-	if f.isLocked() || k.HoldingLock() {
+	if f.isLocked() || k.holdsLock() {
 		t.Error("lock not released after failure")
 	}
 	if !strings.Contains(out.String(), "Acquiring the deploy lock...") || !strings.Contains(out.String(), "Releasing the deploy lock...") {

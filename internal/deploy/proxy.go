@@ -30,7 +30,7 @@ func (k *Proxy) Boot(ctx context.Context) error {
 			if !slices.Contains(proxyHosts, h) {
 				return k.createNetwork(ctx, h)
 			}
-			if err := k.registry.LoginOn(ctx, h, k.Config.Registry); err != nil {
+			if err := k.registry.loginOn(ctx, h, k.Config.Registry); err != nil {
 				return err
 			}
 			// One round trip for the network and the running proxy's tag:
@@ -65,7 +65,7 @@ func (k *Proxy) Reboot(ctx context.Context, o ProxyRebootOptions) error {
 		groups := rollingGroups(hosts, o.Rolling)
 		for _, group := range groups {
 			list := strings.Join(group, ",")
-			if err := k.RunHook(ctx, "pre-proxy-reboot", commands.Tag{Key: "hosts", Value: list}); err != nil {
+			if err := k.runHook(ctx, "pre-proxy-reboot", commands.Tag{Key: "hosts", Value: list}); err != nil {
 				return err
 			}
 			k.Say("Rebooting kamal-proxy on %s...", list)
@@ -74,7 +74,7 @@ func (k *Proxy) Reboot(ctx context.Context, o ProxyRebootOptions) error {
 			}); err != nil {
 				return err
 			}
-			if err := k.RunHook(ctx, "post-proxy-reboot", commands.Tag{Key: "hosts", Value: list}); err != nil {
+			if err := k.runHook(ctx, "post-proxy-reboot", commands.Tag{Key: "hosts", Value: list}); err != nil {
 				return err
 			}
 		}
@@ -84,10 +84,10 @@ func (k *Proxy) Reboot(ctx context.Context, o ProxyRebootOptions) error {
 
 func (k *Proxy) rebootProxyOn(ctx context.Context, h string) error {
 	p := commands.NewProxy(k.Config, h)
-	if err := k.RecordOn(ctx, h, "Rebooted proxy"); err != nil {
+	if err := k.recordOn(ctx, h, "Rebooted proxy"); err != nil {
 		return err
 	}
-	if err := k.registry.LoginOn(ctx, h, k.Config.Registry); err != nil {
+	if err := k.registry.loginOn(ctx, h, k.Config.Registry); err != nil {
 		return err
 	}
 	k.Out.Infof("Stopping and removing kamal-proxy on %s, if running...", h)
@@ -99,11 +99,11 @@ func (k *Proxy) rebootProxyOn(ctx context.Context, h string) error {
 	}
 	// The proxy keeps its routes in its volume; deploying the current
 	// containers again makes sure every proxied role is served.
-	for _, role := range k.RolesOn(h) {
+	for _, role := range k.rolesOn(h) {
 		if !role.RunsProxy() {
 			continue
 		}
-		version, err := k.CurrentVersion(ctx, h, role)
+		version, err := k.currentVersion(ctx, h, role)
 		if err != nil || version == "" {
 			continue
 		}
@@ -121,7 +121,7 @@ func (k *Proxy) Start(ctx context.Context) error {
 	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 			p := commands.NewProxy(k.Config, h)
-			return k.Execute(ctx, h, commands.Combine(k.Auditor().Record("Started proxy"), p.Start()), remote.Info)
+			return k.Execute(ctx, h, commands.Combine(k.auditor().Record("Started proxy"), p.Start()), remote.Info)
 		})
 	})
 }
@@ -130,7 +130,7 @@ func (k *Proxy) Start(ctx context.Context) error {
 func (k *Proxy) Stop(ctx context.Context) error {
 	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
-			if err := k.RecordOn(ctx, h, "Stopped proxy"); err != nil {
+			if err := k.recordOn(ctx, h, "Stopped proxy"); err != nil {
 				return err
 			}
 			_, err := k.Test(ctx, h, commands.NewProxy(k.Config, h).Stop(), remote.Info)
@@ -152,11 +152,11 @@ func (k *Proxy) Restart(ctx context.Context) error {
 // Details is `kamal proxy details`: `docker ps` of kamal-proxy per host.
 func (k *Proxy) Details(ctx context.Context) error {
 	return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
-		out, err := k.Capture(ctx, h, commands.NewProxy(k.Config, h).Info(), remote.Info)
+		out, err := k.capture(ctx, h, commands.NewProxy(k.Config, h).Info(), remote.Info)
 		if err != nil {
 			return err
 		}
-		k.PutsByHost("Proxy", h, out)
+		k.putsByHost("Proxy", h, out)
 		return nil
 	})
 }
@@ -194,7 +194,7 @@ func (k *Proxy) Logs(ctx context.Context, o ProxyLogsOptions) error {
 		o.Lines = 100
 	}
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
-		out, err := k.Capture(ctx, h, commands.NewProxy(k.Config, h).Logs(o.LogOptions), remote.Info)
+		out, err := k.capture(ctx, h, commands.NewProxy(k.Config, h).Logs(o.LogOptions), remote.Info)
 		if err != nil {
 			return err
 		}
@@ -217,7 +217,7 @@ func (k *Proxy) Remove(ctx context.Context, o ProxyRemoveOptions) error {
 		hosts := k.ProxyHosts()
 		if !o.Force {
 			err := k.On(ctx, hosts, func(ctx context.Context, h string) error {
-				out, err := k.Capture(ctx, h, commands.CountApps(), remote.Info)
+				out, err := k.capture(ctx, h, commands.CountApps(), remote.Info)
 				if err != nil {
 					return err
 				}
@@ -233,15 +233,15 @@ func (k *Proxy) Remove(ctx context.Context, o ProxyRemoveOptions) error {
 		}
 		return k.On(ctx, hosts, func(ctx context.Context, h string) error {
 			p := commands.NewProxy(k.Config, h)
-			if err := k.RecordOn(ctx, h, "Stopped proxy"); err != nil {
+			if err := k.recordOn(ctx, h, "Stopped proxy"); err != nil {
 				return err
 			}
 			if _, err := k.Test(ctx, h, p.Stop(), remote.Info); err != nil {
 				return err
 			}
 			if err := k.Execute(ctx, h, commands.Combine(
-				k.Auditor().Record("Removed proxy container"), p.RemoveContainer(),
-				k.Auditor().Record("Removed proxy image"), p.RemoveImage()), remote.Info); err != nil {
+				k.auditor().Record("Removed proxy container"), p.RemoveContainer(),
+				k.auditor().Record("Removed proxy image"), p.RemoveImage()), remote.Info); err != nil {
 				return err
 			}
 			_, err := k.Test(ctx, h, p.RemoveProxyDirectory(), remote.Info)
@@ -285,7 +285,7 @@ func (k *Proxy) proxyStep(ctx context.Context, message string, step func(*comman
 		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 			cmd := step(commands.NewProxy(k.Config, h))
 			if message != "" {
-				cmd = commands.Combine(k.Auditor().Record(message), cmd)
+				cmd = commands.Combine(k.auditor().Record(message), cmd)
 			}
 			return k.Execute(ctx, h, cmd, remote.Info)
 		})
@@ -330,7 +330,7 @@ func (k *Proxy) BootConfigSet(ctx context.Context, b commands.BootConfig) error 
 // and command kamal-proxy boots with on each host.
 func (k *Proxy) BootConfigGet(ctx context.Context) error {
 	return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
-		out, err := k.Capture(ctx, h, commands.NewProxy(k.Config, h).BootConfigEcho(), remote.Info)
+		out, err := k.capture(ctx, h, commands.NewProxy(k.Config, h).BootConfigEcho(), remote.Info)
 		if err != nil {
 			return err
 		}
@@ -360,7 +360,7 @@ func (k *Proxy) BootConfigReset(ctx context.Context) error {
 // it looks the container id up and runs `kamal-proxy deploy`, which
 // returns once the new target is healthy and the old one drained.
 func (k *Proxy) Deploy(ctx context.Context, host string, app *commands.App) error {
-	id, err := k.Capture(ctx, host, app.ContainerID(), remote.Info)
+	id, err := k.capture(ctx, host, app.ContainerID(), remote.Info)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func (k *Kamal) scopedTo(ctx context.Context, hosts []string) (*Kamal, error) {
 	sub.writeMu = k.writeMu
 	sub.started = k.started
 	sub.exec, sub.connected = x, true // the pre-connect hook ran already
-	sub.holdingLock = k.HoldingLock()
+	sub.holdingLock = k.holdsLock()
 	return sub, nil
 }
 
@@ -46,15 +46,15 @@ func (k *Kamal) ProxyUpgrade(ctx context.Context, o UpgradeOptions) error {
 		for _, group := range groups {
 			list := strings.Join(group, ",")
 			k.Say("Upgrading proxy on %s...", list)
-			if err := k.RunHook(ctx, "pre-proxy-reboot", commands.Tag{Key: "hosts", Value: list}); err != nil {
+			if err := k.runHook(ctx, "pre-proxy-reboot", commands.Tag{Key: "hosts", Value: list}); err != nil {
 				return err
 			}
 			err := k.On(ctx, group, func(ctx context.Context, h string) error {
 				p := commands.NewProxy(k.Config, h)
-				if err := k.RecordOn(ctx, h, "Rebooted proxy"); err != nil {
+				if err := k.recordOn(ctx, h, "Rebooted proxy"); err != nil {
 					return err
 				}
-				if err := k.Registry.LoginOn(ctx, h, k.Config.Registry); err != nil {
+				if err := k.Registry.loginOn(ctx, h, k.Config.Registry); err != nil {
 					return err
 				}
 				k.Out.Infof("Stopping and removing Traefik on %s, if running...", h)
@@ -83,7 +83,7 @@ func (k *Kamal) ProxyUpgrade(ctx context.Context, o UpgradeOptions) error {
 			if err := sub.Pruner.All(ctx, 0); err != nil {
 				return err
 			}
-			if err := k.RunHook(ctx, "post-proxy-reboot", commands.Tag{Key: "hosts", Value: list}); err != nil {
+			if err := k.runHook(ctx, "post-proxy-reboot", commands.Tag{Key: "hosts", Value: list}); err != nil {
 				return err
 			}
 			k.Say("Upgraded proxy on %s", list)
@@ -123,7 +123,7 @@ func (k *Kamal) Upgrade(ctx context.Context, o UpgradeOptions) error {
 					return err
 				}
 			}
-			if slices.Contains(sub.AccessoryHosts(), h) {
+			if slices.Contains(sub.allAccessoryHosts(), h) {
 				if err := sub.Accessories.Upgrade(ctx, AllAccessories, AccessoryUpgradeOptions{}); err != nil {
 					return err
 				}

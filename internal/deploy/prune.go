@@ -33,7 +33,7 @@ func (k *Pruner) All(ctx context.Context, retain int) error {
 		return err
 	}
 	p := commands.NewPrune(k.Config)
-	a := k.Auditor()
+	a := k.auditor()
 	return k.prune(ctx, commands.Combine(
 		a.Record("Pruned containers"), p.AppContainers(retain),
 		a.Record("Pruned images"), p.DanglingImages(), p.TaggedImages()))
@@ -42,7 +42,7 @@ func (k *Pruner) All(ctx context.Context, retain int) error {
 // Images is `kamal prune images`.
 func (k *Pruner) Images(ctx context.Context) error {
 	p := commands.NewPrune(k.Config)
-	return k.prune(ctx, commands.Combine(k.Auditor().Record("Pruned images"), p.DanglingImages(), p.TaggedImages()))
+	return k.prune(ctx, commands.Combine(k.auditor().Record("Pruned images"), p.DanglingImages(), p.TaggedImages()))
 }
 
 // Containers is `kamal prune containers [--retain N]`.
@@ -52,7 +52,7 @@ func (k *Pruner) Containers(ctx context.Context, retain int) error {
 		return err
 	}
 	p := commands.NewPrune(k.Config)
-	return k.prune(ctx, commands.Combine(k.Auditor().Record("Pruned containers"), p.AppContainers(retain)))
+	return k.prune(ctx, commands.Combine(k.auditor().Record("Pruned containers"), p.AppContainers(retain)))
 }
 
 func (k *Pruner) prune(ctx context.Context, cmd commands.Cmd) error {

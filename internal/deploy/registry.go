@@ -69,12 +69,12 @@ func (k *Registry) Setup(ctx context.Context, o RegistryOptions) error {
 		return k.localRun(ctx, commands.NewRegistry(k.Config.Registry).LocalRun(), remote.Info)
 	}
 	if !o.SkipLocal {
-		if err := k.LoginLocally(ctx); err != nil {
+		if err := k.loginLocally(ctx); err != nil {
 			return err
 		}
 	}
 	if !o.SkipRemote {
-		return k.LoginOnHosts(ctx, k.Hosts())
+		return k.loginOnHosts(ctx, k.Hosts())
 	}
 	return nil
 }
@@ -126,9 +126,9 @@ func (k *Registry) Logout(ctx context.Context, o RegistryOptions) error {
 	return k.Remove(ctx, o)
 }
 
-// LoginLocally logs the local docker in to the app's registry (a
+// loginLocally logs the local docker in to the app's registry (a
 // local registry needs none). The password goes on stdin.
-func (k *Registry) LoginLocally(ctx context.Context) error {
+func (k *Registry) loginLocally(ctx context.Context) error {
 	l, ok, err := k.login(k.Config.Registry)
 	if err != nil || !ok {
 		return err
@@ -138,24 +138,24 @@ func (k *Registry) LoginLocally(ctx context.Context) error {
 	return err
 }
 
-// LoginOnHosts logs in to the app's registry on hosts, and to each
+// loginOnHosts logs in to the app's registry on hosts, and to each
 // accessory's own registry on that accessory's hosts among them.
-func (k *Registry) LoginOnHosts(ctx context.Context, hosts []string) error {
+func (k *Registry) loginOnHosts(ctx context.Context, hosts []string) error {
 	if !k.Config.Registry.Local {
 		if err := k.On(ctx, hosts, func(ctx context.Context, h string) error {
-			return k.LoginOn(ctx, h, k.Config.Registry)
+			return k.loginOn(ctx, h, k.Config.Registry)
 		}); err != nil {
 			return err
 		}
 	}
 	return k.forAccessoryRegistries(ctx, hosts, func(ctx context.Context, h string, r config.Registry) error {
-		return k.LoginOn(ctx, h, r)
+		return k.loginOn(ctx, h, r)
 	})
 }
 
-// LoginOn logs host in to reg (inside an On); a local registry
+// loginOn logs host in to reg (inside an On); a local registry
 // needs no login.
-func (k *Registry) LoginOn(ctx context.Context, host string, reg config.Registry) error {
+func (k *Registry) loginOn(ctx context.Context, host string, reg config.Registry) error {
 	l, ok, err := k.login(reg)
 	if err != nil || !ok {
 		return err

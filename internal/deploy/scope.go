@@ -121,20 +121,6 @@ func (k *Session) Hosts() []string { return slices.Clone(k.hosts) }
 // Roles are the roles this run targets, the primary role first.
 func (k *Session) Roles() []*config.Role { return slices.Clone(k.roles) }
 
-// SpecificRoles are the roles named with -r (nil without -r).
-func (k *Session) SpecificRoles() []*config.Role { return slices.Clone(k.specificRoles) }
-
-// RoleHosts are the targeted hosts of role.
-func (k *Session) RoleHosts(role *config.Role) []string {
-	var out []string
-	for _, h := range k.hosts {
-		if slices.Contains(role.Hosts, h) {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
 // AppHosts are the targeted hosts that run at least one targeted role.
 func (k *Session) AppHosts() []string {
 	var out []string
@@ -152,9 +138,9 @@ func (k *Session) AppHosts() []string {
 // PrimaryHost is the host holding the lock (and the primary for -p).
 func (k *Session) PrimaryHost() string { return k.primaryHost }
 
-// RolesOn are the targeted roles that run on host, in the run's role order
+// rolesOn are the targeted roles that run on host, in the run's role order
 // (primary role first).
-func (k *Session) RolesOn(host string) []*config.Role {
+func (k *Session) rolesOn(host string) []*config.Role {
 	var out []*config.Role
 	for _, r := range k.roles {
 		if slices.Contains(r.Hosts, host) {
@@ -189,9 +175,9 @@ func (k *Session) accessoryHosts(a *config.Accessory, scope []string) []string {
 	return out
 }
 
-// AccessoryHosts are the targeted hosts of every accessory, unique, in
+// allAccessoryHosts are the targeted hosts of every accessory, unique, in
 // config order (Kamal's accessory_hosts).
-func (k *Session) AccessoryHosts() []string {
+func (k *Session) allAccessoryHosts() []string {
 	var out []string
 	for _, a := range k.Config.Accessories {
 		for _, h := range k.accessoryHosts(a, nil) {

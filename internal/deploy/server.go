@@ -69,7 +69,7 @@ func (k *Servers) ExecCommand(ctx context.Context, cmd string, o ServerExecOptio
 		k.Say("Running '%s' on %s...", cmd, strings.Join(hosts, ", "))
 	}
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
-		if err := k.RecordOn(ctx, h, fmt.Sprintf("Executed cmd '%s' on %s", cmd, h)); err != nil {
+		if err := k.recordOn(ctx, h, fmt.Sprintf("Executed cmd '%s' on %s", cmd, h)); err != nil {
 			return err
 		}
 		res, err := k.ExecRaw(ctx, h, line, eo)
@@ -79,7 +79,7 @@ func (k *Servers) ExecCommand(ctx context.Context, cmd string, o ServerExecOptio
 		if o.Raw {
 			k.write(res.Stdout)
 		} else {
-			k.PutsByHost("App", h, strings.TrimSpace(res.Stdout))
+			k.putsByHost("App", h, strings.TrimSpace(res.Stdout))
 		}
 		return nil
 	})
@@ -142,6 +142,6 @@ func (k *Servers) Bootstrap(ctx context.Context) error {
 			return fmt.Errorf("Docker is not installed on %s and can't be automatically installed without having root access and either `wget` or `curl`. Install Docker manually: https://docs.docker.com/engine/install/",
 				strings.Join(ordered, ", "))
 		}
-		return k.RunHook(ctx, "docker-setup")
+		return k.runHook(ctx, "docker-setup")
 	})
 }

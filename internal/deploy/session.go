@@ -158,8 +158,8 @@ func (k *Session) Puts(text string) {
 	k.write(text)
 }
 
-// PutsByHost prints output the way Kamal's puts_by_host does.
-func (k *Session) PutsByHost(kind, host, text string) {
+// putsByHost prints output the way Kamal's puts_by_host does.
+func (k *Session) putsByHost(kind, host, text string) {
 	k.write(fmt.Sprintf("%s Host: %s\n%s\n\n", kind, host, text))
 }
 
@@ -193,9 +193,9 @@ func (k *Session) Resolve(v config.Value) (string, error) {
 	return k.Secret(v.Secret)
 }
 
-// HoldingLock reports whether this run holds the deploy lock (or inherited
+// holdsLock reports whether this run holds the deploy lock (or inherited
 // it through KAMAL_LOCK=true).
-func (k *Session) HoldingLock() bool {
+func (k *Session) holdsLock() bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.holdingLock
@@ -219,8 +219,8 @@ func gitConfig(key string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// LockedBy is `git config user.name`, or "Unknown".
-func (k *Session) LockedBy() string {
+// lockedBy is `git config user.name`, or "Unknown".
+func (k *Session) lockedBy() string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.gitUser == nil {
@@ -233,8 +233,8 @@ func (k *Session) LockedBy() string {
 	return *k.gitUser
 }
 
-// Performer is `git config user.email`, or the local user name.
-func (k *Session) Performer() string {
+// performer is `git config user.email`, or the local user name.
+func (k *Session) performer() string {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.gitEmail == nil {
@@ -248,6 +248,3 @@ func (k *Session) Performer() string {
 	}
 	return *k.gitEmail
 }
-
-// Started is when the run began (audit and hook timestamps).
-func (k *Session) Started() time.Time { return k.started }
