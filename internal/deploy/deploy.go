@@ -45,6 +45,7 @@ func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories boo
 			if err := k.Apps.StaleContainers(ctx, true); err != nil {
 				return err
 			}
+			// The boot step: every role on every host (boot.go).
 			if err := k.Booter.boot(ctx, AppBootOptions{}); err != nil {
 				return err
 			}

@@ -9,18 +9,20 @@ package deploy
 
 import "github.com/kamalgo/kamal/internal/config"
 
-// Kamal is one run: its session and the orchestrations built on it.
+// Kamal is one run: its session and the orchestrations built on it. The
+// commands that span several concerns (deploy, setup, rollback, remove,
+// details, upgrade) are its own methods; the others live on its parts.
 type Kamal struct {
 	*Session
-	Builder     *Builder
-	Booter      *Booter
-	Proxy       *Proxy
-	Lock        *Lock
-	Registry    *Registry
-	Apps        *Apps
-	Accessories *Accessories
-	Pruner      *Pruner
-	Servers     *Servers
+	Lock        *Lock        // the deploy lock (lock.go)
+	Registry    *Registry    // registry logins, local registry (registry.go, forward.go)
+	Builder     *Builder     // image build, push and pull (build.go, clone.go)
+	Proxy       *Proxy       // kamal-proxy on the hosts (proxy.go)
+	Booter      *Booter      // the app boot, per host and role (boot.go)
+	Apps        *Apps        // the other app commands (apps.go)
+	Accessories *Accessories // accessories (accessory.go)
+	Pruner      *Pruner      // pruning (prune.go)
+	Servers     *Servers     // exec and bootstrap on the hosts (server.go)
 }
 
 // New prepares a run. It applies the filters (failing with Kamal's `No
@@ -35,11 +37,11 @@ func New(cfg *config.Config, opts Options) (*Kamal, error) {
 	proxy := &Proxy{Session: s, lock: lock, registry: registry}
 	return &Kamal{
 		Session:     s,
-		Builder:     &Builder{Session: s, registry: registry},
-		Booter:      &Booter{Session: s, lock: lock, proxy: proxy},
-		Proxy:       proxy,
 		Lock:        lock,
 		Registry:    registry,
+		Builder:     &Builder{Session: s, registry: registry},
+		Proxy:       proxy,
+		Booter:      &Booter{Session: s, lock: lock, proxy: proxy},
 		Apps:        &Apps{Session: s, lock: lock, proxy: proxy, registry: registry},
 		Accessories: &Accessories{Session: s, lock: lock, registry: registry},
 		Pruner:      &Pruner{Session: s, lock: lock},
