@@ -13,6 +13,8 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 )
 
+var errNoIdentities = errors.New("no SSH identities available: no keys configured or found, and no ssh-agent identities")
+
 // auth holds the identities shared by every connection of a pool.
 type auth struct {
 	opts SSHOptions
@@ -148,7 +150,7 @@ func (a *auth) signers(t target) func() ([]ssh.Signer, error) {
 			}
 		}
 		if len(out) == 0 {
-			return nil, errors.New("no SSH identities available (no keys configured or found, and no ssh-agent identities)")
+			return nil, errNoIdentities
 		}
 		return out, nil
 	}
