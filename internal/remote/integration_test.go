@@ -37,6 +37,7 @@ func (e *testEnv) opts(port int) SSHOptions {
 	return SSHOptions{
 		User: "root", Port: port, Keys: []string{e.key.Path}, KeysOnly: true,
 		AgentSocket: "-", KnownHostsFile: e.knownHosts, ConnectTimeout: 10 * time.Second,
+		GlobalKnownHostsFiles: []string{filepath.Join(e.dir, "global_known_hosts")},
 	}
 }
 

@@ -62,10 +62,7 @@ func NewPool(opts SSHOptions, out *Output) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := newHostKeys(opts.KnownHostsFile, out)
-	if err != nil {
-		return nil, err
-	}
+	keys := newHostKeys(out)
 	for _, kd := range opts.KeyData {
 		out.Redactor().Add(kd)
 	}
@@ -358,8 +355,8 @@ func (p *Pool) dialTarget(ctx context.Context, t target) (*ssh.Client, error) {
 	cfg := &ssh.ClientConfig{
 		User:              t.User,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(p.auth.signers(t))},
-		HostKeyCallback:   p.keys.callback(addr),
-		HostKeyAlgorithms: p.keys.algorithms(addr),
+		HostKeyCallback:   p.keys.callback(t.HostKeys, addr),
+		HostKeyAlgorithms: p.keys.algorithms(t.HostKeys, addr),
 		Timeout:           p.opts.ConnectTimeout,
 	}
 	client, err := handshake(ctx, nc, addr, cfg, p.opts.ConnectTimeout)
