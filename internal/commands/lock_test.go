@@ -48,7 +48,9 @@ var at = time.Date(2026, 11, 26, 4, 5, 57, 0, time.UTC)
 func TestLockCommands(t *testing.T) {
 	cfg := loadConfig(t, baseYAML, "")
 	prod := loadConfig(t, baseYAML, "production")
-	odd := loadConfig(t, baseYAML, "a b$(x)")
+	// Destinations are validated on load now; the builder still quotes.
+	odd := loadConfig(t, baseYAML, "")
+	odd.Destination = "a b$(x)"
 	details := LockDetails("Dev", at, "999", AutomaticLockMessage)
 	tests := []struct {
 		name string
