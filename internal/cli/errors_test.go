@@ -74,6 +74,8 @@ func TestErrorKinds(t *testing.T) {
 			"  ERROR (Errno::ECONNREFUSED): connecting to h:22: dial tcp: connection refused\n"},
 		{"dns", fmt.Errorf("connecting: %w", &net.DNSError{Err: "no such host", Name: "web1"}),
 			"  ERROR (SocketError): connecting: lookup web1: no such host\n"},
+		{"ssh authentication", &remote.HostError{Host: "h", Err: &remote.AuthenticationError{User: "root", Host: "h"}},
+			"  ERROR (Net::SSH::AuthenticationFailed): Exception while executing on host h: Authentication failed for user root@h\n"},
 		{"host key", &remote.HostKeyChangedError{Host: "h", File: "kh", Line: 1, Fingerprint: "SHA256:x"},
 			"  ERROR (Net::SSH::HostKeyMismatch): " + (&remote.HostKeyChangedError{Host: "h", File: "kh", Line: 1, Fingerprint: "SHA256:x"}).Error() + "\n"},
 		{"outermost class wins", &deploy.HookError{Hook: "pre-build", Err: &deploy.LockError{Msg: "x"}},

@@ -50,7 +50,7 @@ func newSecretsFetchCommand(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fetch [SECRETS...]",
 		Short: "Fetch secrets from a vault",
-		Long: "Fetch secrets from a password manager and print them as a shell-escaped JSON object.\n" +
+		Long: "Fetch secrets from a password manager and print them as a JSON object (shell-escaped with --inline).\n" +
 			"Adapters: 1password, lastpass, bitwarden, bitwarden-sm, aws_secrets_manager, gcp, doppler, passbolt, enpass.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Names = args
@@ -59,7 +59,7 @@ func newSecretsFetchCommand(a *App) *cobra.Command {
 			if err != nil {
 				return runtimeError{err}
 			}
-			out := secrets.FormatFetch(vars)
+			out := secrets.FormatFetch(vars, inline)
 			if inline {
 				_, err = io.WriteString(a.Stdout, out)
 				return err

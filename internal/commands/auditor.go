@@ -47,10 +47,18 @@ func (a Auditor) Line(message string, details ...Tag) string {
 }
 
 // Record appends the line for message to the audit log.
+//
+// Kamal writes the line with `echo "<escaped line>"`: under dash, whose echo
+// reads backslash sequences, a `\n` in a message would forge a second line
+// and `\c` would cut it. printf '%s\n' prints its argument as it is, so the
+// file gets the bytes Kamal's command leaves under bash (Ruby's dump
+// escapes such as \n stay text) from either shell, and the logged command
+// still shows the line as Kamal's does. Unlike Kamal's, every $ is escaped:
+// the remote shell expands nothing in a line, ${...} included.
 func (a Auditor) Record(message string, details ...Tag) Cmd {
 	return Combine(
 		EnsureRunDirectory(),
-		Append(New("echo", shell.Escape(a.Line(message, details...))), a.file),
+		Append(New("printf", `'%s\n'`, shell.DumpWord(a.Line(message, details...))), a.file),
 	)
 }
 

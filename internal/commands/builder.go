@@ -144,7 +144,9 @@ func (b *Builder) EnsureLocalBuildx() Cmd { return New("docker", "buildx", "vers
 func (b *Builder) Inspect() Cmd {
 	switch b.kind {
 	case BuilderRemote, BuilderHybrid:
-		n, ctx := b.Name(), b.ContextName()
+		n, ctx := q(b.Name()), q(b.ContextName())
+		// Kamal's pattern: the `Endpoint:.*` prefix as it writes it, the
+		// context name quoted.
 		buildx := Pipe(New("docker", "buildx", "inspect", n), New("grep", "-q", "Endpoint:.*"+ctx))
 		context := Pipe(
 			New("docker", "context", "inspect", ctx, "--format", "'{{.Endpoints.docker.Host}}'"),
@@ -168,15 +170,15 @@ var missingBuilderRE = regexp.MustCompile(`context not found|no builder|no compa
 
 // Create creates the builder (nil when there is nothing to create).
 func (b *Builder) Create() Cmd {
-	n := b.Name()
+	n := q(b.Name())
 	switch b.kind {
 	case BuilderRemote:
-		return Chain(b.createContext(), append(append(New("docker", "buildx", "create", "--name", n), b.driverOpts()...), b.ContextName()))
+		return Chain(b.createContext(), append(append(New("docker", "buildx", "create", "--name", n), b.driverOpts()...), q(b.ContextName())))
 	case BuilderHybrid:
 		local := append(append(New("docker", "buildx", "create"), platformArgs(b.LocalArches())...), "--name", n, "--driver="+q(b.b.Driver))
 		local = append(local, b.driverOpts()...)
 		remote := append(append(New("docker", "buildx", "create"), platformArgs(b.RemoteArches())...), "--append", "--name", n)
-		remote = append(append(remote, b.driverOpts()...), b.ContextName())
+		remote = append(append(remote, b.driverOpts()...), q(b.ContextName()))
 		return Combine(local, b.createContext(), remote)
 	case BuilderCloud:
 		return New("docker", "buildx", "create", "--driver").Quoted(b.b.Driver)
@@ -186,12 +188,12 @@ func (b *Builder) Create() Cmd {
 	if b.dockerDriver() {
 		return nil
 	}
-	return append(New("docker", "buildx", "create", "--name", q(n), "--driver="+q(b.b.Driver)), b.driverOpts()...)
+	return append(New("docker", "buildx", "create", "--name", n, "--driver="+q(b.b.Driver)), b.driverOpts()...)
 }
 
 func (b *Builder) createContext() Cmd {
 	n := b.Name()
-	return New("docker", "context", "create", b.ContextName(),
+	return New("docker", "context", "create", q(b.ContextName()),
 		"--description", alwaysQuote(n+" host"), "--docker", alwaysQuote("host="+b.b.Remote))
 }
 
@@ -199,7 +201,7 @@ func (b *Builder) createContext() Cmd {
 func (b *Builder) Remove() Cmd {
 	switch b.kind {
 	case BuilderRemote, BuilderHybrid:
-		return Chain(New("docker", "context", "rm", b.ContextName()), New("docker", "buildx", "rm", b.Name()))
+		return Chain(New("docker", "context", "rm").Quoted(b.ContextName()), New("docker", "buildx", "rm").Quoted(b.Name()))
 	case BuilderPack:
 		return nil
 	}

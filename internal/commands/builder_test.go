@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kamalgo/kamal/internal/shell"
 )
 
 const bldYAML = "service: app\nimage: dhh/app\nservers: [1.1.1.1]\nregistry: { username: dhh, password: secret }\n"
@@ -201,6 +203,33 @@ func TestBuilderSensitiveWordsCoverEveryBuildArg(t *testing.T) {
 		}
 		if n == 0 {
 			t.Errorf("no %s in %s", c.flag, c.cmd)
+		}
+	}
+}
+
+// A builder driver is a value like any other: with a remote builder it
+// is part of the builder name, which must be quoted wherever it appears.
+func TestBuilderDriverIsQuoted(t *testing.T) {
+	cfg := loadYAML(t, bldYAML+"builder: { arch: [amd64, arm64], remote: \"ssh://app@host\", driver: \"docker-container;pwned;#\" }\n")
+	b := NewBuilder(cfg, "999", "amd64")
+	if b.Kind() != BuilderHybrid {
+		t.Fatalf("kind %s", b.Kind())
+	}
+	rec := newArgvRecorder(t)
+	for name, sh := range testShells(t) {
+		for _, c := range []struct {
+			step string
+			cmd  Cmd
+		}{{"create", b.Create()}, {"inspect", b.Inspect()}, {"remove", b.Remove()}} {
+			calls, stderr := rec.run(t, sh, shell.Command(c.cmd...))
+			checkNothingInjected(t, name+" "+c.step, calls, stderr)
+			found := false
+			for _, call := range calls {
+				found = found || slices.Contains(call, "kamal-hybrid-docker-container;pwned;#-ssh---app-host")
+			}
+			if !found {
+				t.Errorf("%s %s: builder name not passed whole: %q", name, c.step, calls)
+			}
 		}
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // The expected strings below are the commands Kamal generates for the same
-// configurations (kamal-protocol.md §2, §3 and §2.15), byte for byte, except
+// configurations (its generated commands and its own test strings), byte for byte, except
 // where docs/compatibility.md lists a deliberate difference (marked).
 
 func role(t *testing.T, cfg *config.Config, name string) *config.Role {

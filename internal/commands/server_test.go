@@ -12,7 +12,7 @@ func TestServerCommands(t *testing.T) {
 		cmd  Cmd
 		want string
 	}{
-		// Kamal's test strings (kamal-protocol.md §2.14).
+		// Kamal's own test strings for server bootstrap.
 		{"installed", DockerInstalled(), "docker -v"},
 		{"superuser", DockerSuperuser(), `[ "${EUID:-$(id -u)}" -eq 0 ] || sudo -nl usermod >/dev/null`},
 		{"install", DockerInstall(), `/usr/bin/env sh -c 'curl -fsSL https://get.docker.com || wget -O - https://get.docker.com || echo "exit 1"' | sh`},

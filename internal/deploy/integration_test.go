@@ -561,7 +561,7 @@ func TestOutputLevelsOverSSH(t *testing.T) {
 				t.Errorf("Finished line: %v, want %v:\n%s", got, tt.info, out)
 			}
 			// The audit line is written by a command Kamal logs at debug.
-			if got := strings.Contains(out, " DEBUG [") && strings.Contains(out, "] Command: /usr/bin/env mkdir -p .kamal && echo "); got != tt.debug {
+			if got := strings.Contains(out, " DEBUG [") && strings.Contains(out, "] Command: /usr/bin/env mkdir -p .kamal && printf "); got != tt.debug {
 				t.Errorf("DEBUG command lines: %v, want %v:\n%s", got, tt.debug, out)
 			}
 			if tt.flags == nil && strings.Contains(out, "DEBUG") {

@@ -8,10 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 )
+
+var errNoIdentities = errors.New("no SSH identities available: no keys configured or found, and no ssh-agent identities")
 
 // auth holds the identities shared by every connection of a pool.
 type auth struct {
@@ -76,6 +79,9 @@ func (a *auth) addKeyFile(path string, required bool) error {
 			return nil
 		}
 		return fmt.Errorf("ssh key %s: %w", path, err)
+	}
+	if err := checkKeyFileMode(path); err != nil {
+		return err
 	}
 	s, err := ssh.ParsePrivateKey(data)
 	if err == nil {
@@ -148,7 +154,7 @@ func (a *auth) signers(t target) func() ([]ssh.Signer, error) {
 			}
 		}
 		if len(out) == 0 {
-			return nil, errors.New("no SSH identities available (no keys configured or found, and no ssh-agent identities)")
+			return nil, errNoIdentities
 		}
 		return out, nil
 	}
@@ -171,4 +177,26 @@ func (a *auth) close() {
 		a.agentConn = nil
 		a.agent = nil
 	}
+}
+
+// checkKeyFileMode refuses a private key file of ours that others may read,
+// as OpenSSH does: a key readable by the group or the world may already be
+// in other hands, and the mistake is worth stopping for. Files owned by
+// another user are left to their owner, like OpenSSH.
+func checkKeyFileMode(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("ssh key %s: %w", path, err)
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 && ownedByUs(st) {
+		return fmt.Errorf("ssh key %s: permissions %04o are too open: a private key must not be accessible by others "+
+			"(OpenSSH refuses it too); run chmod 600 %s", path, perm, path)
+	}
+	return nil
+}
+
+// ownedByUs reports whether the file belongs to the user running kamal.
+func ownedByUs(st os.FileInfo) bool {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	return ok && int(sys.Uid) == os.Getuid()
 }

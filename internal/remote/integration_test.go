@@ -37,6 +37,7 @@ func (e *testEnv) opts(port int) SSHOptions {
 	return SSHOptions{
 		User: "root", Port: port, Keys: []string{e.key.Path}, KeysOnly: true,
 		AgentSocket: "-", KnownHostsFile: e.knownHosts, ConnectTimeout: 10 * time.Second,
+		GlobalKnownHostsFiles: []string{filepath.Join(e.dir, "global_known_hosts")},
 	}
 }
 
@@ -163,8 +164,19 @@ func TestAuthFailure(t *testing.T) {
 	stranger := sshtest.NewKey(t, e.dir, "stranger")
 	o.Keys = []string{stranger.Path}
 	_, err := e.pool(o, nil).Exec(context.Background(), srv.IP, "true", ExecOptions{})
-	if err == nil || !strings.Contains(err.Error(), "authentication failed for root@"+srv.Addr()) {
-		t.Fatalf("err = %v, want authentication failure naming root@%s", err, srv.Addr())
+	// Kamal (net-ssh) prints: ERROR (Net::SSH::AuthenticationFailed):
+	// Authentication failed for user root@<host>.
+	var auth *AuthenticationError
+	if !errors.As(err, &auth) || err.Error() != "Authentication failed for user root@"+srv.IP || auth.Kind() != "Net::SSH::AuthenticationFailed" {
+		t.Fatalf("err = %v, want Net::SSH::AuthenticationFailed naming root@%s", err, srv.IP)
+	}
+
+	// No identity at all is the same failure, with the reason.
+	o.Keys = nil
+	t.Setenv("HOME", e.dir)
+	_, err = e.pool(o, nil).Exec(context.Background(), srv.IP, "true", ExecOptions{})
+	if !errors.As(err, &auth) || !auth.NoIdentities || !strings.HasPrefix(err.Error(), "Authentication failed for user root@"+srv.IP+" (no SSH identities") {
+		t.Fatalf("err = %v, want an authentication failure for want of identities", err)
 	}
 }
 

@@ -28,8 +28,15 @@ type SSHOptions struct {
 	LogLevel          string        // debug|info print connection events; warn|error|fatal (default) don't
 	ForwardAgent      bool          // forward the local ssh-agent to the host
 	AgentSocket       string        // default $SSH_AUTH_SOCK; "-" disables the agent
-	KnownHostsFile    string        // default ~/.ssh/known_hosts
 	KeepaliveInterval time.Duration // default 30s (Kamal's); negative disables
+
+	// Host keys (see docs/ssh.md). KnownHostsFile is the file read and
+	// written; default: ssh_config UserKnownHostsFile, else
+	// ~/.ssh/known_hosts and known_hosts2. GlobalKnownHostsFiles are read
+	// only; nil means ssh_config GlobalKnownHostsFile, else
+	// /etc/ssh/ssh_known_hosts and ssh_known_hosts2.
+	KnownHostsFile        string
+	GlobalKnownHostsFiles []string
 
 	MaxConcurrentStarts int           // concurrent handshakes, default 30
 	PoolIdleTimeout     time.Duration // close idle connections after, default 900s
@@ -68,10 +75,6 @@ func (o SSHOptions) withDefaults() SSHOptions {
 	if o.AgentSocket == "" {
 		o.AgentSocket = os.Getenv("SSH_AUTH_SOCK")
 	}
-	if o.KnownHostsFile == "" {
-		o.KnownHostsFile = filepath.Join(homeDir(), ".ssh", "known_hosts")
-	}
-	o.KnownHostsFile = expandHome(o.KnownHostsFile)
 	if o.UseConfig && len(o.ConfigFiles) == 0 {
 		o.ConfigFiles = []string{filepath.Join(homeDir(), ".ssh", "config"), "/etc/ssh/ssh_config"}
 	}

@@ -62,10 +62,7 @@ func NewPool(opts SSHOptions, out *Output) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := newHostKeys(opts.KnownHostsFile, out)
-	if err != nil {
-		return nil, err
-	}
+	keys := newHostKeys(out)
 	for _, kd := range opts.KeyData {
 		out.Redactor().Add(kd)
 	}
@@ -358,13 +355,13 @@ func (p *Pool) dialTarget(ctx context.Context, t target) (*ssh.Client, error) {
 	cfg := &ssh.ClientConfig{
 		User:              t.User,
 		Auth:              []ssh.AuthMethod{ssh.PublicKeysCallback(p.auth.signers(t))},
-		HostKeyCallback:   p.keys.callback(addr),
-		HostKeyAlgorithms: p.keys.algorithms(addr),
+		HostKeyCallback:   p.keys.callback(t.HostKeys, addr),
+		HostKeyAlgorithms: p.keys.algorithms(t.HostKeys, addr),
 		Timeout:           p.opts.ConnectTimeout,
 	}
 	client, err := handshake(ctx, nc, addr, cfg, p.opts.ConnectTimeout)
 	if err != nil {
-		return nil, describeHandshakeError(who+via, err, nc)
+		return nil, describeHandshakeError(t, who+via, err, nc)
 	}
 	p.sshLog("connected to %s (%s)", who, client.ServerVersion())
 	if p.opts.ForwardAgent && p.opts.AgentSocket != "" && p.opts.AgentSocket != "-" {
@@ -376,13 +373,36 @@ func (p *Pool) dialTarget(ctx context.Context, t target) (*ssh.Client, error) {
 	return client, nil
 }
 
-func describeHandshakeError(who string, err error, nc net.Conn) error {
+// AuthenticationError is a server refusing every identity offered (or
+// none to offer). It reads and is classed like net-ssh's
+// Net::SSH::AuthenticationFailed, which Kamal prints.
+type AuthenticationError struct {
+	User, Host string // Host as named in the configuration, without port
+	// NoIdentities is set when there was no identity to offer at all.
+	NoIdentities bool
+	Err          error
+}
+
+func (e *AuthenticationError) Error() string {
+	msg := "Authentication failed for user " + e.User + "@" + e.Host
+	if e.NoIdentities {
+		msg += " (" + errNoIdentities.Error() + ")"
+	}
+	return msg
+}
+
+// Kind is the class Kamal prints in its `ERROR (<class>)` line.
+func (e *AuthenticationError) Kind() string { return "Net::SSH::AuthenticationFailed" }
+
+func (e *AuthenticationError) Unwrap() error { return e.Err }
+
+func describeHandshakeError(t target, who string, err error, nc net.Conn) error {
 	var changed *HostKeyChangedError
 	switch {
 	case errors.As(err, &changed):
 		return changed
-	case strings.Contains(err.Error(), "unable to authenticate"):
-		return fmt.Errorf("authentication failed for %s: %w", who, err)
+	case strings.Contains(err.Error(), "unable to authenticate"), errors.Is(err, errNoIdentities):
+		return &AuthenticationError{User: t.User, Host: t.Alias, NoIdentities: errors.Is(err, errNoIdentities), Err: err}
 	}
 	if pc, ok := nc.(*proxyCommandConn); ok && pc.stderr.String() != "" {
 		return fmt.Errorf("SSH handshake with %s failed: %w (proxy command stderr: %s)", who, err, strings.TrimSpace(pc.stderr.String()))

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/kamalgo/kamal/internal/shell"
 )
@@ -29,12 +30,19 @@ func NewRedactor(secrets ...string) *Redactor {
 	return r
 }
 
+// MinSecretLength is the length (in characters) below which a secret is
+// not redacted. Replacing every "a" or "12" in the output would blank out
+// unrelated text and, by the pattern of the gaps, show the secret anyway;
+// a value that short protects nothing in the first place.
+const MinSecretLength = 4
+
 // Add registers a secret. Besides the raw value, the forms it takes inside
 // commands (shell-quoted, Kamal-escaped, env-file encoded) and each line of a
 // multi-line secret (key material) are registered too, so a secret is hidden
-// however it was rendered. Empty values are ignored.
+// however it was rendered. Secrets shorter than MinSecretLength (blank
+// space aside) are ignored.
 func (r *Redactor) Add(secret string) {
-	if r == nil || strings.TrimSpace(secret) == "" {
+	if r == nil || utf8.RuneCountInString(strings.TrimSpace(secret)) < MinSecretLength {
 		return
 	}
 	forms := []string{secret, shell.Quote(secret), shell.Escape(secret), shell.EnvFileValue(secret)}

@@ -20,3 +20,18 @@ func TestRedactorAddShownAs(t *testing.T) {
 	var nilR *Redactor
 	nilR.AddShownAs("x", "y") // no panic
 }
+
+// A secret too short to hide is not redacted: blanking out every "a" would
+// reveal it by the gaps and make output unreadable.
+func TestRedactorIgnoresShortSecrets(t *testing.T) {
+	r := NewRedactor("a", "12", " ab ", "中文字")
+	for _, in := range []string{"a banana at 12:00", "ab 中文字"} {
+		if got := r.Redact(in); got != in {
+			t.Errorf("Redact(%q) = %q, want it unchanged", in, got)
+		}
+	}
+	r.Add("abcd")
+	if got := r.Redact("xabcdx"); got != "x"+Redacted+"x" {
+		t.Errorf("4-character secret not redacted: %q", got)
+	}
+}

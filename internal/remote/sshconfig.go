@@ -73,6 +73,7 @@ type target struct {
 	Identity     []string // ssh_config IdentityFile entries (used when no explicit keys)
 	ProxyJump    string   // "[user@]host[:port]"[,...]
 	ProxyCommand string
+	HostKeys     hostKeyPolicy
 }
 
 // resolve combines the host string, the options and ssh_config. Explicit
@@ -112,6 +113,9 @@ func resolve(host string, o SSHOptions, cfg *sshConfig, jumpHop bool) (target, e
 		t.Port = defaultPort
 	}
 	t.Identity = cfg.getAll(ep.Host, "IdentityFile")
+	if t.HostKeys, err = hostKeyPolicyFor(o, cfg, ep.Host); err != nil {
+		return t, err
+	}
 	if !jumpHop {
 		t.ProxyJump, t.ProxyCommand = o.Proxy, o.ProxyCommand
 		if t.ProxyJump != "" && !strings.Contains(t.ProxyJump, "@") {

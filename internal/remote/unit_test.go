@@ -15,14 +15,14 @@ import (
 
 func TestRedactor(t *testing.T) {
 	r := NewRedactor("pass'word", "", "   ")
-	r.Add("abc-longer-secret")
-	r.Add("abc") // shorter secret inside a longer one
+	r.Add("abcd-longer-secret")
+	r.Add("abcd") // shorter secret inside a longer one
 	r.Add("-----BEGIN KEY-----\nAAAABBBBCCCCDDDDEEEE\nFFFFGGGGHHHHIIIIJJJJ\n-----END KEY-----")
 	tests := map[string]string{
 		"docker login -p pass'word":            "docker login -p [REDACTED]",
 		"docker login -p 'pass'\\''word'":      "docker login -p [REDACTED]",
 		`-e X="pass'word"`:                     "-e X=[REDACTED]",
-		"x abc-longer-secret y abc":            "x [REDACTED] y [REDACTED]",
+		"x abcd-longer-secret y abcd":          "x [REDACTED] y [REDACTED]",
 		"key line FFFFGGGGHHHHIIIIJJJJ leaked": "key line [REDACTED] leaked",
 		"nothing here":                         "nothing here",
 		"":                                     "",
@@ -32,7 +32,7 @@ func TestRedactor(t *testing.T) {
 			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
 	}
-	base := errors.New("failed with abc-longer-secret")
+	base := errors.New("failed with abcd-longer-secret")
 	err := r.Error(base)
 	if err.Error() != "failed with [REDACTED]" || !errors.Is(err, base) || !IsRedacted(err) {
 		t.Errorf("Error() = %v", err)
@@ -114,11 +114,11 @@ func TestLocalExecutor(t *testing.T) {
 func TestRunnerAggregatesEveryHost(t *testing.T) {
 	hosts := []string{"a", "b", "c", "d"}
 	done := make(chan string, len(hosts))
-	err := (&Runner{Redactor: NewRedactor("pw")}).On(context.Background(), hosts, func(_ context.Context, h string) error {
+	err := (&Runner{Redactor: NewRedactor("pw42")}).On(context.Background(), hosts, func(_ context.Context, h string) error {
 		done <- h
 		switch h {
 		case "b":
-			return errors.New("bad pw")
+			return errors.New("bad pw42")
 		case "d":
 			panic("boom")
 		}

@@ -197,11 +197,15 @@ func TestFormatFetch(t *testing.T) {
 	if got != want {
 		t.Errorf("MarshalJSON = %s, want %s", got, want)
 	}
-	if got := FormatFetch(vars("A", "x y")); got != `\{\"A\":\"x\ y\"\}` {
-		t.Errorf("FormatFetch = %s", got)
+	if got := FormatFetch(vars("A", "x y"), true); got != `\{\"A\":\"x\ y\"\}` {
+		t.Errorf("FormatFetch inline = %s", got)
 	}
-	if got := FormatFetch(nil); got != `\{\}` {
-		t.Errorf("FormatFetch(nil) = %s", got)
+	if got := FormatFetch(nil, true); got != `\{\}` {
+		t.Errorf("FormatFetch(nil) inline = %s", got)
+	}
+	// Without --inline, Kamal 2.12 prints plain JSON.
+	if got := FormatFetch(vars("A", "x y"), false); got != `{"A":"x y"}` {
+		t.Errorf("FormatFetch = %s", got)
 	}
 }
 

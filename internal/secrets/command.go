@@ -36,12 +36,16 @@ func Fetch(ctx context.Context, o FetchOptions) ([]Var, error) {
 	return a.Fetch(ctx, o.Account, o.From, o.Names)
 }
 
-// FormatFetch renders fetched secrets as Kamal prints them: a JSON object
-// (keys in fetch order) escaped as one shell word, so that
-// `$(kamal secrets extract NAME $SECRETS)` in a secrets file gets it back
-// intact.
-func FormatFetch(vars []Var) string {
-	return ShellEscape(MarshalJSON(vars))
+// FormatFetch renders fetched secrets as Kamal 2.12 prints them: a JSON
+// object (keys in fetch order). With inline, the form `$(kamal secrets
+// fetch …)` in a secrets file gets, the object is escaped as one shell
+// word, so that `$(kamal secrets extract NAME $SECRETS)` gets it back
+// intact; without it, it is plain JSON a program can read.
+func FormatFetch(vars []Var, inline bool) string {
+	if inline {
+		return ShellEscape(MarshalJSON(vars))
+	}
+	return MarshalJSON(vars)
 }
 
 // MarshalJSON renders vars as a JSON object in order, escaping like Ruby's
@@ -191,7 +195,7 @@ func RunInline(ctx context.Context, args []string, streams Streams) (string, err
 		if err != nil {
 			return "", err
 		}
-		return FormatFetch(vars), nil
+		return FormatFetch(vars, true), nil
 	case "extract":
 		if len(rest) != 2 {
 			return "", fmt.Errorf("kamal secrets extract: expected NAME and SECRETS_JSON, got %d arguments", len(rest))

@@ -56,25 +56,86 @@ func QuoteAll(args ...string) string {
 // Escape ports Kamal's escape_shell_value: the value is split into ASCII and
 // non-ASCII runs; each ASCII run is rendered like Ruby's String#dump (a
 // double-quoted C-style literal), then backticks become \` and every $ that
-// does not open a ${...} becomes \$. Non-ASCII runs are appended raw, outside
-// the quotes. The result is meant for a double-quote-aware shell and is what
-// Kamal puts into its generated commands, so logs match Kamal's.
+// does not open a ${NAME} becomes \$. Non-ASCII runs are appended raw,
+// outside the quotes. The result is what Kamal puts into its generated
+// commands, so logs match Kamal's.
 //
-// Note: like Kamal, an empty value yields an empty string (no quotes), and
-// ${...} is left for the remote shell to expand.
+// Two differences keep the value intact (docs/compatibility.md):
+//   - Only ${NAME} (a plain variable name) is left for the remote shell to
+//     expand. Kamal leaves any ${...}, and bash runs commands hidden in some
+//     of them (${A:=...}${A@P}).
+//   - A run holding a control character or #{, #$ or #@ is written as a
+//     plain double-quoted string instead: the shell would keep String#dump's
+//     \n, \e or \# as text, so the program would get a backslash and a
+//     letter where the value has a newline.
+//
+// Like Kamal, an empty value yields an empty string (no quotes).
 func Escape(s string) string {
 	return mapASCIIRuns(s, func(run string) string {
-		return escapeDollars(strings.ReplaceAll(Dump(run), "`", "\\`"))
+		if !dumpKeepsValue(run) {
+			return doubleQuoted(run)
+		}
+		return escapeDollars(strings.ReplaceAll(Dump(run), "`", "\\`"), true)
 	})
 }
 
-// escapeDollars replaces each $ with \$ unless it is followed by {...}
-// (a brace group that closes), mirroring /\$(?!{[^\}]*\})/.
-func escapeDollars(s string) string {
+// DumpWord is Kamal's escaped form of s with every $ escaped, ${...}
+// included: a shell reads it back as Ruby's String#dump text of s (its \n
+// and \e escapes stay text), with nothing expanded. It is the word that
+// prints a log line the way Kamal's `echo "…"` does under bash.
+func DumpWord(s string) string {
+	return mapASCIIRuns(s, func(run string) string {
+		return escapeDollars(strings.ReplaceAll(Dump(run), "`", "\\`"), false)
+	})
+}
+
+// dumpKeepsValue reports whether a shell reading Dump(run) inside double
+// quotes gets run back: true unless Dump writes an escape other than \"
+// and \\ (control characters, and # before {, $ or @).
+func dumpKeepsValue(run string) bool {
+	for i := 0; i < len(run); i++ {
+		c := run[i]
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+		if c == '#' && i+1 < len(run) && strings.IndexByte("{$@", run[i+1]) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// doubleQuoted writes run as a POSIX double-quoted string that reads back
+// as run: \, ", ` and $ (except before a ${NAME}) are escaped, every other
+// byte, newlines and control characters included, is written as it is.
+func doubleQuoted(run string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(run); i++ {
+		switch c := run[i]; c {
+		case '\\', '"', '`':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '$':
+			if !opensNameGroup(run[i+1:]) {
+				b.WriteByte('\\')
+			}
+			b.WriteByte(c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// escapeDollars replaces each $ with \$, except, when keepNames is set,
+// one that opens a ${NAME} group.
+func escapeDollars(s string, keepNames bool) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '$' && !opensBraceGroup(s[i+1:]) {
+		if c == '$' && !(keepNames && opensNameGroup(s[i+1:])) {
 			b.WriteString(`\$`)
 			continue
 		}
@@ -83,11 +144,24 @@ func escapeDollars(s string) string {
 	return b.String()
 }
 
-func opensBraceGroup(rest string) bool {
-	if !strings.HasPrefix(rest, "{") {
+// opensNameGroup reports whether rest starts with {NAME}, NAME being a
+// shell variable name: the one form of ${...} whose expansion runs nothing.
+func opensNameGroup(rest string) bool {
+	if len(rest) < 3 || rest[0] != '{' {
 		return false
 	}
-	return strings.IndexByte(rest[1:], '}') >= 0
+	for i := 1; i < len(rest); i++ {
+		c := rest[i]
+		switch {
+		case c == '}':
+			return i > 1
+		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+		case c >= '0' && c <= '9' && i > 1:
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // mapASCIIRuns splits s into maximal runs of ASCII bytes and of non-ASCII

@@ -1,7 +1,9 @@
 package shell
 
 import (
+	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -53,18 +55,26 @@ func TestEscape(t *testing.T) {
 		{"a $HOME ${HOME} `x` \"q\" 中文", "\"a \\$HOME ${HOME} \\`x\\` \\\"q\\\" \"中文"},
 		{"", ""},
 		{"plain", `"plain"`},
-		{"a\nb", `"a\nb"`},
-		{"tab\t", `"tab\t"`},
-		{"\r\f\v\b\a\x1b", `"\r\f\v\b\a\e"`},
-		{"\x00\x01\x7f", `"\x00\x01\x7F"`},
+		// Difference: control characters and #{ #$ #@, which String#dump
+		// escapes in a way the shell does not read back, are written as
+		// they are inside plain double quotes.
+		{"a\nb", "\"a\nb\""},
+		{"tab\t", "\"tab\t\""},
+		{"\r\f\v\b\a\x1b", "\"\r\f\v\b\a\x1b\""},
+		{"\x01\x7f", "\"\x01\x7f\""},
+		{"a\n$HOME ${HOME} `x` \"q\" \\", "\"a\n\\$HOME ${HOME} \\`x\\` \\\"q\\\" \\\\\""},
 		{`back\slash`, `"back\\slash"`},
-		{"#{x}", `"\#{x}"`},
-		{"#$x", `"\#\$x"`},
-		{"#@x", `"\#@x"`},
+		{"#{x}", `"#{x}"`},
+		{"#$x", `"#\$x"`},
+		{"#@x", `"#@x"`},
 		{"#x", `"#x"`},
 		{"${unclosed", `"\${unclosed"`},
 		{"$", `"\$"`},
 		{"${a}$b", `"${a}\$b"`},
+		// Difference: only ${NAME} is left for the shell to expand.
+		{"${A:=x}${A@P}", `"\${A:=x}\${A@P}"`},
+		{"${A:-$(id)}", `"\${A:-\$(id)}"`},
+		{"${1}${}${_a1}", `"\${1}\${}${_a1}"`},
 		{"it's", `"it's"`},
 		{"中文", "中文"},
 		{"a中b", `"a"中"b"`},
@@ -136,4 +146,82 @@ func TestWithEnvValuesReachTheCommandUnexpanded(t *testing.T) {
 			t.Errorf("%s printed %q, want %q", line, out, v)
 		}
 	}
+}
+
+// hostileValues are values whose every shell-special character must reach
+// the program as it is.
+var hostileValues = []string{
+	"", "plain", "with space", "it's", `"double"`, "$HOME", "`id`", "$(id)", "$((1+1))",
+	"line1\nline2", "tab\there", "中文 ünïcödé", `back\slash`, `trailing\`, "semi;colon && rm -rf /", "'", "''",
+	"*", "~", "a\x01b\x1b[31m", "-n", "trailing\n", "#{x} #$y #@z", "${A:=$(id)}${A@P}", "${unclosed", "${}",
+	"a\\nb", "\\c", "!$ !!", "a\r\n",
+}
+
+// shells returns dash and bash; a missing one skips, except under CI.
+func shells(t *testing.T) []string {
+	var out []string
+	for _, name := range []string{"dash", "bash"} {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s is needed: %v", name, err)
+			}
+			t.Skipf("%s not installed", name)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func TestEscapedValuesReachTheProgramIntact(t *testing.T) {
+	for _, sh := range shells(t) {
+		for _, v := range hostileValues {
+			if v == "" {
+				continue // Kamal writes nothing for an empty value
+			}
+			out, err := exec.Command(sh, "-c", "printf %s "+Escape(v)).Output()
+			if err != nil {
+				t.Fatalf("%s failed for %q (escaped %s): %v", sh, v, Escape(v), err)
+			}
+			if string(out) != v {
+				t.Errorf("%s: Escape(%q) = %s, printed %q", sh, v, Escape(v), out)
+			}
+		}
+	}
+}
+
+// ${NAME} is expanded, as in Kamal (for values such as "${HOST_TOKEN}").
+func TestEscapeExpandsPlainNames(t *testing.T) {
+	for _, sh := range shells(t) {
+		cmd := exec.Command(sh, "-c", "printf %s "+Escape("a ${KAMAL_TEST_X} b\n${KAMAL_TEST_X}"))
+		cmd.Env = []string{"KAMAL_TEST_X=x y"}
+		out, err := cmd.Output()
+		if err != nil || string(out) != "a x y b\nx y" {
+			t.Errorf("%s: %q, %v", sh, out, err)
+		}
+	}
+}
+
+// DumpWord reads back as String#dump text, with nothing expanded.
+func TestDumpWord(t *testing.T) {
+	for _, sh := range shells(t) {
+		for _, v := range hostileValues {
+			out, err := exec.Command(sh, "-c", "printf %s "+DumpWord(v)).Output()
+			if err != nil {
+				t.Fatalf("%s failed for %q: %v", sh, v, err)
+			}
+			want := ""
+			if v != "" {
+				want = mapASCIIRuns(v, func(run string) string { d := Dump(run); return unDump(d[1 : len(d)-1]) })
+			}
+			if string(out) != want {
+				t.Errorf("%s: DumpWord(%q) = %s, printed %q, want %q", sh, v, DumpWord(v), out, want)
+			}
+		}
+	}
+}
+
+// unDump reads back what double quotes make of \" and \\.
+func unDump(d string) string {
+	return strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(d)
 }
