@@ -1,11 +1,13 @@
 package rubyyaml
 
 import (
+	"encoding/base64"
 	"fmt"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -148,8 +150,15 @@ func (e *emitter) scalar(n *Node, ind int, key bool) {
 	switch n.Kind {
 	case Bool:
 		e.write(strconv.FormatBool(n.Bool))
-	case Int:
-		e.write(strconv.FormatInt(n.Int, 10))
+	case Int, Date:
+		e.write(n.Text())
+	case Time:
+		// Psych writes times with nanoseconds, "Z" for UTC ones
+		if n.Time.Location() == time.UTC {
+			e.write(n.Time.Format("2006-01-02 15:04:05.000000000 Z"))
+		} else {
+			e.write(n.Time.Format("2006-01-02 15:04:05.000000000 -07:00"))
+		}
 	case Float:
 		switch x := n.Float; {
 		case math.IsNaN(x):
@@ -164,6 +173,12 @@ func (e *emitter) scalar(n *Node, ind int, key bool) {
 	case Symbol:
 		e.str(":"+n.Str, ind, key, true)
 	case String:
+		if n.Binary && !isASCII(n.Str) {
+			// Ruby's binary strings: !binary and base64, as a literal block
+			e.write("!binary ")
+			e.writeLiteral(base64.StdEncoding.EncodeToString([]byte(n.Str)), ind)
+			return
+		}
 		e.str(n.Str, ind, key, false)
 	default:
 		e.str("", ind, key, false)
@@ -173,8 +188,6 @@ func (e *emitter) scalar(n *Node, ind int, key bool) {
 var (
 	nonWordStartRE = regexp.MustCompile(`^[^\p{L}\p{M}\p{Nd}\p{Pc}][^"]*$`)
 	octal89RE      = regexp.MustCompile(`^0[0-7]*[89]`)
-	dateRE         = regexp.MustCompile(`^\d{4}-(?:1[012]|0\d|\d)-(?:[12]\d|3[01]|0\d|\d)$`)
-	timeRE         = regexp.MustCompile(`^-?\d{4}-\d{1,2}-\d{1,2}(?:[Tt]|\s+)\d{1,2}:\d\d:\d\d(?:\.\d*)?(?:\s*(?:Z|[-+]\d{1,2}:?(?:\d\d)?))?$`)
 )
 
 type scalarStyle int
@@ -186,16 +199,21 @@ const (
 	styleLiteral
 )
 
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
 // tokenizesAsString reports whether Psych would read s back as a String.
 func tokenizesAsString(s string) bool {
 	if s == "" {
 		return false
 	}
-	if dateRE.MatchString(s) || timeRE.MatchString(s) {
-		return false
-	}
-	n := resolvePlain(s, &Node{Kind: String, Str: s})
-	return n.Kind == String
+	return tokenize(s, &Node{}).Kind == String
 }
 
 func (e *emitter) str(s string, ind int, key, symbol bool) {

@@ -10,8 +10,10 @@ package rubyyaml
 
 import (
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Kind is the Ruby class a node stands for.
@@ -27,15 +29,23 @@ const (
 	Bool               // true / false
 	Map                // Hash, keys in insertion order
 	Seq                // Array
+	Date               // Date (an unquoted 2024-01-31)
+	Time               // Time (an unquoted 2024-01-31 10:00:00 +01:00)
 )
 
 // Node is one YAML value.
 type Node struct {
 	Kind  Kind
 	Str   string // String and Symbol value; the source text of other scalars
-	Int   int64
+	Int   int64  // Int value, clamped to int64 when Big is set
+	Big   *big.Int
 	Float float64
 	Bool  bool
+	Time  time.Time // Date (midnight UTC) and Time value; Ruby's utc? is Location() == time.UTC
+
+	// Binary marks a String read from !!binary (Ruby's ASCII-8BIT):
+	// Dump writes it back as base64 unless it is plain ASCII.
+	Binary bool
 
 	Keys     []string         // Map keys in order (Ruby's to_s of each key)
 	Vals     map[string]*Node // Map values by key
@@ -153,11 +163,22 @@ func (n *Node) Text() string {
 	case String, Symbol:
 		return n.Str
 	case Int:
+		if n.Big != nil {
+			return n.Big.String()
+		}
 		return strconv.FormatInt(n.Int, 10)
 	case Float:
 		return FormatFloat(n.Float)
 	case Bool:
 		return strconv.FormatBool(n.Bool)
+	case Date:
+		return n.Time.Format("2006-01-02")
+	case Time:
+		// Ruby's Time#to_s
+		if n.Time.Location() == time.UTC {
+			return n.Time.Format("2006-01-02 15:04:05 UTC")
+		}
+		return n.Time.Format("2006-01-02 15:04:05 -0700")
 	case Null:
 		return ""
 	}
@@ -196,7 +217,8 @@ func FormatFloat(f float64) string {
 }
 
 // ToAny converts n to plain Go values (map[string]any, []any, string, int64,
-// float64, bool, nil). Symbols become strings.
+// float64, bool, nil). Symbols, dates, times and integers beyond int64
+// become strings (Ruby's to_s).
 func (n *Node) ToAny() any {
 	if n == nil {
 		return nil
@@ -207,7 +229,12 @@ func (n *Node) ToAny() any {
 	case String, Symbol:
 		return n.Str
 	case Int:
+		if n.Big != nil {
+			return n.Big.String()
+		}
 		return n.Int
+	case Date, Time:
+		return n.Text()
 	case Float:
 		return n.Float
 	case Bool:

@@ -16,10 +16,17 @@ type SyntaxError struct {
 	Line    int
 	Column  int
 	Message string
+	Class   string // the Ruby exception class; "" is Psych::SyntaxError
 }
 
-// Kind names the error like Ruby's YAML parser does.
-func (e *SyntaxError) Kind() string { return "Psych::SyntaxError" }
+// Kind names the error like Ruby does (Psych::SyntaxError, Psych::BadAlias,
+// ArgumentError...).
+func (e *SyntaxError) Kind() string {
+	if e.Class != "" {
+		return e.Class
+	}
+	return "Psych::SyntaxError"
+}
 
 func (e *SyntaxError) Error() string {
 	if e.Column > 0 {
@@ -39,6 +46,7 @@ var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 // Parse reads one document with Psych's semantics; file names it in errors
 // and positions. An empty document is a Null node.
 func Parse(file string, data []byte) (n *Node, err error) {
+	data = psychInput(data)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, syntaxError(file, data, err)
@@ -57,6 +65,27 @@ func Parse(file string, data []byte) (n *Node, err error) {
 		}
 	}()
 	return c.convert(doc.Content[0]), nil
+}
+
+var yaml12RE = regexp.MustCompile(`(?m)^%YAML([ \t]+)1\.2\b`)
+
+// psychInput adjusts a document for the YAML library so that it reads it as
+// Psych (libyaml 0.2.5) does: "%YAML 1.2" is accepted like 1.1 (scalars are
+// typed the same), and a byte order mark is not stripped as a stream
+// marker but skipped as a character at column 0, so the first line's keys
+// sit one column in (with Psych, a mapping after a BOM ends at the next
+// line that starts in column 0, and loading stops with the first document).
+// Lines and columns stay as Psych counts them (a BOM is one column).
+func psychInput(data []byte) []byte {
+	bom := bytes.HasPrefix(data, []byte("\xef\xbb\xbf"))
+	if !bom && !bytes.Contains(data, []byte("%YAML")) {
+		return data
+	}
+	data = yaml12RE.ReplaceAll(data, []byte("%YAML${1}1.1"))
+	if bom {
+		data = append([]byte(" "), data[3:]...)
+	}
+	return data
 }
 
 // syntaxError turns a parser error into a SyntaxError with the line and
@@ -116,7 +145,12 @@ type converter struct {
 }
 
 func (c *converter) fail(y *yaml.Node, format string, args ...any) {
-	panic(convertError{&SyntaxError{File: c.file, Line: y.Line, Column: y.Column, Message: fmt.Sprintf(format, args...)}})
+	c.failClass(y, "", format, args...)
+}
+
+// failClass fails with an error Ruby raises as class (e.g. ArgumentError).
+func (c *converter) failClass(y *yaml.Node, class, format string, args ...any) {
+	panic(convertError{&SyntaxError{File: c.file, Line: y.Line, Column: y.Column, Message: fmt.Sprintf(format, args...), Class: class}})
 }
 
 func (c *converter) convert(y *yaml.Node) *Node {
@@ -178,8 +212,8 @@ func (c *converter) mapping(y *yaml.Node) *Node {
 	n := &Node{Kind: Map, Vals: map[string]*Node{}, KeyNodes: map[string]*Node{}, File: c.file, Line: y.Line, Col: y.Column}
 	for i := 0; i+1 < len(y.Content); i += 2 {
 		ky, vy := y.Content[i], y.Content[i+1]
-		if ky.Kind == yaml.ScalarNode && ky.Value == "<<" && ky.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) == 0 && (ky.Tag == "!!merge" || ky.Tag == "" || ky.Tag == "tag:yaml.org,2002:merge") {
-			c.merge(n, vy)
+		if isMergeKey(ky) {
+			c.merge(n, ky, vy)
 			continue
 		}
 		kn := c.convert(ky)
@@ -192,33 +226,46 @@ func (c *converter) mapping(y *yaml.Node) *Node {
 	return n
 }
 
-// merge applies a `<<` value: a map (or alias of one) merges over the keys so
-// far; a list of maps merges with earlier maps winning.
-func (c *converter) merge(n *Node, vy *yaml.Node) {
+// isMergeKey: Psych merges under any key that reads as the string "<<",
+// quoted too, unless it is tagged !!str.
+func isMergeKey(ky *yaml.Node) bool {
+	if ky.Kind != yaml.ScalarNode || ky.Value != "<<" {
+		return false
+	}
+	return ky.Style&yaml.TaggedStyle == 0 || ky.ShortTag() != "!!str"
+}
+
+// merge applies a `<<` value as Psych does: a map, or an alias of one,
+// merges over the keys so far; a list written in place merges its maps with
+// earlier maps winning. Anything else (an alias of a list, a list holding a
+// non-map, a scalar) is kept under the key "<<".
+func (c *converter) merge(n *Node, ky, vy *yaml.Node) {
 	v := c.convert(vy)
-	switch v.Kind {
-	case Map:
+	switch {
+	case v.Kind == Map:
 		for _, k := range v.Keys {
 			n.Set(k, v.KeyNodes[k], v.Vals[k])
 		}
-	case Seq:
+		return
+	case v.Kind == Seq && vy.Kind == yaml.SequenceNode:
 		tmp := &Node{Kind: Map}
-		for i := len(v.Items) - 1; i >= 0; i-- {
+		mergeable := true
+		for i := len(v.Items) - 1; i >= 0 && mergeable; i-- {
 			m := v.Items[i]
-			if m.Kind != Map {
-				c.fail(vy, "merge key `<<` needs a map or a list of maps")
-			}
-			for _, k := range m.Keys {
-				tmp.Set(k, m.KeyNodes[k], m.Vals[k])
+			if mergeable = m.Kind == Map; mergeable {
+				for _, k := range m.Keys {
+					tmp.Set(k, m.KeyNodes[k], m.Vals[k])
+				}
 			}
 		}
-		for _, k := range tmp.Keys {
-			n.Set(k, tmp.KeyNodes[k], tmp.Vals[k])
+		if mergeable {
+			for _, k := range tmp.Keys {
+				n.Set(k, tmp.KeyNodes[k], tmp.Vals[k])
+			}
+			return
 		}
-	default:
-		// Psych stores a non-mergeable value under the literal "<<" key.
-		n.Set("<<", &Node{Kind: String, Str: "<<"}, v)
 	}
+	n.Set("<<", c.convert(ky), v)
 }
 
 func keyString(k *Node) (string, bool) {

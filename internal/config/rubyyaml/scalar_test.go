@@ -18,8 +18,8 @@ func TestResolvePlainScalars(t *testing.T) {
 		{"0b101", Int, int64(5)},
 		{"0755", Int, int64(493)},
 		{"-12", Int, int64(-12)},
-		{"1:30", Int, int64(90)},
-		{"22:22", Int, int64(1342)},
+		{"1:30", Int, int64(5400)},   // Psych: 1*60^2 + 30*60
+		{"22:22", Int, int64(80520)}, // Psych: 22*60^2 + 22*60
 		{"8080:80", String, "8080:80"},
 		{"3306:3306", String, "3306:3306"},
 		{"1.5", Float, 1.5},
@@ -41,10 +41,10 @@ func TestResolvePlainScalars(t *testing.T) {
 		{".inf", Float, math.Inf(1)},
 		{"1.1.1.1", String, "1.1.1.1"},
 		{"v1.2", String, "v1.2"},
-		{"99999999999999999999", String, "99999999999999999999"},
+		{"99999999999999999999", Int, "99999999999999999999"}, // a Ruby bignum
 	}
 	for _, tt := range tests {
-		n := resolvePlain(tt.in, &Node{Kind: String, Str: tt.in})
+		n := tokenize(tt.in, &Node{})
 		if n.Kind != tt.kind {
 			t.Errorf("%q: kind %v, want %v", tt.in, n.Kind, tt.kind)
 			continue
