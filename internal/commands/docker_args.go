@@ -51,14 +51,15 @@ func clearEnv(env config.Env) []shell.KV {
 }
 
 // loggingArgs renders a logging section: `--log-driver "x"` then
-// `--log-opt k="v"` for each option.
+// `--log-opt k="v"` for each option (k=false, or k alone, for false and
+// blank values).
 func loggingArgs(l config.Logging) Cmd {
 	var c Cmd
 	if l.Driver != "" {
 		c = append(c, "--log-driver", shell.Escape(l.Driver))
 	}
 	for _, k := range l.OptionsOrder {
-		c = append(c, "--log-opt", escapedPair(k, l.Options[k]))
+		c = append(c, "--log-opt", l.OptionArg(k, q))
 	}
 	return c
 }
