@@ -57,36 +57,10 @@ func NewBuilder(cfg *config.Config, version, localArch string) *Builder {
 func (b *Builder) Kind() BuilderKind { return b.kind }
 
 // LocalArches are the arches built on this machine.
-func (b *Builder) LocalArches() []string {
-	if !b.b.Local {
-		return nil
-	}
-	if b.b.Remote == "" {
-		return b.b.Arch
-	}
-	var out []string
-	for _, a := range b.b.Arch {
-		if a == b.localArch {
-			out = append(out, a)
-		}
-	}
-	return out
-}
+func (b *Builder) LocalArches() []string { return b.b.LocalArches(b.localArch) }
 
 // RemoteArches are the arches built on the remote builder.
-func (b *Builder) RemoteArches() []string {
-	if b.b.Remote == "" {
-		return nil
-	}
-	local := b.LocalArches()
-	var out []string
-	for _, a := range b.b.Arch {
-		if !contains(local, a) {
-			out = append(out, a)
-		}
-	}
-	return out
-}
+func (b *Builder) RemoteArches() []string { return b.b.RemoteArches(b.localArch) }
 
 func (b *Builder) dockerDriver() bool { return b.b.Driver == "docker" }
 

@@ -23,7 +23,10 @@ var bootSchema = []field{
 	f("parallel_roles", tBool),
 }
 
-var bootLimitRE = regexp.MustCompile(`^(?:[1-9][0-9]*|[0-9]+%)$`)
+// bootLimitRE: a number of hosts, or anything ending in "%", which Kamal
+// reads with to_i ("25 %" is 25%). Other values Kamal would only trip over
+// at deploy time, so they are refused here.
+var bootLimitRE = regexp.MustCompile(`^(?:[1-9][0-9]*|.*%)$`)
 
 func (v *validator) validateBoot(n *rubyyaml.Node) {
 	if n == nil {
@@ -52,10 +55,17 @@ func (b Boot) GroupSize(allHosts int) int {
 		return 0
 	}
 	if p, ok := strings.CutSuffix(b.Limit, "%"); ok {
-		n, _ := strconv.Atoi(p)
-		return max(allHosts*n/100, 1)
+		return max(allHosts*rubyToI(p)/100, 1)
 	}
 	n, _ := strconv.Atoi(b.Limit)
+	return n
+}
+
+var leadingIntRE = regexp.MustCompile(`^\s*[-+]?[0-9]+(?:_[0-9]+)*`)
+
+// rubyToI is Ruby's String#to_i: the leading integer, 0 when there is none.
+func rubyToI(s string) int {
+	n, _ := strconv.Atoi(strings.ReplaceAll(strings.TrimSpace(leadingIntRE.FindString(s)), "_", ""))
 	return n
 }
 

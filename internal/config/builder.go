@@ -1,6 +1,9 @@
 package config
 
 import (
+	"runtime"
+	"slices"
+
 	"github.com/kamalgo/kamal/internal/config/rubyyaml"
 )
 
@@ -61,7 +64,7 @@ var builderSchema = []field{
 	f("secrets", tStringArray),
 	f("ssh", tString),
 	f("provenance", tString),
-	f("sbom", tString),
+	f("sbom", tBool),
 }
 
 // GitClone reports whether builds run from a fresh git clone (no context set).
@@ -69,6 +72,50 @@ func (b Builder) GitClone() bool { return !b.contextSet }
 
 // ContextSet reports whether builder.context was given.
 func (b Builder) ContextSet() bool { return b.contextSet }
+
+// LocalArch is this machine's architecture in Docker's naming, which Kamal
+// asks the local Docker for: the arch a hybrid builder builds locally.
+func LocalArch() string {
+	if runtime.GOARCH == "arm64" {
+		return "arm64"
+	}
+	return "amd64"
+}
+
+// LocalArches are the arches built on this machine (given its arch): all of
+// them without a remote, those matching it with one, none when local
+// builds are off.
+func (b Builder) LocalArches(localArch string) []string {
+	switch {
+	case !b.Local:
+		return nil
+	case b.Remote == "":
+		return b.Arch
+	}
+	var out []string
+	for _, a := range b.Arch {
+		if a == localArch {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// RemoteArches are the arches the remote builder builds: the ones not built
+// locally, when a remote is set.
+func (b Builder) RemoteArches(localArch string) []string {
+	if b.Remote == "" {
+		return nil
+	}
+	local := b.LocalArches(localArch)
+	var out []string
+	for _, a := range b.Arch {
+		if !slices.Contains(local, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
 
 // validateBuilder checks the builder section, which is required (for its
 // arch): n is never nil.
@@ -84,6 +131,9 @@ func (v *validator) validateBuilder(n *rubyyaml.Node) {
 		}
 		if !n.Get("arch").Present() {
 			v.fail(n, "Builder arch not set")
+		}
+		if arch := n.Get("arch"); n.Has("pack") && arch.Kind == rubyyaml.Seq && len(arch.Items) > 1 {
+			v.fail(arch, "buildpacks only support building for one arch")
 		}
 		if l := n.Get("local"); l != nil && l.Kind == rubyyaml.Bool && !l.Bool && !n.Get("remote").Present() {
 			v.fail(l, "Cannot disable local builds, no remote is set")

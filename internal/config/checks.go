@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/kamalgo/kamal/internal/config/rubyyaml"
 )
 
 // Kamal's checks across sections (its ensure_* methods), run on the built
@@ -76,9 +78,12 @@ func (c *Config) checkRetainContainers() {
 
 var serviceNameRE = regexp.MustCompile(`(?i)^[a-z0-9_-]+$`)
 
+// checkServiceName: Kamal matches the name with a Regexp, which rejects a
+// number (service: 2048) as well.
 func (c *Config) checkServiceName() {
-	if !serviceNameRE.MatchString(c.Service) {
-		raise(c.root.Get("service"), KindConfiguration, "Service name can only include alphanumeric characters, hyphens, and underscores")
+	n := c.root.Get("service")
+	if (n.Kind != rubyyaml.String && n.Kind != rubyyaml.Symbol) || !serviceNameRE.MatchString(c.Service) {
+		raise(n, KindConfiguration, "Service name can only include alphanumeric characters, hyphens, and underscores")
 	}
 }
 
@@ -114,9 +119,10 @@ func (c *Config) checkSSL() {
 }
 
 // checkLocalRegistryBuilder: a remote builder reaches a local registry
-// through an SSH tunnel, so it needs an SSH URL.
+// through an SSH tunnel, so it needs an SSH URL; a remote that builds
+// nothing (every arch is built locally) is not checked.
 func (c *Config) checkLocalRegistryBuilder() {
-	if c.Registry.Local && c.Builder.Remote != "" {
+	if c.Registry.Local && len(c.Builder.RemoteArches(LocalArch())) > 0 {
 		u, err := url.Parse(c.Builder.Remote)
 		if err != nil || u.Scheme != "ssh" {
 			raise(nil, KindConfiguration, "Local registry with remote builder requires an SSH URL (e.g., ssh://user@host)")

@@ -175,6 +175,14 @@ func (v *validator) validateServersSection(root *rubyyaml.Node) {
 	if servers.Kind != rubyyaml.Map {
 		return
 	}
+	for _, name := range servers.Keys {
+		// Kamal breaks on a role named by a number or nil (`1:`, `~:`)
+		if key := servers.KeyNodes[name]; key.Kind != rubyyaml.String && key.Kind != rubyyaml.Symbol {
+			v.withContext("servers/"+name, func() {
+				v.fail(key, fmt.Sprintf("role names must be strings, quote it: %q", name))
+			})
+		}
+	}
 	primary := primaryRoleName(root)
 	for _, s := range roleSpecs(servers) {
 		ctx := "servers/" + s.name

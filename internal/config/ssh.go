@@ -58,10 +58,12 @@ func (v *validator) validateSSH(n *rubyyaml.Node) {
 	}
 }
 
-// sshPort reads ssh.port, given as a number or a string.
+// sshPort reads ssh.port, given as a number or a string; a whole float
+// ("2222.0", which Kamal lets through) is that port.
 func sshPort(p *rubyyaml.Node) (int, bool) {
-	port, err := strconv.Atoi(strings.TrimSpace(p.Text()))
-	return port, err == nil && port >= 1 && port <= 65535
+	f, err := strconv.ParseFloat(strings.TrimSpace(p.Text()), 64)
+	port := int(f)
+	return port, err == nil && float64(port) == f && port >= 1 && port <= 65535
 }
 
 func buildSSH(n *rubyyaml.Node) SSH {
@@ -124,7 +126,7 @@ func (c *Config) sshOptions() *rubyyaml.Node {
 		px.Tag = "!ruby/object:Net::SSH::Proxy::Command"
 		px.Add(rubyyaml.NewString("command_line_template"), rubyyaml.NewString(s.ProxyCommand))
 		px.Add(rubyyaml.NewString("command_line"), rubyyaml.NewNull())
-		px.Add(rubyyaml.NewString("timeout"), rubyyaml.NewNull())
+		px.Add(rubyyaml.NewString("timeout"), rubyyaml.NewInt(60)) // Net::SSH's default
 		m.Add(rubyyaml.NewSymbol("proxy"), px)
 	}
 	m.Add(rubyyaml.NewSymbol("keepalive"), rubyyaml.NewBool(true))
@@ -144,6 +146,9 @@ func (c *Config) sshOptions() *rubyyaml.Node {
 	}
 	if cfg := raw.Get("config"); !cfg.IsNull() {
 		m.Add(rubyyaml.NewSymbol("config"), cfg)
+	}
+	if s.ForwardAgent != nil {
+		m.Add(rubyyaml.NewSymbol("forward_agent"), rubyyaml.NewBool(*s.ForwardAgent))
 	}
 	if ll := raw.Get("log_level"); !ll.IsNull() {
 		m.Add(rubyyaml.NewSymbol("log_level"), ll)

@@ -145,7 +145,8 @@ func TestValidationMessages(t *testing.T) {
 		{"ssl single host", baseYAML + "proxy: {host: a.example.com, ssl: true}\n", "SSL is only supported on a single server unless you provide custom certificates, found 2 servers for role web", ""},
 		{"ssl shared host", minimalHead + "servers:\n  web: [a]\n  api: {hosts: [b], proxy: {host: x.com, ssl: true}}\nproxy: {host: x.com, ssl: true}\n", "Different roles can't share the same host for SSL: x.com", ""},
 		{"proxy run conflict", minimalHead + "servers:\n  web: {hosts: [a], proxy: {run: {http_port: 8081}}}\n  api: {hosts: [a], proxy: {run: {http_port: 8080}}}\n", "Conflicting proxy run configurations for host a", ""},
-		{"local registry remote builder", "service: app\nservers: [a]\nregistry: {server: localhost:5000}\nbuilder: {arch: amd64, remote: tcp://builder:2375}\n", "Local registry with remote builder requires an SSH URL (e.g., ssh://user@host)", ""},
+		// the arch that is not this machine's, so the remote builder builds it
+		{"local registry remote builder", "service: app\nservers: [a]\nregistry: {server: localhost:5000}\nbuilder: {arch: " + otherArch() + ", remote: tcp://builder:2375}\n", "Local registry with remote builder requires an SSH URL (e.g., ssh://user@host)", ""},
 		{"require destination", baseYAML + "require_destination: true\n", "You must specify a destination", KindArgument},
 	}
 	for _, tt := range tests {
@@ -170,6 +171,14 @@ func TestValidationMessages(t *testing.T) {
 			}
 		})
 	}
+}
+
+// otherArch is an arch this machine does not build locally.
+func otherArch() string {
+	if LocalArch() == "amd64" {
+		return "arm64"
+	}
+	return "amd64"
 }
 
 func TestValidConfigsLoad(t *testing.T) {

@@ -112,11 +112,12 @@ func gitVersion(gitClone bool) (string, error) {
 }
 
 // checkMinimumVersion fails when minimum_version is above KamalVersion.
+// A minimum_version that is not present? (false, "") is skipped, as Kamal does.
 func (c *Config) checkMinimumVersion() {
-	if c.MinimumVersion == "" {
+	mv := c.root.Get("minimum_version")
+	if !mv.Present() {
 		return
 	}
-	mv := c.root.Get("minimum_version")
 	cmp, err := compareGemVersions(c.MinimumVersion, KamalVersion)
 	if err != nil {
 		raise(mv, KindArgument, "Malformed version number string %s", c.MinimumVersion)

@@ -145,6 +145,10 @@ func (e *emitter) scalarAfterIndicator(n *Node, ind int) {
 // scalar writes a scalar; ind is the indentation used when folding.
 func (e *emitter) scalar(n *Node, ind int, key bool) {
 	if n.IsNull() {
+		if key {
+			// libyaml quotes an empty simple key
+			e.write("''")
+		}
 		return
 	}
 	switch n.Kind {
