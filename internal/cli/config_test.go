@@ -64,7 +64,7 @@ func TestConfigErrors(t *testing.T) {
 		{"missing destination file", map[string]string{"config/deploy.yml": cliBaseYAML}, []string{"config", "-d", "staging"},
 			"  ERROR (RuntimeError): Configuration file not found in $PWD/config/deploy.staging.yml\n"},
 		{"invalid yaml", map[string]string{"config/deploy.yml": "service: app\n\tbad: indent\n"}, []string{"config"},
-			"  ERROR (Psych::SyntaxError): config/deploy.yml:2:1: invalid YAML: found a tab character that violates indentation\n"},
+			"  ERROR (Psych::SyntaxError): config/deploy.yml:1: (<unknown>): found a tab character that violates indentation while scanning a plain scalar at line 1 column 10\n"},
 		{"unknown key", map[string]string{"config/deploy.yml": cliBaseYAML + "colour: blue\n"}, []string{"config"},
 			"  ERROR (Kamal::ConfigurationError): config/deploy.yml:10: unknown key: colour\n"},
 		{"wrong type", map[string]string{"config/deploy.yml": strings.Replace(cliBaseYAML, "web: [1.1.1.1]", "web:\n    hosts: 1.1.1.1", 1)}, []string{"config"},

@@ -43,7 +43,7 @@ func TestErrorKinds(t *testing.T) {
 		{"config", &config.Error{File: "config/deploy.yml", Line: 3, Message: "unknown key: x"},
 			"  ERROR (Kamal::ConfigurationError): config/deploy.yml:3: unknown key: x\n"},
 		{"yaml", &config.YAMLError{File: "config/deploy.yml", Line: 2, Column: 1, Message: "bad"},
-			"  ERROR (Psych::SyntaxError): config/deploy.yml:2:1: invalid YAML: bad\n"},
+			"  ERROR (Psych::SyntaxError): config/deploy.yml:2: (<unknown>): bad at line 2 column 1\n"},
 		{"missing secret", &secrets.NotFoundError{Name: "X", Files: []string{".kamal/secrets"}},
 			"  ERROR (Kamal::ConfigurationError): Secret 'X' not found in .kamal/secrets\n"},
 		{"lock", &deploy.LockError{Msg: "Deploy lock found."}, "  ERROR (Kamal::Cli::LockError): Deploy lock found.\n"},

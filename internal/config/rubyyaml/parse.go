@@ -4,44 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"regexp"
-	"strings"
-	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// SyntaxError is a YAML document that cannot be read, with its position.
-type SyntaxError struct {
-	File    string
-	Line    int
-	Column  int
-	Message string
-	Class   string // the Ruby exception class; "" is Psych::SyntaxError
-}
-
-// Kind names the error like Ruby does (Psych::SyntaxError, Psych::BadAlias,
-// ArgumentError...).
-func (e *SyntaxError) Kind() string {
-	if e.Class != "" {
-		return e.Class
-	}
-	return "Psych::SyntaxError"
-}
-
-func (e *SyntaxError) Error() string {
-	if e.Column > 0 {
-		return fmt.Sprintf("%s:%d:%d: invalid YAML: %s", e.File, e.Line, e.Column, e.Message)
-	}
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: invalid YAML: %s", e.File, e.Line, e.Message)
-	}
-	return fmt.Sprintf("%s: invalid YAML: %s", e.File, e.Message)
-}
-
 // maxExpandedNodes bounds alias expansion ("billion laughs").
 const maxExpandedNodes = 1 << 20
-
-var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 
 // Parse reads one document with Psych's semantics; file names it in errors
 // and positions. An empty document is a Null node.
@@ -88,50 +56,6 @@ func psychInput(data []byte) []byte {
 	return data
 }
 
-// syntaxError turns a parser error into a SyntaxError with the line and
-// column of the problem. The YAML library reports lines inconsistently
-// (sometimes the start of the enclosing block, sometimes none), so the
-// position is found by searching for the shortest prefix of the document
-// that fails with the same problem: the parser stops right where it meets it.
-func syntaxError(file string, data []byte, err error) error {
-	msg := problemOf(err)
-	se := &SyntaxError{File: file, Message: msg}
-	fails := func(k int) bool {
-		var n yaml.Node
-		e := yaml.Unmarshal(data[:k], &n)
-		return e != nil && problemOf(e) == msg
-	}
-	if !fails(len(data)) {
-		return se
-	}
-	lo, hi := 0, len(data) // fails(hi) holds; find the smallest such hi
-	for lo+1 < hi {
-		mid := (lo + hi) / 2
-		if fails(mid) {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	pos := hi - 1
-	if pos < 0 {
-		pos = 0
-	}
-	se.Line = 1 + bytes.Count(data[:pos], []byte("\n"))
-	lineStart := bytes.LastIndexByte(data[:pos], '\n') + 1
-	se.Column = 1 + utf8.RuneCount(data[lineStart:pos])
-	return se
-}
-
-// problemOf strips the library's "yaml: line N:" prefix.
-func problemOf(err error) string {
-	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		return m[2]
-	}
-	return strings.TrimPrefix(msg, "yaml: ")
-}
-
 type convertError struct{ err error }
 
 // converter turns the YAML library's tree into Nodes, expanding aliases and
@@ -145,7 +69,7 @@ type converter struct {
 }
 
 func (c *converter) fail(y *yaml.Node, format string, args ...any) {
-	c.failClass(y, "", format, args...)
+	panic(convertError{&SyntaxError{File: c.file, Line: y.Line, Column: y.Column, Message: fmt.Sprintf(format, args...), ours: true}})
 }
 
 // failClass fails with an error Ruby raises as class (e.g. ArgumentError).

@@ -74,14 +74,23 @@ literal: |
 }
 
 func TestSyntaxErrors(t *testing.T) {
+	// Psych's messages and positions (issue 20 item 2): libyaml's problem
+	// and context, at the line and column where the context starts.
 	tests := []struct{ src, want string }{
-		{"a: b\n\tc: d\n", "f.yml:2:1: invalid YAML: found a tab character that violates indentation"},
-		{"a: *nope\n", "f.yml:1:8: invalid YAML: unknown anchor 'nope' referenced"},
-		{"a:\n  b: 1\n c: 2\n", "f.yml:3:2: invalid YAML: did not find expected key"},
-		{"a: b: c\n", "f.yml:1:5: invalid YAML: mapping values are not allowed in this context"},
-		{"servers:\n  web:\n    - a\n   - b\n", "f.yml:4:4: invalid YAML: did not find expected key"},
-		{"a: @b\n", "f.yml:1:4: invalid YAML: found character that cannot start any token"},
+		{"a: b\n\tc: d\n", "f.yml:1: (<unknown>): found a tab character that violates indentation while scanning a plain scalar at line 1 column 4"},
+		{"a: *nope\n", "f.yml:1: Unknown alias: nope"},
+		{"a:\n  b: 1\n c: 2\n", "f.yml:1: (<unknown>): did not find expected key while parsing a block mapping at line 1 column 1"},
+		{"a: b: c\n", "f.yml:1: (<unknown>): mapping values are not allowed in this context at line 1 column 5"},
+		{"servers:\n  web:\n    - a\n   - b\n", "f.yml:2: (<unknown>): did not find expected key while parsing a block mapping at line 2 column 3"},
+		{"a: @b\n", "f.yml:1: (<unknown>): found character that cannot start any token while scanning for the next token at line 1 column 4"},
 		{"a: &x [*x]\n", `f.yml:1:4: invalid YAML: anchor "x" value contains itself`},
+		// the issue's examples
+		{"service: app\nimage: x\nregistry:\n  server: y\nbuilder: {arch: amd64\nfoo: 1\n", "f.yml:5: (<unknown>): did not find expected ',' or '}' while parsing a flow mapping at line 5 column 10"},
+		{"service: app\nimage: x\nregistry\n", "f.yml:3: (<unknown>): could not find expected ':' while scanning a simple key at line 3 column 1"},
+		{"a: 1\nb\n", "f.yml:2: (<unknown>): could not find expected ':' while scanning a simple key at line 2 column 1"},
+		{"servers: [a, b\nc: 1\n", "f.yml:1: (<unknown>): did not find expected ',' or ']' while parsing a flow sequence at line 1 column 10"},
+		{"a: \"open\nb: 1\n", "f.yml:1: (<unknown>): found unexpected end of stream while scanning a quoted scalar at line 1 column 4"},
+		{"a:\n  - x\n  y: 1\n", "f.yml:2: (<unknown>): did not find expected '-' indicator while parsing a block collection at line 2 column 3"},
 	}
 	for _, tt := range tests {
 		_, err := Parse("f.yml", []byte(tt.src))

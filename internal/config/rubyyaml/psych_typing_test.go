@@ -84,8 +84,8 @@ func TestPsychLocalTimestamp(t *testing.T) {
 
 func TestPsychFloatTagErrors(t *testing.T) {
 	for src, want := range map[string]string{
-		"v: !!float abc": `f.yml:1:4: invalid YAML: invalid value for Float(): "abc"`,
-		"v: !!float ~":   "f.yml:1:4: invalid YAML: can't convert nil into Float",
+		"v: !!float abc": `f.yml:1: invalid value for Float(): "abc"`,
+		"v: !!float ~":   "f.yml:1: can't convert nil into Float",
 	} {
 		_, err := Parse("f.yml", []byte(src))
 		if err == nil || err.Error() != want {
