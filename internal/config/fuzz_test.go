@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,6 +23,17 @@ func FuzzLoadConfig(f *testing.F) {
 		baseYAML + "proxy: {ssl: {certificate_pem: a}}\n",
 		baseYAML + "accessories: {a: {tags: [x]}}\n",
 		"<%= ENV['X'] %>\n", "<% if true %>a: 1<% end %>\n",
+		// Psych's typing and documents (issue 20)
+		baseYAML + "readiness_delay: 1:30\nenv: {clear: {A: 03:30, B: 2024-01-15, C: 2024-01-15 10:20:30 +01:00}}\n",
+		baseYAML + "retain_containers: 99999999999999999999\nlabels: {a: nUlL, b: !!binary aGVsbG8=, c: !!float 1}\n",
+		"%YAML 1.2\n---\n" + baseYAML, "\ufeff" + baseYAML, baseYAML + "hooks_output: :quiet\n",
+		"l: &l [{a: 1}]\nm: {<<: *l}\nn: {\"<<\": {b: 1}}\no: {!!str <<: 1}\n",
+		strings.Replace(baseYAML, "arch: amd64", "arch: amd64\n  args: {~: x, D: 2024-01-15}\n  sbom: true", 1),
+		baseYAML + "logging: {options: {compress: false, tag: , labels: {a: 1}, env: [A]}}\n",
+		baseYAML + "boot: {limit: 25 %}\nssh: {port: 2222.0, forward_agent: true, proxy_command: x}\n",
+		minimalHead + "servers: {web: [a], 1: [b]}\n",
+		// broken YAML for Psych's error positions
+		baseYAML + "builder: {arch: amd64\nfoo: 1\n", "service: app\nimage\n", "a: \"open\n", "a: [b, {c: d\n", "a: *nope\n",
 	} {
 		f.Add([]byte(s))
 	}
