@@ -27,15 +27,11 @@ func loadErr(t *testing.T, yml string) string {
 	return err.Error()
 }
 
-func TestPsychTypingReachesKamalChecks(t *testing.T) {
-	tests := []struct {
-		name, yml, err string
-	}{
-		{"a date is not a string", baseYAML + "env:\n  clear:\n    RELEASE: 2024-01-15\n", "env/clear/RELEASE: should be a string"},
-		{"a time is not a string", baseYAML + "labels:\n  built: 2024-01-15 10:20:30\n", "labels/built: should be a string"},
-		{"a bignum is an integer", baseYAML + "retain_containers: 99999999999999999999\n", ""},
-		{"a quoted date is a string", baseYAML + "env:\n  clear:\n    RELEASE: '2024-01-15'\n", ""},
-	}
+// loadErrorCase is a config and the error it loads with ("" for none).
+type loadErrorCase struct{ name, yml, err string }
+
+func checkLoadErrors(t *testing.T, tests []loadErrorCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := loadErr(t, tt.yml); got != tt.err {
@@ -43,6 +39,16 @@ func TestPsychTypingReachesKamalChecks(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPsychTypingReachesKamalChecks(t *testing.T) {
+	tests := []loadErrorCase{
+		{"a date is not a string", baseYAML + "env:\n  clear:\n    RELEASE: 2024-01-15\n", "env/clear/RELEASE: should be a string"},
+		{"a time is not a string", baseYAML + "labels:\n  built: 2024-01-15 10:20:30\n", "labels/built: should be a string"},
+		{"a bignum is an integer", baseYAML + "retain_containers: 99999999999999999999\n", ""},
+		{"a quoted date is a string", baseYAML + "env:\n  clear:\n    RELEASE: '2024-01-15'\n", ""},
+	}
+	checkLoadErrors(t, tests)
 
 	c := mustLoad(t, strings.Replace(baseYAML, "arch: amd64", "arch: amd64\n  target: :deploy\n  args:\n    BUILD_DATE: 2024-01-15\n    BUILT_AT: 2024-01-15T10:20:30Z", 1)+`readiness_delay: 1:30
 env:
@@ -68,9 +74,7 @@ env:
 }
 
 func TestAcceptWhatKamalAccepts(t *testing.T) {
-	tests := []struct {
-		name, yml, err string
-	}{
+	tests := []loadErrorCase{
 		{"boot limit with a space before %", baseYAML + "boot:\n  limit: 25 %\n", ""},
 		{"ssh port as a whole float string", baseYAML + "ssh:\n  port: \"2222.0\"\n", ""},
 		{"ssh port as a whole float", baseYAML + "ssh:\n  port: 2222.0\n", ""},
@@ -81,13 +85,7 @@ func TestAcceptWhatKamalAccepts(t *testing.T) {
 		{"minimum_version: no is skipped", baseYAML + "minimum_version: no\n", ""},
 		{"local registry, non-SSH remote that builds nothing", "service: app\nservers: [a]\nregistry: {server: localhost:5000}\nbuilder: {arch: " + LocalArch() + ", remote: tcp://builder:2375}\n", ""},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := loadErr(t, tt.yml); got != tt.err {
-				t.Errorf("got %q, want %q", got, tt.err)
-			}
-		})
-	}
+	checkLoadErrors(t, tests)
 	c := mustLoad(t, baseYAML+"boot:\n  limit: 25 %\nssh:\n  port: \"2222.0\"\n")
 	if got := c.Boot.GroupSize(8); got != 2 {
 		t.Errorf("25 %% of 8 hosts: %d", got)

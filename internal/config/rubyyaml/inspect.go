@@ -16,12 +16,12 @@ func (n *Node) Inspect() string {
 	case Null:
 		return "nil"
 	case String:
-		return inspectString(n.Str)
+		return InspectString(n.Str)
 	case Symbol:
 		if symbolNameRE.MatchString(n.Str) {
 			return ":" + n.Str
 		}
-		return ":" + inspectString(n.Str)
+		return ":" + InspectString(n.Str)
 	case Date:
 		return n.Text()
 	case Seq:
@@ -40,7 +40,7 @@ func (n *Node) Inspect() string {
 			if key.Kind == Symbol {
 				name := key.Str
 				if !symbolNameRE.MatchString(name) {
-					name = inspectString(name)
+					name = InspectString(name)
 				}
 				parts[i] = name + ": " + n.Vals[k].Inspect()
 			} else {
@@ -55,8 +55,8 @@ func (n *Node) Inspect() string {
 // symbolNameRE: symbols Ruby prints without quotes.
 var symbolNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*[?!=]?$`)
 
-// inspectString is String#inspect for UTF-8 text.
-func inspectString(s string) string {
+// InspectString is Ruby's String#inspect of UTF-8 text: "a\"b\n".
+func InspectString(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for i, r := range s {
