@@ -91,20 +91,6 @@ func (l Logging) OptionArg(key string, quoteKey func(string) string) string {
 	return quoteKey(key) + "=" + shell.Escape(l.Options[key])
 }
 
-// Pairs returns the docker run logging arguments, e.g.
-// ["--log-opt", `max-size="10m"`] in unescaped form: pairs of flag and
-// key=value (values are NOT shell-escaped; command builders escape them).
-func (l Logging) Pairs() [][2]string {
-	var out [][2]string
-	if l.Driver != "" {
-		out = append(out, [2]string{"--log-driver", l.Driver})
-	}
-	for _, k := range l.OptionsOrder {
-		out = append(out, [2]string{"--log-opt", k + "=" + l.Options[k]})
-	}
-	return out
-}
-
 // Args returns the docker logging arguments as Kamal renders them:
 // `--log-driver "<driver>"` then `--log-opt key="value"` pairs.
 func (l Logging) Args() []string {
