@@ -2,6 +2,7 @@ package rubyyaml
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -145,7 +146,7 @@ func tokenize(s string, n *Node) *Node {
 		}
 		clean := strings.NewReplacer(",", "", "_", "").Replace(s)
 		clean = floatDotRE.ReplaceAllString(clean, "$1")
-		if f, err := strconv.ParseFloat(clean, 64); err == nil || f != 0 {
+		if f, err := strconv.ParseFloat(clean, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 			n.Kind, n.Float = Float, f
 		}
 	case intRE.MatchString(s):
@@ -237,7 +238,7 @@ func rubyFloat(s string) (float64, bool) {
 		return f, true
 	}
 	f, err := strconv.ParseFloat(strings.ReplaceAll(t, "_", ""), 64)
-	return f, err == nil || f != 0
+	return f, err == nil || errors.Is(err, strconv.ErrRange)
 }
 
 // parseTime is Psych's parse_time: without a zone the time is taken as UTC
