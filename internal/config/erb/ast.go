@@ -60,6 +60,10 @@ type (
 		name string
 		up   int // block scopes between the use and the declaration (for assignment)
 	}
+	globalNode struct {
+		position
+		name string // "$?", "$stderr"
+	}
 	constNode struct {
 		position
 		name string

@@ -42,23 +42,31 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 			return nil, err
 		}
 		// Like Ruby's error printer, an empty message reads "unhandled exception".
-		raised := func(msg string) error {
+		raised := func(class, msg string) error {
 			if msg == "" {
 				msg = "unhandled exception"
 			}
-			return errAt(n, "%s", msg)
+			return raiseAt(n, class, "%s", msg)
 		}
 		switch len(args) {
 		case 0:
-			return nil, raised("")
-		case 1:
-			if m, ok := args[0].(module); ok {
-				return nil, raised(string(m))
-			}
-			return nil, raised(toS(args[0]))
-		case 2:
-			if _, ok := args[0].(module); ok {
-				return nil, raised(toS(args[1]))
+			return nil, raised("RuntimeError", "")
+		case 1, 2:
+			m, isClass := args[0].(module)
+			switch {
+			case isClass && exceptionClasses[string(m)]:
+				msg := string(m)
+				if len(args) == 2 {
+					msg = toS(args[1])
+				}
+				return nil, raised(string(m), msg)
+			case isClass:
+				return nil, typeErr(n, "exception class/object expected")
+			case len(args) == 1:
+				if s, ok := args[0].(string); ok {
+					return nil, raised("RuntimeError", s)
+				}
+				return nil, typeErr(n, "exception class/object expected")
 			}
 		}
 		return nil, unsupported(n)
@@ -112,14 +120,14 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 			if i, err := strconv.ParseInt(strings.TrimSpace(x), 0, 64); err == nil {
 				return i, nil
 			}
-			return nil, errAt(n, "invalid value for Integer(): %s", inspectString(x))
+			return nil, argErr(n, "invalid value for Integer(): %s", inspectString(x))
 		case nil:
-			return nil, errAt(n, "can't convert nil into Integer")
+			return nil, typeErr(n, "can't convert nil into Integer")
 		}
 		return nil, unsupported(n)
 	}
 	if plain && !strings.HasSuffix(n.name, "?") && !strings.HasSuffix(n.name, "!") {
-		return nil, errAt(n, "undefined local variable or method '%s'", n.name)
+		return nil, raiseAt(n, "NameError", "undefined local variable or method '%s' for main", n.name)
 	}
 	return nil, unsupported(n)
 }
@@ -137,8 +145,13 @@ func (ev *evaluator) constant(n *constNode) (Value, error) {
 			return nil, errAt(n, "%s is not known: set RBENV_VERSION or add a .ruby-version file (%v)", n.name, err)
 		}
 		return v, nil
-	case "ArgumentError", "RuntimeError", "StandardError", "KeyError":
+	case "String", "Integer", "Array", "Hash", "Symbol", "NilClass", "TrueClass", "FalseClass":
+		return module(n.name), nil // only useful with is_a?
+	}
+	if exceptionClasses[n.name] {
 		return module(n.name), nil // only useful as raise's first argument
+	}
+	switch n.name {
 	case "String", "Integer", "Array", "Hash", "Symbol", "NilClass", "TrueClass", "FalseClass":
 		return module(n.name), nil // only useful with is_a?
 	}
@@ -223,7 +236,7 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		if len(args) == 0 {
 			s, err := toJSON(recv)
 			if err != nil {
-				return nil, errAt(n, "%v", err)
+				return nil, raiseAt(n, "JSON::GeneratorError", "%v", err)
 			}
 			return s, nil
 		}
@@ -295,6 +308,8 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		return ev.uriMethod(r, name, args, n)
 	case *Time:
 		return ev.timeMethod(r, name, args, n)
+	case *processStatus:
+		return ev.statusMethod(r, name, args, n)
 	case module:
 		return ev.moduleMethod(r, name, args, blk, n)
 	}
@@ -327,7 +342,7 @@ func (ev *evaluator) nilMethod(name string, args []Value, blk *block, n node) (V
 	if name == "try" {
 		return nil, nil
 	}
-	return nil, errAt(n, "undefined method '%s' for nil", name)
+	return nil, raiseAt(n, "NoMethodError", "undefined method '%s' for nil", name)
 }
 
 func (ev *evaluator) intMethod(i int64, name string, args []Value, blk *block, n node) (Value, error) {
@@ -383,7 +398,7 @@ func (ev *evaluator) intMethod(i int64, name string, args []Value, blk *block, n
 		switch name {
 		case "+", "-", "*", "/", "%", "<", ">", "<=", ">=":
 			if args[0] == nil || !isNumber(args[0]) {
-				return nil, errAt(n, "%s can't be coerced into Integer", coerceName(args[0]))
+				return nil, typeErr(n, "%s can't be coerced into Integer", coerceName(args[0]))
 			}
 		}
 		return nil, unsupported(n)
@@ -406,7 +421,7 @@ func (ev *evaluator) intMethod(i int64, name string, args []Value, blk *block, n
 		}
 	case "/", "%", "modulo", "div":
 		if j == 0 {
-			return nil, errAt(n, "divided by 0")
+			return nil, raiseAt(n, "ZeroDivisionError", "divided by 0")
 		}
 		if i == math.MinInt64 && j == -1 {
 			return nil, unsupported(n)
@@ -678,7 +693,7 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 			}
 			sep, ok := arg.(string)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into String", className(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into String", className(arg))
 			}
 			return ev.join(a, sep, n, 0)
 		case "include?", "member?":
@@ -694,7 +709,7 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 				return nil, unsupported(n)
 			}
 			if k < 0 {
-				return nil, errAt(n, "negative array size")
+				return nil, argErr(n, "negative array size")
 			}
 			if k > int64(len(elems)) {
 				k = int64(len(elems))
@@ -709,7 +724,7 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 				if name == "dig" || arg != nil {
 					return nil, unsupported(n)
 				}
-				return nil, errAt(n, "no implicit conversion from nil to integer")
+				return nil, typeErr(n, "no implicit conversion from nil to integer")
 			}
 			if k < 0 {
 				k += int64(len(elems))
@@ -721,7 +736,7 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 		case "+", "concat":
 			other, ok := arg.(*Array)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into Array", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into Array", coerceName(arg))
 			}
 			if name == "concat" {
 				a.elems = append(a.elems, other.elems...)
@@ -731,7 +746,7 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 		case "-":
 			other, ok := arg.(*Array)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into Array", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into Array", coerceName(arg))
 			}
 			var out []Value
 			for _, e := range elems {
@@ -914,7 +929,7 @@ func (ev *evaluator) hashMethod(h *Hash, name string, args []Value, blk *block, 
 			if len(args) == 2 {
 				return args[1], nil
 			}
-			return nil, errAt(n, "key not found: %s", inspect(args[0]))
+			return nil, raiseAt(n, "KeyError", "key not found: %s", inspect(args[0]))
 		}
 	case "dig":
 		if len(args) >= 1 {
@@ -990,17 +1005,17 @@ func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *bloc
 		case (name == "generate" || name == "dump") && len(args) == 1:
 			s, err := toJSON(args[0])
 			if err != nil {
-				return nil, errAt(n, "%v", err)
+				return nil, raiseAt(n, "JSON::GeneratorError", "%v", err)
 			}
 			return s, nil
 		case name == "parse" && len(args) == 1:
 			s, ok := args[0].(string)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into String", coerceName(args[0]))
+				return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(args[0]))
 			}
 			v, err := parseJSON(s)
 			if err != nil {
-				return nil, errAt(n, "%v", err)
+				return nil, raiseAt(n, "JSON::ParserError", "%v", err)
 			}
 			return v, nil
 		}
@@ -1026,7 +1041,7 @@ func (ev *evaluator) envMethod(name string, args []Value, blk *block, n node) (V
 	}
 	key, ok := args[0].(string)
 	if !ok {
-		return nil, errAt(n, "no implicit conversion of %s into String", coerceName(args[0]))
+		return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(args[0]))
 	}
 	v, found := ev.lookupEnv(key)
 	switch name {
@@ -1050,7 +1065,7 @@ func (ev *evaluator) envMethod(name string, args []Value, blk *block, n node) (V
 		if len(args) == 2 {
 			return args[1], nil
 		}
-		return nil, errAt(n, "key not found: %s", inspectString(key))
+		return nil, raiseAt(n, "KeyError", "key not found: %s", inspectString(key))
 	case "key?", "has_key?", "include?", "member?":
 		if len(args) == 1 {
 			return found, nil
@@ -1076,7 +1091,7 @@ func (ev *evaluator) fileMethod(name string, args []Value, n node) (Value, error
 		}
 		s, ok := a.(string)
 		if !ok {
-			return nil, errAt(n, "no implicit conversion of %s into String", coerceName(a))
+			return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(a))
 		}
 		strs = append(strs, s)
 	}
@@ -1084,7 +1099,7 @@ func (ev *evaluator) fileMethod(name string, args []Value, n node) (Value, error
 	case name == "read" && len(strs) == 1:
 		data, err := readFile(strs[0])
 		if err != nil {
-			return nil, errAt(n, "%s", fileError(err, strs[0]))
+			return nil, fileErr(n, err, strs[0])
 		}
 		return string(data), nil
 	case (name == "exist?") && len(strs) == 1:

@@ -3,8 +3,8 @@ package erb
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"time"
@@ -12,12 +12,18 @@ import (
 
 // Options configures Render.
 type Options struct {
-	File      string                           // path shown in errors, e.g. "config/deploy.yml"
-	Dir       string                           // the config file's folder (where .ruby-version is looked for)
-	LookupEnv func(string) (string, bool)      // nil: os.LookupEnv
-	SetEnv    func(key, value string)          // used by Dotenv.load/overload; nil: os.Setenv
-	Shell     func(cmd string) (string, error) // backticks and %x(); nil: sh -c, stderr to os.Stderr
-	Now       func() time.Time                 // nil: time.Now
+	File      string                      // path shown in errors, e.g. "config/deploy.yml"
+	Dir       string                      // the config file's folder (where .ruby-version is looked for)
+	LookupEnv func(string) (string, bool) // nil: os.LookupEnv
+	SetEnv    func(key, value string)     // used by Dotenv.load/overload; nil: os.Setenv
+	// Shell runs backticks and %x() and returns the command's standard
+	// output. An error with an ExitCode() int method (as *exec.ExitError
+	// has) is a command that ran and failed: as in Ruby, rendering goes on
+	// with its output and $? holds the status. nil: sh -c, stderr to Stderr.
+	Shell  func(cmd string) (string, error)
+	Now    func() time.Time // nil: time.Now
+	Stdout io.Writer        // puts, print, p; nil: os.Stdout
+	Stderr io.Writer        // warn, $stderr, a command's standard error; nil: os.Stderr
 }
 
 // Render evaluates an ERB template written in the subset of Ruby that
@@ -37,8 +43,11 @@ func Render(src []byte, opts Options) (out []byte, err error) {
 	if opts.SetEnv == nil {
 		opts.SetEnv = func(k, v string) { _ = os.Setenv(k, v) }
 	}
-	if opts.Shell == nil {
-		opts.Shell = defaultShell
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -48,53 +57,21 @@ func Render(src []byte, opts Options) (out []byte, err error) {
 	}
 	toks, codes, serr := compileTemplate(string(src))
 	if serr != nil {
-		return nil, fmt.Errorf("%s:%d: unsupported Ruby in ERB: %s", opts.File, serr.line, serr.snippet)
+		return nil, &Error{File: opts.File, Line: serr.line, Message: "unsupported Ruby in ERB: " + serr.snippet}
 	}
 	prog, serr := parseProgram(toks, codes)
 	if serr != nil {
-		return nil, fmt.Errorf("%s:%d: unsupported Ruby in ERB: %s", opts.File, serr.line, serr.snippet)
+		return nil, &Error{File: opts.File, Line: serr.line, Message: "unsupported Ruby in ERB: " + serr.snippet}
 	}
 	ev := &evaluator{opts: opts, env: map[string]string{}}
 	if _, err := ev.eval(prog, &scope{vars: map[string]Value{}}); err != nil {
 		var re *rubyError
 		if errors.As(err, &re) {
-			return nil, fmt.Errorf("%s:%d: %s", opts.File, re.line, re.msg)
+			return nil, &Error{File: opts.File, Line: re.line, Class: re.class, Message: re.msg}
 		}
 		return nil, fmt.Errorf("%s: %w", opts.File, err)
 	}
 	return []byte(ev.out.String()), nil
-}
-
-// defaultShell runs cmd with sh -c like Ruby's backticks, but a failing
-// command is an error rather than a silently empty value.
-func defaultShell(cmd string) (string, error) {
-	c := exec.Command("sh", "-c", cmd)
-	c.Stderr = os.Stderr
-	out, err := c.Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return "", fmt.Errorf("command `%s` failed with exit status %d", cmd, ee.ExitCode())
-		}
-		return "", fmt.Errorf("command `%s` failed: %v", cmd, err)
-	}
-	return string(out), nil
-}
-
-// rubyError is an error raised while evaluating, at a template line.
-type rubyError struct {
-	line int
-	msg  string
-}
-
-func (e *rubyError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
-
-func errAt(n node, format string, args ...any) error {
-	return &rubyError{line: n.pos().line, msg: fmt.Sprintf(format, args...)}
-}
-
-func unsupported(n node) error {
-	return &rubyError{line: n.pos().line, msg: "unsupported Ruby in ERB: " + snippetOf(n.pos().src)}
 }
 
 // maxOutput bounds the rendered text and any single string built while
@@ -132,6 +109,7 @@ type evaluator struct {
 	env         map[string]string // variables set while rendering (Dotenv, ENV[]=)
 	rubyVersion string
 	steps       int
+	status      *processStatus // $?, the last backtick command's status
 }
 
 // maxSteps bounds evaluation work (each, times ...).
@@ -202,11 +180,7 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 		case tSymbol:
 			return Symbol(s), nil
 		case tXString:
-			out, err := ev.opts.Shell(s)
-			if err != nil {
-				return nil, errAt(n, "%v", err)
-			}
-			return out, nil
+			return ev.backtick(s, n)
 		}
 		return s, nil
 	case *regexpNode:
@@ -272,6 +246,8 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 		return v, nil
 	case *constNode:
 		return ev.constant(n)
+	case *globalNode:
+		return ev.global(n)
 	case *andNode:
 		l, err := ev.eval(n.left, sc)
 		if err != nil || !truthy(l) {
@@ -421,7 +397,7 @@ func (ev *evaluator) indexSet(recv Value, args []Value, v Value, n node) error {
 			}
 			s, ok := v.(string)
 			if !ok {
-				return errAt(n, "no implicit conversion of %s into String", className(v))
+				return typeErr(n, "no implicit conversion of %s into String", className(v))
 			}
 			ev.setEnv(k, s)
 			return nil
@@ -437,7 +413,7 @@ func (ev *evaluator) indexSet(recv Value, args []Value, v Value, n node) error {
 					i += int64(len(r.elems))
 				}
 				if i < 0 {
-					return errAt(n, "index %d too small for array", i-int64(len(r.elems)))
+					return raiseAt(n, "IndexError", "index %d too small for array", i-int64(len(r.elems)))
 				}
 				if i >= int64(len(r.elems)) {
 					if i > maxOutput {
@@ -498,8 +474,7 @@ func (ev *evaluator) call(n *callNode, sc *scope) (Value, error) {
 	}
 	recv, err := ev.eval(n.recv, sc)
 	if err != nil {
-		var re *rubyError
-		if _, isConst := n.recv.(*constNode); isConst && errors.As(err, &re) && strings.HasPrefix(re.msg, "unsupported Ruby") {
+		if _, isConst := n.recv.(*constNode); isConst && isUnsupported(err) {
 			return nil, unsupported(n) // name the whole call, not just the constant
 		}
 		return nil, err

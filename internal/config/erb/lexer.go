@@ -20,6 +20,7 @@ const (
 	tSymbols // %i[]
 	tSymbol  // :foo, :"foo"
 	tRegexp  // /.../, %r{}
+	tGlobal  // $?, $stderr, $1
 	tOp      // operators and punctuation
 	tKeyword
 	tText        // template text (synthesised from a text segment)
@@ -110,7 +111,7 @@ func (lx *lexer) valueEnd() bool {
 	}
 	t := lx.toks[len(lx.toks)-1]
 	switch t.kind {
-	case tIdent, tConst, tInt, tString, tXString, tWords, tSymbols, tSymbol, tRegexp:
+	case tIdent, tConst, tInt, tString, tXString, tWords, tSymbols, tSymbol, tRegexp, tGlobal:
 		return true
 	case tKeyword:
 		return t.val == "end" || t.val == "nil" || t.val == "true" || t.val == "false" || t.val == "self"
@@ -288,8 +289,17 @@ func (lx *lexer) run(inInterp bool) *lexError {
 			tok.kind = tRegexp
 			tok.parts = parts
 			tok.flags = lx.regexpFlags()
+		case c == '$' && lx.pos+1 < len(lx.src) && (isIdentStart(lx.src[lx.pos+1]) || strings.IndexByte("?~!0123456789", lx.src[lx.pos+1]) >= 0):
+			lx.pos += 2
+			if isIdentStart(lx.src[lx.pos-1]) {
+				for lx.pos < len(lx.src) && isIdentChar(lx.src[lx.pos]) {
+					lx.pos++
+				}
+			}
+			tok.kind = tGlobal
+			tok.val = lx.src[start:lx.pos]
 		case c == '$' || c == '@' || c == '?' && !lx.valueEnd() && lx.pos+1 < len(lx.src) && isIdentChar(lx.src[lx.pos+1]):
-			// Globals, instance variables, character literals.
+			// Instance variables, character literals.
 			return lx.fail(start)
 		default:
 			op := lx.operator()

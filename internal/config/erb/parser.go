@@ -543,7 +543,7 @@ func (p *parser) callArgs(call *callNode, bare bool) {
 // begins an argument rather than continuing an expression.
 func (p *parser) startsCommandArg(t token, bare bool) bool {
 	switch t.kind {
-	case tInt, tString, tXString, tSymbol, tWords, tSymbols, tRegexp, tIdent, tConst, tLabel:
+	case tInt, tString, tXString, tSymbol, tWords, tSymbols, tRegexp, tIdent, tConst, tLabel, tGlobal:
 		return true
 	case tKeyword:
 		return t.val == "nil" || t.val == "true" || t.val == "false" || t.val == "self" || t.val == "__dir__"
@@ -793,6 +793,8 @@ func (p *parser) primary() node {
 		case "{":
 			return p.hashLiteral(start)
 		}
+	case tGlobal:
+		return &globalNode{position: p.span(start), name: t.val}
 	case tConst:
 		if p.isOp("(") && !p.peek().space {
 			call := &callNode{name: t.val}

@@ -20,15 +20,15 @@ func (ev *evaluator) uriParse(v Value, n node) (Value, error) {
 		if u, isURI := v.(*URI); isURI {
 			return u, nil
 		}
-		return nil, errAt(n, "bad URI (is not URI?): %s", inspect(v))
+		return nil, raiseAt(n, "URI::InvalidURIError", "bad URI (is not URI?): %s", inspect(v))
 	}
 	// Unlike Ruby, the message leaves out the text: URLs often carry passwords.
 	if strings.ContainsAny(s, " \t\n\r\"<>\\^`{|}") {
-		return nil, errAt(n, "bad URI (is not URI?) in %s", n.pos().src)
+		return nil, raiseAt(n, "URI::InvalidURIError", "bad URI (is not URI?) in %s", n.pos().src)
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, errAt(n, "bad URI (is not URI?) in %s", n.pos().src)
+		return nil, raiseAt(n, "URI::InvalidURIError", "bad URI (is not URI?) in %s", n.pos().src)
 	}
 	return &URI{u: u, raw: s}, nil
 }
@@ -115,7 +115,7 @@ func (ev *evaluator) timeMethod(t *Time, name string, args []Value, n node) (Val
 	if name == "strftime" && len(args) == 1 {
 		f, ok := args[0].(string)
 		if !ok {
-			return nil, errAt(n, "no implicit conversion of %s into String", coerceName(args[0]))
+			return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(args[0]))
 		}
 		s, err := strftime(t, f)
 		if err != nil {
@@ -316,7 +316,7 @@ func (ev *evaluator) dotenv(name string, args []Value, n node) (Value, error) {
 			if !strict && (errors.Is(err, fs.ErrNotExist) || isDirErr(err)) {
 				continue
 			}
-			return nil, errAt(n, "%s", fileError(err, f))
+			return nil, fileErr(n, err, f)
 		}
 		vars, err := secrets.ParseDotenv(data, secrets.DotenvOptions{File: f, LookupEnv: ev.lookupEnv, Shell: ev.opts.Shell})
 		if err != nil {
@@ -351,6 +351,9 @@ func parseJSON(s string) (Value, error) {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	v, err := decodeJSON(dec, 0)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, errors.New("unexpected end of input")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -366,7 +369,7 @@ func decodeJSON(dec *json.Decoder, depth int) (Value, error) {
 	}
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, fmt.Errorf("unexpected token in JSON: %v", err)
+		return nil, fmt.Errorf("unexpected token in JSON: %w", err)
 	}
 	switch t := tok.(type) {
 	case nil:

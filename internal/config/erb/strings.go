@@ -122,13 +122,13 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 		case "first", "last":
 			k, ok := arg.(int64)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into Integer", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into Integer", coerceName(arg))
 			}
 			return stringEnds(s, name, k, n)
 		case "+":
 			o, ok := arg.(string)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into String", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(arg))
 			}
 			if len(s)+len(o) > maxOutput {
 				return nil, errAt(n, "string is larger than %d bytes", maxOutput)
@@ -137,10 +137,10 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 		case "*":
 			k, ok := arg.(int64)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into Integer", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into Integer", coerceName(arg))
 			}
 			if k < 0 {
-				return nil, errAt(n, "negative argument")
+				return nil, argErr(n, "negative argument")
 			}
 			if len(s) > 0 && k > int64(maxOutput/len(s)) {
 				return nil, errAt(n, "string is larger than %d bytes", maxOutput)
@@ -149,7 +149,7 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 		case "<", ">", "<=", ">=":
 			o, ok := arg.(string)
 			if !ok {
-				return nil, errAt(n, "comparison of String with %s failed", inspectOrClass(arg))
+				return nil, argErr(n, "comparison of String with %s failed", inspectOrClass(arg))
 			}
 			c := strings.Compare(s, o)
 			return name == "<" && c < 0 || name == ">" && c > 0 || name == "<=" && c <= 0 || name == ">=" && c >= 0, nil
@@ -165,13 +165,13 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 		case "include?":
 			o, ok := arg.(string)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into String", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(arg))
 			}
 			return strings.Contains(s, o), nil
 		case "delete_prefix", "delete_suffix":
 			o, ok := arg.(string)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into String", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(arg))
 			}
 			if name == "delete_prefix" {
 				return strings.TrimPrefix(s, o), nil
@@ -232,7 +232,7 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 			from, ok1 := args[0].(string)
 			to, ok2 := args[1].(string)
 			if !ok1 || !ok2 {
-				return nil, errAt(n, "no implicit conversion of %s into String", coerceName(firstNonString(args)))
+				return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(firstNonString(args)))
 			}
 			return trString(s, from, to, n)
 		case "gsub", "sub":
@@ -257,13 +257,13 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 				}
 			case *Regexp:
 				if name == "end_with?" {
-					return nil, errAt(n, "no implicit conversion of Regexp into String")
+					return nil, typeErr(n, "no implicit conversion of Regexp into String")
 				}
 				if loc := p.re.FindStringIndex(s); loc != nil && loc[0] == 0 {
 					return true, nil
 				}
 			default:
-				return nil, errAt(n, "no implicit conversion of %s into String", coerceName(a))
+				return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(a))
 			}
 		}
 		return false, nil
@@ -400,7 +400,7 @@ func splitString(s string, sep Value, limit int64, n node) (Value, error) {
 	case *Regexp:
 		parts = regexpSplit(s, p, limit)
 	default:
-		return nil, errAt(n, "wrong argument type %s (expected Regexp)", className(sep))
+		return nil, typeErr(n, "wrong argument type %s (expected Regexp)", className(sep))
 	}
 	if s == "" {
 		parts = nil
@@ -493,7 +493,7 @@ func (ev *evaluator) substitute(s string, global bool, pat, repl Value, blk *blo
 		locs = p.re.FindAllStringSubmatchIndex(s, k)
 		names = p.re.SubexpNames()
 	default:
-		return nil, errAt(n, "wrong argument type %s (expected Regexp)", className(pat))
+		return nil, typeErr(n, "wrong argument type %s (expected Regexp)", className(pat))
 	}
 	var b strings.Builder
 	last := 0
@@ -519,7 +519,7 @@ func (ev *evaluator) substitute(s string, global bool, pat, repl Value, blk *blo
 			v, _ := r.get(match)
 			b.WriteString(toS(v))
 		default:
-			return nil, errAt(n, "no implicit conversion of %s into String", coerceName(repl))
+			return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(repl))
 		}
 		if b.Len() > maxOutput {
 			return nil, errAt(n, "string is larger than %d bytes", maxOutput)
@@ -637,7 +637,7 @@ func parseTrSet(spec string) (trSet, error) {
 func trString(s, from, to string, n node) (Value, error) {
 	f, err := parseTrSet(from)
 	if err != nil {
-		return nil, errAt(n, "invalid range in string transliteration")
+		return nil, argErr(n, "invalid range in string transliteration")
 	}
 	tset, err := parseTrSet(to)
 	if err != nil || tset.negate {
@@ -671,7 +671,7 @@ func trString(s, from, to string, n node) (Value, error) {
 // stringEnds is ActiveSupport's String#first(k) / String#last(k), by characters.
 func stringEnds(s, name string, k int64, n node) (Value, error) {
 	if k < 0 {
-		return nil, errAt(n, "negative limit")
+		return nil, argErr(n, "negative limit")
 	}
 	r := []rune(s)
 	if k > int64(len(r)) {

@@ -143,6 +143,8 @@ func className(v Value) string {
 		return "URI::Generic"
 	case *Time:
 		return "Time"
+	case *processStatus:
+		return "Process::Status"
 	case module:
 		return string(x)
 	}
@@ -173,6 +175,8 @@ func toS(v Value) string {
 		return x.t.Format("2006-01-02 15:04:05 -0700")
 	case module:
 		return string(x)
+	case *processStatus:
+		return x.String()
 	}
 	return fmt.Sprint(v)
 }
@@ -235,6 +239,8 @@ func inspectRec(v Value, active []any) string {
 		return "#<URI::Generic " + x.raw + ">"
 	case *Time:
 		return x.t.Format("2006-01-02 15:04:05.999999999 -0700")
+	case *processStatus:
+		return "#<Process::Status: " + x.String() + ">"
 	}
 	return toS(v)
 }
