@@ -35,6 +35,10 @@ type (
 		position
 		val int64
 	}
+	floatNode struct {
+		position
+		val float64
+	}
 	selfNode struct{ position }
 	// strNode is a string, symbol or backtick literal with interpolation.
 	strNode struct {

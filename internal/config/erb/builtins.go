@@ -88,7 +88,20 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 			}
 		}
 		return true, nil
-	case "URI", "Integer", "String", "Array":
+	case "format", "sprintf":
+		if len(n.args) == 0 || n.block != nil {
+			return nil, unsupported(n)
+		}
+		args, err := ev.evalArgs(n.args, sc)
+		if err != nil {
+			return nil, err
+		}
+		f, ok := args[0].(string)
+		if !ok {
+			return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(args[0]))
+		}
+		return ev.sprintf(f, args[1:], n)
+	case "URI", "Integer", "String", "Array", "Float":
 		if len(n.args) != 1 || n.block != nil {
 			return nil, unsupported(n)
 		}
@@ -111,10 +124,27 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 				return ev.hashMethod(x, "to_a", nil, nil, n)
 			}
 			return &Array{elems: []Value{args[0]}}, nil
+		case "Float":
+			switch x := args[0].(type) {
+			case int64:
+				return float64(x), nil
+			case float64:
+				return x, nil
+			case string:
+				if f, ok := strictFloat(x); ok {
+					return f, nil
+				}
+				return nil, argErr(n, "invalid value for Float(): %s", inspectString(x))
+			case nil:
+				return nil, typeErr(n, "can't convert nil into Float")
+			}
+			return nil, typeErr(n, "can't convert %s into Float", className(args[0]))
 		}
 		switch x := args[0].(type) {
 		case int64:
 			return x, nil
+		case float64:
+			return floatToInt(x, n)
 		case string:
 			// Base prefixes as in Ruby: 0x, 0b, 0o and a leading 0 for octal.
 			if i, err := strconv.ParseInt(strings.TrimSpace(x), 0, 64); err == nil {
@@ -247,6 +277,20 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		if name == "then" && blk != nil && len(args) == 0 {
 			return blk.fn([]Value{recv})
 		}
+	case "class":
+		if len(args) == 0 && blk == nil {
+			return module(className(recv)), nil
+		}
+	case "<=>":
+		if len(args) == 1 {
+			if c, ok := compare(recv, args[0]); ok {
+				return int64(c), nil
+			}
+			if equal(recv, args[0]) {
+				return int64(0), nil
+			}
+			return nil, nil
+		}
 	case "is_a?", "kind_of?", "instance_of?":
 		if len(args) == 1 {
 			if m, ok := args[0].(module); ok {
@@ -264,8 +308,8 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		if name == "!" && len(args) == 0 {
 			return !r, nil
 		}
-	case int64:
-		return ev.intMethod(r, name, args, blk, n)
+	case int64, float64:
+		return ev.numMethod(r, name, args, blk, n)
 	case string:
 		return ev.stringMethod(r, name, args, blk, n)
 	case Symbol:
@@ -329,6 +373,8 @@ func (ev *evaluator) nilMethod(name string, args []Value, blk *block, n node) (V
 			return newHash(), nil
 		case "to_i":
 			return int64(0), nil
+		case "to_f":
+			return 0.0, nil
 		case "!":
 			return true, nil
 		}
@@ -344,112 +390,6 @@ func (ev *evaluator) nilMethod(name string, args []Value, blk *block, n node) (V
 	}
 	return nil, raiseAt(n, "NoMethodError", "undefined method '%s' for nil", name)
 }
-
-func (ev *evaluator) intMethod(i int64, name string, args []Value, blk *block, n node) (Value, error) {
-	if len(args) == 0 && blk == nil {
-		switch name {
-		case "to_s":
-			return strconv.FormatInt(i, 10), nil
-		case "to_i", "to_int":
-			return i, nil
-		case "-@":
-			if i == math.MinInt64 {
-				return nil, unsupported(n)
-			}
-			return -i, nil
-		case "zero?":
-			return i == 0, nil
-		case "positive?":
-			return i > 0, nil
-		case "negative?":
-			return i < 0, nil
-		case "even?":
-			return i%2 == 0, nil
-		case "odd?":
-			return i%2 != 0, nil
-		case "abs":
-			if i == math.MinInt64 {
-				return nil, unsupported(n)
-			}
-			if i < 0 {
-				return -i, nil
-			}
-			return i, nil
-		case "succ", "next":
-			return ev.intMethod(i, "+", []Value{int64(1)}, nil, n)
-		}
-	}
-	if name == "times" && len(args) == 0 && blk != nil {
-		for k := int64(0); k < i; k++ {
-			if ev.steps++; ev.steps > maxSteps {
-				return nil, errAt(n, "template does too much work (more than %d steps)", maxSteps)
-			}
-			if _, err := blk.fn([]Value{k}); err != nil {
-				return nil, err
-			}
-		}
-		return i, nil
-	}
-	if len(args) != 1 {
-		return nil, unsupported(n)
-	}
-	j, ok := args[0].(int64)
-	if !ok {
-		switch name {
-		case "+", "-", "*", "/", "%", "<", ">", "<=", ">=":
-			if args[0] == nil || !isNumber(args[0]) {
-				return nil, typeErr(n, "%s can't be coerced into Integer", coerceName(args[0]))
-			}
-		}
-		return nil, unsupported(n)
-	}
-	switch name {
-	case "+":
-		if s := i + j; (s > i) == (j > 0) {
-			return s, nil
-		}
-	case "-":
-		if s := i - j; (s < i) == (j > 0) {
-			return s, nil
-		}
-	case "*":
-		if i == 0 || j == 0 {
-			return int64(0), nil
-		}
-		if p := i * j; p/j == i && !(i == -1 && j == math.MinInt64) && !(j == -1 && i == math.MinInt64) {
-			return p, nil
-		}
-	case "/", "%", "modulo", "div":
-		if j == 0 {
-			return nil, raiseAt(n, "ZeroDivisionError", "divided by 0")
-		}
-		if i == math.MinInt64 && j == -1 {
-			return nil, unsupported(n)
-		}
-		q, m := i/j, i%j
-		if m != 0 && (m < 0) != (j < 0) { // Ruby floors
-			q--
-			m += j
-		}
-		if name == "%" || name == "modulo" {
-			return m, nil
-		}
-		return q, nil
-	case "<":
-		return i < j, nil
-	case ">":
-		return i > j, nil
-	case "<=":
-		return i <= j, nil
-	case ">=":
-		return i >= j, nil
-	default:
-		return nil, unsupported(n)
-	}
-	return nil, unsupported(n) // overflow: Ruby would switch to big integers
-}
-
-func isNumber(v Value) bool { _, ok := v.(int64); return ok }
 
 // coerceName is how Ruby names the operand in "X can't be coerced into Integer".
 func coerceName(v Value) string {
@@ -564,7 +504,7 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 			case "count":
 				return int64(len(out)), nil
 			case "sum":
-				return ev.sum(out, n)
+				return ev.sum(out, int64(0), n)
 			}
 			return &Array{elems: out}, nil
 		}
@@ -664,7 +604,7 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 		case "to_a", "entries":
 			return a, nil
 		case "sum":
-			return ev.sum(elems, n)
+			return ev.sum(elems, int64(0), n)
 		case "min", "max":
 			if len(elems) == 0 {
 				return nil, nil
@@ -792,10 +732,41 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 	return nil, unsupported(n)
 }
 
-func (ev *evaluator) sum(elems []Value, n node) (Value, error) {
-	var total Value = int64(0)
-	for _, e := range elems {
-		v, err := ev.intMethod(total.(int64), "+", []Value{e}, nil, n)
+// sum is Array#sum: Integers exactly, Floats with Kahan-Babuska
+// compensation as Ruby does ([0.1, 0.2, 0.3].sum is 0.6), anything else
+// with +.
+func (ev *evaluator) sum(elems []Value, total Value, n node) (Value, error) {
+	k := 0
+	for ; k < len(elems); k++ {
+		a, ok1 := total.(int64)
+		b, ok2 := elems[k].(int64)
+		if !ok1 || !ok2 {
+			break
+		}
+		v, err := intArith(a, b, "+", n)
+		if err != nil {
+			return nil, err
+		}
+		total = v
+	}
+	if k < len(elems) && isNumber(total) && isNumber(elems[k]) {
+		f, c := toFloat(total), 0.0
+		for ; k < len(elems) && isNumber(elems[k]); k++ {
+			x := toFloat(elems[k])
+			t := f + x
+			if math.IsInf(t, 0) || math.IsNaN(t) {
+				c = 0
+			} else if math.Abs(f) >= math.Abs(x) {
+				c += (f - t) + x
+			} else {
+				c += (x - t) + f
+			}
+			f = t
+		}
+		total = f + c
+	}
+	for ; k < len(elems); k++ {
+		v, err := ev.send(total, "+", []Value{elems[k]}, nil, n)
 		if err != nil {
 			return nil, err
 		}

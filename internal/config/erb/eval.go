@@ -169,6 +169,8 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 		return n.val, nil
 	case *intNode:
 		return n.val, nil
+	case *floatNode:
+		return n.val, nil
 	case *selfNode:
 		return module("main"), nil
 	case *strNode:

@@ -14,6 +14,7 @@ const (
 	tConst           // Foo
 	tLabel           // foo: (hash key / keyword argument)
 	tInt
+	tFloat
 	tString  // '...', "...", %q, %Q
 	tXString // `...`, %x()
 	tWords   // %w[], %W[]
@@ -111,7 +112,7 @@ func (lx *lexer) valueEnd() bool {
 	}
 	t := lx.toks[len(lx.toks)-1]
 	switch t.kind {
-	case tIdent, tConst, tInt, tString, tXString, tWords, tSymbols, tSymbol, tRegexp, tGlobal:
+	case tIdent, tConst, tInt, tFloat, tString, tXString, tWords, tSymbols, tSymbol, tRegexp, tGlobal:
 		return true
 	case tKeyword:
 		return t.val == "end" || t.val == "nil" || t.val == "true" || t.val == "false" || t.val == "self"
@@ -196,21 +197,11 @@ func (lx *lexer) run(inInterp bool) *lexError {
 			tok.kind = tNewline
 			tok.val = string(c)
 		case c >= '0' && c <= '9':
-			for lx.pos < len(lx.src) && (lx.src[lx.pos] >= '0' && lx.src[lx.pos] <= '9' || lx.src[lx.pos] == '_' && lx.pos+1 < len(lx.src) && lx.src[lx.pos+1] >= '0' && lx.src[lx.pos+1] <= '9') {
-				lx.pos++
-			}
-			if lx.pos < len(lx.src) && (isIdentChar(lx.src[lx.pos]) || lx.src[lx.pos] == '.' && lx.pos+1 < len(lx.src) && lx.src[lx.pos+1] >= '0' && lx.src[lx.pos+1] <= '9') {
-				// Floats, hex, octal, rationals: outside the subset.
+			kind, val, ok := lx.number()
+			if !ok {
 				return lx.fail(start)
 			}
-			if c == '0' && lx.pos-start > 1 {
-				return lx.fail(start) // 0755 is octal in Ruby
-			}
-			tok.kind = tInt
-			tok.val = strings.ReplaceAll(lx.src[start:lx.pos], "_", "")
-			if _, err := strconv.ParseInt(tok.val, 10, 64); err != nil {
-				return lx.fail(start)
-			}
+			tok.kind, tok.val = kind, val
 		case isIdentStart(c):
 			for lx.pos < len(lx.src) && isIdentChar(lx.src[lx.pos]) {
 				lx.pos++
@@ -717,4 +708,85 @@ func (lx *lexer) wordList(closer, nest byte, interp bool) ([][]strPart, *lexErro
 		lx.pos++
 	}
 	return nil, lx.fail(start)
+}
+
+// number lexes an Integer (decimal, 0x hexadecimal, 0b binary, 0o or
+// leading-0 octal, 0d decimal, with single underscores between digits)
+// or a Float (1.5, 1e3, 1.5e-3). val is the value in decimal (Integer)
+// or Go syntax (Float).
+func (lx *lexer) number() (tokKind, string, bool) {
+	src, start := lx.src, lx.pos
+	digitsOf := func(valid func(byte) bool) string {
+		var b strings.Builder
+		for lx.pos < len(src) {
+			c := src[lx.pos]
+			switch {
+			case valid(c):
+				b.WriteByte(c)
+			case c == '_' && lx.pos+1 < len(src) && valid(src[lx.pos+1]) && b.Len() > 0:
+			default:
+				return b.String()
+			}
+			lx.pos++
+		}
+		return b.String()
+	}
+	isDec := func(c byte) bool { return c >= '0' && c <= '9' }
+	base := 10
+	if src[start] == '0' && start+1 < len(src) {
+		switch c := src[start+1]; {
+		case c == 'x' || c == 'X':
+			base, lx.pos = 16, start+2
+		case c == 'b' || c == 'B':
+			base, lx.pos = 2, start+2
+		case c == 'o' || c == 'O':
+			base, lx.pos = 8, start+2
+		case c == 'd' || c == 'D':
+			base, lx.pos = 10, start+2
+		case isDec(c) || c == '_':
+			base, lx.pos = 8, start+1 // 0755
+		}
+	}
+	if lx.pos > start {
+		// A prefixed integer.
+		digits := digitsOf(func(c byte) bool {
+			return isDec(c) && int(c-'0') < base || base == 16 && strings.IndexByte("abcdefABCDEF", c) >= 0
+		})
+		if digits == "" || lx.pos < len(src) && isIdentChar(src[lx.pos]) {
+			return 0, "", false
+		}
+		v, err := strconv.ParseInt(digits, base, 64)
+		if err != nil {
+			return 0, "", false
+		}
+		return tInt, strconv.FormatInt(v, 10), true
+	}
+	text := digitsOf(isDec)
+	kind := tInt
+	if lx.pos+1 < len(src) && src[lx.pos] == '.' && isDec(src[lx.pos+1]) {
+		lx.pos++
+		text += "." + digitsOf(isDec)
+		kind = tFloat
+	}
+	if lx.pos < len(src) && (src[lx.pos] == 'e' || src[lx.pos] == 'E') {
+		k := lx.pos + 1
+		if k < len(src) && (src[k] == '+' || src[k] == '-') {
+			k++
+		}
+		if k < len(src) && isDec(src[k]) {
+			sign := src[lx.pos+1 : k]
+			lx.pos = k
+			text += "e" + sign + digitsOf(isDec)
+			kind = tFloat
+		}
+	}
+	if lx.pos < len(src) && isIdentChar(src[lx.pos]) {
+		return 0, "", false // 3r, 2i, 12abc
+	}
+	if kind == tInt {
+		if _, err := strconv.ParseInt(text, 10, 64); err != nil {
+			return 0, "", false // a big integer in Ruby
+		}
+	}
+	return kind, text, true
 }

@@ -1,6 +1,7 @@
 package erb
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -405,9 +406,11 @@ func (p *parser) ternary() node {
 var binLevels = [][]string{
 	{"||"},
 	{"&&"},
-	{"==", "!=", "=~", "!~", "==="},
+	{"==", "!=", "=~", "!~", "===", "<=>"},
 	{"<", "<=", ">", ">="},
-	{"<<"},
+	{"|", "^"},
+	{"&"},
+	{"<<", ">>"},
 	{"+", "-"},
 	{"*", "/", "%"},
 }
@@ -453,31 +456,61 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// unary parses unary minus, which binds less tightly than ** (-2 ** 2
+// is -4) but a negative literal is one value (-2.abs is 2).
 func (p *parser) unary() node {
 	p.enter()
 	defer p.leave()
 	start := p.i
 	switch {
+	case p.isOp("-"):
+		p.i++
+		if t := p.peek(); (t.kind == tInt || t.kind == tFloat) && !t.space {
+			if n := p.peekAt(1); n.kind == tOp && n.val == "**" {
+				base := p.primary()
+				return &callNode{position: p.span(start), recv: p.pow(base, start), name: "-@"}
+			}
+			p.i++
+			lit := p.numberLiteral(token{kind: t.kind, val: "-" + t.val, line: t.line, seg: t.seg, off: t.off, end: t.end}, start)
+			return p.pow(p.postfix(lit, start), start)
+		}
+		e := p.unary()
+		return &callNode{position: p.span(start), recv: e, name: "-@"}
 	case p.isOp("!"):
 		p.i++
 		e := p.unary()
 		return &notNode{position: p.span(start), expr: e}
-	case p.isOp("-"):
-		p.i++
-		if t := p.peek(); t.kind == tInt && !t.space {
-			p.i++
-			v, err := strconv.ParseInt("-"+t.val, 10, 64)
-			if err != nil {
-				p.fail(t)
-			}
-			return p.postfix(&intNode{position: p.span(start), val: v}, start)
-		}
-		e := p.unary()
-		return &callNode{position: p.span(start), recv: e, name: "-@"}
 	case p.isOp("+"), p.isOp("~"), p.isOp("*"), p.isOp("&"), p.isOp("**"), p.isOp("->"), p.isOp("::"), p.isOp(".."), p.isOp("..."):
 		p.fail(p.peek())
 	}
-	return p.postfix(p.primary(), start)
+	return p.pow(p.postfix(p.primary(), start), start)
+}
+
+// pow parses "base ** exponent", right associative; the exponent may be
+// negative (2 ** -1).
+func (p *parser) pow(base node, start int) node {
+	if !p.isOp("**") {
+		return base
+	}
+	p.i++
+	p.skipNewlines()
+	exp := p.unary()
+	return &callNode{position: p.span(start), recv: base, name: "**", args: []node{exp}}
+}
+
+func (p *parser) numberLiteral(t token, start int) node {
+	if t.kind == tFloat {
+		v, err := strconv.ParseFloat(t.val, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			p.fail(t)
+		}
+		return &floatNode{position: p.span(start), val: v}
+	}
+	v, err := strconv.ParseInt(t.val, 10, 64)
+	if err != nil {
+		p.fail(t)
+	}
+	return &intNode{position: p.span(start), val: v}
 }
 
 // postfix parses method calls and indexing after a primary expression.
@@ -543,7 +576,7 @@ func (p *parser) callArgs(call *callNode, bare bool) {
 // begins an argument rather than continuing an expression.
 func (p *parser) startsCommandArg(t token, bare bool) bool {
 	switch t.kind {
-	case tInt, tString, tXString, tSymbol, tWords, tSymbols, tRegexp, tIdent, tConst, tLabel, tGlobal:
+	case tInt, tFloat, tString, tXString, tSymbol, tWords, tSymbols, tRegexp, tIdent, tConst, tLabel, tGlobal:
 		return true
 	case tKeyword:
 		return t.val == "nil" || t.val == "true" || t.val == "false" || t.val == "self" || t.val == "__dir__"
@@ -736,12 +769,8 @@ func (p *parser) primary() node {
 	start := p.i
 	t := p.next()
 	switch t.kind {
-	case tInt:
-		v, err := strconv.ParseInt(t.val, 10, 64)
-		if err != nil {
-			p.fail(t)
-		}
-		return &intNode{position: p.span(start), val: v}
+	case tInt, tFloat:
+		return p.numberLiteral(t, start)
 	case tString, tXString, tSymbol:
 		parts := p.strParts(t.parts)
 		for t.kind == tString && p.peek().kind == tString {

@@ -346,7 +346,6 @@ func isDirErr(err error) bool {
 }
 
 // parseJSON is JSON.parse: objects become hashes with string keys.
-// Floats are outside the subset.
 func parseJSON(s string) (Value, error) {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
@@ -379,11 +378,18 @@ func decodeJSON(dec *json.Decoder, depth int) (Value, error) {
 	case string:
 		return t, nil
 	case json.Number:
-		i, err := strconv.ParseInt(string(t), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("JSON number %s is outside the supported subset (integers only)", t)
+		if !strings.ContainsAny(string(t), ".eE") {
+			i, err := strconv.ParseInt(string(t), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("JSON number %s is outside the supported subset (a big integer)", t)
+			}
+			return i, nil
 		}
-		return i, nil
+		f, err := strconv.ParseFloat(string(t), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return nil, fmt.Errorf("unexpected token in JSON: %s", t)
+		}
+		return f, nil
 	case json.Delim:
 		switch t {
 		case '[':

@@ -46,6 +46,8 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 			return Symbol(s), nil
 		case "to_i":
 			return strToI(s, n)
+		case "to_f":
+			return parseFloatPrefix(s), nil
 		case "strip":
 			return strings.Trim(s, rubyStripSet), nil
 		case "lstrip":
@@ -119,6 +121,11 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 	case 1:
 		arg := args[0]
 		switch name {
+		case "%":
+			if a, ok := arg.(*Array); ok {
+				return ev.sprintf(s, a.elems, n)
+			}
+			return ev.sprintf(s, args, n)
 		case "first", "last":
 			k, ok := arg.(int64)
 			if !ok {

@@ -2,6 +2,7 @@ package erb
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
 	"sort"
@@ -36,7 +37,7 @@ type Hash struct {
 }
 
 type hashKey struct {
-	kind byte // 's' string, 'y' symbol, 'i' integer, 'b' bool, 'n' nil
+	kind byte // 's' string, 'y' symbol, 'i' integer, 'f' float, 'b' bool, 'n' nil
 	s    string
 	i    int64
 }
@@ -71,6 +72,11 @@ func keyOf(v Value) (hashKey, bool) {
 		return hashKey{kind: 'y', s: string(x)}, true
 	case int64:
 		return hashKey{kind: 'i', i: x}, true
+	case float64:
+		if x == 0 {
+			x = 0 // -0.0 and 0.0 are the same key (eql?)
+		}
+		return hashKey{kind: 'f', i: int64(math.Float64bits(x))}, true
 	case bool:
 		if x {
 			return hashKey{kind: 'b', i: 1}, true
@@ -129,6 +135,8 @@ func className(v Value) string {
 		return "FalseClass"
 	case int64:
 		return "Integer"
+	case float64:
+		return "Float"
 	case string:
 		return "String"
 	case Symbol:
@@ -160,6 +168,8 @@ func toS(v Value) string {
 		return strconv.FormatBool(x)
 	case int64:
 		return strconv.FormatInt(x, 10)
+	case float64:
+		return formatFloat(x)
 	case string:
 		return x
 	case Symbol:
@@ -342,6 +352,11 @@ func writeJSON(b *strings.Builder, v Value, depth int) error {
 		b.WriteString(strconv.FormatBool(x))
 	case int64:
 		b.WriteString(strconv.FormatInt(x, 10))
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%s not allowed in JSON", formatFloat(x))
+		}
+		b.WriteString(formatFloat(x))
 	case string:
 		return jsonString(b, x)
 	case Symbol:
@@ -424,9 +439,12 @@ func equalDepth(a, b Value, depth int) bool {
 	case bool:
 		y, ok := b.(bool)
 		return ok && x == y
-	case int64:
-		y, ok := b.(int64)
-		return ok && x == y
+	case int64, float64:
+		if !isNumber(b) {
+			return false
+		}
+		c, ok := numCompare(a, b)
+		return ok && c == 0
 	case string:
 		y, ok := b.(string)
 		return ok && x == y
@@ -501,15 +519,9 @@ func isRubySpace(r rune) bool {
 // compare orders two values of the same comparable kind.
 func compare(a, b Value) (int, bool) {
 	switch x := a.(type) {
-	case int64:
-		if y, ok := b.(int64); ok {
-			switch {
-			case x < y:
-				return -1, true
-			case x > y:
-				return 1, true
-			}
-			return 0, true
+	case int64, float64:
+		if isNumber(b) {
+			return numCompare(a, b)
 		}
 	case string:
 		if y, ok := b.(string); ok {
