@@ -105,8 +105,73 @@ type (
 	}
 	blockNode struct {
 		position
-		params []string
+		params *paramList
 		body   node
+	}
+	// rangeNode is a..b or a...b; from or to is nil when open.
+	rangeNode struct {
+		position
+		from, to node
+		excl     bool
+	}
+	caseNode struct {
+		position
+		subject node // nil for "case" without a value
+		whens   []whenClause
+		els     node // may be nil
+	}
+	// whileNode is while/until, as a block or a modifier.
+	whileNode struct {
+		position
+		cond, body node
+		until      bool
+	}
+	forNode struct {
+		position
+		vars []*localNode
+		iter node
+		body node
+	}
+	// jumpNode is break, next or return with an optional value.
+	jumpNode struct {
+		position
+		kind string
+		val  node // may be nil
+	}
+	defNode struct {
+		position
+		name   string
+		params *paramList
+		body   node
+	}
+	constAssignNode struct {
+		position
+		name  string
+		op    string // "" for =, else "||" / "+" ...
+		value node
+	}
+	// lambdaNode is ->(x) { }, lambda { |x| } or proc { |x| }.
+	lambdaNode struct {
+		position
+		block  *blockNode
+		lambda bool
+	}
+	// splatNode is *list in arguments; blockPassNode &callable.
+	splatNode struct {
+		position
+		expr node
+	}
+	blockPassNode struct {
+		position
+		expr node
+	}
+	yieldNode struct {
+		position
+		args []node
+	}
+	definedNode struct {
+		position
+		expr node
 	}
 	andNode struct {
 		position
@@ -131,4 +196,45 @@ type (
 type strNodePart struct {
 	lit  string
 	expr node // nil for literal text
+}
+
+type whenClause struct {
+	vals  []node
+	splat []bool // *list: each element is a value
+	body  node
+}
+
+// paramList is the parameters of a method, block or lambda.
+type paramList struct {
+	required []string
+	optional []string
+	defaults []node
+	rest     string // *rest ("*" alone is "*")
+	keys     []string
+	keyDefs  []node // nil: a required keyword
+	block    string // &blk
+}
+
+// names lists every parameter name, for the scope.
+func (pl *paramList) names() []string {
+	if pl == nil {
+		return nil
+	}
+	out := append(append([]string(nil), pl.required...), pl.optional...)
+	if pl.rest != "" && pl.rest != "*" {
+		out = append(out, pl.rest)
+	}
+	out = append(out, pl.keys...)
+	if pl.block != "" {
+		out = append(out, pl.block)
+	}
+	return out
+}
+
+// positional is how many positional parameters a block spreads an array over.
+func (pl *paramList) positional() int {
+	if pl == nil {
+		return 0
+	}
+	return len(pl.required) + len(pl.optional)
 }

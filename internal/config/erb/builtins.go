@@ -24,7 +24,41 @@ var requirable = map[string]bool{
 // Integer(), String(), and undefined names.
 func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 	plain := len(n.args) == 0 && !n.parens && n.block == nil && n.blockSym == ""
+	if m, ok := ev.methods[n.name]; ok {
+		return ev.callWithBlock(n, sc, func(args []Value, blk *block) (Value, error) {
+			return ev.invoke(m, args, blk, n)
+		})
+	}
 	switch n.name {
+	case "lambda", "proc":
+		if len(n.args) != 0 || n.block == nil {
+			return nil, unsupported(n)
+		}
+		lambda := n.name == "lambda"
+		return &Proc{blk: ev.blockOf(n.block, sc, lambda, nil), lambda: lambda, arity: arity(n.block.params, lambda)}, nil
+	case "loop":
+		if len(n.args) != 0 || n.block == nil {
+			return nil, unsupported(n)
+		}
+		blk := ev.blockOf(n.block, sc, false, nil)
+		for {
+			if err := ev.tick(n); err != nil {
+				return nil, err
+			}
+			if _, err := blk.fn(nil); err != nil {
+				if j, ok := asJump(err, "break"); ok {
+					return j.val, nil
+				}
+				return nil, err
+			}
+		}
+	case "block_given?":
+		for c := sc; c != nil; c = c.parent {
+			if c.method {
+				return c.block != nil, nil
+			}
+		}
+		return false, nil
 	case "__dir__":
 		if !plain {
 			return nil, unsupported(n)
@@ -162,8 +196,44 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 	return nil, unsupported(n)
 }
 
+// callWithBlock evaluates a call's arguments and block and runs fn; a
+// break in the call's own block ends the call with its value.
+func (ev *evaluator) callWithBlock(n *callNode, sc *scope, fn func([]Value, *block) (Value, error)) (Value, error) {
+	args, err := ev.evalArgs(n.args, sc)
+	if err != nil {
+		return nil, err
+	}
+	blk, err := ev.makeBlock(n, sc)
+	if err != nil {
+		return nil, err
+	}
+	v, err := fn(args, blk)
+	if j, ok := asJump(err, "break"); ok && n.block != nil {
+		return j.val, nil
+	}
+	return v, err
+}
+
 // constant resolves a constant reference.
 func (ev *evaluator) constant(n *constNode) (Value, error) {
+	if c, ok := ev.consts[n.name]; ok {
+		return c.val, nil
+	}
+	if isClass(n.name) {
+		return module(n.name), nil
+	}
+	switch n.name {
+	case "Float::INFINITY":
+		return math.Inf(1), nil
+	case "Float::NAN":
+		return math.NaN(), nil
+	case "Float::EPSILON":
+		return 2.220446049250313e-16, nil
+	case "Float::MAX":
+		return math.MaxFloat64, nil
+	case "Float::MIN":
+		return 2.2250738585072014e-308, nil
+	}
 	switch n.name {
 	case "ENV", "File", "Dir", "URI", "Dotenv", "JSON", "Time", "Socket", "YAML", "ERB":
 		return module(n.name), nil
@@ -293,9 +363,17 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		}
 	case "is_a?", "kind_of?", "instance_of?":
 		if len(args) == 1 {
-			if m, ok := args[0].(module); ok {
-				return className(recv) == string(m), nil
+			if m, ok := args[0].(module); ok && isClass(string(m)) {
+				if name == "instance_of?" {
+					return className(recv) == string(m), nil
+				}
+				return isA(recv, string(m)), nil
 			}
+			return nil, typeErr(n, "class or module required")
+		}
+	case "===":
+		if len(args) == 1 {
+			return ev.caseEq(recv, args[0], n)
 		}
 	}
 	switch r := recv.(type) {
@@ -333,21 +411,35 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		return ev.hashMethod(r, name, args, blk, n)
 	case *Regexp:
 		switch name {
-		case "match?", "=~":
+		case "match?", "=~", "match":
 			if len(args) == 1 {
 				if s, ok := args[0].(string); ok {
 					return ev.stringMethod(s, name, []Value{r}, nil, n)
 				}
+				if sym, ok := args[0].(Symbol); ok {
+					return ev.stringMethod(string(sym), name, []Value{r}, nil, n)
+				}
 				if args[0] == nil {
-					if name == "=~" {
-						return nil, nil
+					ev.lastMatch = nil
+					if name == "match?" {
+						return false, nil
 					}
-					return false, nil
+					return nil, nil
 				}
 			}
 		case "source":
 			return r.src, nil
+		case "to_s":
+			return nil, unsupported(n)
+		case "inspect":
+			return inspect(r), nil
 		}
+	case *Range:
+		return ev.rangeMethod(r, name, args, blk, n)
+	case *Proc:
+		return ev.procMethod(r, name, args, blk, n)
+	case *match:
+		return ev.matchMethod(r, name, args, n)
 	case *URI:
 		return ev.uriMethod(r, name, args, n)
 	case *Time:
@@ -402,8 +494,11 @@ func coerceName(v Value) string {
 	return className(v)
 }
 
-func (ev *evaluator) tick(n node) error {
-	ev.steps++
+func (ev *evaluator) tick(n node) error { return ev.charge(1, n) }
+
+// charge counts k steps of work, such as copying k elements.
+func (ev *evaluator) charge(k int, n node) error {
+	ev.steps += k
 	if ev.steps > maxSteps {
 		return errAt(n, "template does too much work (more than %d steps)", maxSteps)
 	}
@@ -575,6 +670,9 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 					return unsupported(n)
 				}
 				for _, e := range list {
+					if err := ev.tick(n); err != nil {
+						return err
+					}
 					if inner, ok := e.(*Array); ok {
 						if err := walk(inner.elems, depth+1); err != nil {
 							return err
@@ -658,7 +756,14 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 				return &Array{elems: append([]Value(nil), elems[int64(len(elems))-k:]...)}, nil
 			}
 			return &Array{elems: append([]Value(nil), elems[:k]...)}, nil
-		case "[]", "at", "dig":
+		case "[]", "at", "dig", "slice":
+			if r, ok := arg.(*Range); ok && name != "at" && name != "dig" {
+				start, length, ok := r.bounds(int64(len(elems)))
+				if !ok {
+					return nil, nil
+				}
+				return &Array{elems: append([]Value(nil), elems[start:start+length]...)}, nil
+			}
 			k, ok := arg.(int64)
 			if !ok {
 				if name == "dig" || arg != nil {
@@ -677,6 +782,9 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 			other, ok := arg.(*Array)
 			if !ok {
 				return nil, typeErr(n, "no implicit conversion of %s into Array", coerceName(arg))
+			}
+			if err := ev.charge(len(other.elems)+len(elems), n); err != nil {
+				return nil, err
 			}
 			if name == "concat" {
 				a.elems = append(a.elems, other.elems...)
@@ -721,6 +829,24 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 			}
 			return c, nil
 		}
+	}
+	if (name == "[]" || name == "slice") && len(args) == 2 {
+		start, ok1 := args[0].(int64)
+		length, ok2 := args[1].(int64)
+		if !ok1 || !ok2 {
+			return nil, unsupported(n)
+		}
+		size := int64(len(elems))
+		if start < 0 {
+			start += size
+		}
+		if start < 0 || start > size || length < 0 {
+			return nil, nil
+		}
+		if start+length > size {
+			length = size - start
+		}
+		return &Array{elems: append([]Value(nil), elems[start:start+length]...)}, nil
 	}
 	if name == "push" || name == "append" {
 		if len(a.elems)+len(args) > maxOutput {
@@ -782,6 +908,9 @@ func (ev *evaluator) join(a *Array, sep string, n node, depth int) (Value, error
 	}
 	var b strings.Builder
 	for i, e := range a.elems {
+		if err := ev.tick(n); err != nil {
+			return nil, err
+		}
 		if i > 0 {
 			b.WriteString(sep)
 		}

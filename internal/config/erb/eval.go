@@ -30,10 +30,15 @@ type Options struct {
 // Kamal configs use and returns the rendered text. Constructs outside the
 // subset fail with "<File>:<LINE>: unsupported Ruby in ERB: <snippet>".
 func Render(src []byte, opts Options) (out []byte, err error) {
+	var ev *evaluator
 	defer func() {
 		// A bug here must not take the whole command down with a stack
 		// trace; FuzzRender treats this error as a failure.
 		if r := recover(); r != nil {
+			if lp, ok := r.(limitPanic); ok && ev != nil {
+				out, err = nil, &Error{File: opts.File, Line: max(ev.line, 1), Class: "RuntimeError", Message: lp.msg}
+				return
+			}
 			out, err = nil, fmt.Errorf("%s: internal error while rendering ERB: %v", opts.File, r)
 		}
 	}()
@@ -63,8 +68,12 @@ func Render(src []byte, opts Options) (out []byte, err error) {
 	if serr != nil {
 		return nil, &Error{File: opts.File, Line: serr.line, Message: "unsupported Ruby in ERB: " + serr.snippet}
 	}
-	ev := &evaluator{opts: opts, env: map[string]string{}}
+	ev = &evaluator{opts: opts, env: map[string]string{}, methods: map[string]*method{}, consts: map[string]constant{}}
 	if _, err := ev.eval(prog, &scope{vars: map[string]Value{}}); err != nil {
+		var j *jump
+		if errors.As(err, &j) {
+			err = raiseAt(j.n, "LocalJumpError", "unexpected %s", j.kind)
+		}
 		var re *rubyError
 		if errors.As(err, &re) {
 			return nil, &Error{File: opts.File, Line: re.line, Class: re.class, Message: re.msg}
@@ -81,6 +90,17 @@ const maxOutput = 16 << 20
 type scope struct {
 	vars   map[string]Value
 	parent *scope
+	method bool   // the scope of a method body (def)
+	block  *block // the block given to that method, for yield
+}
+
+func (s *scope) inMethod() bool {
+	for c := s; c != nil; c = c.parent {
+		if c.method {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *scope) lookup(name string) (Value, bool) {
@@ -110,6 +130,11 @@ type evaluator struct {
 	rubyVersion string
 	steps       int
 	status      *processStatus // $?, the last backtick command's status
+	methods     map[string]*method
+	consts      map[string]constant
+	depth       int    // method and lambda calls in progress
+	lastMatch   *match // $~, set by =~, match and case/when
+	line        int    // line of the node being evaluated, for limitPanic
 }
 
 // maxSteps bounds evaluation work (each, times ...).
@@ -128,6 +153,7 @@ func (ev *evaluator) setEnv(k, v string) {
 }
 
 func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
+	ev.line = n.pos().line
 	ev.steps++
 	if ev.steps > maxSteps {
 		return nil, errAt(n, "template does too much work (more than %d steps)", maxSteps)
@@ -283,13 +309,13 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 	case *callNode:
 		return ev.call(n, sc)
 	}
-	return nil, unsupported(n)
+	return ev.evalControl(n, sc)
 }
 
 func (ev *evaluator) render(v Value, n node) (string, error) {
 	switch v.(type) {
-	case *Regexp:
-		return "", unsupported(n) // Regexp#to_s prints (?-mix:...), which nobody means
+	case *Regexp, *Proc:
+		return "", unsupported(n) // Regexp#to_s prints (?-mix:...) and a Proc its address: nobody means these
 	}
 	return toS(v), nil
 }
@@ -320,14 +346,39 @@ func (ev *evaluator) interpolate(parts []strNodePart, sc *scope) (string, error)
 	return b.String(), nil
 }
 
+// evalArgs evaluates a call's arguments, spreading *splats; a &block
+// argument is left to makeBlock.
 func (ev *evaluator) evalArgs(args []node, sc *scope) ([]Value, error) {
-	vals := make([]Value, len(args))
-	for i, a := range args {
+	vals := make([]Value, 0, len(args))
+	for _, a := range args {
+		switch x := a.(type) {
+		case *blockPassNode:
+			continue
+		case *splatNode:
+			v, err := ev.eval(x.expr, sc)
+			if err != nil {
+				return nil, err
+			}
+			switch s := v.(type) {
+			case nil:
+			case *Array:
+				vals = append(vals, s.elems...)
+			case *Range:
+				elems, err := ev.rangeElems(s, x)
+				if err != nil {
+					return nil, err
+				}
+				vals = append(vals, elems...)
+			default:
+				vals = append(vals, v)
+			}
+			continue
+		}
 		v, err := ev.eval(a, sc)
 		if err != nil {
 			return nil, err
 		}
-		vals[i] = v
+		vals = append(vals, v)
 	}
 	return vals, nil
 }
@@ -433,43 +484,6 @@ func (ev *evaluator) indexSet(recv Value, args []Value, v Value, n node) error {
 	return unsupported(n)
 }
 
-// block is a callable block: a do/{} block or &:sym.
-type block struct {
-	fn func(args []Value) (Value, error)
-}
-
-func (ev *evaluator) makeBlock(n *callNode, sc *scope) *block {
-	if n.blockSym != "" {
-		name := n.blockSym
-		return &block{fn: func(args []Value) (Value, error) {
-			if len(args) == 0 {
-				return nil, unsupported(n)
-			}
-			return ev.send(args[0], name, nil, nil, n)
-		}}
-	}
-	if n.block == nil {
-		return nil
-	}
-	b := n.block
-	return &block{fn: func(args []Value) (Value, error) {
-		inner := &scope{vars: map[string]Value{}, parent: sc}
-		if len(b.params) > 1 && len(args) == 1 {
-			if a, ok := args[0].(*Array); ok {
-				args = a.elems
-			}
-		}
-		for i, p := range b.params {
-			var v Value
-			if i < len(args) {
-				v = args[i]
-			}
-			inner.vars[p] = v
-		}
-		return ev.eval(b.body, inner)
-	}}
-}
-
 func (ev *evaluator) call(n *callNode, sc *scope) (Value, error) {
 	if n.recv == nil {
 		return ev.kernel(n, sc)
@@ -484,11 +498,9 @@ func (ev *evaluator) call(n *callNode, sc *scope) (Value, error) {
 	if n.safe && recv == nil {
 		return nil, nil
 	}
-	args, err := ev.evalArgs(n.args, sc)
-	if err != nil {
-		return nil, err
-	}
-	return ev.send(recv, n.name, args, ev.makeBlock(n, sc), n)
+	return ev.callWithBlock(n, sc, func(args []Value, blk *block) (Value, error) {
+		return ev.send(recv, n.name, args, blk, n)
+	})
 }
 
 // compileRegexp translates a Ruby regexp to Go's RE2 syntax where the two

@@ -285,15 +285,23 @@ func (p *parser) stmt1() node {
 	}
 	start := p.i
 	n := p.exprStmt()
-	for p.isKw("if") || p.isKw("unless") {
-		neg := p.next().val == "unless"
-		cond := p.exprStmt()
-		n = &ifNode{position: p.span(start), cond: cond, then: n, negate: neg}
+	for {
+		switch {
+		case p.isKw("if") || p.isKw("unless"):
+			neg := p.next().val == "unless"
+			cond := p.exprStmt()
+			n = &ifNode{position: p.span(start), cond: cond, then: n, negate: neg}
+			continue
+		case p.isKw("while") || p.isKw("until"):
+			until := p.next().val == "until"
+			cond := p.exprStmt()
+			n = &whileNode{position: p.span(start), cond: cond, body: n, until: until}
+			continue
+		case p.isKw("rescue"):
+			p.fail(p.peek())
+		}
+		return n
 	}
-	for p.isKw("while") || p.isKw("until") || p.isKw("rescue") {
-		p.fail(p.peek())
-	}
-	return n
 }
 
 // exprStmt: not / and / or, the lowest-precedence operators.
@@ -331,6 +339,12 @@ func (p *parser) expr() node {
 	defer p.leave()
 	start := p.i
 	t := p.peek()
+	if n := p.peekAt(1); t.kind == tConst && n.kind == tOp && (n.val == "=" || opAssigns[n.val] != "") {
+		p.i += 2
+		p.skipNewlines()
+		v := p.exprRHS()
+		return &constAssignNode{position: p.span(start), name: t.val, op: opAssigns[n.val], value: v}
+	}
 	if t.kind == tIdent && !strings.HasSuffix(t.val, "?") && !strings.HasSuffix(t.val, "!") {
 		n := p.peekAt(1)
 		if n.kind == tOp && n.val == "=" {
@@ -384,7 +398,7 @@ func (p *parser) exprRHS() node {
 
 func (p *parser) ternary() node {
 	start := p.i
-	cond := p.binary(0)
+	cond := p.rangeOp(start)
 	if p.isOp("?") {
 		p.i++
 		p.skipNewlines()
@@ -480,7 +494,15 @@ func (p *parser) unary() node {
 		p.i++
 		e := p.unary()
 		return &notNode{position: p.span(start), expr: e}
-	case p.isOp("+"), p.isOp("~"), p.isOp("*"), p.isOp("&"), p.isOp("**"), p.isOp("->"), p.isOp("::"), p.isOp(".."), p.isOp("..."):
+	case p.isOp("..") || p.isOp("..."):
+		// A beginless range: ..5
+		excl := p.next().val == "..."
+		to := p.binary(0)
+		return &rangeNode{position: p.span(start), to: to, excl: excl}
+	case p.isOp("->"):
+		p.i++
+		return p.postfix(p.lambda(start), start)
+	case p.isOp("+"), p.isOp("~"), p.isOp("*"), p.isOp("&"), p.isOp("**"), p.isOp("::"):
 		p.fail(p.peek())
 	}
 	return p.pow(p.postfix(p.primary(), start), start)
@@ -518,7 +540,29 @@ func (p *parser) postfix(n node, start int) node {
 	for {
 		t := p.peek()
 		switch {
-		case t.kind == tOp && (t.val == "." || t.val == "&."):
+		case t.kind == tOp && t.val == "." && p.peekAt(1).kind == tOp && p.peekAt(1).val == "(":
+			// f.(x) is f.call(x)
+			p.i++
+			call := &callNode{recv: n, name: "call"}
+			p.callArgs(call, false)
+			call.position = p.span(start)
+			n = call
+		case t.kind == tOp && t.val == "::" && p.peekAt(1).kind == tConst:
+			c, ok := n.(*constNode)
+			if !ok {
+				p.fail(t)
+			}
+			p.i++
+			name := p.next()
+			if p.isOp("(") && !p.peek().space {
+				call := &callNode{recv: n, name: name.val}
+				p.callArgs(call, false)
+				call.position = p.span(start)
+				n = call
+				continue
+			}
+			n = &constNode{position: p.span(start), name: c.name + "::" + name.val}
+		case t.kind == tOp && (t.val == "." || t.val == "&." || t.val == "::" && p.peekAt(1).kind == tIdent):
 			p.i++
 			p.skipNewlines()
 			name := p.next()
@@ -528,10 +572,19 @@ func (p *parser) postfix(n node, start int) node {
 				}
 				p.fail(name)
 			}
-			if p.isOp("=") || p.peek().kind == tOp && opAssigns[p.peek().val] != "" {
-				p.fail(p.peek()) // attribute assignment
+			if p.peek().kind == tOp && opAssigns[p.peek().val] != "" {
+				p.fail(p.peek()) // attribute op-assignment
 			}
 			call := &callNode{recv: n, name: name.val, safe: t.val == "&."}
+			if p.isOp("=") && !p.isOp("==") && name.kind == tIdent {
+				// Attribute assignment: os.name = value
+				p.i++
+				p.skipNewlines()
+				call.name += "="
+				call.args = []node{p.exprRHS()}
+				call.position = p.span(start)
+				return call
+			}
 			p.callArgs(call, false)
 			call.position = p.span(start)
 			n = call
@@ -539,8 +592,6 @@ func (p *parser) postfix(n node, start int) node {
 			p.i++
 			args, _ := p.argList("]")
 			n = &callNode{position: p.span(start), recv: n, name: "[]", args: args}
-		case t.kind == tOp && t.val == "::":
-			p.fail(t)
 		default:
 			return n
 		}
@@ -587,7 +638,7 @@ func (p *parser) startsCommandArg(t token, bare bool) bool {
 			return true
 		case "[":
 			return bare
-		case "!", "-", "&", "*", "::":
+		case "!", "-", "&", "*", "::", "->":
 			// "foo !x", "foo -1", "foo &:sym": an argument when glued to what follows.
 			return !n.space && n.kind != tNewline && n.kind != tEOF
 		}
@@ -676,13 +727,23 @@ func (p *parser) arg() (val node, key node, blockSym string) {
 	}
 	if t.kind == tOp && t.val == "&" {
 		p.i++
-		s := p.next()
-		if s.kind != tSymbol || len(s.parts) != 1 || s.parts[0].isCode {
-			p.fail(s)
+		s := p.peek()
+		if s.kind == tSymbol && len(s.parts) == 1 && !s.parts[0].isCode {
+			p.i++
+			return nil, nil, s.parts[0].lit
 		}
-		return nil, nil, s.parts[0].lit
+		// &callable: a lambda or proc passed as the block.
+		start := p.i
+		e := p.ternary()
+		return &blockPassNode{position: p.span(start), expr: e}, nil, ""
 	}
-	if t.kind == tOp && (t.val == "*" || t.val == "**") {
+	if t.kind == tOp && t.val == "*" {
+		p.i++
+		start := p.i
+		e := p.ternary()
+		return &splatNode{position: p.span(start), expr: e}, nil, ""
+	}
+	if t.kind == tOp && t.val == "**" {
 		p.fail(t)
 	}
 	v := p.expr()
@@ -716,21 +777,7 @@ func (p *parser) block(closer string) *blockNode {
 		p.i++
 	} else if p.isOp("|") {
 		p.i++
-		for !p.isOp("|") {
-			t := p.next()
-			if t.kind != tIdent {
-				p.fail(t)
-			}
-			b.params = append(b.params, t.val)
-			(*p.scopes)[len(*p.scopes)-1][t.val] = true // parameters shadow outer variables
-			if p.isOp(",") {
-				p.i++
-				continue
-			}
-			if !p.isOp("|") {
-				p.fail(p.peek())
-			}
-		}
+		b.params = p.params(func() bool { return p.isOp("|") }, true)
 		p.i++
 	}
 	b.body = p.stmts(func(t token) bool {
@@ -801,8 +848,7 @@ func (p *parser) primary() node {
 		case "if", "unless":
 			return p.ifBlock(start, t.val == "unless")
 		}
-		p.i--
-		p.fail(t)
+		return p.keywordExpr(t, start)
 	case tOp:
 		switch t.val {
 		case "(":

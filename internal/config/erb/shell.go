@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 )
 
@@ -153,6 +154,17 @@ func (ev *evaluator) global(n *globalNode) (Value, error) {
 			return nil, nil
 		}
 		return ev.status, nil
+	case "$~":
+		if ev.lastMatch == nil {
+			return nil, nil
+		}
+		return ev.lastMatch, nil
+	}
+	if g, err := strconv.Atoi(n.name[1:]); err == nil && g > 0 {
+		if ev.lastMatch == nil {
+			return nil, nil
+		}
+		return ev.lastMatch.group(g), nil
 	}
 	return nil, unsupported(n)
 }

@@ -117,6 +117,8 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 			return toArray(list), nil
 		case "-@", "+@":
 			return s, nil
+		case "succ", "next":
+			return strSucc(s), nil
 		}
 	case 1:
 		arg := args[0]
@@ -192,22 +194,33 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 			return strings.EqualFold(s, o), nil
 		case "split":
 			return splitString(s, arg, 0, n)
-		case "match?", "=~":
+		case "match?", "=~", "match":
 			re, ok := arg.(*Regexp)
+			if o, isStr := arg.(string); isStr && name != "=~" {
+				// A string pattern is a regexp source, as in Ruby.
+				r, err := compileRegexp(o, "", n)
+				if err != nil {
+					return nil, err
+				}
+				re, ok = r, true
+			}
 			if !ok {
-				if o, isStr := arg.(string); isStr && name == "match?" {
-					return strings.Contains(s, o), nil
+				if _, isStr := arg.(string); isStr {
+					return nil, typeErr(n, "wrong argument type String (expected Regexp)")
 				}
 				return nil, unsupported(n)
 			}
-			loc := re.re.FindStringIndex(s)
 			if name == "match?" {
-				return loc != nil, nil
+				return re.re.MatchString(s), nil
 			}
-			if loc == nil {
+			m := ev.matchRegexp(re, s)
+			if m == nil {
 				return nil, nil
 			}
-			return int64(utf8.RuneCountInString(s[:loc[0]])), nil
+			if name == "match" {
+				return m, nil
+			}
+			return int64(utf8.RuneCountInString(s[:m.loc[0]])), nil
 		case "[]", "slice":
 			return ev.strIndex(s, args, n)
 		case "count":
@@ -372,7 +385,29 @@ func (ev *evaluator) strIndex(s string, args []Value, n node) (Value, error) {
 			}
 			return nil, nil
 		}
+	case *Range:
+		if len(args) == 1 {
+			start, length, ok := a.bounds(int64(len(runes)))
+			if !ok {
+				if _, isInt := a.first.(int64); !isInt && a.first != nil {
+					return nil, typeErr(n, "no implicit conversion of %s into Integer", className(a.first))
+				}
+				return nil, nil
+			}
+			return string(runes[start : start+length]), nil
+		}
 	case *Regexp:
+		if len(args) == 2 {
+			g, ok := args[1].(int64)
+			if !ok {
+				return nil, unsupported(n)
+			}
+			m := ev.matchRegexp(a, s)
+			if m == nil {
+				return nil, nil
+			}
+			return m.group(int(g)), nil
+		}
 		if len(args) == 1 {
 			m := a.re.FindString(s)
 			if m == "" && a.re.FindStringIndex(s) == nil {

@@ -153,6 +153,12 @@ func className(v Value) string {
 		return "Time"
 	case *processStatus:
 		return "Process::Status"
+	case *Range:
+		return "Range"
+	case *Proc:
+		return "Proc"
+	case *match:
+		return "MatchData"
 	case module:
 		return string(x)
 	}
@@ -187,16 +193,38 @@ func toS(v Value) string {
 		return string(x)
 	case *processStatus:
 		return x.String()
+	case *Range:
+		return x.inspectWith(toS)
+	case *match:
+		return toS(x.group(0))
+	case *Proc:
+		return inspect(x)
 	}
 	return fmt.Sprint(v)
 }
 
 // inspect is Ruby's inspect (Ruby 3.4 style for hashes).
-func inspect(v Value) string { return inspectRec(v, nil) }
+func inspect(v Value) string {
+	budget := maxOutput
+	return inspectRec(v, nil, &budget)
+}
+
+// limitPanic aborts a runaway inspect or comparison of a structure that
+// shares itself many times over ([a, a] nested 40 deep); Render turns it
+// into an error at the line being evaluated.
+type limitPanic struct{ msg string }
+
+func spend(budget *int, k int) {
+	*budget -= k
+	if *budget < 0 {
+		panic(limitPanic{fmt.Sprintf("value is too large to print or compare (more than %d bytes or steps)", maxOutput)})
+	}
+}
 
 // inspectRec tracks the containers being printed: one that contains
 // itself prints as [...] or {...}, as in Ruby.
-func inspectRec(v Value, active []any) string {
+func inspectRec(v Value, active []any, budget *int) string {
+	spend(budget, 1)
 	switch x := v.(type) {
 	case *Array, *Hash:
 		for _, a := range active {
@@ -222,7 +250,8 @@ func inspectRec(v Value, active []any) string {
 	case *Array:
 		parts := make([]string, len(x.elems))
 		for i, e := range x.elems {
-			parts[i] = inspectRec(e, active)
+			parts[i] = inspectRec(e, active, budget)
+			spend(budget, len(parts[i]))
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	case *Hash:
@@ -231,7 +260,8 @@ func inspectRec(v Value, active []any) string {
 		}
 		parts := make([]string, len(x.keys))
 		for i, k := range x.keys {
-			val := inspectRec(x.vals[i], active)
+			val := inspectRec(x.vals[i], active, budget)
+			spend(budget, len(val))
 			if s, ok := k.(Symbol); ok {
 				if simpleSymbol(string(s)) && !strings.HasSuffix(string(s), "=") {
 					parts[i] = string(s) + ": " + val
@@ -251,6 +281,15 @@ func inspectRec(v Value, active []any) string {
 		return x.t.Format("2006-01-02 15:04:05.999999999 -0700")
 	case *processStatus:
 		return "#<Process::Status: " + x.String() + ">"
+	case *Range:
+		return x.inspectWith(func(v Value) string { return inspectRec(v, active, budget) })
+	case *match:
+		return x.inspect()
+	case *Proc:
+		if x.lambda {
+			return "#<Proc:(erb) (lambda)>"
+		}
+		return "#<Proc:(erb)>"
 	}
 	return toS(v)
 }
@@ -345,6 +384,9 @@ func writeJSON(b *strings.Builder, v Value, depth int) error {
 	if depth > maxNesting {
 		return fmt.Errorf("nesting of %d is too deep", depth)
 	}
+	if b.Len() > maxOutput {
+		return fmt.Errorf("generated JSON is larger than %d bytes", maxOutput)
+	}
 	switch x := v.(type) {
 	case nil:
 		b.WriteString("null")
@@ -427,9 +469,19 @@ func jsonString(b *strings.Builder, s string) error {
 }
 
 // equal is Ruby's ==.
-func equal(a, b Value) bool { return equalDepth(a, b, 0) }
+func equal(a, b Value) bool {
+	budget := maxOutput
+	return equalDepth(a, b, 0, &budget)
+}
 
-func equalDepth(a, b Value, depth int) bool {
+func equalDepth(a, b Value, depth int, budget *int) bool {
+	spend(budget, 1)
+	if x, ok := a.(*Array); ok && x == b {
+		return true // the same object, as Ruby checks first
+	}
+	if x, ok := a.(*Hash); ok && x == b {
+		return true
+	}
 	if depth > maxNesting {
 		return false
 	}
@@ -457,7 +509,7 @@ func equalDepth(a, b Value, depth int) bool {
 			return false
 		}
 		for i := range x.elems {
-			if !equalDepth(x.elems[i], y.elems[i], depth+1) {
+			if !equalDepth(x.elems[i], y.elems[i], depth+1, budget) {
 				return false
 			}
 		}
@@ -469,7 +521,7 @@ func equalDepth(a, b Value, depth int) bool {
 		}
 		for i, k := range x.keys {
 			v, ok := y.get(k)
-			if !ok || !equalDepth(x.vals[i], v, depth+1) {
+			if !ok || !equalDepth(x.vals[i], v, depth+1, budget) {
 				return false
 			}
 		}
