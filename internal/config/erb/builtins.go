@@ -52,6 +52,19 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 				return nil, err
 			}
 		}
+	case "puts", "print", "p", "pp", "warn":
+		if n.block != nil {
+			return nil, unsupported(n)
+		}
+		args, err := ev.evalArgs(n.args, sc)
+		if err != nil {
+			return nil, err
+		}
+		s := ev.stdout()
+		if n.name == "warn" {
+			s = ev.stderr()
+		}
+		return ev.printMethod(s, n.name, args, n)
 	case "block_given?":
 		for c := sc; c != nil; c = c.parent {
 			if c.method {
@@ -223,6 +236,10 @@ func (ev *evaluator) constant(n *constNode) (Value, error) {
 		return module(n.name), nil
 	}
 	switch n.name {
+	case "STDOUT":
+		return ev.stdout(), nil
+	case "STDERR":
+		return ev.stderr(), nil
 	case "Float::INFINITY":
 		return math.Inf(1), nil
 	case "Float::NAN":
@@ -446,6 +463,8 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		return ev.timeMethod(r, name, args, n)
 	case *processStatus:
 		return ev.statusMethod(r, name, args, n)
+	case *ioStream:
+		return ev.printMethod(r, name, args, n)
 	case module:
 		return ev.moduleMethod(r, name, args, blk, n)
 	}

@@ -75,13 +75,17 @@ type lexer struct {
 	seg   int
 	toks  []token
 	depth int
+	codes *[]string // the code of every segment; heredoc bodies are added
+	// heredocEnd is where the code resumes after the heredoc bodies that
+	// follow the current line (0: none pending).
+	heredocEnd int
 }
 
 const maxNesting = 100
 
 // lexCode tokenizes one code segment, starting at the given template line.
-func lexCode(src string, line, seg int) ([]token, *lexError) {
-	lx := &lexer{src: src, line: line, seg: seg}
+func lexCode(src string, line, seg int, codes *[]string) ([]token, *lexError) {
+	lx := &lexer{src: src, line: line, seg: seg, codes: codes}
 	if err := lx.run(false); err != nil {
 		return nil, err
 	}
@@ -178,6 +182,11 @@ func (lx *lexer) run(inInterp bool) *lexError {
 			continue
 		case c == '\n' || c == ';':
 			lx.pos++
+			if c == '\n' && lx.heredocEnd > 0 {
+				// Skip the bodies of the heredocs started on this line.
+				lx.line += strings.Count(lx.src[lx.pos:lx.heredocEnd], "\n")
+				lx.pos, lx.heredocEnd = lx.heredocEnd, 0
+			}
 			if c == '\n' {
 				lx.line++
 				// A line starting with ".foo" or "&.foo" continues the previous one.
@@ -230,6 +239,10 @@ func (lx *lexer) run(inInterp bool) *lexError {
 				tok.kind = tConst
 			default:
 				tok.kind = tIdent
+			}
+		case c == '<' && lx.isHeredoc():
+			if err := lx.heredoc(&tok); err != nil {
+				return err
 			}
 		case c == '\'':
 			s, err := lx.singleQuoted('\'', 0)
@@ -490,7 +503,7 @@ func (lx *lexer) interpolation(start int, parts []strPart, b *strings.Builder) (
 	if lx.depth >= maxNesting {
 		return nil, lx.fail(start)
 	}
-	sub := &lexer{src: lx.src, pos: lx.pos, line: lx.line, seg: lx.seg, depth: lx.depth + 1}
+	sub := &lexer{src: lx.src, pos: lx.pos, line: lx.line, seg: lx.seg, depth: lx.depth + 1, codes: lx.codes}
 	if err := sub.run(true); err != nil {
 		return nil, err
 	}
@@ -789,4 +802,170 @@ func (lx *lexer) number() (tokKind, string, bool) {
 		}
 	}
 	return kind, text, true
+}
+
+// isHeredoc reports whether "<<" at lx.pos starts a heredoc (<<~ID,
+// <<-ID, <<ID, with the ID optionally quoted) rather than the operator.
+func (lx *lexer) isHeredoc() bool {
+	rest := lx.src[lx.pos:]
+	if !strings.HasPrefix(rest, "<<") || len(rest) < 3 {
+		return false
+	}
+	i := 2
+	squiggly := rest[i] == '~' || rest[i] == '-'
+	if squiggly {
+		i++
+	}
+	if i >= len(rest) {
+		return false
+	}
+	c := rest[i]
+	switch {
+	case c == '\'' || c == '"' || c == '`':
+	case squiggly && isIdentStart(c):
+	case c >= 'A' && c <= 'Z' || c == '_':
+	default:
+		return false
+	}
+	return !lx.valueEnd() || lx.commandArgStart(rest[2])
+}
+
+// heredoc lexes a heredoc: the marker here, the body from the line after
+// the current one (or after the bodies of earlier heredocs on it) up to
+// the terminator line. <<~ removes the body's common indentation; a
+// quoted 'ID' takes the body as written.
+func (lx *lexer) heredoc(tok *token) *lexError {
+	start := lx.pos
+	lx.pos += 2
+	kind := byte(0)
+	if c := lx.src[lx.pos]; c == '~' || c == '-' {
+		kind = c
+		lx.pos++
+	}
+	quote := byte(0)
+	if c := lx.src[lx.pos]; c == '\'' || c == '"' || c == '`' {
+		quote = c
+		lx.pos++
+	}
+	idStart := lx.pos
+	for lx.pos < len(lx.src) && (isIdentChar(lx.src[lx.pos]) || quote != 0 && lx.src[lx.pos] != quote && lx.src[lx.pos] != '\n') {
+		lx.pos++
+	}
+	id := lx.src[idStart:lx.pos]
+	if quote != 0 {
+		if lx.pos >= len(lx.src) || lx.src[lx.pos] != quote {
+			return lx.fail(start)
+		}
+		lx.pos++
+	}
+	if id == "" {
+		return lx.fail(start)
+	}
+	bodyStart := lx.heredocEnd
+	if bodyStart == 0 {
+		nl := strings.IndexByte(lx.src[lx.pos:], '\n')
+		if nl < 0 {
+			return lx.fail(start) // the body would be template text
+		}
+		bodyStart = lx.pos + nl + 1
+	}
+	bodyLine := lx.line + 1 + strings.Count(lx.src[lx.pos:bodyStart], "\n") - 1
+	var lines []string
+	pos := bodyStart
+	for {
+		if pos >= len(lx.src) {
+			return lx.fail(start) // no terminator in this tag
+		}
+		end := strings.IndexByte(lx.src[pos:], '\n')
+		next := len(lx.src)
+		line := lx.src[pos:]
+		if end >= 0 {
+			line, next = lx.src[pos:pos+end], pos+end+1
+		}
+		term := strings.TrimSuffix(line, "\r")
+		if kind != 0 {
+			term = strings.TrimLeft(term, " \t")
+		}
+		if term == id {
+			lx.heredocEnd = next
+			break
+		}
+		lines = append(lines, line+"\n")
+		pos = next
+	}
+	if kind == '~' {
+		lines = dedent(lines)
+	}
+	body := strings.Join(lines, "")
+	tok.kind = tString
+	if quote == '`' {
+		tok.kind = tXString
+	}
+	if quote == '\'' {
+		tok.parts = []strPart{{lit: body}}
+		return nil
+	}
+	// The body gets a code entry of its own, so that errors in its
+	// interpolations quote it.
+	seg := lx.seg
+	if lx.codes != nil {
+		seg = len(*lx.codes)
+		*lx.codes = append(*lx.codes, body+"\x00")
+	}
+	sub := &lexer{src: body + "\x00", line: bodyLine, seg: seg, depth: lx.depth + 1, codes: lx.codes}
+	parts, err := sub.interpolated(0, 0, false)
+	if err != nil {
+		return err
+	}
+	tok.parts = parts
+	return nil
+}
+
+// dedent removes the smallest indentation of the lines that are not
+// blank from every line, as <<~ does; a tab advances to the next multiple
+// of 8 columns.
+func dedent(lines []string) []string {
+	width := func(line string) (int, bool) {
+		w := 0
+		for _, c := range []byte(line) {
+			switch c {
+			case ' ':
+				w++
+			case '\t':
+				w = (w/8 + 1) * 8
+			case '\n', '\r':
+				return w, false
+			default:
+				return w, true
+			}
+		}
+		return w, false
+	}
+	indent := -1
+	for _, l := range lines {
+		if w, text := width(l); text && (indent < 0 || w < indent) {
+			indent = w
+		}
+	}
+	if indent <= 0 {
+		return lines
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		w, k := 0, 0
+		for k < len(l) && w < indent && (l[k] == ' ' || l[k] == '\t') {
+			if l[k] == '\t' {
+				next := (w/8 + 1) * 8
+				if next > indent {
+					break
+				}
+				w = next
+			} else {
+				w++
+			}
+			k++
+		}
+		out[i] = l[k:]
+	}
+	return out
 }

@@ -35,7 +35,7 @@ func compileTemplate(src string) ([]token, []string, *syntaxError) {
 		case segCode, segOutput:
 			idx := len(codes)
 			codes = append(codes, s.text)
-			ct, lerr := lexCode(s.text, s.line, idx)
+			ct, lerr := lexCode(s.text, s.line, idx, &codes)
 			if lerr != nil {
 				return nil, nil, &syntaxError{line: lerr.line, snippet: lerr.snippet}
 			}

@@ -154,6 +154,10 @@ func (ev *evaluator) global(n *globalNode) (Value, error) {
 			return nil, nil
 		}
 		return ev.status, nil
+	case "$stdout":
+		return ev.stdout(), nil
+	case "$stderr":
+		return ev.stderr(), nil
 	case "$~":
 		if ev.lastMatch == nil {
 			return nil, nil

@@ -155,6 +155,8 @@ func className(v Value) string {
 		return "Process::Status"
 	case *Range:
 		return "Range"
+	case *ioStream:
+		return "IO"
 	case *Proc:
 		return "Proc"
 	case *match:
@@ -197,7 +199,7 @@ func toS(v Value) string {
 		return x.inspectWith(toS)
 	case *match:
 		return toS(x.group(0))
-	case *Proc:
+	case *Proc, *ioStream:
 		return inspect(x)
 	}
 	return fmt.Sprint(v)
@@ -285,6 +287,8 @@ func inspectRec(v Value, active []any, budget *int) string {
 		return x.inspectWith(func(v Value) string { return inspectRec(v, active, budget) })
 	case *match:
 		return x.inspect()
+	case *ioStream:
+		return "#<IO:<" + strings.ToUpper(strings.TrimPrefix(x.name, "$")) + ">>"
 	case *Proc:
 		if x.lambda {
 			return "#<Proc:(erb) (lambda)>"
