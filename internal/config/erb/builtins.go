@@ -252,7 +252,7 @@ func (ev *evaluator) constant(n *constNode) (Value, error) {
 		return 2.2250738585072014e-308, nil
 	}
 	switch n.name {
-	case "ENV", "File", "Dir", "URI", "Dotenv", "JSON", "Time", "Socket", "YAML", "ERB":
+	case "ENV", "File", "Dir", "URI", "Dotenv", "JSON", "Time", "Socket", "YAML", "ERB", "Date":
 		return module(n.name), nil
 	case "RUBY_ENGINE":
 		return "ruby", nil
@@ -392,6 +392,11 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		if len(args) == 1 {
 			return ev.caseEq(recv, args[0], n)
 		}
+	case "<", ">", "<=", ">=", "between?":
+		switch recv.(type) {
+		case *Time, *Date:
+			return ev.comparable(recv, name, args, n)
+		}
 	}
 	switch r := recv.(type) {
 	case nil:
@@ -461,6 +466,8 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		return ev.uriMethod(r, name, args, n)
 	case *Time:
 		return ev.timeMethod(r, name, args, n)
+	case *Date:
+		return ev.dateMethod(r, name, args, n)
 	case *processStatus:
 		return ev.statusMethod(r, name, args, n)
 	case *ioStream:
@@ -1139,9 +1146,9 @@ func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *bloc
 			return v, nil
 		}
 	case "Time":
-		if name == "now" && len(args) == 0 {
-			return &Time{t: ev.opts.Now()}, nil
-		}
+		return ev.timeModule(name, args, n)
+	case "Date":
+		return ev.dateModule(name, args, n)
 	case "Socket":
 		if name == "gethostname" && len(args) == 0 {
 			h, err := os.Hostname()
@@ -1366,4 +1373,42 @@ func joinPath(parts []string) string {
 		b.WriteString(p)
 	}
 	return b.String()
+}
+
+// comparable implements Comparable's operators with compare.
+func (ev *evaluator) comparable(recv Value, name string, args []Value, n node) (Value, error) {
+	cmp := func(o Value) (int, error) {
+		c, ok := compare(recv, o)
+		if !ok {
+			return 0, argErr(n, "comparison of %s with %s failed", className(recv), inspectOrClass(o))
+		}
+		return c, nil
+	}
+	if name == "between?" && len(args) == 2 {
+		lo, err := cmp(args[0])
+		if err != nil {
+			return nil, err
+		}
+		hi, err := cmp(args[1])
+		if err != nil {
+			return nil, err
+		}
+		return lo >= 0 && hi <= 0, nil
+	}
+	if len(args) != 1 {
+		return nil, unsupported(n)
+	}
+	c, err := cmp(args[0])
+	if err != nil {
+		return nil, err
+	}
+	switch name {
+	case "<":
+		return c < 0, nil
+	case ">":
+		return c > 0, nil
+	case "<=":
+		return c <= 0, nil
+	}
+	return c >= 0, nil
 }

@@ -253,7 +253,7 @@ func TestMoreMethods(t *testing.T) {
 		{name: "integer methods", src: `<%= 5.odd? %> <%= 0.positive? %> <%= -1.negative? %> <%= 4.succ %> <%= 7 % -3 %>`, want: "true false true 5 -2"},
 		{name: "integer overflow", src: `<%= 9223372036854775807 + 1 %>`, err: "config/deploy.yml:1: unsupported Ruby in ERB: 9223372036854775807 + 1"},
 		{name: "time parts", src: `<% t = Time.now %><%= t.month %>/<%= t.day %> <%= t.hour %>:<%= t.min %>:<%= t.sec %> <%= t.strftime("%I%p %A %B %y %Z %z %s %%") %>`, want: "3/4 5:6:7 05AM Wednesday March 26 UTC +0000 1772600767 %"},
-		{name: "strftime unknown directive", src: `<%= Time.now.strftime("%Q") %>`, err: `config/deploy.yml:1: unsupported Ruby in ERB: Time.now.strftime("%Q")`},
+		{name: "strftime unknown directive", src: `<%= Time.now.strftime("%Q") %>`, want: "%Q"},
 		{name: "regexp printed", src: `<%= /a/ %>`, err: "config/deploy.yml:1: unsupported Ruby in ERB: /a/"},
 		{name: "is_a", src: `<%= "x".is_a?(String) %> <%= [1].is_a?(Hash) %> <%= nil.is_a?(NilClass) %>`, want: "true false true"},
 		{name: "class methods", src: `<%= String.new %>`, err: "config/deploy.yml:1: unsupported Ruby in ERB: String.new"},

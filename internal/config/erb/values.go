@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 )
 
@@ -53,9 +52,6 @@ type URI struct {
 	u   *url.URL
 	raw string
 }
-
-// Time is the result of Time.now.
-type Time struct{ t time.Time }
 
 // module is a constant naming a built-in namespace: ENV, File, Dir, ...
 type module string
@@ -151,6 +147,8 @@ func className(v Value) string {
 		return "URI::Generic"
 	case *Time:
 		return "Time"
+	case *Date:
+		return "Date"
 	case *processStatus:
 		return "Process::Status"
 	case *Range:
@@ -187,10 +185,9 @@ func toS(v Value) string {
 	case *URI:
 		return x.raw
 	case *Time:
-		if x.t.Location() == time.UTC {
-			return x.t.Format("2006-01-02 15:04:05 UTC")
-		}
-		return x.t.Format("2006-01-02 15:04:05 -0700")
+		return x.String()
+	case *Date:
+		return x.String()
 	case module:
 		return string(x)
 	case *processStatus:
@@ -280,7 +277,9 @@ func inspectRec(v Value, active []any, budget *int) string {
 	case *URI:
 		return "#<URI::Generic " + x.raw + ">"
 	case *Time:
-		return x.t.Format("2006-01-02 15:04:05.999999999 -0700")
+		return x.inspect()
+	case *Date:
+		return "#<Date: " + x.String() + ">"
 	case *processStatus:
 		return "#<Process::Status: " + x.String() + ">"
 	case *Range:
@@ -536,6 +535,9 @@ func equalDepth(a, b Value, depth int, budget *int) bool {
 	case *Time:
 		y, ok := b.(*Time)
 		return ok && x.t.Equal(y.t)
+	case *Date:
+		y, ok := b.(*Date)
+		return ok && x.t.Equal(y.t)
 	case module:
 		y, ok := b.(module)
 		return ok && x == y
@@ -582,6 +584,14 @@ func compare(a, b Value) (int, bool) {
 	case string:
 		if y, ok := b.(string); ok {
 			return strings.Compare(x, y), true
+		}
+	case *Time:
+		if y, ok := b.(*Time); ok {
+			return x.t.Compare(y.t), true
+		}
+	case *Date:
+		if y, ok := b.(*Date); ok {
+			return x.t.Compare(y.t), true
 		}
 	}
 	return 0, false
