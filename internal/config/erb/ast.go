@@ -213,6 +213,9 @@ type paramList struct {
 	keys     []string
 	keyDefs  []node // nil: a required keyword
 	block    string // &blk
+	// nested holds the parts of a destructured parameter, |(k, v), i|,
+	// under the name that stands for it in required.
+	nested map[string]*paramList
 }
 
 // names lists every parameter name, for the scope.
@@ -220,7 +223,15 @@ func (pl *paramList) names() []string {
 	if pl == nil {
 		return nil
 	}
-	out := append(append([]string(nil), pl.required...), pl.optional...)
+	var out []string
+	for _, r := range pl.required {
+		if sub, ok := pl.nested[r]; ok {
+			out = append(out, sub.names()...)
+		} else {
+			out = append(out, r)
+		}
+	}
+	out = append(out, pl.optional...)
 	if pl.rest != "" && pl.rest != "*" {
 		out = append(out, pl.rest)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -17,7 +18,10 @@ import (
 // always available, as they are in Kamal's process.
 var requirable = map[string]bool{
 	"json": true, "uri": true, "dotenv": true, "yaml": true, "erb": true, "time": true,
-	"socket": true, "dotenv/load": true, "date": true, "securerandom": false,
+	"socket": true, "dotenv/load": true, "date": true, "securerandom": true, "base64": true,
+	"shellwords": true, "digest": true, "digest/md5": true, "digest/sha1": true, "digest/sha2": true,
+	"digest/sha256": true, "ostruct": true, "psych": true, "active_support": true,
+	"active_support/all": true, "active_support/core_ext": true,
 }
 
 // kernel handles calls without a receiver: raise, require, __dir__, URI(),
@@ -126,7 +130,7 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 			return nil, err
 		}
 		name, ok := args[0].(string)
-		if !ok || !requirable[name] {
+		if !ok || !requirable[name] && !strings.HasPrefix(name, "active_support/core_ext/") {
 			return nil, unsupported(n)
 		}
 		if name == "dotenv/load" {
@@ -236,6 +240,8 @@ func (ev *evaluator) constant(n *constNode) (Value, error) {
 		return module(n.name), nil
 	}
 	switch n.name {
+	case "Digest::MD5", "Digest::SHA1", "Digest::SHA2", "Digest::SHA256", "Digest::SHA384", "Digest::SHA512":
+		return module(n.name), nil
 	case "STDOUT":
 		return ev.stdout(), nil
 	case "STDERR":
@@ -252,7 +258,8 @@ func (ev *evaluator) constant(n *constNode) (Value, error) {
 		return 2.2250738585072014e-308, nil
 	}
 	switch n.name {
-	case "ENV", "File", "Dir", "URI", "Dotenv", "JSON", "Time", "Socket", "YAML", "ERB", "Date":
+	case "ENV", "File", "Dir", "URI", "Dotenv", "JSON", "Time", "Socket", "YAML", "ERB", "Date",
+		"Base64", "Shellwords", "SecureRandom", "Digest", "Psych":
 		return module(n.name), nil
 	case "RUBY_ENGINE":
 		return "ruby", nil
@@ -472,6 +479,10 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		return ev.statusMethod(r, name, args, n)
 	case *ioStream:
 		return ev.printMethod(r, name, args, n)
+	case *OpenStruct:
+		return ev.openStructMethod(r, name, args, blk, n)
+	case *enumerator:
+		return ev.enumeratorMethod(r, name, args, blk, n)
 	case module:
 		return ev.moduleMethod(r, name, args, blk, n)
 	}
@@ -552,7 +563,7 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 		case "each", "each_with_index", "map", "collect", "select", "filter", "reject", "find", "detect",
 			"filter_map", "flat_map", "any?", "all?", "none?", "count", "sum":
 			if len(args) != 0 {
-				return nil, unsupported(n)
+				break
 			}
 			snapshot := append([]Value(nil), elems...)
 			var out []Value
@@ -628,6 +639,9 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 				return ev.sum(out, int64(0), n)
 			}
 			return &Array{elems: out}, nil
+		}
+		if v, ok, err := ev.enumMethod(elems, name, args, blk, n); ok {
+			return v, err
 		}
 		return nil, unsupported(n)
 	}
@@ -727,6 +741,8 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 			return &Array{elems: out}, nil
 		case "to_a", "entries":
 			return a, nil
+		case "shelljoin":
+			return ev.shellwordsMethod("join", []Value{a}, n)
 		case "sum":
 			return ev.sum(elems, int64(0), n)
 		case "min", "max":
@@ -881,6 +897,12 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 		a.elems = append(a.elems, args...)
 		return a, nil
 	}
+	if v, ok, err := ev.moreArrayMethods(a, name, args, n); ok {
+		return v, err
+	}
+	if v, ok, err := ev.enumMethod(elems, name, args, blk, n); ok {
+		return v, err
+	}
 	return nil, unsupported(n)
 }
 
@@ -1012,6 +1034,9 @@ func (ev *evaluator) hashMethod(h *Hash, name string, args []Value, blk *block, 
 				return blk.fn(args)
 			}
 		}
+		if v, ok, err := ev.moreHashMethods(h, name, args, blk, n); ok {
+			return v, err
+		}
 		return nil, unsupported(n)
 	}
 	switch name {
@@ -1078,27 +1103,19 @@ func (ev *evaluator) hashMethod(h *Hash, name string, args []Value, blk *block, 
 			}
 			return cur, nil
 		}
-	case "merge":
-		out := newHash()
-		for i := range h.keys {
-			out.set(h.keys[i], h.vals[i])
-		}
-		for _, a := range args {
-			o, ok := a.(*Hash)
-			if !ok {
-				return nil, unsupported(n)
-			}
-			for i := range o.keys {
-				out.set(o.keys[i], o.vals[i])
-			}
-		}
-		return out, nil
+	}
+	if v, ok, err := ev.moreHashMethods(h, name, args, blk, n); ok {
+		return v, err
 	}
 	return nil, unsupported(n)
 }
 
-// moduleMethod implements ENV, File, Dir, URI, Dotenv, JSON, Time, Socket.
+// moduleMethod implements the methods of ENV, File, Dir, URI, Dotenv,
+// JSON, Time, Date, Socket and the libraries.
 func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *block, n node) (Value, error) {
+	if newHash, ok := digests[string(m)]; ok {
+		return ev.digestMethod(newHash, name, args, n)
+	}
 	switch m {
 	case "ENV":
 		return ev.envMethod(name, args, blk, n)
@@ -1147,6 +1164,16 @@ func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *bloc
 		}
 	case "Time":
 		return ev.timeModule(name, args, n)
+	case "Base64":
+		return ev.base64Method(name, args, n)
+	case "Shellwords":
+		return ev.shellwordsMethod(name, args, n)
+	case "SecureRandom":
+		return ev.securerandomMethod(name, args, n)
+	case "OpenStruct":
+		if name == "new" {
+			return ev.newOpenStruct(args, n)
+		}
 	case "Date":
 		return ev.dateModule(name, args, n)
 	case "Socket":
@@ -1162,6 +1189,16 @@ func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *bloc
 }
 
 func (ev *evaluator) envMethod(name string, args []Value, blk *block, n node) (Value, error) {
+	switch name {
+	case "to_h", "to_hash", "keys", "values", "values_at", "slice", "select", "filter", "reject",
+		"each", "each_pair", "map", "filter_map", "any?", "empty?", "size", "length", "count", "to_a", "find", "sort_by", "inspect":
+		h := ev.envHash()
+		v, err := ev.hashMethod(h, name, args, blk, n)
+		if r, ok := v.(*Hash); ok && r == h && (name == "each" || name == "each_pair") {
+			return module("ENV"), err // each returns ENV itself
+		}
+		return v, err
+	}
 	if len(args) == 0 {
 		return nil, unsupported(n)
 	}
@@ -1411,4 +1448,28 @@ func (ev *evaluator) comparable(recv Value, name string, args []Value, n node) (
 		return c <= 0, nil
 	}
 	return c >= 0, nil
+}
+
+// envHash is ENV.to_h: the variables Environ names, with the values
+// ENV[] gives, then those set while rendering.
+func (ev *evaluator) envHash() *Hash {
+	h := newHash()
+	for _, kv := range ev.opts.Environ() {
+		// The names come from Environ, the values from the same lookup as ENV[].
+		k, _, _ := strings.Cut(kv, "=")
+		if v, ok := ev.lookupEnv(k); ok {
+			h.set(k, v)
+		}
+	}
+	keys := make([]string, 0, len(ev.env))
+	for k := range ev.env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if _, seen := h.get(k); !seen {
+			h.set(k, ev.env[k])
+		}
+	}
+	return h
 }

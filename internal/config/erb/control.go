@@ -158,6 +158,17 @@ func (ev *evaluator) bind(pl *paramList, args []Value, blk *block, sc *scope, st
 		return nil
 	}
 	for i, name := range pl.required {
+		if sub, ok := pl.nested[name]; ok {
+			v := at(i)
+			parts := []Value{v}
+			if a, isArray := v.(*Array); isArray {
+				parts = a.elems
+			}
+			if err := ev.bind(sub, parts, nil, sc, false, n); err != nil {
+				return err
+			}
+			continue
+		}
 		sc.vars[name] = at(i)
 	}
 	k := len(pl.required)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,14 @@ func (e *testEnv) options() Options {
 		LookupEnv: func(k string) (string, bool) {
 			v, ok := e.vars[k]
 			return v, ok
+		},
+		Environ: func() []string {
+			var list []string
+			for k, v := range e.vars {
+				list = append(list, k+"="+v)
+			}
+			sort.Strings(list)
+			return list
 		},
 		SetEnv: func(k, v string) { e.set[k] = v },
 		Shell:  shell,

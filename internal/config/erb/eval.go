@@ -15,6 +15,7 @@ type Options struct {
 	File      string                      // path shown in errors, e.g. "config/deploy.yml"
 	Dir       string                      // the config file's folder (where .ruby-version is looked for)
 	LookupEnv func(string) (string, bool) // nil: os.LookupEnv
+	Environ   func() []string             // "KEY=value" pairs for ENV.to_h and kin; nil: os.Environ
 	SetEnv    func(key, value string)     // used by Dotenv.load/overload; nil: os.Setenv
 	// Shell runs backticks and %x() and returns the command's standard
 	// output. An error with an ExitCode() int method (as *exec.ExitError
@@ -44,6 +45,9 @@ func Render(src []byte, opts Options) (out []byte, err error) {
 	}()
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
+	}
+	if opts.Environ == nil {
+		opts.Environ = os.Environ
 	}
 	if opts.SetEnv == nil {
 		opts.SetEnv = func(k, v string) { _ = os.Setenv(k, v) }

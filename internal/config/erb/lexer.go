@@ -270,6 +270,11 @@ func (lx *lexer) run(inInterp bool) *lexError {
 			}
 			tok.kind = tSymbol
 			tok.parts = parts
+		case c == ':' && lx.operatorSymbol() != "" && !(len(lx.toks) > 0 && lx.valueEnd() && !space):
+			op := lx.operatorSymbol()
+			lx.pos += 1 + len(op)
+			tok.kind = tSymbol
+			tok.parts = []strPart{{lit: op}}
 		case c == ':' && lx.pos+1 < len(lx.src) && isIdentStart(lx.src[lx.pos+1]) && !(len(lx.toks) > 0 && lx.valueEnd() && !space):
 			lx.pos++
 			for lx.pos < len(lx.src) && isIdentChar(lx.src[lx.pos]) {
@@ -968,4 +973,25 @@ func dedent(lines []string) []string {
 		out[i] = l[k:]
 	}
 	return out
+}
+
+// symbolOperators are the operators that can be symbols (:+, :<=>), longest first.
+var symbolOperators = []string{"[]=", "<=>", "===", "**", "==", "!=", "=~", "<=", ">=", "<<", ">>", "[]", "+@", "-@",
+	"+", "-", "*", "/", "%", "<", ">", "!", "&", "|", "^", "~"}
+
+// operatorSymbol returns the operator of an operator symbol at lx.pos
+// (":+"), or "".
+func (lx *lexer) operatorSymbol() string {
+	rest := lx.src[lx.pos+1:]
+	for _, op := range symbolOperators {
+		if strings.HasPrefix(rest, op) {
+			// ":" followed by an operator and a value is a ternary's else.
+			after := rest[len(op):]
+			if after != "" && !isSpace(after[0]) && strings.IndexByte(",)]}\n;", after[0]) < 0 {
+				return ""
+			}
+			return op
+		}
+	}
+	return ""
 }

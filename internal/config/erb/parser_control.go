@@ -1,5 +1,7 @@
 package erb
 
+import "strconv"
+
 // This file parses control structures: case, while/until/for, break,
 // next and return, def, lambdas, ranges, constants and defined?.
 
@@ -30,6 +32,16 @@ func (p *parser) params(end func() bool, pipes bool) *paramList {
 			}
 			pl.required = append(pl.required, t.val)
 			declare(t.val)
+		case t.kind == tOp && t.val == "(":
+			// A destructured parameter: |(key, value), index|
+			sub := p.params(func() bool { return p.isOp(")") }, false)
+			p.i++
+			name := "(" + strconv.Itoa(len(pl.required))
+			if pl.nested == nil {
+				pl.nested = map[string]*paramList{}
+			}
+			pl.nested[name] = sub
+			pl.required = append(pl.required, name)
 		case t.kind == tOp && t.val == "*" && pl.rest == "":
 			pl.rest = "*"
 			if n := p.peek(); n.kind == tIdent {

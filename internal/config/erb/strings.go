@@ -35,6 +35,9 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 			}
 			return s, nil
 		}
+		if v, ok, err := ev.moreStringMethods(s, name, args, blk, n); ok {
+			return v, err
+		}
 		return nil, unsupported(n)
 	}
 	switch len(args) {
@@ -119,6 +122,8 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 			return s, nil
 		case "succ", "next":
 			return strSucc(s), nil
+		case "shellescape", "shellsplit", "shellwords":
+			return ev.shellwordsMethod(name, []Value{s}, n)
 		}
 	case 1:
 		arg := args[0]
@@ -266,6 +271,9 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 		case "[]", "slice":
 			return ev.strIndex(s, args, n)
 		}
+	}
+	if v, ok, err := ev.moreStringMethods(s, name, args, blk, n); ok {
+		return v, err
 	}
 	switch name {
 	case "start_with?", "end_with?":

@@ -155,6 +155,10 @@ func className(v Value) string {
 		return "Range"
 	case *ioStream:
 		return "IO"
+	case *OpenStruct:
+		return "OpenStruct"
+	case *enumerator:
+		return "Enumerator"
 	case *Proc:
 		return "Proc"
 	case *match:
@@ -196,7 +200,7 @@ func toS(v Value) string {
 		return x.inspectWith(toS)
 	case *match:
 		return toS(x.group(0))
-	case *Proc, *ioStream:
+	case *Proc, *ioStream, *OpenStruct:
 		return inspect(x)
 	}
 	return fmt.Sprint(v)
@@ -286,6 +290,8 @@ func inspectRec(v Value, active []any, budget *int) string {
 		return x.inspectWith(func(v Value) string { return inspectRec(v, active, budget) })
 	case *match:
 		return x.inspect()
+	case *OpenStruct:
+		return x.inspect()
 	case *ioStream:
 		return "#<IO:<" + strings.ToUpper(strings.TrimPrefix(x.name, "$")) + ">>"
 	case *Proc:
@@ -318,7 +324,7 @@ func simpleSymbol(s string) bool {
 }
 
 func inspectSymbol(s string) string {
-	if simpleSymbol(s) {
+	if simpleSymbol(s) || contains(symbolOperators, s) {
 		return ":" + s
 	}
 	return ":" + inspectString(s)
