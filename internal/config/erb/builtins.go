@@ -483,6 +483,8 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		return ev.openStructMethod(r, name, args, blk, n)
 	case *enumerator:
 		return ev.enumeratorMethod(r, name, args, blk, n)
+	case *StringInquirer:
+		return ev.inquirerMethod(r, name, args, blk, n)
 	case module:
 		return ev.moduleMethod(r, name, args, blk, n)
 	}

@@ -553,6 +553,11 @@ func (ev *evaluator) rekey(h *Hash, name string, depth int, n node) (Value, bool
 
 // moreStringMethods are String methods beyond the core ones in strings.go.
 func (ev *evaluator) moreStringMethods(s string, name string, args []Value, blk *block, n node) (Value, bool, error) {
+	if blk == nil {
+		if v, ok, err := ev.inflectionMethod(s, name, args, n); ok {
+			return v, true, err
+		}
+	}
 	str := func(i int) (string, error) {
 		v, ok := args[i].(string)
 		if !ok {

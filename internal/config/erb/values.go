@@ -64,6 +64,8 @@ func keyOf(v Value) (hashKey, bool) {
 		return hashKey{kind: 'n'}, true
 	case string:
 		return hashKey{kind: 's', s: x}, true
+	case *StringInquirer:
+		return hashKey{kind: 's', s: x.s}, true
 	case Symbol:
 		return hashKey{kind: 'y', s: string(x)}, true
 	case int64:
@@ -159,6 +161,8 @@ func className(v Value) string {
 		return "OpenStruct"
 	case *enumerator:
 		return "Enumerator"
+	case *StringInquirer:
+		return "ActiveSupport::StringInquirer"
 	case *Proc:
 		return "Proc"
 	case *match:
@@ -202,6 +206,8 @@ func toS(v Value) string {
 		return toS(x.group(0))
 	case *Proc, *ioStream, *OpenStruct:
 		return inspect(x)
+	case *StringInquirer:
+		return x.s
 	}
 	return fmt.Sprint(v)
 }
@@ -248,6 +254,8 @@ func inspectRec(v Value, active []any, budget *int) string {
 		return "nil"
 	case string:
 		return inspectString(x)
+	case *StringInquirer:
+		return inspectString(x.s)
 	case Symbol:
 		return inspectSymbol(string(x))
 	case *Array:
@@ -410,6 +418,8 @@ func writeJSON(b *strings.Builder, v Value, depth int) error {
 		b.WriteString(formatFloat(x))
 	case string:
 		return jsonString(b, x)
+	case *StringInquirer:
+		return jsonString(b, x.s)
 	case Symbol:
 		return jsonString(b, string(x))
 	case *Array:
@@ -507,8 +517,13 @@ func equalDepth(a, b Value, depth int, budget *int) bool {
 		c, ok := numCompare(a, b)
 		return ok && c == 0
 	case string:
+		if q, ok := b.(*StringInquirer); ok {
+			return x == q.s
+		}
 		y, ok := b.(string)
 		return ok && x == y
+	case *StringInquirer:
+		return equalDepth(x.s, b, depth, budget)
 	case Symbol:
 		y, ok := b.(Symbol)
 		return ok && x == y
