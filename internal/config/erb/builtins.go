@@ -356,6 +356,10 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		if len(args) == 0 {
 			return inspect(recv), nil
 		}
+	case "to_yaml":
+		if len(args) == 0 {
+			return ev.toYAML(recv, n)
+		}
 	case "to_json":
 		if len(args) == 0 {
 			s, err := toJSON(recv)
@@ -1168,6 +1172,8 @@ func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *bloc
 		return ev.timeModule(name, args, n)
 	case "Base64":
 		return ev.base64Method(name, args, n)
+	case "YAML", "Psych":
+		return ev.yamlModule(name, args, n)
 	case "Shellwords":
 		return ev.shellwordsMethod(name, args, n)
 	case "SecureRandom":

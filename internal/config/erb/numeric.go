@@ -9,60 +9,6 @@ import (
 // Integers are int64 and Floats float64. A result that Ruby would turn
 // into a big integer, a Rational or a Complex is outside the subset.
 
-// formatFloat is Ruby's Float#to_s: the shortest digits that read back
-// as the same number, in fixed notation from 1e-4 up to 1e16 ("1.0",
-// "0.0001", "1000000000000000.0") and as "1.0e+16" or "1.0e-05" beyond.
-func formatFloat(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
-	case math.IsNaN(f):
-		return "NaN"
-	case f == 0:
-		if math.Signbit(f) {
-			return "-0.0"
-		}
-		return "0.0"
-	}
-	sign := ""
-	if f < 0 {
-		sign, f = "-", -f
-	}
-	// d.ddddde±X: the digits, and the decimal exponent of the first one.
-	e := strconv.FormatFloat(f, 'e', -1, 64)
-	mant, exp, _ := strings.Cut(e, "e")
-	digits := strings.Replace(mant, ".", "", 1)
-	x, _ := strconv.Atoi(exp)
-	point := x + 1 // digits before the decimal point
-	switch {
-	case point > 0 && point <= 16:
-		if len(digits) <= point {
-			return sign + digits + strings.Repeat("0", point-len(digits)) + ".0"
-		}
-		return sign + digits[:point] + "." + digits[point:]
-	case point <= 0 && point > -4:
-		return sign + "0." + strings.Repeat("0", -point) + digits
-	}
-	frac := digits[1:]
-	if frac == "" {
-		frac = "0"
-	}
-	esign := "+"
-	if x < 0 {
-		esign, x = "-", -x
-	}
-	return sign + digits[:1] + "." + frac + "e" + esign + twoDigits(x)
-}
-
-func twoDigits(x int) string {
-	if x < 10 {
-		return "0" + strconv.Itoa(x)
-	}
-	return strconv.Itoa(x)
-}
-
 func isNumber(v Value) bool {
 	switch v.(type) {
 	case int64, float64:

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kamalgo/kamal/internal/config/rubyyaml"
 )
 
 // Ruby values are plain Go values:
@@ -183,7 +185,7 @@ func toS(v Value) string {
 	case int64:
 		return strconv.FormatInt(x, 10)
 	case float64:
-		return formatFloat(x)
+		return rubyyaml.FormatFloat(x)
 	case string:
 		return x
 	case Symbol:
@@ -413,9 +415,9 @@ func writeJSON(b *strings.Builder, v Value, depth int) error {
 		b.WriteString(strconv.FormatInt(x, 10))
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return fmt.Errorf("%s not allowed in JSON", formatFloat(x))
+			return fmt.Errorf("%s not allowed in JSON", rubyyaml.FormatFloat(x))
 		}
-		b.WriteString(formatFloat(x))
+		b.WriteString(rubyyaml.FormatFloat(x))
 	case string:
 		return jsonString(b, x)
 	case *StringInquirer:
