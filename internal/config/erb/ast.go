@@ -35,6 +35,10 @@ type (
 		position
 		val int64
 	}
+	floatNode struct {
+		position
+		val float64
+	}
 	selfNode struct{ position }
 	// strNode is a string, symbol or backtick literal with interpolation.
 	strNode struct {
@@ -59,6 +63,10 @@ type (
 		position
 		name string
 		up   int // block scopes between the use and the declaration (for assignment)
+	}
+	globalNode struct {
+		position
+		name string // "$?", "$stderr"
 	}
 	constNode struct {
 		position
@@ -97,8 +105,73 @@ type (
 	}
 	blockNode struct {
 		position
-		params []string
+		params *paramList
 		body   node
+	}
+	// rangeNode is a..b or a...b; from or to is nil when open.
+	rangeNode struct {
+		position
+		from, to node
+		excl     bool
+	}
+	caseNode struct {
+		position
+		subject node // nil for "case" without a value
+		whens   []whenClause
+		els     node // may be nil
+	}
+	// whileNode is while/until, as a block or a modifier.
+	whileNode struct {
+		position
+		cond, body node
+		until      bool
+	}
+	forNode struct {
+		position
+		vars []*localNode
+		iter node
+		body node
+	}
+	// jumpNode is break, next or return with an optional value.
+	jumpNode struct {
+		position
+		kind string
+		val  node // may be nil
+	}
+	defNode struct {
+		position
+		name   string
+		params *paramList
+		body   node
+	}
+	constAssignNode struct {
+		position
+		name  string
+		op    string // "" for =, else "||" / "+" ...
+		value node
+	}
+	// lambdaNode is ->(x) { }, lambda { |x| } or proc { |x| }.
+	lambdaNode struct {
+		position
+		block  *blockNode
+		lambda bool
+	}
+	// splatNode is *list in arguments; blockPassNode &callable.
+	splatNode struct {
+		position
+		expr node
+	}
+	blockPassNode struct {
+		position
+		expr node
+	}
+	yieldNode struct {
+		position
+		args []node
+	}
+	definedNode struct {
+		position
+		expr node
 	}
 	andNode struct {
 		position
@@ -123,4 +196,56 @@ type (
 type strNodePart struct {
 	lit  string
 	expr node // nil for literal text
+}
+
+type whenClause struct {
+	vals  []node
+	splat []bool // *list: each element is a value
+	body  node
+}
+
+// paramList is the parameters of a method, block or lambda.
+type paramList struct {
+	required []string
+	optional []string
+	defaults []node
+	rest     string // *rest ("*" alone is "*")
+	keys     []string
+	keyDefs  []node // nil: a required keyword
+	block    string // &blk
+	// nested holds the parts of a destructured parameter, |(k, v), i|,
+	// under the name that stands for it in required.
+	nested map[string]*paramList
+}
+
+// names lists every parameter name, for the scope.
+func (pl *paramList) names() []string {
+	if pl == nil {
+		return nil
+	}
+	var out []string
+	for _, r := range pl.required {
+		if sub, ok := pl.nested[r]; ok {
+			out = append(out, sub.names()...)
+		} else {
+			out = append(out, r)
+		}
+	}
+	out = append(out, pl.optional...)
+	if pl.rest != "" && pl.rest != "*" {
+		out = append(out, pl.rest)
+	}
+	out = append(out, pl.keys...)
+	if pl.block != "" {
+		out = append(out, pl.block)
+	}
+	return out
+}
+
+// positional is how many positional parameters a block spreads an array over.
+func (pl *paramList) positional() int {
+	if pl == nil {
+		return 0
+	}
+	return len(pl.required) + len(pl.optional)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -17,14 +18,64 @@ import (
 // always available, as they are in Kamal's process.
 var requirable = map[string]bool{
 	"json": true, "uri": true, "dotenv": true, "yaml": true, "erb": true, "time": true,
-	"socket": true, "dotenv/load": true, "date": true, "securerandom": false,
+	"socket": true, "dotenv/load": true, "date": true, "securerandom": true, "base64": true,
+	"shellwords": true, "digest": true, "digest/md5": true, "digest/sha1": true, "digest/sha2": true,
+	"digest/sha256": true, "ostruct": true, "psych": true, "active_support": true,
+	"active_support/all": true, "active_support/core_ext": true,
 }
 
 // kernel handles calls without a receiver: raise, require, __dir__, URI(),
 // Integer(), String(), and undefined names.
 func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 	plain := len(n.args) == 0 && !n.parens && n.block == nil && n.blockSym == ""
+	if m, ok := ev.methods[n.name]; ok {
+		return ev.callWithBlock(n, sc, func(args []Value, blk *block) (Value, error) {
+			return ev.invoke(m, args, blk, n)
+		})
+	}
 	switch n.name {
+	case "lambda", "proc":
+		if len(n.args) != 0 || n.block == nil {
+			return nil, unsupported(n)
+		}
+		lambda := n.name == "lambda"
+		return &Proc{blk: ev.blockOf(n.block, sc, lambda, nil), lambda: lambda, arity: arity(n.block.params, lambda)}, nil
+	case "loop":
+		if len(n.args) != 0 || n.block == nil {
+			return nil, unsupported(n)
+		}
+		blk := ev.blockOf(n.block, sc, false, nil)
+		for {
+			if err := ev.tick(n); err != nil {
+				return nil, err
+			}
+			if _, err := blk.fn(nil); err != nil {
+				if j, ok := asJump(err, "break"); ok {
+					return j.val, nil
+				}
+				return nil, err
+			}
+		}
+	case "puts", "print", "p", "pp", "warn":
+		if n.block != nil {
+			return nil, unsupported(n)
+		}
+		args, err := ev.evalArgs(n.args, sc)
+		if err != nil {
+			return nil, err
+		}
+		s := ev.stdout()
+		if n.name == "warn" {
+			s = ev.stderr()
+		}
+		return ev.printMethod(s, n.name, args, n)
+	case "block_given?":
+		for c := sc; c != nil; c = c.parent {
+			if c.method {
+				return c.block != nil, nil
+			}
+		}
+		return false, nil
 	case "__dir__":
 		if !plain {
 			return nil, unsupported(n)
@@ -42,23 +93,31 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 			return nil, err
 		}
 		// Like Ruby's error printer, an empty message reads "unhandled exception".
-		raised := func(msg string) error {
+		raised := func(class, msg string) error {
 			if msg == "" {
 				msg = "unhandled exception"
 			}
-			return errAt(n, "%s", msg)
+			return raiseAt(n, class, "%s", msg)
 		}
 		switch len(args) {
 		case 0:
-			return nil, raised("")
-		case 1:
-			if m, ok := args[0].(module); ok {
-				return nil, raised(string(m))
-			}
-			return nil, raised(toS(args[0]))
-		case 2:
-			if _, ok := args[0].(module); ok {
-				return nil, raised(toS(args[1]))
+			return nil, raised("RuntimeError", "")
+		case 1, 2:
+			m, isClass := args[0].(module)
+			switch {
+			case isClass && exceptionClasses[string(m)]:
+				msg := string(m)
+				if len(args) == 2 {
+					msg = toS(args[1])
+				}
+				return nil, raised(string(m), msg)
+			case isClass:
+				return nil, typeErr(n, "exception class/object expected")
+			case len(args) == 1:
+				if s, ok := args[0].(string); ok {
+					return nil, raised("RuntimeError", s)
+				}
+				return nil, typeErr(n, "exception class/object expected")
 			}
 		}
 		return nil, unsupported(n)
@@ -71,7 +130,7 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 			return nil, err
 		}
 		name, ok := args[0].(string)
-		if !ok || !requirable[name] {
+		if !ok || !requirable[name] && !strings.HasPrefix(name, "active_support/core_ext/") {
 			return nil, unsupported(n)
 		}
 		if name == "dotenv/load" {
@@ -80,7 +139,20 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 			}
 		}
 		return true, nil
-	case "URI", "Integer", "String", "Array":
+	case "format", "sprintf":
+		if len(n.args) == 0 || n.block != nil {
+			return nil, unsupported(n)
+		}
+		args, err := ev.evalArgs(n.args, sc)
+		if err != nil {
+			return nil, err
+		}
+		f, ok := args[0].(string)
+		if !ok {
+			return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(args[0]))
+		}
+		return ev.sprintf(f, args[1:], n)
+	case "URI", "Integer", "String", "Array", "Float":
 		if len(n.args) != 1 || n.block != nil {
 			return nil, unsupported(n)
 		}
@@ -103,31 +175,91 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 				return ev.hashMethod(x, "to_a", nil, nil, n)
 			}
 			return &Array{elems: []Value{args[0]}}, nil
+		case "Float":
+			switch x := args[0].(type) {
+			case int64:
+				return float64(x), nil
+			case float64:
+				return x, nil
+			case string:
+				if f, ok := strictFloat(x); ok {
+					return f, nil
+				}
+				return nil, argErr(n, "invalid value for Float(): %s", inspectString(x))
+			case nil:
+				return nil, typeErr(n, "can't convert nil into Float")
+			}
+			return nil, typeErr(n, "can't convert %s into Float", className(args[0]))
 		}
 		switch x := args[0].(type) {
 		case int64:
 			return x, nil
+		case float64:
+			return floatToInt(x, n)
 		case string:
 			// Base prefixes as in Ruby: 0x, 0b, 0o and a leading 0 for octal.
 			if i, err := strconv.ParseInt(strings.TrimSpace(x), 0, 64); err == nil {
 				return i, nil
 			}
-			return nil, errAt(n, "invalid value for Integer(): %s", inspectString(x))
+			return nil, argErr(n, "invalid value for Integer(): %s", inspectString(x))
 		case nil:
-			return nil, errAt(n, "can't convert nil into Integer")
+			return nil, typeErr(n, "can't convert nil into Integer")
 		}
 		return nil, unsupported(n)
 	}
 	if plain && !strings.HasSuffix(n.name, "?") && !strings.HasSuffix(n.name, "!") {
-		return nil, errAt(n, "undefined local variable or method '%s'", n.name)
+		return nil, raiseAt(n, "NameError", "undefined local variable or method '%s' for main", n.name)
 	}
 	return nil, unsupported(n)
 }
 
+// callWithBlock evaluates a call's arguments and block and runs fn; a
+// break in the call's own block ends the call with its value.
+func (ev *evaluator) callWithBlock(n *callNode, sc *scope, fn func([]Value, *block) (Value, error)) (Value, error) {
+	args, err := ev.evalArgs(n.args, sc)
+	if err != nil {
+		return nil, err
+	}
+	blk, err := ev.makeBlock(n, sc)
+	if err != nil {
+		return nil, err
+	}
+	v, err := fn(args, blk)
+	if j, ok := asJump(err, "break"); ok && n.block != nil {
+		return j.val, nil
+	}
+	return v, err
+}
+
 // constant resolves a constant reference.
 func (ev *evaluator) constant(n *constNode) (Value, error) {
+	if c, ok := ev.consts[n.name]; ok {
+		return c.val, nil
+	}
+	if isClass(n.name) {
+		return module(n.name), nil
+	}
 	switch n.name {
-	case "ENV", "File", "Dir", "URI", "Dotenv", "JSON", "Time", "Socket", "YAML", "ERB":
+	case "Digest::MD5", "Digest::SHA1", "Digest::SHA2", "Digest::SHA256", "Digest::SHA384", "Digest::SHA512":
+		return module(n.name), nil
+	case "STDOUT":
+		return ev.stdout(), nil
+	case "STDERR":
+		return ev.stderr(), nil
+	case "Float::INFINITY":
+		return math.Inf(1), nil
+	case "Float::NAN":
+		return math.NaN(), nil
+	case "Float::EPSILON":
+		return 2.220446049250313e-16, nil
+	case "Float::MAX":
+		return math.MaxFloat64, nil
+	case "Float::MIN":
+		return 2.2250738585072014e-308, nil
+	}
+	switch n.name {
+	case "ENV", "File", "Dir", "URI", "Dotenv", "JSON", "Time", "Socket", "YAML", "ERB", "Date",
+		"Base64", "Shellwords", "SecureRandom", "Digest", "Psych":
 		return module(n.name), nil
 	case "RUBY_ENGINE":
 		return "ruby", nil
@@ -137,8 +269,13 @@ func (ev *evaluator) constant(n *constNode) (Value, error) {
 			return nil, errAt(n, "%s is not known: set RBENV_VERSION or add a .ruby-version file (%v)", n.name, err)
 		}
 		return v, nil
-	case "ArgumentError", "RuntimeError", "StandardError", "KeyError":
+	case "String", "Integer", "Array", "Hash", "Symbol", "NilClass", "TrueClass", "FalseClass":
+		return module(n.name), nil // only useful with is_a?
+	}
+	if exceptionClasses[n.name] {
 		return module(n.name), nil // only useful as raise's first argument
+	}
+	switch n.name {
 	case "String", "Integer", "Array", "Hash", "Symbol", "NilClass", "TrueClass", "FalseClass":
 		return module(n.name), nil // only useful with is_a?
 	}
@@ -219,11 +356,15 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		if len(args) == 0 {
 			return inspect(recv), nil
 		}
+	case "to_yaml":
+		if len(args) == 0 {
+			return ev.toYAML(recv, n)
+		}
 	case "to_json":
 		if len(args) == 0 {
 			s, err := toJSON(recv)
 			if err != nil {
-				return nil, errAt(n, "%v", err)
+				return nil, raiseAt(n, "JSON::GeneratorError", "%v", err)
 			}
 			return s, nil
 		}
@@ -234,11 +375,38 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		if name == "then" && blk != nil && len(args) == 0 {
 			return blk.fn([]Value{recv})
 		}
+	case "class":
+		if len(args) == 0 && blk == nil {
+			return module(className(recv)), nil
+		}
+	case "<=>":
+		if len(args) == 1 {
+			if c, ok := compare(recv, args[0]); ok {
+				return int64(c), nil
+			}
+			if equal(recv, args[0]) {
+				return int64(0), nil
+			}
+			return nil, nil
+		}
 	case "is_a?", "kind_of?", "instance_of?":
 		if len(args) == 1 {
-			if m, ok := args[0].(module); ok {
-				return className(recv) == string(m), nil
+			if m, ok := args[0].(module); ok && isClass(string(m)) {
+				if name == "instance_of?" {
+					return className(recv) == string(m), nil
+				}
+				return isA(recv, string(m)), nil
 			}
+			return nil, typeErr(n, "class or module required")
+		}
+	case "===":
+		if len(args) == 1 {
+			return ev.caseEq(recv, args[0], n)
+		}
+	case "<", ">", "<=", ">=", "between?":
+		switch recv.(type) {
+		case *Time, *Date:
+			return ev.comparable(recv, name, args, n)
 		}
 	}
 	switch r := recv.(type) {
@@ -251,8 +419,8 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		if name == "!" && len(args) == 0 {
 			return !r, nil
 		}
-	case int64:
-		return ev.intMethod(r, name, args, blk, n)
+	case int64, float64:
+		return ev.numMethod(r, name, args, blk, n)
 	case string:
 		return ev.stringMethod(r, name, args, blk, n)
 	case Symbol:
@@ -276,25 +444,51 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		return ev.hashMethod(r, name, args, blk, n)
 	case *Regexp:
 		switch name {
-		case "match?", "=~":
+		case "match?", "=~", "match":
 			if len(args) == 1 {
 				if s, ok := args[0].(string); ok {
 					return ev.stringMethod(s, name, []Value{r}, nil, n)
 				}
+				if sym, ok := args[0].(Symbol); ok {
+					return ev.stringMethod(string(sym), name, []Value{r}, nil, n)
+				}
 				if args[0] == nil {
-					if name == "=~" {
-						return nil, nil
+					ev.lastMatch = nil
+					if name == "match?" {
+						return false, nil
 					}
-					return false, nil
+					return nil, nil
 				}
 			}
 		case "source":
 			return r.src, nil
+		case "to_s":
+			return nil, unsupported(n)
+		case "inspect":
+			return inspect(r), nil
 		}
+	case *Range:
+		return ev.rangeMethod(r, name, args, blk, n)
+	case *Proc:
+		return ev.procMethod(r, name, args, blk, n)
+	case *match:
+		return ev.matchMethod(r, name, args, n)
 	case *URI:
 		return ev.uriMethod(r, name, args, n)
 	case *Time:
 		return ev.timeMethod(r, name, args, n)
+	case *Date:
+		return ev.dateMethod(r, name, args, n)
+	case *processStatus:
+		return ev.statusMethod(r, name, args, n)
+	case *ioStream:
+		return ev.printMethod(r, name, args, n)
+	case *OpenStruct:
+		return ev.openStructMethod(r, name, args, blk, n)
+	case *enumerator:
+		return ev.enumeratorMethod(r, name, args, blk, n)
+	case *StringInquirer:
+		return ev.inquirerMethod(r, name, args, blk, n)
 	case module:
 		return ev.moduleMethod(r, name, args, blk, n)
 	}
@@ -314,6 +508,8 @@ func (ev *evaluator) nilMethod(name string, args []Value, blk *block, n node) (V
 			return newHash(), nil
 		case "to_i":
 			return int64(0), nil
+		case "to_f":
+			return 0.0, nil
 		case "!":
 			return true, nil
 		}
@@ -327,114 +523,8 @@ func (ev *evaluator) nilMethod(name string, args []Value, blk *block, n node) (V
 	if name == "try" {
 		return nil, nil
 	}
-	return nil, errAt(n, "undefined method '%s' for nil", name)
+	return nil, raiseAt(n, "NoMethodError", "undefined method '%s' for nil", name)
 }
-
-func (ev *evaluator) intMethod(i int64, name string, args []Value, blk *block, n node) (Value, error) {
-	if len(args) == 0 && blk == nil {
-		switch name {
-		case "to_s":
-			return strconv.FormatInt(i, 10), nil
-		case "to_i", "to_int":
-			return i, nil
-		case "-@":
-			if i == math.MinInt64 {
-				return nil, unsupported(n)
-			}
-			return -i, nil
-		case "zero?":
-			return i == 0, nil
-		case "positive?":
-			return i > 0, nil
-		case "negative?":
-			return i < 0, nil
-		case "even?":
-			return i%2 == 0, nil
-		case "odd?":
-			return i%2 != 0, nil
-		case "abs":
-			if i == math.MinInt64 {
-				return nil, unsupported(n)
-			}
-			if i < 0 {
-				return -i, nil
-			}
-			return i, nil
-		case "succ", "next":
-			return ev.intMethod(i, "+", []Value{int64(1)}, nil, n)
-		}
-	}
-	if name == "times" && len(args) == 0 && blk != nil {
-		for k := int64(0); k < i; k++ {
-			if ev.steps++; ev.steps > maxSteps {
-				return nil, errAt(n, "template does too much work (more than %d steps)", maxSteps)
-			}
-			if _, err := blk.fn([]Value{k}); err != nil {
-				return nil, err
-			}
-		}
-		return i, nil
-	}
-	if len(args) != 1 {
-		return nil, unsupported(n)
-	}
-	j, ok := args[0].(int64)
-	if !ok {
-		switch name {
-		case "+", "-", "*", "/", "%", "<", ">", "<=", ">=":
-			if args[0] == nil || !isNumber(args[0]) {
-				return nil, errAt(n, "%s can't be coerced into Integer", coerceName(args[0]))
-			}
-		}
-		return nil, unsupported(n)
-	}
-	switch name {
-	case "+":
-		if s := i + j; (s > i) == (j > 0) {
-			return s, nil
-		}
-	case "-":
-		if s := i - j; (s < i) == (j > 0) {
-			return s, nil
-		}
-	case "*":
-		if i == 0 || j == 0 {
-			return int64(0), nil
-		}
-		if p := i * j; p/j == i && !(i == -1 && j == math.MinInt64) && !(j == -1 && i == math.MinInt64) {
-			return p, nil
-		}
-	case "/", "%", "modulo", "div":
-		if j == 0 {
-			return nil, errAt(n, "divided by 0")
-		}
-		if i == math.MinInt64 && j == -1 {
-			return nil, unsupported(n)
-		}
-		q, m := i/j, i%j
-		if m != 0 && (m < 0) != (j < 0) { // Ruby floors
-			q--
-			m += j
-		}
-		if name == "%" || name == "modulo" {
-			return m, nil
-		}
-		return q, nil
-	case "<":
-		return i < j, nil
-	case ">":
-		return i > j, nil
-	case "<=":
-		return i <= j, nil
-	case ">=":
-		return i >= j, nil
-	default:
-		return nil, unsupported(n)
-	}
-	return nil, unsupported(n) // overflow: Ruby would switch to big integers
-}
-
-func isNumber(v Value) bool { _, ok := v.(int64); return ok }
 
 // coerceName is how Ruby names the operand in "X can't be coerced into Integer".
 func coerceName(v Value) string {
@@ -447,8 +537,11 @@ func coerceName(v Value) string {
 	return className(v)
 }
 
-func (ev *evaluator) tick(n node) error {
-	ev.steps++
+func (ev *evaluator) tick(n node) error { return ev.charge(1, n) }
+
+// charge counts k steps of work, such as copying k elements.
+func (ev *evaluator) charge(k int, n node) error {
+	ev.steps += k
 	if ev.steps > maxSteps {
 		return errAt(n, "template does too much work (more than %d steps)", maxSteps)
 	}
@@ -476,7 +569,7 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 		case "each", "each_with_index", "map", "collect", "select", "filter", "reject", "find", "detect",
 			"filter_map", "flat_map", "any?", "all?", "none?", "count", "sum":
 			if len(args) != 0 {
-				return nil, unsupported(n)
+				break
 			}
 			snapshot := append([]Value(nil), elems...)
 			var out []Value
@@ -549,9 +642,12 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 			case "count":
 				return int64(len(out)), nil
 			case "sum":
-				return ev.sum(out, n)
+				return ev.sum(out, int64(0), n)
 			}
 			return &Array{elems: out}, nil
+		}
+		if v, ok, err := ev.enumMethod(elems, name, args, blk, n); ok {
+			return v, err
 		}
 		return nil, unsupported(n)
 	}
@@ -620,6 +716,9 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 					return unsupported(n)
 				}
 				for _, e := range list {
+					if err := ev.tick(n); err != nil {
+						return err
+					}
 					if inner, ok := e.(*Array); ok {
 						if err := walk(inner.elems, depth+1); err != nil {
 							return err
@@ -648,8 +747,10 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 			return &Array{elems: out}, nil
 		case "to_a", "entries":
 			return a, nil
+		case "shelljoin":
+			return ev.shellwordsMethod("join", []Value{a}, n)
 		case "sum":
-			return ev.sum(elems, n)
+			return ev.sum(elems, int64(0), n)
 		case "min", "max":
 			if len(elems) == 0 {
 				return nil, nil
@@ -678,7 +779,7 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 			}
 			sep, ok := arg.(string)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into String", className(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into String", className(arg))
 			}
 			return ev.join(a, sep, n, 0)
 		case "include?", "member?":
@@ -694,7 +795,7 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 				return nil, unsupported(n)
 			}
 			if k < 0 {
-				return nil, errAt(n, "negative array size")
+				return nil, argErr(n, "negative array size")
 			}
 			if k > int64(len(elems)) {
 				k = int64(len(elems))
@@ -703,13 +804,20 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 				return &Array{elems: append([]Value(nil), elems[int64(len(elems))-k:]...)}, nil
 			}
 			return &Array{elems: append([]Value(nil), elems[:k]...)}, nil
-		case "[]", "at", "dig":
+		case "[]", "at", "dig", "slice":
+			if r, ok := arg.(*Range); ok && name != "at" && name != "dig" {
+				start, length, ok := r.bounds(int64(len(elems)))
+				if !ok {
+					return nil, nil
+				}
+				return &Array{elems: append([]Value(nil), elems[start:start+length]...)}, nil
+			}
 			k, ok := arg.(int64)
 			if !ok {
 				if name == "dig" || arg != nil {
 					return nil, unsupported(n)
 				}
-				return nil, errAt(n, "no implicit conversion from nil to integer")
+				return nil, typeErr(n, "no implicit conversion from nil to integer")
 			}
 			if k < 0 {
 				k += int64(len(elems))
@@ -721,7 +829,10 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 		case "+", "concat":
 			other, ok := arg.(*Array)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into Array", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into Array", coerceName(arg))
+			}
+			if err := ev.charge(len(other.elems)+len(elems), n); err != nil {
+				return nil, err
 			}
 			if name == "concat" {
 				a.elems = append(a.elems, other.elems...)
@@ -731,7 +842,7 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 		case "-":
 			other, ok := arg.(*Array)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into Array", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into Array", coerceName(arg))
 			}
 			var out []Value
 			for _, e := range elems {
@@ -767,6 +878,24 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 			return c, nil
 		}
 	}
+	if (name == "[]" || name == "slice") && len(args) == 2 {
+		start, ok1 := args[0].(int64)
+		length, ok2 := args[1].(int64)
+		if !ok1 || !ok2 {
+			return nil, unsupported(n)
+		}
+		size := int64(len(elems))
+		if start < 0 {
+			start += size
+		}
+		if start < 0 || start > size || length < 0 {
+			return nil, nil
+		}
+		if start+length > size {
+			length = size - start
+		}
+		return &Array{elems: append([]Value(nil), elems[start:start+length]...)}, nil
+	}
 	if name == "push" || name == "append" {
 		if len(a.elems)+len(args) > maxOutput {
 			return nil, unsupported(n)
@@ -774,13 +903,50 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 		a.elems = append(a.elems, args...)
 		return a, nil
 	}
+	if v, ok, err := ev.moreArrayMethods(a, name, args, n); ok {
+		return v, err
+	}
+	if v, ok, err := ev.enumMethod(elems, name, args, blk, n); ok {
+		return v, err
+	}
 	return nil, unsupported(n)
 }
 
-func (ev *evaluator) sum(elems []Value, n node) (Value, error) {
-	var total Value = int64(0)
-	for _, e := range elems {
-		v, err := ev.intMethod(total.(int64), "+", []Value{e}, nil, n)
+// sum is Array#sum: Integers exactly, Floats with Kahan-Babuska
+// compensation as Ruby does ([0.1, 0.2, 0.3].sum is 0.6), anything else
+// with +.
+func (ev *evaluator) sum(elems []Value, total Value, n node) (Value, error) {
+	k := 0
+	for ; k < len(elems); k++ {
+		a, ok1 := total.(int64)
+		b, ok2 := elems[k].(int64)
+		if !ok1 || !ok2 {
+			break
+		}
+		v, err := intArith(a, b, "+", n)
+		if err != nil {
+			return nil, err
+		}
+		total = v
+	}
+	if k < len(elems) && isNumber(total) && isNumber(elems[k]) {
+		f, c := toFloat(total), 0.0
+		for ; k < len(elems) && isNumber(elems[k]); k++ {
+			x := toFloat(elems[k])
+			t := f + x
+			if math.IsInf(t, 0) || math.IsNaN(t) {
+				c = 0
+			} else if math.Abs(f) >= math.Abs(x) {
+				c += (f - t) + x
+			} else {
+				c += (x - t) + f
+			}
+			f = t
+		}
+		total = f + c
+	}
+	for ; k < len(elems); k++ {
+		v, err := ev.send(total, "+", []Value{elems[k]}, nil, n)
 		if err != nil {
 			return nil, err
 		}
@@ -796,6 +962,9 @@ func (ev *evaluator) join(a *Array, sep string, n node, depth int) (Value, error
 	}
 	var b strings.Builder
 	for i, e := range a.elems {
+		if err := ev.tick(n); err != nil {
+			return nil, err
+		}
 		if i > 0 {
 			b.WriteString(sep)
 		}
@@ -871,6 +1040,9 @@ func (ev *evaluator) hashMethod(h *Hash, name string, args []Value, blk *block, 
 				return blk.fn(args)
 			}
 		}
+		if v, ok, err := ev.moreHashMethods(h, name, args, blk, n); ok {
+			return v, err
+		}
 		return nil, unsupported(n)
 	}
 	switch name {
@@ -914,7 +1086,7 @@ func (ev *evaluator) hashMethod(h *Hash, name string, args []Value, blk *block, 
 			if len(args) == 2 {
 				return args[1], nil
 			}
-			return nil, errAt(n, "key not found: %s", inspect(args[0]))
+			return nil, raiseAt(n, "KeyError", "key not found: %s", inspect(args[0]))
 		}
 	case "dig":
 		if len(args) >= 1 {
@@ -937,27 +1109,19 @@ func (ev *evaluator) hashMethod(h *Hash, name string, args []Value, blk *block, 
 			}
 			return cur, nil
 		}
-	case "merge":
-		out := newHash()
-		for i := range h.keys {
-			out.set(h.keys[i], h.vals[i])
-		}
-		for _, a := range args {
-			o, ok := a.(*Hash)
-			if !ok {
-				return nil, unsupported(n)
-			}
-			for i := range o.keys {
-				out.set(o.keys[i], o.vals[i])
-			}
-		}
-		return out, nil
+	}
+	if v, ok, err := ev.moreHashMethods(h, name, args, blk, n); ok {
+		return v, err
 	}
 	return nil, unsupported(n)
 }
 
-// moduleMethod implements ENV, File, Dir, URI, Dotenv, JSON, Time, Socket.
+// moduleMethod implements the methods of ENV, File, Dir, URI, Dotenv,
+// JSON, Time, Date, Socket and the libraries.
 func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *block, n node) (Value, error) {
+	if newHash, ok := digests[string(m)]; ok {
+		return ev.digestMethod(newHash, name, args, n)
+	}
 	switch m {
 	case "ENV":
 		return ev.envMethod(name, args, blk, n)
@@ -990,24 +1154,36 @@ func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *bloc
 		case (name == "generate" || name == "dump") && len(args) == 1:
 			s, err := toJSON(args[0])
 			if err != nil {
-				return nil, errAt(n, "%v", err)
+				return nil, raiseAt(n, "JSON::GeneratorError", "%v", err)
 			}
 			return s, nil
 		case name == "parse" && len(args) == 1:
 			s, ok := args[0].(string)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into String", coerceName(args[0]))
+				return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(args[0]))
 			}
 			v, err := parseJSON(s)
 			if err != nil {
-				return nil, errAt(n, "%v", err)
+				return nil, raiseAt(n, "JSON::ParserError", "%v", err)
 			}
 			return v, nil
 		}
 	case "Time":
-		if name == "now" && len(args) == 0 {
-			return &Time{t: ev.opts.Now()}, nil
+		return ev.timeModule(name, args, n)
+	case "Base64":
+		return ev.base64Method(name, args, n)
+	case "YAML", "Psych":
+		return ev.yamlModule(name, args, n)
+	case "Shellwords":
+		return ev.shellwordsMethod(name, args, n)
+	case "SecureRandom":
+		return ev.securerandomMethod(name, args, n)
+	case "OpenStruct":
+		if name == "new" {
+			return ev.newOpenStruct(args, n)
 		}
+	case "Date":
+		return ev.dateModule(name, args, n)
 	case "Socket":
 		if name == "gethostname" && len(args) == 0 {
 			h, err := os.Hostname()
@@ -1021,12 +1197,22 @@ func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *bloc
 }
 
 func (ev *evaluator) envMethod(name string, args []Value, blk *block, n node) (Value, error) {
+	switch name {
+	case "to_h", "to_hash", "keys", "values", "values_at", "slice", "select", "filter", "reject",
+		"each", "each_pair", "map", "filter_map", "any?", "empty?", "size", "length", "count", "to_a", "find", "sort_by", "inspect":
+		h := ev.envHash()
+		v, err := ev.hashMethod(h, name, args, blk, n)
+		if r, ok := v.(*Hash); ok && r == h && (name == "each" || name == "each_pair") {
+			return module("ENV"), err // each returns ENV itself
+		}
+		return v, err
+	}
 	if len(args) == 0 {
 		return nil, unsupported(n)
 	}
 	key, ok := args[0].(string)
 	if !ok {
-		return nil, errAt(n, "no implicit conversion of %s into String", coerceName(args[0]))
+		return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(args[0]))
 	}
 	v, found := ev.lookupEnv(key)
 	switch name {
@@ -1050,7 +1236,7 @@ func (ev *evaluator) envMethod(name string, args []Value, blk *block, n node) (V
 		if len(args) == 2 {
 			return args[1], nil
 		}
-		return nil, errAt(n, "key not found: %s", inspectString(key))
+		return nil, raiseAt(n, "KeyError", "key not found: %s", inspectString(key))
 	case "key?", "has_key?", "include?", "member?":
 		if len(args) == 1 {
 			return found, nil
@@ -1076,7 +1262,7 @@ func (ev *evaluator) fileMethod(name string, args []Value, n node) (Value, error
 		}
 		s, ok := a.(string)
 		if !ok {
-			return nil, errAt(n, "no implicit conversion of %s into String", coerceName(a))
+			return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(a))
 		}
 		strs = append(strs, s)
 	}
@@ -1084,7 +1270,7 @@ func (ev *evaluator) fileMethod(name string, args []Value, n node) (Value, error
 	case name == "read" && len(strs) == 1:
 		data, err := readFile(strs[0])
 		if err != nil {
-			return nil, errAt(n, "%s", fileError(err, strs[0]))
+			return nil, fileErr(n, err, strs[0])
 		}
 		return string(data), nil
 	case (name == "exist?") && len(strs) == 1:
@@ -1232,4 +1418,66 @@ func joinPath(parts []string) string {
 		b.WriteString(p)
 	}
 	return b.String()
+}
+
+// comparable implements Comparable's operators with compare.
+func (ev *evaluator) comparable(recv Value, name string, args []Value, n node) (Value, error) {
+	cmp := func(o Value) (int, error) {
+		c, ok := compare(recv, o)
+		if !ok {
+			return 0, argErr(n, "comparison of %s with %s failed", className(recv), inspectOrClass(o))
+		}
+		return c, nil
+	}
+	if name == "between?" && len(args) == 2 {
+		lo, err := cmp(args[0])
+		if err != nil {
+			return nil, err
+		}
+		hi, err := cmp(args[1])
+		if err != nil {
+			return nil, err
+		}
+		return lo >= 0 && hi <= 0, nil
+	}
+	if len(args) != 1 {
+		return nil, unsupported(n)
+	}
+	c, err := cmp(args[0])
+	if err != nil {
+		return nil, err
+	}
+	switch name {
+	case "<":
+		return c < 0, nil
+	case ">":
+		return c > 0, nil
+	case "<=":
+		return c <= 0, nil
+	}
+	return c >= 0, nil
+}
+
+// envHash is ENV.to_h: the variables Environ names, with the values
+// ENV[] gives, then those set while rendering.
+func (ev *evaluator) envHash() *Hash {
+	h := newHash()
+	for _, kv := range ev.opts.Environ() {
+		// The names come from Environ, the values from the same lookup as ENV[].
+		k, _, _ := strings.Cut(kv, "=")
+		if v, ok := ev.lookupEnv(k); ok {
+			h.set(k, v)
+		}
+	}
+	keys := make([]string, 0, len(ev.env))
+	for k := range ev.env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if _, seen := h.get(k); !seen {
+			h.set(k, ev.env[k])
+		}
+	}
+	return h
 }

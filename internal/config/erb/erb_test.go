@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,14 @@ func (e *testEnv) options() Options {
 		LookupEnv: func(k string) (string, bool) {
 			v, ok := e.vars[k]
 			return v, ok
+		},
+		Environ: func() []string {
+			var list []string
+			for k, v := range e.vars {
+				list = append(list, k+"="+v)
+			}
+			sort.Strings(list)
+			return list
 		},
 		SetEnv: func(k, v string) { e.set[k] = v },
 		Shell:  shell,
@@ -208,7 +217,7 @@ func TestMethods(t *testing.T) {
 		{name: "map do with text", src: "<% [1, 2].map do |n| %>n=<%= n * 10 %>\n<% end %>", want: "n=10\nn=20\n"},
 		{name: "hash each", src: `<% {"a" => 1, "b" => 2}.each do |k, v| %><%= k %>=<%= v %>;<% end %>`, want: "a=1;b=2;"},
 		{name: "select reject compact uniq", src: `<%= [1, nil, 2, 2].compact.uniq %> <%= %w[a bb c].select { |s| s.length == 1 } %> <%= %w[a bb].reject { |s| s == "a" } %>`, want: `[1, 2] ["a", "c"] ["bb"]`},
-		{name: "block local scope", src: `<% [1].each do |i| y = i end %><%= y %>`, err: "config/deploy.yml:1: undefined local variable or method 'y'"},
+		{name: "block local scope", src: `<% [1].each do |i| y = i end %><%= y %>`, err: "config/deploy.yml:1: undefined local variable or method 'y' for main"},
 		{name: "block assigns declared outer", src: `<% y = 1 if false %><% [2].each { |i| y = i } %><%= y %>`, want: "2"},
 		{name: "block param shadows", src: `<% h = 1 %><% [2].each do |h| %><%= h %><% h = 3 %><% end %><%= h %>`, want: "21"},
 		{name: "block sees outer", src: `<% t = 0; [1, 2].each { |i| t += i } %><%= t %>`, want: "3"},
@@ -226,7 +235,7 @@ func TestMethods(t *testing.T) {
 func TestMoreMethods(t *testing.T) {
 	runCases(t, []renderCase{
 		{name: "json parse", src: `<% d = JSON.parse('{"a": [1, "x", null, true], "b": {"c": "d"}}') %><%= d["a"] %> <%= d["b"]["c"] %> <%= d.keys %>`, want: `[1, "x", nil, true] d ["a", "b"]`},
-		{name: "json parse float", src: `<%= JSON.parse("[1.5]") %>`, err: "config/deploy.yml:1: JSON number 1.5 is outside the supported subset (integers only)"},
+		{name: "json parse float", src: `<%= JSON.parse("[1.5, 2e3, -0.25]") %>`, want: "[1.5, 2000.0, -0.25]"},
 		{name: "json generate", src: `<%= JSON.generate({"a" => :b}) %>`, want: `{"a":"b"}`},
 		{name: "sort sum min max", src: `<%= [3, 1, 2].sort %> <%= [1, 2, 3].sum %> <%= %w[b a c].min %> <%= [4, 9, 2].max %> <%= [1, 2].sum { |x| x * 10 } %>`, want: "[1, 2, 3] 6 a 9 30"},
 		{name: "sort mixed", src: `<%= [1, "a"].sort %>`, err: `config/deploy.yml:1: unsupported Ruby in ERB: [1, "a"].sort`},
@@ -253,7 +262,7 @@ func TestMoreMethods(t *testing.T) {
 		{name: "integer methods", src: `<%= 5.odd? %> <%= 0.positive? %> <%= -1.negative? %> <%= 4.succ %> <%= 7 % -3 %>`, want: "true false true 5 -2"},
 		{name: "integer overflow", src: `<%= 9223372036854775807 + 1 %>`, err: "config/deploy.yml:1: unsupported Ruby in ERB: 9223372036854775807 + 1"},
 		{name: "time parts", src: `<% t = Time.now %><%= t.month %>/<%= t.day %> <%= t.hour %>:<%= t.min %>:<%= t.sec %> <%= t.strftime("%I%p %A %B %y %Z %z %s %%") %>`, want: "3/4 5:6:7 05AM Wednesday March 26 UTC +0000 1772600767 %"},
-		{name: "strftime unknown directive", src: `<%= Time.now.strftime("%Q") %>`, err: `config/deploy.yml:1: unsupported Ruby in ERB: Time.now.strftime("%Q")`},
+		{name: "strftime unknown directive", src: `<%= Time.now.strftime("%Q") %>`, want: "%Q"},
 		{name: "regexp printed", src: `<%= /a/ %>`, err: "config/deploy.yml:1: unsupported Ruby in ERB: /a/"},
 		{name: "is_a", src: `<%= "x".is_a?(String) %> <%= [1].is_a?(Hash) %> <%= nil.is_a?(NilClass) %>`, want: "true false true"},
 		{name: "class methods", src: `<%= String.new %>`, err: "config/deploy.yml:1: unsupported Ruby in ERB: String.new"},
@@ -270,30 +279,21 @@ func TestErrors(t *testing.T) {
 		{name: "raise with class", src: `<% raise ArgumentError, "bad" %>`, err: "config/deploy.yml:1: bad"},
 		{name: "raise interpolated", src: `<% x = "X" %><% raise "missing #{x}" if true %>`, err: "config/deploy.yml:1: missing X"},
 		{name: "fetch missing", src: "\n\n<%= ENV.fetch(\"X\") %>", err: `config/deploy.yml:3: key not found: "X"`},
-		{name: "undefined local", src: "<%= foo %>", err: "config/deploy.yml:1: undefined local variable or method 'foo'"},
-		{name: "undefined local in interpolation", src: `<%= "a#{bar}" %>`, err: "config/deploy.yml:1: undefined local variable or method 'bar'"},
-		{name: "float", src: "a\nb\n<%= 1.5 %>", err: "config/deploy.yml:3: unsupported Ruby in ERB: 1.5"},
-		{name: "octal", src: "<%= 0755 %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: 0755"},
-		{name: "hex", src: "<%= 0x1f %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: 0x1f"},
+		{name: "undefined local", src: "<%= foo %>", err: "config/deploy.yml:1: undefined local variable or method 'foo' for main"},
+		{name: "undefined local in interpolation", src: `<%= "a#{bar}" %>`, err: "config/deploy.yml:1: undefined local variable or method 'bar' for main"},
 		{name: "rescue modifier", src: "<%= ENV.fetch('A') rescue 'x' %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: rescue 'x'"},
 		{name: "instance variable", src: "<%= @x %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: @x"},
-		{name: "global variable", src: "<%= $stdout %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: $stdout"},
-		{name: "while", src: "<% while true %><% end %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: while true"},
-		{name: "def", src: "<% def f; end %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: def f; end"},
-		{name: "case", src: "<% case 1\nwhen 1 %>x<% end %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: case 1"},
-		{name: "heredoc", src: "<%= <<~EOS\nx\nEOS\n%>", err: "config/deploy.yml:1: unsupported Ruby in ERB: <<~EOS"},
-		{name: "range", src: "<%= (1..3).to_a %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: ..3).to_a"},
+		{name: "global variable", src: "<%= $PROGRAM_NAME %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: $PROGRAM_NAME"},
+		{name: "endless loop", src: "<% while true %><% end %>", err: "config/deploy.yml:1: template does too much work (more than 1000000 steps)"},
 		{name: "multiple assignment", src: "<% a, b = 1, 2 %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: a, b = 1, 2"},
 		{name: "unknown constant", src: "<%= Rails.env %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: Rails.env"},
-		{name: "puts", src: `<% puts "x" %>`, err: `config/deploy.yml:1: unsupported Ruby in ERB: puts "x"`},
 		{name: "require other", src: `<% require "rails" %>`, err: `config/deploy.yml:1: unsupported Ruby in ERB: require "rails"`},
 		{name: "require accepted", src: `<% require "json"; require "uri"; require 'dotenv'; require "yaml"; require "erb"; require "time"; require "socket" %>ok`, want: "ok"},
-		{name: "error line inside multi-line tag", src: "<%\n  a = 1\n  b = c\n%>", err: "config/deploy.yml:3: undefined local variable or method 'c'"},
+		{name: "error line inside multi-line tag", src: "<%\n  a = 1\n  b = c\n%>", err: "config/deploy.yml:3: undefined local variable or method 'c' for main"},
 		{name: "error line in block", src: "<% [1].each do |i| %>\n\n<%= i.frobnicate %>\n<% end %>", err: "config/deploy.yml:3: unsupported Ruby in ERB: i.frobnicate"},
-		{name: "lambda", src: "<% f = ->(x) { x } %>", err: "config/deploy.yml:1: unsupported Ruby in ERB: ->(x) { x }"},
 		{name: "unterminated string", src: "<%= \"abc %>", err: `config/deploy.yml:1: unsupported Ruby in ERB: "abc`},
 		{name: "regexp outside RE2", src: `<%= "a".gsub(/(?<=a)b/, "") %>`, err: `config/deploy.yml:1: unsupported Ruby in ERB: /(?<=a)b/`},
-		{name: "attribute assignment", src: `<% x = "a"; x.foo = 1 %>`, err: "config/deploy.yml:1: unsupported Ruby in ERB: = 1"},
+		{name: "attribute assignment", src: `<% x = "a"; x.foo = 1 %>`, err: "config/deploy.yml:1: unsupported Ruby in ERB: x.foo = 1"},
 		{name: "bad uri", src: `<%= URI.parse(ENV["APP_URL"]).host %>`, err: "config/deploy.yml:1: bad URI (is not URI?): nil"},
 	})
 }
@@ -393,42 +393,6 @@ func TestRubyEngineVersion(t *testing.T) {
 		src := `<%= ENV["RBENV_VERSION"] || ENV["rvm_ruby_string"] || "#{RUBY_ENGINE}-#{RUBY_ENGINE_VERSION}" %>`
 		out, err := Render([]byte(src), e.options())
 		if err != nil || string(out) != "3.2.2" {
-			t.Fatalf("got %q, %v", out, err)
-		}
-	})
-}
-
-func TestShell(t *testing.T) {
-	t.Run("default shell", func(t *testing.T) {
-		opts := Options{File: "config/deploy.yml"}
-		out, err := Render([]byte("<%= `echo hi`.strip %> <%= %x(printf abc) %> <%= `printf 'a\\nb\\n'`.chomp %>"), opts)
-		if err != nil || string(out) != "hi abc a\nb" {
-			t.Fatalf("got %q, %v", out, err)
-		}
-		_, err = Render([]byte("x\n<%= `exit 3` %>"), opts)
-		want := "config/deploy.yml:2: command `exit 3` failed with exit status 3"
-		if err == nil || err.Error() != want {
-			t.Fatalf("got %v, want %q", err, want)
-		}
-	})
-	t.Run("custom shell and interpolation", func(t *testing.T) {
-		var ran []string
-		e := &testEnv{shell: func(cmd string) (string, error) {
-			ran = append(ran, cmd)
-			return "out:" + cmd + "\n", nil
-		}, vars: map[string]string{"REF": "main"}}
-		out, err := Render([]byte("<%= `git rev-parse #{ENV['REF']}`.strip %>"), e.options())
-		if err != nil || string(out) != "out:git rev-parse main" {
-			t.Fatalf("got %q, %v", out, err)
-		}
-		if len(ran) != 1 {
-			t.Fatalf("ran %v", ran)
-		}
-	})
-	t.Run("short circuit skips the command", func(t *testing.T) {
-		e := &testEnv{vars: map[string]string{"PASSWORD": "pw"}}
-		out, err := Render([]byte("<%= ENV[\"PASSWORD\"] || `aws ecr get-login-password`.strip %>"), e.options())
-		if err != nil || string(out) != "pw" {
 			t.Fatalf("got %q, %v", out, err)
 		}
 	})

@@ -3,8 +3,8 @@ package erb
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"time"
@@ -12,33 +12,51 @@ import (
 
 // Options configures Render.
 type Options struct {
-	File      string                           // path shown in errors, e.g. "config/deploy.yml"
-	Dir       string                           // the config file's folder (where .ruby-version is looked for)
-	LookupEnv func(string) (string, bool)      // nil: os.LookupEnv
-	SetEnv    func(key, value string)          // used by Dotenv.load/overload; nil: os.Setenv
-	Shell     func(cmd string) (string, error) // backticks and %x(); nil: sh -c, stderr to os.Stderr
-	Now       func() time.Time                 // nil: time.Now
+	File      string                      // path shown in errors, e.g. "config/deploy.yml"
+	Dir       string                      // the config file's folder (where .ruby-version is looked for)
+	LookupEnv func(string) (string, bool) // nil: os.LookupEnv
+	Environ   func() []string             // "KEY=value" pairs for ENV.to_h and kin; nil: os.Environ
+	SetEnv    func(key, value string)     // used by Dotenv.load/overload; nil: os.Setenv
+	// Shell runs backticks and %x() and returns the command's standard
+	// output. An error with an ExitCode() int method (as *exec.ExitError
+	// has) is a command that ran and failed: as in Ruby, rendering goes on
+	// with its output and $? holds the status. nil: sh -c, stderr to Stderr.
+	Shell  func(cmd string) (string, error)
+	Now    func() time.Time // nil: time.Now
+	Stdout io.Writer        // puts, print, p; nil: os.Stdout
+	Stderr io.Writer        // warn, $stderr, a command's standard error; nil: os.Stderr
 }
 
 // Render evaluates an ERB template written in the subset of Ruby that
 // Kamal configs use and returns the rendered text. Constructs outside the
 // subset fail with "<File>:<LINE>: unsupported Ruby in ERB: <snippet>".
 func Render(src []byte, opts Options) (out []byte, err error) {
+	var ev *evaluator
 	defer func() {
 		// A bug here must not take the whole command down with a stack
 		// trace; FuzzRender treats this error as a failure.
 		if r := recover(); r != nil {
+			if lp, ok := r.(limitPanic); ok && ev != nil {
+				out, err = nil, &Error{File: opts.File, Line: max(ev.line, 1), Class: "RuntimeError", Message: lp.msg}
+				return
+			}
 			out, err = nil, fmt.Errorf("%s: internal error while rendering ERB: %v", opts.File, r)
 		}
 	}()
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
 	}
+	if opts.Environ == nil {
+		opts.Environ = os.Environ
+	}
 	if opts.SetEnv == nil {
 		opts.SetEnv = func(k, v string) { _ = os.Setenv(k, v) }
 	}
-	if opts.Shell == nil {
-		opts.Shell = defaultShell
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -48,53 +66,25 @@ func Render(src []byte, opts Options) (out []byte, err error) {
 	}
 	toks, codes, serr := compileTemplate(string(src))
 	if serr != nil {
-		return nil, fmt.Errorf("%s:%d: unsupported Ruby in ERB: %s", opts.File, serr.line, serr.snippet)
+		return nil, &Error{File: opts.File, Line: serr.line, Message: "unsupported Ruby in ERB: " + serr.snippet}
 	}
 	prog, serr := parseProgram(toks, codes)
 	if serr != nil {
-		return nil, fmt.Errorf("%s:%d: unsupported Ruby in ERB: %s", opts.File, serr.line, serr.snippet)
+		return nil, &Error{File: opts.File, Line: serr.line, Message: "unsupported Ruby in ERB: " + serr.snippet}
 	}
-	ev := &evaluator{opts: opts, env: map[string]string{}}
+	ev = &evaluator{opts: opts, env: map[string]string{}, methods: map[string]*method{}, consts: map[string]constant{}}
 	if _, err := ev.eval(prog, &scope{vars: map[string]Value{}}); err != nil {
+		var j *jump
+		if errors.As(err, &j) {
+			err = raiseAt(j.n, "LocalJumpError", "unexpected %s", j.kind)
+		}
 		var re *rubyError
 		if errors.As(err, &re) {
-			return nil, fmt.Errorf("%s:%d: %s", opts.File, re.line, re.msg)
+			return nil, &Error{File: opts.File, Line: re.line, Class: re.class, Message: re.msg}
 		}
 		return nil, fmt.Errorf("%s: %w", opts.File, err)
 	}
 	return []byte(ev.out.String()), nil
-}
-
-// defaultShell runs cmd with sh -c like Ruby's backticks, but a failing
-// command is an error rather than a silently empty value.
-func defaultShell(cmd string) (string, error) {
-	c := exec.Command("sh", "-c", cmd)
-	c.Stderr = os.Stderr
-	out, err := c.Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return "", fmt.Errorf("command `%s` failed with exit status %d", cmd, ee.ExitCode())
-		}
-		return "", fmt.Errorf("command `%s` failed: %v", cmd, err)
-	}
-	return string(out), nil
-}
-
-// rubyError is an error raised while evaluating, at a template line.
-type rubyError struct {
-	line int
-	msg  string
-}
-
-func (e *rubyError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.msg) }
-
-func errAt(n node, format string, args ...any) error {
-	return &rubyError{line: n.pos().line, msg: fmt.Sprintf(format, args...)}
-}
-
-func unsupported(n node) error {
-	return &rubyError{line: n.pos().line, msg: "unsupported Ruby in ERB: " + snippetOf(n.pos().src)}
 }
 
 // maxOutput bounds the rendered text and any single string built while
@@ -104,6 +94,17 @@ const maxOutput = 16 << 20
 type scope struct {
 	vars   map[string]Value
 	parent *scope
+	method bool   // the scope of a method body (def)
+	block  *block // the block given to that method, for yield
+}
+
+func (s *scope) inMethod() bool {
+	for c := s; c != nil; c = c.parent {
+		if c.method {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *scope) lookup(name string) (Value, bool) {
@@ -132,6 +133,12 @@ type evaluator struct {
 	env         map[string]string // variables set while rendering (Dotenv, ENV[]=)
 	rubyVersion string
 	steps       int
+	status      *processStatus // $?, the last backtick command's status
+	methods     map[string]*method
+	consts      map[string]constant
+	depth       int    // method and lambda calls in progress
+	lastMatch   *match // $~, set by =~, match and case/when
+	line        int    // line of the node being evaluated, for limitPanic
 }
 
 // maxSteps bounds evaluation work (each, times ...).
@@ -150,6 +157,7 @@ func (ev *evaluator) setEnv(k, v string) {
 }
 
 func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
+	ev.line = n.pos().line
 	ev.steps++
 	if ev.steps > maxSteps {
 		return nil, errAt(n, "template does too much work (more than %d steps)", maxSteps)
@@ -191,6 +199,8 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 		return n.val, nil
 	case *intNode:
 		return n.val, nil
+	case *floatNode:
+		return n.val, nil
 	case *selfNode:
 		return module("main"), nil
 	case *strNode:
@@ -202,11 +212,7 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 		case tSymbol:
 			return Symbol(s), nil
 		case tXString:
-			out, err := ev.opts.Shell(s)
-			if err != nil {
-				return nil, errAt(n, "%v", err)
-			}
-			return out, nil
+			return ev.backtick(s, n)
 		}
 		return s, nil
 	case *regexpNode:
@@ -272,6 +278,8 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 		return v, nil
 	case *constNode:
 		return ev.constant(n)
+	case *globalNode:
+		return ev.global(n)
 	case *andNode:
 		l, err := ev.eval(n.left, sc)
 		if err != nil || !truthy(l) {
@@ -305,13 +313,13 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 	case *callNode:
 		return ev.call(n, sc)
 	}
-	return nil, unsupported(n)
+	return ev.evalControl(n, sc)
 }
 
 func (ev *evaluator) render(v Value, n node) (string, error) {
 	switch v.(type) {
-	case *Regexp:
-		return "", unsupported(n) // Regexp#to_s prints (?-mix:...), which nobody means
+	case *Regexp, *Proc:
+		return "", unsupported(n) // Regexp#to_s prints (?-mix:...) and a Proc its address: nobody means these
 	}
 	return toS(v), nil
 }
@@ -342,14 +350,39 @@ func (ev *evaluator) interpolate(parts []strNodePart, sc *scope) (string, error)
 	return b.String(), nil
 }
 
+// evalArgs evaluates a call's arguments, spreading *splats; a &block
+// argument is left to makeBlock.
 func (ev *evaluator) evalArgs(args []node, sc *scope) ([]Value, error) {
-	vals := make([]Value, len(args))
-	for i, a := range args {
+	vals := make([]Value, 0, len(args))
+	for _, a := range args {
+		switch x := a.(type) {
+		case *blockPassNode:
+			continue
+		case *splatNode:
+			v, err := ev.eval(x.expr, sc)
+			if err != nil {
+				return nil, err
+			}
+			switch s := v.(type) {
+			case nil:
+			case *Array:
+				vals = append(vals, s.elems...)
+			case *Range:
+				elems, err := ev.rangeElems(s, x)
+				if err != nil {
+					return nil, err
+				}
+				vals = append(vals, elems...)
+			default:
+				vals = append(vals, v)
+			}
+			continue
+		}
 		v, err := ev.eval(a, sc)
 		if err != nil {
 			return nil, err
 		}
-		vals[i] = v
+		vals = append(vals, v)
 	}
 	return vals, nil
 }
@@ -421,7 +454,7 @@ func (ev *evaluator) indexSet(recv Value, args []Value, v Value, n node) error {
 			}
 			s, ok := v.(string)
 			if !ok {
-				return errAt(n, "no implicit conversion of %s into String", className(v))
+				return typeErr(n, "no implicit conversion of %s into String", className(v))
 			}
 			ev.setEnv(k, s)
 			return nil
@@ -437,7 +470,7 @@ func (ev *evaluator) indexSet(recv Value, args []Value, v Value, n node) error {
 					i += int64(len(r.elems))
 				}
 				if i < 0 {
-					return errAt(n, "index %d too small for array", i-int64(len(r.elems)))
+					return raiseAt(n, "IndexError", "index %d too small for array", i-int64(len(r.elems)))
 				}
 				if i >= int64(len(r.elems)) {
 					if i > maxOutput {
@@ -455,51 +488,13 @@ func (ev *evaluator) indexSet(recv Value, args []Value, v Value, n node) error {
 	return unsupported(n)
 }
 
-// block is a callable block: a do/{} block or &:sym.
-type block struct {
-	fn func(args []Value) (Value, error)
-}
-
-func (ev *evaluator) makeBlock(n *callNode, sc *scope) *block {
-	if n.blockSym != "" {
-		name := n.blockSym
-		return &block{fn: func(args []Value) (Value, error) {
-			if len(args) == 0 {
-				return nil, unsupported(n)
-			}
-			return ev.send(args[0], name, nil, nil, n)
-		}}
-	}
-	if n.block == nil {
-		return nil
-	}
-	b := n.block
-	return &block{fn: func(args []Value) (Value, error) {
-		inner := &scope{vars: map[string]Value{}, parent: sc}
-		if len(b.params) > 1 && len(args) == 1 {
-			if a, ok := args[0].(*Array); ok {
-				args = a.elems
-			}
-		}
-		for i, p := range b.params {
-			var v Value
-			if i < len(args) {
-				v = args[i]
-			}
-			inner.vars[p] = v
-		}
-		return ev.eval(b.body, inner)
-	}}
-}
-
 func (ev *evaluator) call(n *callNode, sc *scope) (Value, error) {
 	if n.recv == nil {
 		return ev.kernel(n, sc)
 	}
 	recv, err := ev.eval(n.recv, sc)
 	if err != nil {
-		var re *rubyError
-		if _, isConst := n.recv.(*constNode); isConst && errors.As(err, &re) && strings.HasPrefix(re.msg, "unsupported Ruby") {
+		if _, isConst := n.recv.(*constNode); isConst && isUnsupported(err) {
 			return nil, unsupported(n) // name the whole call, not just the constant
 		}
 		return nil, err
@@ -507,11 +502,9 @@ func (ev *evaluator) call(n *callNode, sc *scope) (Value, error) {
 	if n.safe && recv == nil {
 		return nil, nil
 	}
-	args, err := ev.evalArgs(n.args, sc)
-	if err != nil {
-		return nil, err
-	}
-	return ev.send(recv, n.name, args, ev.makeBlock(n, sc), n)
+	return ev.callWithBlock(n, sc, func(args []Value, blk *block) (Value, error) {
+		return ev.send(recv, n.name, args, blk, n)
+	})
 }
 
 // compileRegexp translates a Ruby regexp to Go's RE2 syntax where the two

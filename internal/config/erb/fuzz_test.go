@@ -3,6 +3,7 @@ package erb
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -47,6 +48,8 @@ func FuzzRender(f *testing.F) {
 			SetEnv: func(string, string) {},
 			Shell:  func(cmd string) (string, error) { return "", errors.New("no shell in fuzzing") },
 			Now:    func() time.Time { return time.Unix(0, 0).UTC() },
+			Stdout: io.Discard,
+			Stderr: io.Discard,
 		}
 		lines := 1
 		for _, c := range src {

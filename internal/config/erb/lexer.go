@@ -14,12 +14,14 @@ const (
 	tConst           // Foo
 	tLabel           // foo: (hash key / keyword argument)
 	tInt
+	tFloat
 	tString  // '...', "...", %q, %Q
 	tXString // `...`, %x()
 	tWords   // %w[], %W[]
 	tSymbols // %i[]
 	tSymbol  // :foo, :"foo"
 	tRegexp  // /.../, %r{}
+	tGlobal  // $?, $stderr, $1
 	tOp      // operators and punctuation
 	tKeyword
 	tText        // template text (synthesised from a text segment)
@@ -73,13 +75,17 @@ type lexer struct {
 	seg   int
 	toks  []token
 	depth int
+	codes *[]string // the code of every segment; heredoc bodies are added
+	// heredocEnd is where the code resumes after the heredoc bodies that
+	// follow the current line (0: none pending).
+	heredocEnd int
 }
 
 const maxNesting = 100
 
 // lexCode tokenizes one code segment, starting at the given template line.
-func lexCode(src string, line, seg int) ([]token, *lexError) {
-	lx := &lexer{src: src, line: line, seg: seg}
+func lexCode(src string, line, seg int, codes *[]string) ([]token, *lexError) {
+	lx := &lexer{src: src, line: line, seg: seg, codes: codes}
 	if err := lx.run(false); err != nil {
 		return nil, err
 	}
@@ -110,7 +116,7 @@ func (lx *lexer) valueEnd() bool {
 	}
 	t := lx.toks[len(lx.toks)-1]
 	switch t.kind {
-	case tIdent, tConst, tInt, tString, tXString, tWords, tSymbols, tSymbol, tRegexp:
+	case tIdent, tConst, tInt, tFloat, tString, tXString, tWords, tSymbols, tSymbol, tRegexp, tGlobal:
 		return true
 	case tKeyword:
 		return t.val == "end" || t.val == "nil" || t.val == "true" || t.val == "false" || t.val == "self"
@@ -176,6 +182,11 @@ func (lx *lexer) run(inInterp bool) *lexError {
 			continue
 		case c == '\n' || c == ';':
 			lx.pos++
+			if c == '\n' && lx.heredocEnd > 0 {
+				// Skip the bodies of the heredocs started on this line.
+				lx.line += strings.Count(lx.src[lx.pos:lx.heredocEnd], "\n")
+				lx.pos, lx.heredocEnd = lx.heredocEnd, 0
+			}
 			if c == '\n' {
 				lx.line++
 				// A line starting with ".foo" or "&.foo" continues the previous one.
@@ -195,21 +206,11 @@ func (lx *lexer) run(inInterp bool) *lexError {
 			tok.kind = tNewline
 			tok.val = string(c)
 		case c >= '0' && c <= '9':
-			for lx.pos < len(lx.src) && (lx.src[lx.pos] >= '0' && lx.src[lx.pos] <= '9' || lx.src[lx.pos] == '_' && lx.pos+1 < len(lx.src) && lx.src[lx.pos+1] >= '0' && lx.src[lx.pos+1] <= '9') {
-				lx.pos++
-			}
-			if lx.pos < len(lx.src) && (isIdentChar(lx.src[lx.pos]) || lx.src[lx.pos] == '.' && lx.pos+1 < len(lx.src) && lx.src[lx.pos+1] >= '0' && lx.src[lx.pos+1] <= '9') {
-				// Floats, hex, octal, rationals: outside the subset.
+			kind, val, ok := lx.number()
+			if !ok {
 				return lx.fail(start)
 			}
-			if c == '0' && lx.pos-start > 1 {
-				return lx.fail(start) // 0755 is octal in Ruby
-			}
-			tok.kind = tInt
-			tok.val = strings.ReplaceAll(lx.src[start:lx.pos], "_", "")
-			if _, err := strconv.ParseInt(tok.val, 10, 64); err != nil {
-				return lx.fail(start)
-			}
+			tok.kind, tok.val = kind, val
 		case isIdentStart(c):
 			for lx.pos < len(lx.src) && isIdentChar(lx.src[lx.pos]) {
 				lx.pos++
@@ -239,6 +240,10 @@ func (lx *lexer) run(inInterp bool) *lexError {
 			default:
 				tok.kind = tIdent
 			}
+		case c == '<' && lx.isHeredoc():
+			if err := lx.heredoc(&tok); err != nil {
+				return err
+			}
 		case c == '\'':
 			s, err := lx.singleQuoted('\'', 0)
 			if err != nil {
@@ -265,6 +270,11 @@ func (lx *lexer) run(inInterp bool) *lexError {
 			}
 			tok.kind = tSymbol
 			tok.parts = parts
+		case c == ':' && lx.operatorSymbol() != "" && !(len(lx.toks) > 0 && lx.valueEnd() && !space):
+			op := lx.operatorSymbol()
+			lx.pos += 1 + len(op)
+			tok.kind = tSymbol
+			tok.parts = []strPart{{lit: op}}
 		case c == ':' && lx.pos+1 < len(lx.src) && isIdentStart(lx.src[lx.pos+1]) && !(len(lx.toks) > 0 && lx.valueEnd() && !space):
 			lx.pos++
 			for lx.pos < len(lx.src) && isIdentChar(lx.src[lx.pos]) {
@@ -288,8 +298,17 @@ func (lx *lexer) run(inInterp bool) *lexError {
 			tok.kind = tRegexp
 			tok.parts = parts
 			tok.flags = lx.regexpFlags()
+		case c == '$' && lx.pos+1 < len(lx.src) && (isIdentStart(lx.src[lx.pos+1]) || strings.IndexByte("?~!0123456789", lx.src[lx.pos+1]) >= 0):
+			lx.pos += 2
+			if isIdentStart(lx.src[lx.pos-1]) {
+				for lx.pos < len(lx.src) && isIdentChar(lx.src[lx.pos]) {
+					lx.pos++
+				}
+			}
+			tok.kind = tGlobal
+			tok.val = lx.src[start:lx.pos]
 		case c == '$' || c == '@' || c == '?' && !lx.valueEnd() && lx.pos+1 < len(lx.src) && isIdentChar(lx.src[lx.pos+1]):
-			// Globals, instance variables, character literals.
+			// Instance variables, character literals.
 			return lx.fail(start)
 		default:
 			op := lx.operator()
@@ -489,7 +508,7 @@ func (lx *lexer) interpolation(start int, parts []strPart, b *strings.Builder) (
 	if lx.depth >= maxNesting {
 		return nil, lx.fail(start)
 	}
-	sub := &lexer{src: lx.src, pos: lx.pos, line: lx.line, seg: lx.seg, depth: lx.depth + 1}
+	sub := &lexer{src: lx.src, pos: lx.pos, line: lx.line, seg: lx.seg, depth: lx.depth + 1, codes: lx.codes}
 	if err := sub.run(true); err != nil {
 		return nil, err
 	}
@@ -707,4 +726,272 @@ func (lx *lexer) wordList(closer, nest byte, interp bool) ([][]strPart, *lexErro
 		lx.pos++
 	}
 	return nil, lx.fail(start)
+}
+
+// number lexes an Integer (decimal, 0x hexadecimal, 0b binary, 0o or
+// leading-0 octal, 0d decimal, with single underscores between digits)
+// or a Float (1.5, 1e3, 1.5e-3). val is the value in decimal (Integer)
+// or Go syntax (Float).
+func (lx *lexer) number() (tokKind, string, bool) {
+	src, start := lx.src, lx.pos
+	digitsOf := func(valid func(byte) bool) string {
+		var b strings.Builder
+		for lx.pos < len(src) {
+			c := src[lx.pos]
+			switch {
+			case valid(c):
+				b.WriteByte(c)
+			case c == '_' && lx.pos+1 < len(src) && valid(src[lx.pos+1]) && b.Len() > 0:
+			default:
+				return b.String()
+			}
+			lx.pos++
+		}
+		return b.String()
+	}
+	isDec := func(c byte) bool { return c >= '0' && c <= '9' }
+	base := 10
+	if src[start] == '0' && start+1 < len(src) {
+		switch c := src[start+1]; {
+		case c == 'x' || c == 'X':
+			base, lx.pos = 16, start+2
+		case c == 'b' || c == 'B':
+			base, lx.pos = 2, start+2
+		case c == 'o' || c == 'O':
+			base, lx.pos = 8, start+2
+		case c == 'd' || c == 'D':
+			base, lx.pos = 10, start+2
+		case isDec(c) || c == '_':
+			base, lx.pos = 8, start+1 // 0755
+		}
+	}
+	if lx.pos > start {
+		// A prefixed integer.
+		digits := digitsOf(func(c byte) bool {
+			return isDec(c) && int(c-'0') < base || base == 16 && strings.IndexByte("abcdefABCDEF", c) >= 0
+		})
+		if digits == "" || lx.pos < len(src) && isIdentChar(src[lx.pos]) {
+			return 0, "", false
+		}
+		v, err := strconv.ParseInt(digits, base, 64)
+		if err != nil {
+			return 0, "", false
+		}
+		return tInt, strconv.FormatInt(v, 10), true
+	}
+	text := digitsOf(isDec)
+	kind := tInt
+	if lx.pos+1 < len(src) && src[lx.pos] == '.' && isDec(src[lx.pos+1]) {
+		lx.pos++
+		text += "." + digitsOf(isDec)
+		kind = tFloat
+	}
+	if lx.pos < len(src) && (src[lx.pos] == 'e' || src[lx.pos] == 'E') {
+		k := lx.pos + 1
+		if k < len(src) && (src[k] == '+' || src[k] == '-') {
+			k++
+		}
+		if k < len(src) && isDec(src[k]) {
+			sign := src[lx.pos+1 : k]
+			lx.pos = k
+			text += "e" + sign + digitsOf(isDec)
+			kind = tFloat
+		}
+	}
+	if lx.pos < len(src) && isIdentChar(src[lx.pos]) {
+		return 0, "", false // 3r, 2i, 12abc
+	}
+	if kind == tInt {
+		if _, err := strconv.ParseInt(text, 10, 64); err != nil {
+			return 0, "", false // a big integer in Ruby
+		}
+	}
+	return kind, text, true
+}
+
+// isHeredoc reports whether "<<" at lx.pos starts a heredoc (<<~ID,
+// <<-ID, <<ID, with the ID optionally quoted) rather than the operator.
+func (lx *lexer) isHeredoc() bool {
+	rest := lx.src[lx.pos:]
+	if !strings.HasPrefix(rest, "<<") || len(rest) < 3 {
+		return false
+	}
+	i := 2
+	squiggly := rest[i] == '~' || rest[i] == '-'
+	if squiggly {
+		i++
+	}
+	if i >= len(rest) {
+		return false
+	}
+	c := rest[i]
+	switch {
+	case c == '\'' || c == '"' || c == '`':
+	case squiggly && isIdentStart(c):
+	case c >= 'A' && c <= 'Z' || c == '_':
+	default:
+		return false
+	}
+	return !lx.valueEnd() || lx.commandArgStart(rest[2])
+}
+
+// heredoc lexes a heredoc: the marker here, the body from the line after
+// the current one (or after the bodies of earlier heredocs on it) up to
+// the terminator line. <<~ removes the body's common indentation; a
+// quoted 'ID' takes the body as written.
+func (lx *lexer) heredoc(tok *token) *lexError {
+	start := lx.pos
+	lx.pos += 2
+	kind := byte(0)
+	if c := lx.src[lx.pos]; c == '~' || c == '-' {
+		kind = c
+		lx.pos++
+	}
+	quote := byte(0)
+	if c := lx.src[lx.pos]; c == '\'' || c == '"' || c == '`' {
+		quote = c
+		lx.pos++
+	}
+	idStart := lx.pos
+	for lx.pos < len(lx.src) && (isIdentChar(lx.src[lx.pos]) || quote != 0 && lx.src[lx.pos] != quote && lx.src[lx.pos] != '\n') {
+		lx.pos++
+	}
+	id := lx.src[idStart:lx.pos]
+	if quote != 0 {
+		if lx.pos >= len(lx.src) || lx.src[lx.pos] != quote {
+			return lx.fail(start)
+		}
+		lx.pos++
+	}
+	if id == "" {
+		return lx.fail(start)
+	}
+	bodyStart := lx.heredocEnd
+	if bodyStart == 0 {
+		nl := strings.IndexByte(lx.src[lx.pos:], '\n')
+		if nl < 0 {
+			return lx.fail(start) // the body would be template text
+		}
+		bodyStart = lx.pos + nl + 1
+	}
+	bodyLine := lx.line + 1 + strings.Count(lx.src[lx.pos:bodyStart], "\n") - 1
+	var lines []string
+	pos := bodyStart
+	for {
+		if pos >= len(lx.src) {
+			return lx.fail(start) // no terminator in this tag
+		}
+		end := strings.IndexByte(lx.src[pos:], '\n')
+		next := len(lx.src)
+		line := lx.src[pos:]
+		if end >= 0 {
+			line, next = lx.src[pos:pos+end], pos+end+1
+		}
+		term := strings.TrimSuffix(line, "\r")
+		if kind != 0 {
+			term = strings.TrimLeft(term, " \t")
+		}
+		if term == id {
+			lx.heredocEnd = next
+			break
+		}
+		lines = append(lines, line+"\n")
+		pos = next
+	}
+	if kind == '~' {
+		lines = dedent(lines)
+	}
+	body := strings.Join(lines, "")
+	tok.kind = tString
+	if quote == '`' {
+		tok.kind = tXString
+	}
+	if quote == '\'' {
+		tok.parts = []strPart{{lit: body}}
+		return nil
+	}
+	// The body gets a code entry of its own, so that errors in its
+	// interpolations quote it.
+	seg := lx.seg
+	if lx.codes != nil {
+		seg = len(*lx.codes)
+		*lx.codes = append(*lx.codes, body+"\x00")
+	}
+	sub := &lexer{src: body + "\x00", line: bodyLine, seg: seg, depth: lx.depth + 1, codes: lx.codes}
+	parts, err := sub.interpolated(0, 0, false)
+	if err != nil {
+		return err
+	}
+	tok.parts = parts
+	return nil
+}
+
+// dedent removes the smallest indentation of the lines that are not
+// blank from every line, as <<~ does; a tab advances to the next multiple
+// of 8 columns.
+func dedent(lines []string) []string {
+	width := func(line string) (int, bool) {
+		w := 0
+		for _, c := range []byte(line) {
+			switch c {
+			case ' ':
+				w++
+			case '\t':
+				w = (w/8 + 1) * 8
+			case '\n', '\r':
+				return w, false
+			default:
+				return w, true
+			}
+		}
+		return w, false
+	}
+	indent := -1
+	for _, l := range lines {
+		if w, text := width(l); text && (indent < 0 || w < indent) {
+			indent = w
+		}
+	}
+	if indent <= 0 {
+		return lines
+	}
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		w, k := 0, 0
+		for k < len(l) && w < indent && (l[k] == ' ' || l[k] == '\t') {
+			if l[k] == '\t' {
+				next := (w/8 + 1) * 8
+				if next > indent {
+					break
+				}
+				w = next
+			} else {
+				w++
+			}
+			k++
+		}
+		out[i] = l[k:]
+	}
+	return out
+}
+
+// symbolOperators are the operators that can be symbols (:+, :<=>), longest first.
+var symbolOperators = []string{"[]=", "<=>", "===", "**", "==", "!=", "=~", "<=", ">=", "<<", ">>", "[]", "+@", "-@",
+	"+", "-", "*", "/", "%", "<", ">", "!", "&", "|", "^", "~"}
+
+// operatorSymbol returns the operator of an operator symbol at lx.pos
+// (":+"), or "".
+func (lx *lexer) operatorSymbol() string {
+	rest := lx.src[lx.pos+1:]
+	for _, op := range symbolOperators {
+		if strings.HasPrefix(rest, op) {
+			// ":" followed by an operator and a value is a ternary's else.
+			after := rest[len(op):]
+			if after != "" && !isSpace(after[0]) && strings.IndexByte(",)]}\n;", after[0]) < 0 {
+				return ""
+			}
+			return op
+		}
+	}
+	return ""
 }

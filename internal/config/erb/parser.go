@@ -1,6 +1,7 @@
 package erb
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -34,7 +35,7 @@ func compileTemplate(src string) ([]token, []string, *syntaxError) {
 		case segCode, segOutput:
 			idx := len(codes)
 			codes = append(codes, s.text)
-			ct, lerr := lexCode(s.text, s.line, idx)
+			ct, lerr := lexCode(s.text, s.line, idx, &codes)
 			if lerr != nil {
 				return nil, nil, &syntaxError{line: lerr.line, snippet: lerr.snippet}
 			}
@@ -284,15 +285,23 @@ func (p *parser) stmt1() node {
 	}
 	start := p.i
 	n := p.exprStmt()
-	for p.isKw("if") || p.isKw("unless") {
-		neg := p.next().val == "unless"
-		cond := p.exprStmt()
-		n = &ifNode{position: p.span(start), cond: cond, then: n, negate: neg}
+	for {
+		switch {
+		case p.isKw("if") || p.isKw("unless"):
+			neg := p.next().val == "unless"
+			cond := p.exprStmt()
+			n = &ifNode{position: p.span(start), cond: cond, then: n, negate: neg}
+			continue
+		case p.isKw("while") || p.isKw("until"):
+			until := p.next().val == "until"
+			cond := p.exprStmt()
+			n = &whileNode{position: p.span(start), cond: cond, body: n, until: until}
+			continue
+		case p.isKw("rescue"):
+			p.fail(p.peek())
+		}
+		return n
 	}
-	for p.isKw("while") || p.isKw("until") || p.isKw("rescue") {
-		p.fail(p.peek())
-	}
-	return n
 }
 
 // exprStmt: not / and / or, the lowest-precedence operators.
@@ -330,6 +339,12 @@ func (p *parser) expr() node {
 	defer p.leave()
 	start := p.i
 	t := p.peek()
+	if n := p.peekAt(1); t.kind == tConst && n.kind == tOp && (n.val == "=" || opAssigns[n.val] != "") {
+		p.i += 2
+		p.skipNewlines()
+		v := p.exprRHS()
+		return &constAssignNode{position: p.span(start), name: t.val, op: opAssigns[n.val], value: v}
+	}
 	if t.kind == tIdent && !strings.HasSuffix(t.val, "?") && !strings.HasSuffix(t.val, "!") {
 		n := p.peekAt(1)
 		if n.kind == tOp && n.val == "=" {
@@ -383,7 +398,7 @@ func (p *parser) exprRHS() node {
 
 func (p *parser) ternary() node {
 	start := p.i
-	cond := p.binary(0)
+	cond := p.rangeOp(start)
 	if p.isOp("?") {
 		p.i++
 		p.skipNewlines()
@@ -405,9 +420,11 @@ func (p *parser) ternary() node {
 var binLevels = [][]string{
 	{"||"},
 	{"&&"},
-	{"==", "!=", "=~", "!~", "==="},
+	{"==", "!=", "=~", "!~", "===", "<=>"},
 	{"<", "<=", ">", ">="},
-	{"<<"},
+	{"|", "^"},
+	{"&"},
+	{"<<", ">>"},
 	{"+", "-"},
 	{"*", "/", "%"},
 }
@@ -453,31 +470,69 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// unary parses unary minus, which binds less tightly than ** (-2 ** 2
+// is -4) but a negative literal is one value (-2.abs is 2).
 func (p *parser) unary() node {
 	p.enter()
 	defer p.leave()
 	start := p.i
 	switch {
+	case p.isOp("-"):
+		p.i++
+		if t := p.peek(); (t.kind == tInt || t.kind == tFloat) && !t.space {
+			if n := p.peekAt(1); n.kind == tOp && n.val == "**" {
+				base := p.primary()
+				return &callNode{position: p.span(start), recv: p.pow(base, start), name: "-@"}
+			}
+			p.i++
+			lit := p.numberLiteral(token{kind: t.kind, val: "-" + t.val, line: t.line, seg: t.seg, off: t.off, end: t.end}, start)
+			return p.pow(p.postfix(lit, start), start)
+		}
+		e := p.unary()
+		return &callNode{position: p.span(start), recv: e, name: "-@"}
 	case p.isOp("!"):
 		p.i++
 		e := p.unary()
 		return &notNode{position: p.span(start), expr: e}
-	case p.isOp("-"):
+	case p.isOp("..") || p.isOp("..."):
+		// A beginless range: ..5
+		excl := p.next().val == "..."
+		to := p.binary(0)
+		return &rangeNode{position: p.span(start), to: to, excl: excl}
+	case p.isOp("->"):
 		p.i++
-		if t := p.peek(); t.kind == tInt && !t.space {
-			p.i++
-			v, err := strconv.ParseInt("-"+t.val, 10, 64)
-			if err != nil {
-				p.fail(t)
-			}
-			return p.postfix(&intNode{position: p.span(start), val: v}, start)
-		}
-		e := p.unary()
-		return &callNode{position: p.span(start), recv: e, name: "-@"}
-	case p.isOp("+"), p.isOp("~"), p.isOp("*"), p.isOp("&"), p.isOp("**"), p.isOp("->"), p.isOp("::"), p.isOp(".."), p.isOp("..."):
+		return p.postfix(p.lambda(start), start)
+	case p.isOp("+"), p.isOp("~"), p.isOp("*"), p.isOp("&"), p.isOp("**"), p.isOp("::"):
 		p.fail(p.peek())
 	}
-	return p.postfix(p.primary(), start)
+	return p.pow(p.postfix(p.primary(), start), start)
+}
+
+// pow parses "base ** exponent", right associative; the exponent may be
+// negative (2 ** -1).
+func (p *parser) pow(base node, start int) node {
+	if !p.isOp("**") {
+		return base
+	}
+	p.i++
+	p.skipNewlines()
+	exp := p.unary()
+	return &callNode{position: p.span(start), recv: base, name: "**", args: []node{exp}}
+}
+
+func (p *parser) numberLiteral(t token, start int) node {
+	if t.kind == tFloat {
+		v, err := strconv.ParseFloat(t.val, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			p.fail(t)
+		}
+		return &floatNode{position: p.span(start), val: v}
+	}
+	v, err := strconv.ParseInt(t.val, 10, 64)
+	if err != nil {
+		p.fail(t)
+	}
+	return &intNode{position: p.span(start), val: v}
 }
 
 // postfix parses method calls and indexing after a primary expression.
@@ -485,7 +540,29 @@ func (p *parser) postfix(n node, start int) node {
 	for {
 		t := p.peek()
 		switch {
-		case t.kind == tOp && (t.val == "." || t.val == "&."):
+		case t.kind == tOp && t.val == "." && p.peekAt(1).kind == tOp && p.peekAt(1).val == "(":
+			// f.(x) is f.call(x)
+			p.i++
+			call := &callNode{recv: n, name: "call"}
+			p.callArgs(call, false)
+			call.position = p.span(start)
+			n = call
+		case t.kind == tOp && t.val == "::" && p.peekAt(1).kind == tConst:
+			c, ok := n.(*constNode)
+			if !ok {
+				p.fail(t)
+			}
+			p.i++
+			name := p.next()
+			if p.isOp("(") && !p.peek().space {
+				call := &callNode{recv: n, name: name.val}
+				p.callArgs(call, false)
+				call.position = p.span(start)
+				n = call
+				continue
+			}
+			n = &constNode{position: p.span(start), name: c.name + "::" + name.val}
+		case t.kind == tOp && (t.val == "." || t.val == "&." || t.val == "::" && p.peekAt(1).kind == tIdent):
 			p.i++
 			p.skipNewlines()
 			name := p.next()
@@ -495,10 +572,19 @@ func (p *parser) postfix(n node, start int) node {
 				}
 				p.fail(name)
 			}
-			if p.isOp("=") || p.peek().kind == tOp && opAssigns[p.peek().val] != "" {
-				p.fail(p.peek()) // attribute assignment
+			if p.peek().kind == tOp && opAssigns[p.peek().val] != "" {
+				p.fail(p.peek()) // attribute op-assignment
 			}
 			call := &callNode{recv: n, name: name.val, safe: t.val == "&."}
+			if p.isOp("=") && !p.isOp("==") && name.kind == tIdent {
+				// Attribute assignment: os.name = value
+				p.i++
+				p.skipNewlines()
+				call.name += "="
+				call.args = []node{p.exprRHS()}
+				call.position = p.span(start)
+				return call
+			}
 			p.callArgs(call, false)
 			call.position = p.span(start)
 			n = call
@@ -506,8 +592,6 @@ func (p *parser) postfix(n node, start int) node {
 			p.i++
 			args, _ := p.argList("]")
 			n = &callNode{position: p.span(start), recv: n, name: "[]", args: args}
-		case t.kind == tOp && t.val == "::":
-			p.fail(t)
 		default:
 			return n
 		}
@@ -543,7 +627,7 @@ func (p *parser) callArgs(call *callNode, bare bool) {
 // begins an argument rather than continuing an expression.
 func (p *parser) startsCommandArg(t token, bare bool) bool {
 	switch t.kind {
-	case tInt, tString, tXString, tSymbol, tWords, tSymbols, tRegexp, tIdent, tConst, tLabel:
+	case tInt, tFloat, tString, tXString, tSymbol, tWords, tSymbols, tRegexp, tIdent, tConst, tLabel, tGlobal:
 		return true
 	case tKeyword:
 		return t.val == "nil" || t.val == "true" || t.val == "false" || t.val == "self" || t.val == "__dir__"
@@ -554,7 +638,7 @@ func (p *parser) startsCommandArg(t token, bare bool) bool {
 			return true
 		case "[":
 			return bare
-		case "!", "-", "&", "*", "::":
+		case "!", "-", "&", "*", "::", "->":
 			// "foo !x", "foo -1", "foo &:sym": an argument when glued to what follows.
 			return !n.space && n.kind != tNewline && n.kind != tEOF
 		}
@@ -643,13 +727,23 @@ func (p *parser) arg() (val node, key node, blockSym string) {
 	}
 	if t.kind == tOp && t.val == "&" {
 		p.i++
-		s := p.next()
-		if s.kind != tSymbol || len(s.parts) != 1 || s.parts[0].isCode {
-			p.fail(s)
+		s := p.peek()
+		if s.kind == tSymbol && len(s.parts) == 1 && !s.parts[0].isCode {
+			p.i++
+			return nil, nil, s.parts[0].lit
 		}
-		return nil, nil, s.parts[0].lit
+		// &callable: a lambda or proc passed as the block.
+		start := p.i
+		e := p.ternary()
+		return &blockPassNode{position: p.span(start), expr: e}, nil, ""
 	}
-	if t.kind == tOp && (t.val == "*" || t.val == "**") {
+	if t.kind == tOp && t.val == "*" {
+		p.i++
+		start := p.i
+		e := p.ternary()
+		return &splatNode{position: p.span(start), expr: e}, nil, ""
+	}
+	if t.kind == tOp && t.val == "**" {
 		p.fail(t)
 	}
 	v := p.expr()
@@ -683,21 +777,7 @@ func (p *parser) block(closer string) *blockNode {
 		p.i++
 	} else if p.isOp("|") {
 		p.i++
-		for !p.isOp("|") {
-			t := p.next()
-			if t.kind != tIdent {
-				p.fail(t)
-			}
-			b.params = append(b.params, t.val)
-			(*p.scopes)[len(*p.scopes)-1][t.val] = true // parameters shadow outer variables
-			if p.isOp(",") {
-				p.i++
-				continue
-			}
-			if !p.isOp("|") {
-				p.fail(p.peek())
-			}
-		}
+		b.params = p.params(func() bool { return p.isOp("|") }, true)
 		p.i++
 	}
 	b.body = p.stmts(func(t token) bool {
@@ -736,12 +816,8 @@ func (p *parser) primary() node {
 	start := p.i
 	t := p.next()
 	switch t.kind {
-	case tInt:
-		v, err := strconv.ParseInt(t.val, 10, 64)
-		if err != nil {
-			p.fail(t)
-		}
-		return &intNode{position: p.span(start), val: v}
+	case tInt, tFloat:
+		return p.numberLiteral(t, start)
 	case tString, tXString, tSymbol:
 		parts := p.strParts(t.parts)
 		for t.kind == tString && p.peek().kind == tString {
@@ -772,8 +848,7 @@ func (p *parser) primary() node {
 		case "if", "unless":
 			return p.ifBlock(start, t.val == "unless")
 		}
-		p.i--
-		p.fail(t)
+		return p.keywordExpr(t, start)
 	case tOp:
 		switch t.val {
 		case "(":
@@ -793,6 +868,8 @@ func (p *parser) primary() node {
 		case "{":
 			return p.hashLiteral(start)
 		}
+	case tGlobal:
+		return &globalNode{position: p.span(start), name: t.val}
 	case tConst:
 		if p.isOp("(") && !p.peek().space {
 			call := &callNode{name: t.val}

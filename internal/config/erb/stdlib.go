@@ -20,15 +20,15 @@ func (ev *evaluator) uriParse(v Value, n node) (Value, error) {
 		if u, isURI := v.(*URI); isURI {
 			return u, nil
 		}
-		return nil, errAt(n, "bad URI (is not URI?): %s", inspect(v))
+		return nil, raiseAt(n, "URI::InvalidURIError", "bad URI (is not URI?): %s", inspect(v))
 	}
 	// Unlike Ruby, the message leaves out the text: URLs often carry passwords.
 	if strings.ContainsAny(s, " \t\n\r\"<>\\^`{|}") {
-		return nil, errAt(n, "bad URI (is not URI?) in %s", n.pos().src)
+		return nil, raiseAt(n, "URI::InvalidURIError", "bad URI (is not URI?) in %s", n.pos().src)
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, errAt(n, "bad URI (is not URI?) in %s", n.pos().src)
+		return nil, raiseAt(n, "URI::InvalidURIError", "bad URI (is not URI?) in %s", n.pos().src)
 	}
 	return &URI{u: u, raw: s}, nil
 }
@@ -111,179 +111,6 @@ func rawUserinfo(u *url.URL) [2]string {
 	return [2]string{user, pass}
 }
 
-func (ev *evaluator) timeMethod(t *Time, name string, args []Value, n node) (Value, error) {
-	if name == "strftime" && len(args) == 1 {
-		f, ok := args[0].(string)
-		if !ok {
-			return nil, errAt(n, "no implicit conversion of %s into String", coerceName(args[0]))
-		}
-		s, err := strftime(t, f)
-		if err != nil {
-			return nil, unsupported(n)
-		}
-		return s, nil
-	}
-	if len(args) != 0 {
-		return nil, unsupported(n)
-	}
-	tt := t.t
-	switch name {
-	case "to_i", "tv_sec":
-		return tt.Unix(), nil
-	case "year":
-		return int64(tt.Year()), nil
-	case "month", "mon":
-		return int64(tt.Month()), nil
-	case "day", "mday":
-		return int64(tt.Day()), nil
-	case "hour":
-		return int64(tt.Hour()), nil
-	case "min":
-		return int64(tt.Minute()), nil
-	case "sec":
-		return int64(tt.Second()), nil
-	case "wday":
-		return int64(tt.Weekday()), nil
-	case "yday":
-		return int64(tt.YearDay()), nil
-	case "utc", "getutc", "gmtime", "getgm":
-		return &Time{t: tt.UTC()}, nil
-	case "localtime", "getlocal":
-		return &Time{t: tt.Local()}, nil
-	case "to_s":
-		return toS(t), nil
-	case "iso8601", "xmlschema":
-		if tt.Location().String() == "UTC" {
-			return tt.Format("2006-01-02T15:04:05Z"), nil
-		}
-		return tt.Format("2006-01-02T15:04:05-07:00"), nil
-	}
-	return nil, unsupported(n)
-}
-
-var monthNames = []string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
-var dayNames = []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
-
-// strftime implements the common directives of Ruby's Time#strftime,
-// with the "-" (no padding) flag.
-func strftime(tv *Time, f string) (string, error) {
-	t := tv.t
-	var b strings.Builder
-	for i := 0; i < len(f); i++ {
-		if f[i] != '%' || i+1 >= len(f) {
-			b.WriteByte(f[i])
-			continue
-		}
-		i++
-		noPad := false
-		if f[i] == '-' && i+1 < len(f) {
-			noPad = true
-			i++
-		}
-		num := func(v, width int) {
-			if noPad {
-				b.WriteString(strconv.Itoa(v))
-			} else {
-				fmt.Fprintf(&b, "%0*d", width, v)
-			}
-		}
-		space := func(v int) {
-			if noPad {
-				b.WriteString(strconv.Itoa(v))
-			} else {
-				fmt.Fprintf(&b, "%2d", v)
-			}
-		}
-		hour12 := t.Hour() % 12
-		if hour12 == 0 {
-			hour12 = 12
-		}
-		switch f[i] {
-		case 'Y':
-			b.WriteString(strconv.Itoa(t.Year()))
-		case 'C':
-			num(t.Year()/100, 2)
-		case 'y':
-			num(t.Year()%100, 2)
-		case 'm':
-			num(int(t.Month()), 2)
-		case 'B':
-			b.WriteString(monthNames[t.Month()-1])
-		case 'b', 'h':
-			b.WriteString(monthNames[t.Month()-1][:3])
-		case 'd':
-			num(t.Day(), 2)
-		case 'e':
-			space(t.Day())
-		case 'j':
-			num(t.YearDay(), 3)
-		case 'H':
-			num(t.Hour(), 2)
-		case 'k':
-			space(t.Hour())
-		case 'I':
-			num(hour12, 2)
-		case 'l':
-			space(hour12)
-		case 'M':
-			num(t.Minute(), 2)
-		case 'S':
-			num(t.Second(), 2)
-		case 'L':
-			fmt.Fprintf(&b, "%03d", t.Nanosecond()/1e6)
-		case 'N':
-			fmt.Fprintf(&b, "%09d", t.Nanosecond())
-		case 'z':
-			b.WriteString(t.Format("-0700"))
-		case 'Z':
-			b.WriteString(t.Format("MST"))
-		case 'A':
-			b.WriteString(dayNames[t.Weekday()])
-		case 'a':
-			b.WriteString(dayNames[t.Weekday()][:3])
-		case 'u':
-			wd := int(t.Weekday())
-			if wd == 0 {
-				wd = 7
-			}
-			b.WriteString(strconv.Itoa(wd))
-		case 'w':
-			b.WriteString(strconv.Itoa(int(t.Weekday())))
-		case 'p':
-			if t.Hour() < 12 {
-				b.WriteString("AM")
-			} else {
-				b.WriteString("PM")
-			}
-		case 'P':
-			if t.Hour() < 12 {
-				b.WriteString("am")
-			} else {
-				b.WriteString("pm")
-			}
-		case 's':
-			b.WriteString(strconv.FormatInt(t.Unix(), 10))
-		case 'F':
-			b.WriteString(t.Format("2006-01-02"))
-		case 'T', 'X':
-			b.WriteString(t.Format("15:04:05"))
-		case 'D', 'x':
-			b.WriteString(t.Format("01/02/06"))
-		case 'R':
-			b.WriteString(t.Format("15:04"))
-		case '%':
-			b.WriteByte('%')
-		case 'n':
-			b.WriteByte('\n')
-		case 't':
-			b.WriteByte('\t')
-		default:
-			return "", errors.New("unsupported strftime directive")
-		}
-	}
-	return b.String(), nil
-}
-
 // dotenv implements Dotenv.load, overload, parse and their "!" variants
 // with the same parser as the secrets files.
 func (ev *evaluator) dotenv(name string, args []Value, n node) (Value, error) {
@@ -316,7 +143,7 @@ func (ev *evaluator) dotenv(name string, args []Value, n node) (Value, error) {
 			if !strict && (errors.Is(err, fs.ErrNotExist) || isDirErr(err)) {
 				continue
 			}
-			return nil, errAt(n, "%s", fileError(err, f))
+			return nil, fileErr(n, err, f)
 		}
 		vars, err := secrets.ParseDotenv(data, secrets.DotenvOptions{File: f, LookupEnv: ev.lookupEnv, Shell: ev.opts.Shell})
 		if err != nil {
@@ -346,11 +173,13 @@ func isDirErr(err error) bool {
 }
 
 // parseJSON is JSON.parse: objects become hashes with string keys.
-// Floats are outside the subset.
 func parseJSON(s string) (Value, error) {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	v, err := decodeJSON(dec, 0)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, errors.New("unexpected end of input")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -366,7 +195,7 @@ func decodeJSON(dec *json.Decoder, depth int) (Value, error) {
 	}
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, fmt.Errorf("unexpected token in JSON: %v", err)
+		return nil, fmt.Errorf("unexpected token in JSON: %w", err)
 	}
 	switch t := tok.(type) {
 	case nil:
@@ -376,11 +205,18 @@ func decodeJSON(dec *json.Decoder, depth int) (Value, error) {
 	case string:
 		return t, nil
 	case json.Number:
-		i, err := strconv.ParseInt(string(t), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("JSON number %s is outside the supported subset (integers only)", t)
+		if !strings.ContainsAny(string(t), ".eE") {
+			i, err := strconv.ParseInt(string(t), 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("JSON number %s is outside the supported subset (a big integer)", t)
+			}
+			return i, nil
 		}
-		return i, nil
+		f, err := strconv.ParseFloat(string(t), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return nil, fmt.Errorf("unexpected token in JSON: %s", t)
+		}
+		return f, nil
 	case json.Delim:
 		switch t {
 		case '[':

@@ -35,6 +35,9 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 			}
 			return s, nil
 		}
+		if v, ok, err := ev.moreStringMethods(s, name, args, blk, n); ok {
+			return v, err
+		}
 		return nil, unsupported(n)
 	}
 	switch len(args) {
@@ -46,6 +49,8 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 			return Symbol(s), nil
 		case "to_i":
 			return strToI(s, n)
+		case "to_f":
+			return parseFloatPrefix(s), nil
 		case "strip":
 			return strings.Trim(s, rubyStripSet), nil
 		case "lstrip":
@@ -115,20 +120,29 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 			return toArray(list), nil
 		case "-@", "+@":
 			return s, nil
+		case "succ", "next":
+			return strSucc(s), nil
+		case "shellescape", "shellsplit", "shellwords":
+			return ev.shellwordsMethod(name, []Value{s}, n)
 		}
 	case 1:
 		arg := args[0]
 		switch name {
+		case "%":
+			if a, ok := arg.(*Array); ok {
+				return ev.sprintf(s, a.elems, n)
+			}
+			return ev.sprintf(s, args, n)
 		case "first", "last":
 			k, ok := arg.(int64)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into Integer", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into Integer", coerceName(arg))
 			}
 			return stringEnds(s, name, k, n)
 		case "+":
 			o, ok := arg.(string)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into String", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(arg))
 			}
 			if len(s)+len(o) > maxOutput {
 				return nil, errAt(n, "string is larger than %d bytes", maxOutput)
@@ -137,10 +151,10 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 		case "*":
 			k, ok := arg.(int64)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into Integer", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into Integer", coerceName(arg))
 			}
 			if k < 0 {
-				return nil, errAt(n, "negative argument")
+				return nil, argErr(n, "negative argument")
 			}
 			if len(s) > 0 && k > int64(maxOutput/len(s)) {
 				return nil, errAt(n, "string is larger than %d bytes", maxOutput)
@@ -149,7 +163,7 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 		case "<", ">", "<=", ">=":
 			o, ok := arg.(string)
 			if !ok {
-				return nil, errAt(n, "comparison of String with %s failed", inspectOrClass(arg))
+				return nil, argErr(n, "comparison of String with %s failed", inspectOrClass(arg))
 			}
 			c := strings.Compare(s, o)
 			return name == "<" && c < 0 || name == ">" && c > 0 || name == "<=" && c <= 0 || name == ">=" && c >= 0, nil
@@ -165,13 +179,13 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 		case "include?":
 			o, ok := arg.(string)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into String", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(arg))
 			}
 			return strings.Contains(s, o), nil
 		case "delete_prefix", "delete_suffix":
 			o, ok := arg.(string)
 			if !ok {
-				return nil, errAt(n, "no implicit conversion of %s into String", coerceName(arg))
+				return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(arg))
 			}
 			if name == "delete_prefix" {
 				return strings.TrimPrefix(s, o), nil
@@ -185,22 +199,33 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 			return strings.EqualFold(s, o), nil
 		case "split":
 			return splitString(s, arg, 0, n)
-		case "match?", "=~":
+		case "match?", "=~", "match":
 			re, ok := arg.(*Regexp)
+			if o, isStr := arg.(string); isStr && name != "=~" {
+				// A string pattern is a regexp source, as in Ruby.
+				r, err := compileRegexp(o, "", n)
+				if err != nil {
+					return nil, err
+				}
+				re, ok = r, true
+			}
 			if !ok {
-				if o, isStr := arg.(string); isStr && name == "match?" {
-					return strings.Contains(s, o), nil
+				if _, isStr := arg.(string); isStr {
+					return nil, typeErr(n, "wrong argument type String (expected Regexp)")
 				}
 				return nil, unsupported(n)
 			}
-			loc := re.re.FindStringIndex(s)
 			if name == "match?" {
-				return loc != nil, nil
+				return re.re.MatchString(s), nil
 			}
-			if loc == nil {
+			m := ev.matchRegexp(re, s)
+			if m == nil {
 				return nil, nil
 			}
-			return int64(utf8.RuneCountInString(s[:loc[0]])), nil
+			if name == "match" {
+				return m, nil
+			}
+			return int64(utf8.RuneCountInString(s[:m.loc[0]])), nil
 		case "[]", "slice":
 			return ev.strIndex(s, args, n)
 		case "count":
@@ -232,7 +257,7 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 			from, ok1 := args[0].(string)
 			to, ok2 := args[1].(string)
 			if !ok1 || !ok2 {
-				return nil, errAt(n, "no implicit conversion of %s into String", coerceName(firstNonString(args)))
+				return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(firstNonString(args)))
 			}
 			return trString(s, from, to, n)
 		case "gsub", "sub":
@@ -247,6 +272,9 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 			return ev.strIndex(s, args, n)
 		}
 	}
+	if v, ok, err := ev.moreStringMethods(s, name, args, blk, n); ok {
+		return v, err
+	}
 	switch name {
 	case "start_with?", "end_with?":
 		for _, a := range args {
@@ -257,13 +285,13 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 				}
 			case *Regexp:
 				if name == "end_with?" {
-					return nil, errAt(n, "no implicit conversion of Regexp into String")
+					return nil, typeErr(n, "no implicit conversion of Regexp into String")
 				}
 				if loc := p.re.FindStringIndex(s); loc != nil && loc[0] == 0 {
 					return true, nil
 				}
 			default:
-				return nil, errAt(n, "no implicit conversion of %s into String", coerceName(a))
+				return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(a))
 			}
 		}
 		return false, nil
@@ -365,7 +393,29 @@ func (ev *evaluator) strIndex(s string, args []Value, n node) (Value, error) {
 			}
 			return nil, nil
 		}
+	case *Range:
+		if len(args) == 1 {
+			start, length, ok := a.bounds(int64(len(runes)))
+			if !ok {
+				if _, isInt := a.first.(int64); !isInt && a.first != nil {
+					return nil, typeErr(n, "no implicit conversion of %s into Integer", className(a.first))
+				}
+				return nil, nil
+			}
+			return string(runes[start : start+length]), nil
+		}
 	case *Regexp:
+		if len(args) == 2 {
+			g, ok := args[1].(int64)
+			if !ok {
+				return nil, unsupported(n)
+			}
+			m := ev.matchRegexp(a, s)
+			if m == nil {
+				return nil, nil
+			}
+			return m.group(int(g)), nil
+		}
 		if len(args) == 1 {
 			m := a.re.FindString(s)
 			if m == "" && a.re.FindStringIndex(s) == nil {
@@ -400,7 +450,7 @@ func splitString(s string, sep Value, limit int64, n node) (Value, error) {
 	case *Regexp:
 		parts = regexpSplit(s, p, limit)
 	default:
-		return nil, errAt(n, "wrong argument type %s (expected Regexp)", className(sep))
+		return nil, typeErr(n, "wrong argument type %s (expected Regexp)", className(sep))
 	}
 	if s == "" {
 		parts = nil
@@ -493,7 +543,7 @@ func (ev *evaluator) substitute(s string, global bool, pat, repl Value, blk *blo
 		locs = p.re.FindAllStringSubmatchIndex(s, k)
 		names = p.re.SubexpNames()
 	default:
-		return nil, errAt(n, "wrong argument type %s (expected Regexp)", className(pat))
+		return nil, typeErr(n, "wrong argument type %s (expected Regexp)", className(pat))
 	}
 	var b strings.Builder
 	last := 0
@@ -519,7 +569,7 @@ func (ev *evaluator) substitute(s string, global bool, pat, repl Value, blk *blo
 			v, _ := r.get(match)
 			b.WriteString(toS(v))
 		default:
-			return nil, errAt(n, "no implicit conversion of %s into String", coerceName(repl))
+			return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(repl))
 		}
 		if b.Len() > maxOutput {
 			return nil, errAt(n, "string is larger than %d bytes", maxOutput)
@@ -637,7 +687,7 @@ func parseTrSet(spec string) (trSet, error) {
 func trString(s, from, to string, n node) (Value, error) {
 	f, err := parseTrSet(from)
 	if err != nil {
-		return nil, errAt(n, "invalid range in string transliteration")
+		return nil, argErr(n, "invalid range in string transliteration")
 	}
 	tset, err := parseTrSet(to)
 	if err != nil || tset.negate {
@@ -671,7 +721,7 @@ func trString(s, from, to string, n node) (Value, error) {
 // stringEnds is ActiveSupport's String#first(k) / String#last(k), by characters.
 func stringEnds(s, name string, k int64, n node) (Value, error) {
 	if k < 0 {
-		return nil, errAt(n, "negative limit")
+		return nil, argErr(n, "negative limit")
 	}
 	r := []rune(s)
 	if k > int64(len(r)) {

@@ -2,13 +2,15 @@ package erb
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
+
+	"github.com/kamalgo/kamal/internal/config/rubyyaml"
 )
 
 // Ruby values are plain Go values:
@@ -36,7 +38,7 @@ type Hash struct {
 }
 
 type hashKey struct {
-	kind byte // 's' string, 'y' symbol, 'i' integer, 'b' bool, 'n' nil
+	kind byte // 's' string, 'y' symbol, 'i' integer, 'f' float, 'b' bool, 'n' nil
 	s    string
 	i    int64
 }
@@ -53,9 +55,6 @@ type URI struct {
 	raw string
 }
 
-// Time is the result of Time.now.
-type Time struct{ t time.Time }
-
 // module is a constant naming a built-in namespace: ENV, File, Dir, ...
 type module string
 
@@ -67,10 +66,17 @@ func keyOf(v Value) (hashKey, bool) {
 		return hashKey{kind: 'n'}, true
 	case string:
 		return hashKey{kind: 's', s: x}, true
+	case *StringInquirer:
+		return hashKey{kind: 's', s: x.s}, true
 	case Symbol:
 		return hashKey{kind: 'y', s: string(x)}, true
 	case int64:
 		return hashKey{kind: 'i', i: x}, true
+	case float64:
+		if x == 0 {
+			x = 0 // -0.0 and 0.0 are the same key (eql?)
+		}
+		return hashKey{kind: 'f', i: int64(math.Float64bits(x))}, true
 	case bool:
 		if x {
 			return hashKey{kind: 'b', i: 1}, true
@@ -129,6 +135,8 @@ func className(v Value) string {
 		return "FalseClass"
 	case int64:
 		return "Integer"
+	case float64:
+		return "Float"
 	case string:
 		return "String"
 	case Symbol:
@@ -143,6 +151,24 @@ func className(v Value) string {
 		return "URI::Generic"
 	case *Time:
 		return "Time"
+	case *Date:
+		return "Date"
+	case *processStatus:
+		return "Process::Status"
+	case *Range:
+		return "Range"
+	case *ioStream:
+		return "IO"
+	case *OpenStruct:
+		return "OpenStruct"
+	case *enumerator:
+		return "Enumerator"
+	case *StringInquirer:
+		return "ActiveSupport::StringInquirer"
+	case *Proc:
+		return "Proc"
+	case *match:
+		return "MatchData"
 	case module:
 		return string(x)
 	}
@@ -158,6 +184,8 @@ func toS(v Value) string {
 		return strconv.FormatBool(x)
 	case int64:
 		return strconv.FormatInt(x, 10)
+	case float64:
+		return rubyyaml.FormatFloat(x)
 	case string:
 		return x
 	case Symbol:
@@ -167,22 +195,47 @@ func toS(v Value) string {
 	case *URI:
 		return x.raw
 	case *Time:
-		if x.t.Location() == time.UTC {
-			return x.t.Format("2006-01-02 15:04:05 UTC")
-		}
-		return x.t.Format("2006-01-02 15:04:05 -0700")
+		return x.String()
+	case *Date:
+		return x.String()
 	case module:
 		return string(x)
+	case *processStatus:
+		return x.String()
+	case *Range:
+		return x.inspectWith(toS)
+	case *match:
+		return toS(x.group(0))
+	case *Proc, *ioStream, *OpenStruct:
+		return inspect(x)
+	case *StringInquirer:
+		return x.s
 	}
 	return fmt.Sprint(v)
 }
 
 // inspect is Ruby's inspect (Ruby 3.4 style for hashes).
-func inspect(v Value) string { return inspectRec(v, nil) }
+func inspect(v Value) string {
+	budget := maxOutput
+	return inspectRec(v, nil, &budget)
+}
+
+// limitPanic aborts a runaway inspect or comparison of a structure that
+// shares itself many times over ([a, a] nested 40 deep); Render turns it
+// into an error at the line being evaluated.
+type limitPanic struct{ msg string }
+
+func spend(budget *int, k int) {
+	*budget -= k
+	if *budget < 0 {
+		panic(limitPanic{fmt.Sprintf("value is too large to print or compare (more than %d bytes or steps)", maxOutput)})
+	}
+}
 
 // inspectRec tracks the containers being printed: one that contains
 // itself prints as [...] or {...}, as in Ruby.
-func inspectRec(v Value, active []any) string {
+func inspectRec(v Value, active []any, budget *int) string {
+	spend(budget, 1)
 	switch x := v.(type) {
 	case *Array, *Hash:
 		for _, a := range active {
@@ -203,12 +256,15 @@ func inspectRec(v Value, active []any) string {
 		return "nil"
 	case string:
 		return inspectString(x)
+	case *StringInquirer:
+		return inspectString(x.s)
 	case Symbol:
 		return inspectSymbol(string(x))
 	case *Array:
 		parts := make([]string, len(x.elems))
 		for i, e := range x.elems {
-			parts[i] = inspectRec(e, active)
+			parts[i] = inspectRec(e, active, budget)
+			spend(budget, len(parts[i]))
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	case *Hash:
@@ -217,7 +273,8 @@ func inspectRec(v Value, active []any) string {
 		}
 		parts := make([]string, len(x.keys))
 		for i, k := range x.keys {
-			val := inspectRec(x.vals[i], active)
+			val := inspectRec(x.vals[i], active, budget)
+			spend(budget, len(val))
 			if s, ok := k.(Symbol); ok {
 				if simpleSymbol(string(s)) && !strings.HasSuffix(string(s), "=") {
 					parts[i] = string(s) + ": " + val
@@ -234,7 +291,24 @@ func inspectRec(v Value, active []any) string {
 	case *URI:
 		return "#<URI::Generic " + x.raw + ">"
 	case *Time:
-		return x.t.Format("2006-01-02 15:04:05.999999999 -0700")
+		return x.inspect()
+	case *Date:
+		return "#<Date: " + x.String() + ">"
+	case *processStatus:
+		return "#<Process::Status: " + x.String() + ">"
+	case *Range:
+		return x.inspectWith(func(v Value) string { return inspectRec(v, active, budget) })
+	case *match:
+		return x.inspect()
+	case *OpenStruct:
+		return x.inspect()
+	case *ioStream:
+		return "#<IO:<" + strings.ToUpper(strings.TrimPrefix(x.name, "$")) + ">>"
+	case *Proc:
+		if x.lambda {
+			return "#<Proc:(erb) (lambda)>"
+		}
+		return "#<Proc:(erb)>"
 	}
 	return toS(v)
 }
@@ -260,7 +334,7 @@ func simpleSymbol(s string) bool {
 }
 
 func inspectSymbol(s string) string {
-	if simpleSymbol(s) {
+	if simpleSymbol(s) || contains(symbolOperators, s) {
 		return ":" + s
 	}
 	return ":" + inspectString(s)
@@ -329,6 +403,9 @@ func writeJSON(b *strings.Builder, v Value, depth int) error {
 	if depth > maxNesting {
 		return fmt.Errorf("nesting of %d is too deep", depth)
 	}
+	if b.Len() > maxOutput {
+		return fmt.Errorf("generated JSON is larger than %d bytes", maxOutput)
+	}
 	switch x := v.(type) {
 	case nil:
 		b.WriteString("null")
@@ -336,8 +413,15 @@ func writeJSON(b *strings.Builder, v Value, depth int) error {
 		b.WriteString(strconv.FormatBool(x))
 	case int64:
 		b.WriteString(strconv.FormatInt(x, 10))
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%s not allowed in JSON", rubyyaml.FormatFloat(x))
+		}
+		b.WriteString(rubyyaml.FormatFloat(x))
 	case string:
 		return jsonString(b, x)
+	case *StringInquirer:
+		return jsonString(b, x.s)
 	case Symbol:
 		return jsonString(b, string(x))
 	case *Array:
@@ -406,9 +490,19 @@ func jsonString(b *strings.Builder, s string) error {
 }
 
 // equal is Ruby's ==.
-func equal(a, b Value) bool { return equalDepth(a, b, 0) }
+func equal(a, b Value) bool {
+	budget := maxOutput
+	return equalDepth(a, b, 0, &budget)
+}
 
-func equalDepth(a, b Value, depth int) bool {
+func equalDepth(a, b Value, depth int, budget *int) bool {
+	spend(budget, 1)
+	if x, ok := a.(*Array); ok && x == b {
+		return true // the same object, as Ruby checks first
+	}
+	if x, ok := a.(*Hash); ok && x == b {
+		return true
+	}
 	if depth > maxNesting {
 		return false
 	}
@@ -418,12 +512,20 @@ func equalDepth(a, b Value, depth int) bool {
 	case bool:
 		y, ok := b.(bool)
 		return ok && x == y
-	case int64:
-		y, ok := b.(int64)
-		return ok && x == y
+	case int64, float64:
+		if !isNumber(b) {
+			return false
+		}
+		c, ok := numCompare(a, b)
+		return ok && c == 0
 	case string:
+		if q, ok := b.(*StringInquirer); ok {
+			return x == q.s
+		}
 		y, ok := b.(string)
 		return ok && x == y
+	case *StringInquirer:
+		return equalDepth(x.s, b, depth, budget)
 	case Symbol:
 		y, ok := b.(Symbol)
 		return ok && x == y
@@ -433,7 +535,7 @@ func equalDepth(a, b Value, depth int) bool {
 			return false
 		}
 		for i := range x.elems {
-			if !equalDepth(x.elems[i], y.elems[i], depth+1) {
+			if !equalDepth(x.elems[i], y.elems[i], depth+1, budget) {
 				return false
 			}
 		}
@@ -445,7 +547,7 @@ func equalDepth(a, b Value, depth int) bool {
 		}
 		for i, k := range x.keys {
 			v, ok := y.get(k)
-			if !ok || !equalDepth(x.vals[i], v, depth+1) {
+			if !ok || !equalDepth(x.vals[i], v, depth+1, budget) {
 				return false
 			}
 		}
@@ -455,6 +557,9 @@ func equalDepth(a, b Value, depth int) bool {
 		return ok && x.raw == y.raw
 	case *Time:
 		y, ok := b.(*Time)
+		return ok && x.t.Equal(y.t)
+	case *Date:
+		y, ok := b.(*Date)
 		return ok && x.t.Equal(y.t)
 	case module:
 		y, ok := b.(module)
@@ -495,19 +600,21 @@ func isRubySpace(r rune) bool {
 // compare orders two values of the same comparable kind.
 func compare(a, b Value) (int, bool) {
 	switch x := a.(type) {
-	case int64:
-		if y, ok := b.(int64); ok {
-			switch {
-			case x < y:
-				return -1, true
-			case x > y:
-				return 1, true
-			}
-			return 0, true
+	case int64, float64:
+		if isNumber(b) {
+			return numCompare(a, b)
 		}
 	case string:
 		if y, ok := b.(string); ok {
 			return strings.Compare(x, y), true
+		}
+	case *Time:
+		if y, ok := b.(*Time); ok {
+			return x.t.Compare(y.t), true
+		}
+	case *Date:
+		if y, ok := b.(*Date); ok {
+			return x.t.Compare(y.t), true
 		}
 	}
 	return 0, false
