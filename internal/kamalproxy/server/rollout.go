@@ -11,9 +11,21 @@ const rolloutCookie = "kamal-rollout"
 
 // RolloutController decides which requests go to the rollout pool, based on
 // the kamal-rollout cookie: an allowlist and a stable percentage bucket.
+// The percentage decides; the split point derived from it is persisted too
+// because the original kamal-proxy reads only that when it restores state.
 type RolloutController struct {
-	Percentage int      `json:"percentage"`
-	Allowlist  []string `json:"allowlist"`
+	Percentage           int      `json:"percentage"`
+	PercentageSplitPoint float64  `json:"percentage_split_point"`
+	Allowlist            []string `json:"allowlist"`
+}
+
+func newRolloutController(percentage int, allowlist []string) *RolloutController {
+	return &RolloutController{Percentage: percentage, PercentageSplitPoint: splitPoint(percentage), Allowlist: allowlist}
+}
+
+// splitPoint is the highest cookie hash sent to the rollout pool.
+func splitPoint(percentage int) float64 {
+	return float64(math.MaxUint32) * (float64(percentage) / 100)
 }
 
 func (rc *RolloutController) usesRollout(r *http.Request) bool {
@@ -29,6 +41,5 @@ func (rc *RolloutController) usesRollout(r *http.Request) bool {
 	}
 	h := fnv.New32a()
 	h.Write([]byte(c.Value))
-	limit := uint64(float64(rc.Percentage) / 100 * math.MaxUint32)
-	return uint64(h.Sum32()) <= limit
+	return float64(h.Sum32()) <= splitPoint(rc.Percentage)
 }

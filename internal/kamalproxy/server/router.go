@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -123,7 +124,9 @@ func (r *Router) rebuild() {
 		})
 	}
 	// Services below a path inherit TLS behaviour from the root service of
-	// their first host, so redirects and certificates stay consistent.
+	// their first host, so redirects and certificates stay consistent. With
+	// no root service (never deployed, or removed) they serve plain HTTP, as
+	// --tls is refused on a path prefix.
 	for _, svc := range r.services {
 		so := svc.options
 		if so.servesRoot() {
@@ -133,14 +136,15 @@ func (r *Router) rebuild() {
 		if len(so.Hosts) > 0 {
 			host = so.Hosts[0]
 		}
+		tlsEnabled, tlsRedirect := false, true
 		for _, b := range t.hosts[host] {
 			if b.prefix == rootPath && b.svc != svc {
-				svc.mu.Lock()
-				svc.options.TLSEnabled = b.svc.options.TLSEnabled
-				svc.options.TLSRedirect = b.svc.options.TLSRedirect
-				svc.mu.Unlock()
+				tlsEnabled, tlsRedirect = b.svc.options.TLSEnabled, b.svc.options.TLSRedirect
 			}
 		}
+		svc.mu.Lock()
+		svc.options.TLSEnabled, svc.options.TLSRedirect = tlsEnabled, tlsRedirect
+		svc.mu.Unlock()
 	}
 	r.table.Store(t)
 }
@@ -194,6 +198,7 @@ func (r *Router) prepare(name string, writers, readers []string, so *ServiceOpti
 		return errors.New("at least one target must be set")
 	}
 	so.Normalize()
+	r.fillACMECachePath(so)
 	if err := so.Validate(); err != nil {
 		return err
 	}
@@ -206,6 +211,15 @@ func (r *Router) prepare(name string, writers, readers []string, so *ServiceOpti
 		}
 	}
 	return nil
+}
+
+// fillACMECachePath stores where certificates are cached as an absolute path,
+// as the original kamal-proxy's client does: it uses the persisted path as
+// is, so an empty one would put its cache in its working directory.
+func (r *Router) fillACMECachePath(so *ServiceOptions) {
+	if so.ACMECachePath == "" && r.stateDir != "" {
+		so.ACMECachePath = filepath.Join(r.stateDir, "certs")
+	}
 }
 
 func (r *Router) waitHealthy(pool *Pool, opts DeploymentOptions) error {
@@ -410,7 +424,7 @@ func (r *Router) RolloutSet(name string, percent int, allowlist []string) error 
 		svc.mu.Unlock()
 		return ErrRolloutTargetNotSet
 	}
-	svc.rolloutCtl = &RolloutController{Percentage: percent, Allowlist: allowlist}
+	svc.rolloutCtl = newRolloutController(percent, allowlist)
 	svc.mu.Unlock()
 	r.save()
 	r.log.Info("Set rollout split", "service", name, "percentage", percent, "allowlist", allowlist)

@@ -199,7 +199,8 @@ func stripPrefix(r *http.Request, prefix string) *http.Request {
 }
 
 // redirectURL returns where to send the client for TLS or canonical-host
-// redirects, in one hop. Unlike the reference it keeps a non-default port.
+// redirects, in one hop. Deliberate: a port the client named is kept (the
+// original always drops it).
 func (s *Service) redirectURL(r *http.Request, so ServiceOptions) string {
 	host, port, err := net.SplitHostPort(r.Host)
 	if err != nil {
@@ -212,8 +213,11 @@ func (s *Service) redirectURL(r *http.Request, so ServiceOptions) string {
 	wantScheme, wantHost, wantPort := scheme, host, port
 	if so.TLSEnabled && so.TLSRedirect && r.TLS == nil {
 		wantScheme = "https"
+		// A client that named no port reached us on its default port, maybe
+		// through a port mapping (8443 published as 443): it gets none back.
+		// One that named a port talks to our listeners directly.
 		wantPort = ""
-		if s.httpsPort != 0 && s.httpsPort != 443 {
+		if port != "" && s.httpsPort != 0 {
 			wantPort = strconv.Itoa(s.httpsPort)
 		}
 	}

@@ -174,6 +174,7 @@ func (r *Router) decodeState(data []byte) ([]*Service, error) {
 		}
 		seen[st.Name] = true
 		st.Options.Normalize()
+		r.fillACMECachePath(&st.Options)
 		svc := &Service{name: st.Name, log: r.log, pause: st.PauseController, httpsPort: r.httpsPort}
 		if svc.pause == nil {
 			svc.pause = NewPauseController()
@@ -192,7 +193,9 @@ func (r *Router) decodeState(data []byte) ([]*Service, error) {
 				return nil, fmt.Errorf("service %s: %w", st.Name, err)
 			}
 			svc.rollout = rp
-			svc.rolloutCtl = st.RolloutController
+			if c := st.RolloutController; c != nil {
+				svc.rolloutCtl = newRolloutController(c.Percentage, c.Allowlist)
+			}
 		}
 		out = append(out, svc)
 	}

@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +146,240 @@ func TestLegacyStateAndCorruptState(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, StateFileName)); !os.IsNotExist(err) {
 		t.Fatalf("corrupt file still in place: %v", err)
+	}
+}
+
+// originalStateKeys lists, per object of the state file, every key the
+// original kamal-proxy (v0.9.2) reads when it restores state, legacy keys
+// aside. Whoever switches back to it must find each one with its value.
+var originalStateKeys = map[string][]string{
+	"":                                   {"name", "options", "target_options", "active_targets", "active_readers", "rollout_targets", "rollout_readers", "pause_controller", "rollout_controller"},
+	"options":                            {"hosts", "path_prefixes", "tls_enabled", "tls_certificate_path", "tls_private_key_path", "tls_redirect", "canonical_host", "acme_directory", "acme_cache_path", "error_page_path", "strip_prefix", "writer_affinity_timeout", "read_targets_accept_websockets"},
+	"target_options":                     {"health_check_config", "response_timeout", "buffer_requests", "buffer_responses", "max_memory_buffer_size", "max_request_body_size", "max_response_body_size", "log_request_headers", "log_response_headers", "forward_headers", "scope_cookie_paths"},
+	"target_options.health_check_config": {"path", "port", "interval", "timeout", "host"},
+	"pause_controller":                   {"state", "stop_message", "fail_after"},
+	"rollout_controller":                 {"percentage", "percentage_split_point", "allowlist"},
+}
+
+// originalView keeps only what the original reads, keyed by service name,
+// and fails on any key it reads that is missing.
+func originalView(t *testing.T, data []byte) map[string]map[string]any {
+	t.Helper()
+	var list []map[string]any
+	if err := json.Unmarshal(data, &list); err != nil {
+		t.Fatalf("state: %v\n%s", err, data)
+	}
+	var project func(obj map[string]any, path string) map[string]any
+	project = func(obj map[string]any, path string) map[string]any {
+		out := map[string]any{}
+		for _, k := range originalStateKeys[path] {
+			v, ok := obj[k]
+			if !ok {
+				t.Errorf("key %q missing in %q of %v", k, path, obj)
+				continue
+			}
+			sub := strings.TrimPrefix(path+"."+k, ".")
+			if m, isObj := v.(map[string]any); isObj && originalStateKeys[sub] != nil {
+				v = project(m, sub)
+			}
+			out[k] = v
+		}
+		return out
+	}
+	views := map[string]map[string]any{}
+	for _, svc := range list {
+		v := project(svc, "")
+		views[v["name"].(string)] = v
+	}
+	return views
+}
+
+func field(v map[string]any, path string) any {
+	var cur any = v
+	for _, k := range strings.Split(path, ".") {
+		cur = cur.(map[string]any)[k]
+	}
+	return cur
+}
+
+// originalUsesRollout is the original's split rule, applied to a split
+// point read from the state file.
+func originalUsesRollout(cookie string, splitPoint float64, allowlist []string) bool {
+	if slices.Contains(allowlist, cookie) {
+		return true
+	}
+	h := fnv.New32a()
+	h.Write([]byte(cookie))
+	return float64(h.Sum32()) <= splitPoint
+}
+
+// TestStateFileIsWhatTheOriginalReads deploys services with many settings
+// and checks the state file the way the original would read it: every key
+// present, the rollout split point set (the original reads no percentage),
+// the ACME cache path absolute.
+func TestStateFileIsWhatTheOriginalReads(t *testing.T) {
+	dir := t.TempDir()
+	a, b, c := newTestApp(t, "a"), newTestApp(t, "b"), newTestApp(t, "c")
+	r := NewRouter(discardLogger(), dir, 443)
+	t.Cleanup(r.Shutdown)
+	cp, kp, _ := writeCert(t, "web.test")
+	web := hostOpts("web.test", "www.web.test")
+	web.TLSEnabled, web.TLSCertificatePath, web.TLSPrivateKeyPath = true, cp, kp
+	web.CanonicalHost = "web.test"
+	to := fastTargetOptions()
+	to.BufferRequests, to.MaxRequestBodySize, to.LogRequestHeaders = true, 1000, []string{"User-Agent"}
+	if err := r.Deploy("web", []string{a.addr()}, []string{b.addr()}, fastDeploy(), web, to); err != nil {
+		t.Fatal(err)
+	}
+	api := hostOpts("web.test")
+	api.PathPrefixes, api.StripPrefix = []string{"/api"}, false
+	if err := r.Deploy("api", []string{b.addr()}, nil, fastDeploy(), api, fastTargetOptions()); err != nil {
+		t.Fatal(err)
+	}
+	auto := hostOpts("auto.test")
+	auto.TLSEnabled, auto.ACMEDirectory = true, LetsEncryptStagingURL
+	if err := r.Deploy("auto", []string{c.addr()}, nil, fastDeploy(), auto, fastTargetOptions()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RolloutDeploy("web", []string{c.addr()}, nil, fastDeploy()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RolloutSet("web", 60, []string{"beta"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Stop("api", time.Second, "Back soon"); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, StateFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	views := originalView(t, data)
+
+	certs := filepath.Join(dir, "certs")
+	for _, name := range []string{"web", "api", "auto"} {
+		if got := field(views[name], "options.acme_cache_path"); got != certs {
+			t.Errorf("%s: acme_cache_path %v, want %s", name, got, certs)
+		}
+	}
+	rc := views["web"]["rollout_controller"].(map[string]any)
+	split, _ := rc["percentage_split_point"].(float64)
+	if rc["percentage"] != float64(60) || split != 2576980377 {
+		t.Fatalf("rollout controller %v", rc)
+	}
+	// The original's rule on the written split point picks exactly the
+	// cookies we pick, about 60 % of them.
+	ctl := r.services["web"].rolloutCtl
+	picked := 0
+	for i := range 1000 {
+		cookie := fmt.Sprintf("visitor-%d", i)
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.AddCookie(&http.Cookie{Name: rolloutCookie, Value: cookie})
+		ours, theirs := ctl.usesRollout(req), originalUsesRollout(cookie, split, []string{"beta"})
+		if ours != theirs {
+			t.Fatalf("cookie %s: ours %v, original %v", cookie, ours, theirs)
+		}
+		if ours {
+			picked++
+		}
+	}
+	if picked < 550 || picked > 650 {
+		t.Fatalf("%d of 1000 cookies to the rollout", picked)
+	}
+	for path, want := range map[string]any{
+		"options.tls_enabled":                         true, // inherited from the root service, as the original writes it
+		"options.strip_prefix":                        false,
+		"pause_controller.state":                      float64(PauseStopped),
+		"pause_controller.stop_message":               "Back soon",
+		"target_options.health_check_config.interval": float64(20 * time.Millisecond),
+		"target_options.health_check_config.path":     "/up",
+	} {
+		if got := field(views["api"], path); got != want {
+			t.Errorf("api %s = %v, want %v", path, got, want)
+		}
+	}
+	for path, want := range map[string]any{
+		"options.tls_certificate_path":         cp,
+		"options.canonical_host":               "web.test",
+		"target_options.max_request_body_size": float64(1000),
+		"target_options.buffer_requests":       true,
+	} {
+		if got := field(views["web"], path); got != want {
+			t.Errorf("web %s = %v, want %v", path, got, want)
+		}
+	}
+	if got := field(views["auto"], "options.acme_directory"); got != LetsEncryptStagingURL {
+		t.Errorf("auto acme_directory %v", got)
+	}
+}
+
+// TestStateWrittenByTheOriginalRestoresAndRoundTrips restores a state file
+// in the original's format (testdata, targets filled in), checks routing,
+// the rollout split and the stop page, and writes back every key the
+// original reads with the value it had.
+func TestStateWrittenByTheOriginalRestoresAndRoundTrips(t *testing.T) {
+	dir := t.TempDir()
+	a, b, c := newTestApp(t, "a"), newTestApp(t, "b"), newTestApp(t, "c")
+	fixture, err := os.ReadFile(filepath.Join("testdata", "original-v0.9.2.state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixture = []byte(strings.NewReplacer("{{A}}", a.addr(), "{{B}}", b.addr(), "{{C}}", c.addr()).Replace(string(fixture)))
+	if err := os.WriteFile(filepath.Join(dir, StateFileName), fixture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := NewRouter(discardLogger(), dir, 443)
+	if err := r.RestoreState(); err != nil {
+		t.Fatal(err)
+	}
+	url := newAccessServer(t, r, discardLogger())
+	get := func(path, cookie string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, url+path, nil)
+		req.Host = "web.test"
+		if cookie != "" {
+			req.AddCookie(&http.Cookie{Name: rolloutCookie, Value: cookie})
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	if status, body := get("/x", ""); status != 200 || !strings.HasPrefix(body, "a ") {
+		t.Fatalf("no cookie: %d %q", status, body)
+	}
+	if status, body := get("/x", "beta"); status != 200 || !strings.HasPrefix(body, "c ") {
+		t.Fatalf("allowlisted cookie: %d %q", status, body)
+	}
+	rollout := 0
+	for i := range 100 {
+		cookie := fmt.Sprintf("visitor-%d", i)
+		_, body := get("/x", cookie)
+		want := "a "
+		if originalUsesRollout(cookie, 2576980377, nil) {
+			want, rollout = "c ", rollout+1
+		}
+		if !strings.HasPrefix(body, want) {
+			t.Fatalf("cookie %s reached %q, want %q", cookie, body, want)
+		}
+	}
+	if rollout == 0 || rollout == 100 {
+		t.Fatalf("split sent %d of 100 to the rollout", rollout)
+	}
+	if status, body := get("/admin", ""); status != 503 || !strings.Contains(body, "Back soon") {
+		t.Fatalf("stopped service: %d %q", status, body)
+	}
+
+	written, err := r.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := originalView(t, written), originalView(t, fixture); !reflect.DeepEqual(got, want) {
+		gb, _ := json.MarshalIndent(got, "", " ")
+		wb, _ := json.MarshalIndent(want, "", " ")
+		t.Fatalf("written back differently:\n%s\nwant\n%s", gb, wb)
 	}
 }

@@ -102,18 +102,26 @@ func TestTLSWithCustomCertificate(t *testing.T) {
 		t.Errorf("expected HTTP/2 over TLS, got %s", res.Proto)
 	}
 
-	// Plain HTTP redirects to HTTPS and keeps the non-default port.
+	// Plain HTTP redirects to HTTPS. A client that named a port talks to our
+	// listeners directly and gets the HTTPS port; one that named none came in
+	// on its default port (maybe through a port mapping) and gets none.
+	_, httpPort, _ := net.SplitHostPort(srv.HTTPAddr())
 	_, httpsPort, _ := net.SplitHostPort(srv.HTTPSAddr())
-	req, _ := http.NewRequest(http.MethodGet, "http://"+srv.HTTPAddr()+"/a?b=c", nil)
-	req.Host = "secure.test"
 	plainClient := &http.Client{CheckRedirect: client.CheckRedirect}
-	res, err = plainClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 301 || res.Header.Get("Location") != "https://secure.test:"+httpsPort+"/a?b=c" {
-		t.Fatalf("redirect: %d %q", res.StatusCode, res.Header.Get("Location"))
+	for host, want := range map[string]string{
+		"secure.test:" + httpPort: "https://secure.test:" + httpsPort + "/a?b=c",
+		"secure.test":             "https://secure.test/a?b=c",
+	} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+srv.HTTPAddr()+"/a?b=c", nil)
+		req.Host = host
+		res, err = plainClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 301 || res.Header.Get("Location") != want {
+			t.Fatalf("redirect for Host %s: %d %q, want %q", host, res.StatusCode, res.Header.Get("Location"), want)
+		}
 	}
 
 	// No SNI (IP address URL): the deterministic default host's certificate.
@@ -387,5 +395,49 @@ func TestDefaultCertificateWithoutSNIIsDeterministic(t *testing.T) {
 		if err != nil || cn != "alpha.test" {
 			t.Fatalf("no-SNI certificate %q, %v; want alpha.test", cn, err)
 		}
+	}
+}
+
+// TestPathServiceFallsBackToPlainHTTPWhenRootTLSServiceIsRemoved: a service
+// on /api inherits TLS from the host's root service while there is one, and
+// serves plain HTTP again once that service is removed.
+func TestPathServiceFallsBackToPlainHTTPWhenRootTLSServiceIsRemoved(t *testing.T) {
+	srv := startServer(t)
+	root, api := newTestApp(t, "root"), newTestApp(t, "api")
+	cp, kp, _ := writeCert(t, "shop.test")
+	so := hostOpts("shop.test")
+	so.TLSEnabled, so.TLSCertificatePath, so.TLSPrivateKeyPath = true, cp, kp
+	if err := srv.Router.Deploy("root", []string{root.addr()}, nil, fastDeploy(), so, fastTargetOptions()); err != nil {
+		t.Fatal(err)
+	}
+	apiOpts := hostOpts("shop.test")
+	apiOpts.PathPrefixes = []string{"/api"}
+	if err := srv.Router.Deploy("api", []string{api.addr()}, nil, fastDeploy(), apiOpts, fastTargetOptions()); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func() (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+srv.HTTPAddr()+"/api/x", nil)
+		req.Host = "shop.test"
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if status, _ := get(); status != http.StatusMovedPermanently {
+		t.Fatalf("with the TLS root service: %d, want a redirect to HTTPS", status)
+	}
+	if err := srv.Router.Remove("root"); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := get(); status != 200 || body != "api /x?" {
+		t.Fatalf("after removing the root service: %d %q, want plain HTTP from api", status, body)
+	}
+	if d := srv.Router.List()["api"]; d.TLS {
+		t.Fatalf("list still shows TLS for api: %+v", d)
 	}
 }
