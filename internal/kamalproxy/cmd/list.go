@@ -32,17 +32,27 @@ func newListCommand() *cobra.Command {
 func printTable(w io.Writer, services map[string]server.ServiceDescription) {
 	rows := [][]string{{"Service", "Host", "Path", "Target", "State", "TLS"}}
 	names := make([]string, 0, len(services))
-	for n := range services {
+	withError := false
+	for n, s := range services {
 		names = append(names, n)
+		withError = withError || s.Error != ""
 	}
 	sort.Strings(names)
+	// The Error column appears only when a service could not be restored.
+	if withError {
+		rows[0] = append(rows[0], "Error")
+	}
 	for _, n := range names {
 		s := services[n]
 		tls := "no"
 		if s.TLS {
 			tls = "yes"
 		}
-		rows = append(rows, []string{n, s.Host, s.Path, s.Target, s.State, tls})
+		row := []string{n, s.Host, s.Path, s.Target, s.State, tls}
+		if withError {
+			row = append(row, s.Error)
+		}
+		rows = append(rows, row)
 	}
 	widths := make([]int, len(rows[0]))
 	for _, r := range rows {

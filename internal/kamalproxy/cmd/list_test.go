@@ -20,3 +20,17 @@ func TestListTableFormat(t *testing.T) {
 		t.Fatalf("got\n%q\nwant\n%q", b.String(), want)
 	}
 }
+
+func TestListShowsWhyAServiceIsUnavailable(t *testing.T) {
+	var b bytes.Buffer
+	printTable(&b, map[string]server.ServiceDescription{
+		"web":  {Host: "a.test", Path: "/", Target: "w1:3000", State: "running"},
+		"shop": {Host: "s.test", Path: "/", Target: "s1:3000", State: server.StateUnavailable, Error: "unable to load error pages from /x"},
+	})
+	want := "\x1b[1mService\x1b[0m  \x1b[1mHost  \x1b[0m  \x1b[1mPath\x1b[0m  \x1b[1mTarget \x1b[0m  \x1b[1mState      \x1b[0m  \x1b[1mTLS\x1b[0m  \x1b[1mError                             \x1b[0m\n" +
+		"shop     s.test  /     s1:3000  unavailable  no   unable to load error pages from /x\n" +
+		"web      a.test  /     w1:3000  running      no\n"
+	if b.String() != want {
+		t.Fatalf("got\n%q\nwant\n%q", b.String(), want)
+	}
+}

@@ -285,6 +285,7 @@ func (r *Router) Deploy(name string, writers, readers []string, opts DeploymentO
 	old := svc.active
 	svc.active = pool
 	svc.mu.Unlock()
+	svc.failure.Store(nil) // a deploy repairs a service that failed to restore
 	r.services[name] = svc
 	r.rebuild()
 	r.saveLocked()
@@ -385,6 +386,9 @@ func (r *Router) RolloutDeploy(name string, writers, readers []string, opts Depl
 	}
 	unlock := r.lockService(name)
 	defer unlock()
+	if err := svc.unavailable(); err != nil {
+		return fmt.Errorf("service is unavailable until deployed again: %w", err)
+	}
 	so, to, _, _, _, _, _ := svc.snapshot()
 	for _, t := range append(append([]string(nil), writers...), readers...) {
 		if err := ValidateTarget(t); err != nil {
@@ -457,7 +461,12 @@ type ServiceDescription struct {
 	TLS    bool
 	Target string
 	State  string
+	Error  string // why an unavailable service could not be restored
 }
+
+// StateUnavailable is the state `list` shows for a service that could not be
+// restored from the state file.
+const StateUnavailable = "unavailable"
 
 // List describes every service.
 func (r *Router) List() map[string]ServiceDescription {
@@ -470,14 +479,19 @@ func (r *Router) List() map[string]ServiceDescription {
 		if host == "" {
 			host = "*"
 		}
-		targets := append(active.WriterNames(), active.ReaderNames()...)
-		out[name] = ServiceDescription{
-			Host:   host,
-			Path:   strings.Join(so.PathPrefixes, ","),
-			TLS:    so.TLSEnabled,
-			Target: strings.Join(targets, ","),
-			State:  svc.pause.State().String(),
+		d := ServiceDescription{
+			Host:  host,
+			Path:  strings.Join(so.PathPrefixes, ","),
+			TLS:   so.TLSEnabled,
+			State: svc.pause.State().String(),
 		}
+		if f := svc.failure.Load(); f != nil {
+			d.Target = strings.Join(append(append([]string(nil), f.saved.ActiveTargets...), f.saved.ActiveReaders...), ",")
+			d.State, d.Error = StateUnavailable, f.err.Error()
+		} else {
+			d.Target = strings.Join(append(active.WriterNames(), active.ReaderNames()...), ",")
+		}
+		out[name] = d
 	}
 	return out
 }

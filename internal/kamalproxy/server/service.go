@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +31,17 @@ type Service struct {
 	pause *PauseController
 	// httpsPort lets TLS redirects keep a non-default port.
 	httpsPort int
+	// failure is set while a service that could not be restored from the
+	// state file waits for a deploy; it then has no pools.
+	failure atomic.Pointer[restoreFailure]
+}
+
+// unavailable reports why the service cannot serve, or nil.
+func (s *Service) unavailable() error {
+	if f := s.failure.Load(); f != nil {
+		return f.err
+	}
+	return nil
 }
 
 // Name returns the service name.
@@ -68,6 +80,10 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request, prefix strin
 	so, to, active, rollout, rctl, pages, certs := s.snapshot()
 	st := stateOf(r)
 	st.service = s.name
+	if s.failure.Load() != nil {
+		writeErrorPage(w, r, http.StatusServiceUnavailable, nil)
+		return
+	}
 	if g := st.metrics.inFlightGauge(s.name); g != nil {
 		g.Inc()
 		defer g.Dec()

@@ -34,7 +34,17 @@ type serviceState struct {
 	LegacyPathPrefixes  []string `json:"path_prefixes,omitempty"`
 }
 
-func (s *Service) state() serviceState {
+// state is what the state file holds for the service: a service that failed
+// to restore is written back as it was read.
+func (s *Service) state() any {
+	if f := s.failure.Load(); f != nil {
+		if f.raw != nil {
+			return f.raw
+		}
+		st := f.saved
+		st.PauseController = s.pause
+		return st
+	}
 	so, to, active, rollout, rctl, _, _ := s.snapshot()
 	st := serviceState{
 		Name: s.name, Options: so, TargetOptions: to,
@@ -64,7 +74,7 @@ func (r *Router) marshalLocked() ([]byte, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	list := make([]serviceState, 0, len(names))
+	list := make([]any, 0, len(names))
 	for _, n := range names {
 		list = append(list, r.services[n].state())
 	}
@@ -115,8 +125,12 @@ func (r *Router) writeState() error {
 	return os.Rename(tmp.Name(), r.statePath)
 }
 
-// RestoreState loads the state file. A missing file is fine; a corrupt one
-// is renamed aside so it can be inspected, and the proxy starts empty.
+// RestoreState loads the state file. A missing file is fine; one that is
+// not a JSON list of services is renamed aside so it can be inspected, and
+// the proxy starts empty. A service that cannot be restored (its error pages
+// or certificate are gone, say) is kept as unavailable: it answers 503, shows
+// its error in `list`, and is saved back unchanged, while every other service
+// routes normally.
 func (r *Router) RestoreState() error {
 	if r.statePath == "" {
 		return nil
@@ -150,56 +164,41 @@ func (r *Router) RestoreState() error {
 }
 
 func (r *Router) decodeState(data []byte) ([]*Service, error) {
-	var list []serviceState
-	if err := json.Unmarshal(data, &list); err != nil {
+	var entries []json.RawMessage
+	if err := json.Unmarshal(data, &entries); err != nil {
 		return nil, err
 	}
 	var out []*Service
 	seen := map[string]bool{}
-	for _, st := range list {
-		if len(st.ActiveTargets) == 0 && st.LegacyActiveTarget != "" {
-			st.ActiveTargets = []string{st.LegacyActiveTarget}
-		}
-		if len(st.RolloutTargets) == 0 && st.LegacyRolloutTarget != "" {
-			st.RolloutTargets = []string{st.LegacyRolloutTarget}
-		}
-		if len(st.Options.Hosts) == 0 && len(st.LegacyHosts) > 0 {
-			st.Options.Hosts = st.LegacyHosts
-		}
-		if len(st.Options.PathPrefixes) == 0 && len(st.LegacyPathPrefixes) > 0 {
-			st.Options.PathPrefixes = st.LegacyPathPrefixes
-		}
-		if st.Name == "" || seen[st.Name] || len(st.ActiveTargets) == 0 {
-			return nil, fmt.Errorf("invalid service entry %q", st.Name)
+	for _, raw := range entries {
+		// A value of the wrong type fails only its own entry; the decoder
+		// still fills in the rest of it, enough to keep its routes.
+		var st serviceState
+		decodeErr := json.Unmarshal(raw, &st)
+		st.readLegacyKeys()
+		if st.Name == "" || seen[st.Name] {
+			r.log.Error("Skipping a saved service without a unique name", "path", r.statePath, "service", st.Name)
+			continue
 		}
 		seen[st.Name] = true
 		st.Options.Normalize()
 		r.fillACMECachePath(&st.Options)
-		svc := &Service{name: st.Name, log: r.log, pause: st.PauseController, httpsPort: r.httpsPort}
-		if svc.pause == nil {
-			svc.pause = NewPauseController()
+		var svc *Service
+		err := decodeErr
+		if err == nil {
+			svc, err = r.restoreService(st)
 		}
-		if err := svc.configure(st.Options, st.TargetOptions, r.stateDir); err != nil {
-			return nil, fmt.Errorf("service %s: %w", st.Name, err)
-		}
-		active, err := NewPool(st.ActiveTargets, st.ActiveReaders, st.Options, st.TargetOptions, r.log)
 		if err != nil {
-			return nil, fmt.Errorf("service %s: %w", st.Name, err)
-		}
-		svc.active = active
-		if len(st.RolloutTargets) > 0 {
-			rp, err := NewPool(st.RolloutTargets, st.RolloutReaders, st.Options, st.TargetOptions, r.log)
-			if err != nil {
-				return nil, fmt.Errorf("service %s: %w", st.Name, err)
+			r.log.Error("Unable to restore service; it answers 503 until deployed again", "service", st.Name, "error", err)
+			f := &restoreFailure{err: err, saved: st}
+			if decodeErr != nil {
+				f.raw = raw
 			}
-			svc.rollout = rp
-			if c := st.RolloutController; c != nil {
-				svc.rolloutCtl = newRolloutController(c.Percentage, c.Allowlist)
-			}
+			svc = r.unavailableService(st, f)
 		}
 		out = append(out, svc)
 	}
-	// Only start probing once the whole file was accepted.
+	// Only start probing once every entry was read.
 	for _, svc := range out {
 		for _, p := range []*Pool{svc.active, svc.rollout} {
 			if p != nil {
@@ -209,4 +208,83 @@ func (r *Router) decodeState(data []byte) ([]*Service, error) {
 		}
 	}
 	return out, nil
+}
+
+func (st *serviceState) readLegacyKeys() {
+	if len(st.ActiveTargets) == 0 && st.LegacyActiveTarget != "" {
+		st.ActiveTargets = []string{st.LegacyActiveTarget}
+	}
+	if len(st.RolloutTargets) == 0 && st.LegacyRolloutTarget != "" {
+		st.RolloutTargets = []string{st.LegacyRolloutTarget}
+	}
+	if len(st.Options.Hosts) == 0 && len(st.LegacyHosts) > 0 {
+		st.Options.Hosts = st.LegacyHosts
+	}
+	if len(st.Options.PathPrefixes) == 0 && len(st.LegacyPathPrefixes) > 0 {
+		st.Options.PathPrefixes = st.LegacyPathPrefixes
+	}
+}
+
+// restoreService rebuilds one saved service; on error nothing of it runs.
+func (r *Router) restoreService(st serviceState) (*Service, error) {
+	if len(st.ActiveTargets) == 0 {
+		return nil, errors.New("no active targets saved")
+	}
+	svc := &Service{name: st.Name, log: r.log, pause: st.PauseController, httpsPort: r.httpsPort}
+	if svc.pause == nil {
+		svc.pause = NewPauseController()
+	}
+	if err := svc.configure(st.Options, st.TargetOptions, r.stateDir); err != nil {
+		return nil, describeResourceError(err, st.Options)
+	}
+	active, err := NewPool(st.ActiveTargets, st.ActiveReaders, st.Options, st.TargetOptions, r.log)
+	if err != nil {
+		return nil, err
+	}
+	svc.active = active
+	if len(st.RolloutTargets) > 0 {
+		rp, err := NewPool(st.RolloutTargets, st.RolloutReaders, st.Options, st.TargetOptions, r.log)
+		if err != nil {
+			active.Stop()
+			return nil, err
+		}
+		svc.rollout = rp
+		if c := st.RolloutController; c != nil {
+			svc.rolloutCtl = newRolloutController(c.Percentage, c.Allowlist)
+		}
+	}
+	return svc, nil
+}
+
+// describeResourceError names the file behind a configure error; deploy
+// keeps the short messages, which are part of the command line's contract.
+func describeResourceError(err error, so ServiceOptions) error {
+	switch {
+	case errors.Is(err, ErrUnableToLoadErrorPages):
+		return fmt.Errorf("%w from %s", err, so.ErrorPagePath)
+	case errors.Is(err, ErrUnableToLoadCertificate):
+		return fmt.Errorf("%w from %s and %s", err, so.TLSCertificatePath, so.TLSPrivateKeyPath)
+	}
+	return err
+}
+
+// unavailableService keeps a service that failed to restore: its routes stay
+// bound (answering 503, not falling through to another service) and its saved
+// entry is written back as it was, so a fix of the missing file and a restart,
+// or a new deploy, brings it back.
+func (r *Router) unavailableService(st serviceState, f *restoreFailure) *Service {
+	svc := &Service{name: st.Name, log: r.log, pause: st.PauseController, httpsPort: r.httpsPort,
+		options: st.Options, targetOptions: st.TargetOptions}
+	if svc.pause == nil {
+		svc.pause = NewPauseController()
+	}
+	svc.failure.Store(f)
+	return svc
+}
+
+// restoreFailure is why a service is unavailable, and what was saved for it.
+type restoreFailure struct {
+	err   error
+	saved serviceState
+	raw   json.RawMessage // the entry as read, when it did not decode
 }

@@ -383,3 +383,101 @@ func TestStateWrittenByTheOriginalRestoresAndRoundTrips(t *testing.T) {
 		t.Fatalf("written back differently:\n%s\nwant\n%s", gb, wb)
 	}
 }
+
+// TestRestoreKeepsOtherServicesWhenOneIsBroken: services whose error pages
+// or certificate went away, or whose entry holds a value of the wrong type,
+// come back unavailable (503, error in the log and in List, entry written
+// back as it was) while the others route normally; a deploy repairs them.
+func TestRestoreKeepsOtherServicesWhenOneIsBroken(t *testing.T) {
+	dir := t.TempDir()
+	a := newTestApp(t, "a")
+	pages := filepath.Join(t.TempDir(), "pages")
+	os.MkdirAll(pages, 0o700)
+	os.WriteFile(filepath.Join(pages, "503.html"), []byte("<p>custom</p>"), 0o600)
+	cp, kp, _ := writeCert(t, "cert.test")
+
+	r1 := NewRouter(discardLogger(), dir, 443)
+	withPages := hostOpts("pages.test")
+	withPages.ErrorPagePath = pages
+	withCert := hostOpts("cert.test")
+	withCert.TLSEnabled, withCert.TLSCertificatePath, withCert.TLSPrivateKeyPath = true, cp, kp
+	for name, so := range map[string]ServiceOptions{"good": hostOpts("good.test"), "pages": withPages, "cert": withCert, "odd": hostOpts("odd.test")} {
+		if err := r1.Deploy(name, []string{a.addr()}, nil, fastDeploy(), so, fastTargetOptions()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r1.Shutdown()
+	os.RemoveAll(pages)
+	os.Remove(cp)
+	statePath := filepath.Join(dir, StateFileName)
+	saved, _ := os.ReadFile(statePath)
+	saved = bytes.Replace(saved, []byte(`"hosts":["odd.test"],"path_prefixes":["/"],"tls_enabled":false`), []byte(`"hosts":["odd.test"],"path_prefixes":["/"],"tls_enabled":"no"`), 1)
+	if !bytes.Contains(saved, []byte(`"tls_enabled":"no"`)) {
+		t.Fatalf("could not break the odd entry: %s", saved)
+	}
+	os.WriteFile(statePath, saved, 0o600)
+
+	var logs bytes.Buffer
+	r2 := NewRouter(slog.New(slog.NewJSONHandler(&logs, nil)), dir, 443)
+	if err := r2.RestoreState(); err != nil {
+		t.Fatal(err)
+	}
+	url := newAccessServer(t, r2, discardLogger())
+	get := func(host string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, url+"/", nil)
+		req.Host = host
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if status := get("good.test"); status != 200 {
+		t.Fatalf("good service: %d", status)
+	}
+	list := r2.List()
+	for name, want := range map[string]string{
+		"pages": "unable to load error pages from " + pages,
+		"cert":  "unable to load certificate from " + cp,
+		"odd":   "cannot unmarshal string",
+	} {
+		if status := get(name + ".test"); status != 503 {
+			t.Errorf("%s: %d, want 503", name, status)
+		}
+		if d := list[name]; d.State != StateUnavailable || !strings.Contains(d.Error, want) || d.Target != a.addr() {
+			t.Errorf("%s listed as %+v, want unavailable with %q", name, d, want)
+		}
+		if !strings.Contains(logs.String(), `"msg":"Unable to restore service; it answers 503 until deployed again","service":"`+name+`"`) {
+			t.Errorf("no error logged for %s:\n%s", name, logs.String())
+		}
+	}
+	if d := list["good"]; d.State != "running" || d.Error != "" {
+		t.Fatalf("good listed as %+v", d)
+	}
+
+	// Saving (here after a pause of the good service) writes the broken
+	// entries back as they were read.
+	if err := r2.Pause("good", time.Second, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	written, _ := os.ReadFile(statePath)
+	before, after := originalView(t, saved), originalView(t, written)
+	for _, name := range []string{"pages", "cert", "odd"} {
+		if !reflect.DeepEqual(before[name], after[name]) {
+			t.Errorf("%s written back as\n%v\nwas\n%v", name, after[name], before[name])
+		}
+	}
+	if err := r2.RolloutDeploy("pages", []string{a.addr()}, nil, fastDeploy()); err == nil || !strings.Contains(err.Error(), "unavailable") {
+		t.Fatalf("rollout on an unavailable service: %v", err)
+	}
+
+	// A deploy without the missing directory repairs the service.
+	if err := r2.Deploy("pages", []string{a.addr()}, nil, fastDeploy(), hostOpts("pages.test"), fastTargetOptions()); err != nil {
+		t.Fatal(err)
+	}
+	if d := r2.List()["pages"]; d.State != "running" || d.Error != "" || get("pages.test") != 200 {
+		t.Fatalf("after deploy: %+v", d)
+	}
+}
