@@ -1,8 +1,11 @@
 package server
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -223,5 +226,48 @@ func TestStripPrefixAndScopedCookies(t *testing.T) {
 	cookies := strings.Join(h.Values("Set-Cookie"), " | ")
 	if !strings.Contains(cookies, "s=1; Path=/app") || !strings.Contains(cookies, "t=2; Domain=elsewhere.com") {
 		t.Fatalf("cookies: %s", cookies)
+	}
+}
+
+// TestStripPrefixPathCases sends request targets byte for byte and checks
+// the request target the app receives: always rooted, dot segments
+// resolved, escapes kept where they still encode the stripped path.
+func TestStripPrefixPathCases(t *testing.T) {
+	up := newTestApp(t, "raw")
+	up.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, r.RequestURI)
+	})
+	p := newTestProxy(t)
+	so := hostOpts()
+	so.PathPrefixes = []string{"/raw"}
+	p.deploy(t, "raw", so, up)
+	for target, want := range map[string]string{
+		"/raw":                  "/",
+		"/raw/":                 "/",
+		"/raw/x":                "/x",
+		"/raw%2Fx":              "/x",
+		"/raw/a%2Fb":            "/a%2Fb",
+		"/raw/../api":           "/api",
+		"/raw/%2e%2e/api":       "/api",
+		"/raw/./x/../y/?q=a;b%": "/y/?q=a;b%",
+		"/raw/x/..":             "/",
+		"/raw/x/.":              "/x/",
+		"/raw//x":               "//x",
+		"/raw/x..y/...":         "/x..y/...",
+	} {
+		conn, err := net.Dial("tcp", strings.TrimPrefix(p.srv.URL, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", target)
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		conn.Close()
+		if res.StatusCode != 200 || string(body) != want {
+			t.Errorf("%s reached the app as %q (%d), want %q", target, body, res.StatusCode, want)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -183,35 +185,69 @@ func isExcluded(paths []string, p, prefix string, strip bool) bool {
 		return false
 	}
 	if strip && prefix != rootPath {
-		p = strings.TrimPrefix(p, prefix)
-		if p == "" {
-			p = "/"
-		}
+		p = strippedPath(p, prefix)
 	}
-	for _, e := range paths {
-		if e == p {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(paths, p)
 }
 
+// stripPrefix gives the app the path below prefix. The raw (escaped) form is
+// kept only when it still encodes the stripped path: "/raw%2Fx" under "/raw"
+// reaches the app as "/x", never as "%2Fx".
 func stripPrefix(r *http.Request, prefix string) *http.Request {
 	r2 := new(http.Request)
 	*r2 = *r
 	u := *r.URL
-	u.Path = strings.TrimPrefix(r.URL.Path, prefix)
-	if u.Path == "" {
-		u.Path = "/"
-	}
-	if r.URL.RawPath != "" {
-		u.RawPath = strings.TrimPrefix(r.URL.RawPath, prefix)
-		if u.RawPath == "" {
-			u.RawPath = "/"
+	u.Path = strippedPath(r.URL.Path, prefix)
+	u.RawPath = ""
+	if raw, ok := strings.CutPrefix(r.URL.RawPath, prefix); ok && (raw == "" || raw[0] == '/') {
+		raw = removeDotSegments(rooted(raw))
+		if p, err := url.PathUnescape(raw); err == nil && p == u.Path {
+			u.RawPath = raw
 		}
 	}
 	r2.URL = &u
 	return r2
+}
+
+// strippedPath is path below prefix: always rooted, dot segments resolved
+// ("/raw/../api" under "/raw" is "/api", not "/../api").
+func strippedPath(path, prefix string) string {
+	return removeDotSegments(rooted(strings.TrimPrefix(path, prefix)))
+}
+
+func rooted(p string) string {
+	if !strings.HasPrefix(p, "/") {
+		return "/" + p
+	}
+	return p
+}
+
+// removeDotSegments resolves "." and ".." in a rooted path as RFC 3986
+// (5.2.4) does; unlike path.Clean it keeps empty segments ("//") and a
+// trailing slash, which apps may give meaning to.
+func removeDotSegments(p string) string {
+	if !strings.Contains(p, ".") {
+		return p
+	}
+	segs := strings.Split(p[1:], "/")
+	out := make([]string, 0, len(segs))
+	for i, seg := range segs {
+		last := i == len(segs)-1
+		switch seg {
+		case ".":
+		case "..":
+			if len(out) > 0 {
+				out = out[:len(out)-1]
+			}
+		default:
+			out = append(out, seg)
+			continue
+		}
+		if last {
+			out = append(out, "") // "/a/." and "/a/b/.." name a directory
+		}
+	}
+	return "/" + strings.Join(out, "/")
 }
 
 // redirectURL returns where to send the client for TLS or canonical-host
