@@ -50,6 +50,10 @@ func newRunCommand() *cobra.Command {
 	f.IntVar(&cfg.HTTPSPort, "https-port", envInt("HTTPS_PORT", 443), "Port to serve HTTPS traffic on")
 	f.IntVar(&cfg.MetricsPort, "metrics-port", envInt("METRICS_PORT", 0), "Publish metrics on the specified port (default zero to disable)")
 	f.BoolVar(&debug, "debug", envBool("DEBUG", false), "Include debugging logs")
+	f.DurationVar(&cfg.RequestBodyTimeout, "request-body-timeout", envDuration("REQUEST_BODY_TIMEOUT", server.DefaultRequestBodyTimeout),
+		"Time a request body may take, plus one second per --request-body-min-rate bytes received (negative to disable)")
+	f.Int64Var(&cfg.RequestBodyMinRate, "request-body-min-rate", int64(envInt("REQUEST_BODY_MIN_RATE", server.DefaultRequestBodyMinRate)),
+		"Bytes per second a request body must keep up to extend --request-body-timeout (negative for a fixed timeout)")
 	f.BoolVar(&http3, "http3", false, "Enable HTTP/3 (not supported by this build; accepted for compatibility)")
 	return cmd
 }

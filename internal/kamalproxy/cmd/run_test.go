@@ -142,8 +142,10 @@ func TestRunFlagEnvOverrides(t *testing.T) {
 	t.Setenv("KAMAL_PROXY_HTTP_PORT", "9090")
 	t.Setenv("HTTPS_PORT", "not-a-number")
 	t.Setenv("METRICS_PORT", "9100")
+	t.Setenv("KAMAL_PROXY_REQUEST_BODY_TIMEOUT", "1m")
 	cmd := newRunCommand()
-	for flag, want := range map[string]string{"http-port": "9090", "https-port": "443", "metrics-port": "9100", "debug": "false"} {
+	for flag, want := range map[string]string{"http-port": "9090", "https-port": "443", "metrics-port": "9100", "debug": "false",
+		"request-body-timeout": "1m0s", "request-body-min-rate": "500"} {
 		if got := cmd.Flags().Lookup(flag).DefValue; got != want {
 			t.Errorf("--%s default = %s, want %s", flag, got, want)
 		}

@@ -23,8 +23,9 @@ type reqState struct {
 	metrics        *Metrics
 	logReqHeaders  []string
 	logRespHeaders []string
-	lw             logWriter // the access log's response writer
-	internal       bool      // made by the proxy itself (on-demand TLS check): never redirected
+	lw             logWriter     // the access log's response writer
+	internal       bool          // made by the proxy itself (on-demand TLS check): never redirected
+	body           *deadlineBody // the request body under the body timeout, if any
 }
 
 func withReqState(r *http.Request, st *reqState) *http.Request {

@@ -28,6 +28,11 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
+	// RequestBodyTimeout bounds how long a request body may take: this long
+	// plus one second per RequestBodyMinRate bytes received. Negative turns
+	// it off; zero means the defaults.
+	RequestBodyTimeout time.Duration
+	RequestBodyMinRate int64
 }
 
 // DefaultStateDir is $HOME/.config/kamal-proxy, or the temp dir without a home.
@@ -65,6 +70,12 @@ func NewServer(cfg Config) *Server {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 10 * time.Second
 	}
+	if cfg.RequestBodyTimeout == 0 {
+		cfg.RequestBodyTimeout = DefaultRequestBodyTimeout
+	}
+	if cfg.RequestBodyMinRate == 0 {
+		cfg.RequestBodyMinRate = DefaultRequestBodyMinRate
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	s.Router = NewRouter(cfg.Logger, cfg.StateDir, cfg.HTTPSPort)
 	if cfg.MetricsPort != 0 {
@@ -81,7 +92,7 @@ func portOf(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
 
 func (s *Server) newHTTPServer(h http.Handler, port int) *http.Server {
 	return &http.Server{
-		Handler:           &accessHandler{next: h, log: s.log, port: port, metrics: s.metrics},
+		Handler:           &accessHandler{next: withBodyTimeout(h, s.cfg.RequestBodyTimeout, s.cfg.RequestBodyMinRate, s.log), log: s.log, port: port, metrics: s.metrics},
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelInfo),

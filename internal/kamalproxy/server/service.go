@@ -143,6 +143,8 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request, prefix strin
 				switch {
 				case errors.Is(err, ErrMaximumSizeExceeded):
 					writeErrorPage(w, r, http.StatusRequestEntityTooLarge, nil)
+				case bodyTimedOut(r):
+					writeBodyTimeout(w, r, s.log)
 				case strings.Contains(err.Error(), "chunk"):
 					writeErrorPage(w, r, http.StatusBadRequest, nil)
 				case r.Context().Err() != nil:

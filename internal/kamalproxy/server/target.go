@@ -305,6 +305,8 @@ func (t *Target) handleError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(cause, errDrainTimeout):
 		t.log.Info("Request cancelled due to draining", "target", t.addr, "path", r.URL.Path)
 		writeErrorPage(w, r, http.StatusGatewayTimeout, nil)
+	case bodyTimedOut(r):
+		writeBodyTimeout(w, r, t.log)
 	case r.Context().Err() != nil:
 		// The client went away; there is nobody to answer.
 		st.status = 499
