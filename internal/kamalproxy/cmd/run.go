@@ -30,6 +30,7 @@ func newRunCommand() *cobra.Command {
 				log.Warn("HTTP/3 is not supported by this build; serving HTTP/1.1 and HTTP/2 only")
 			}
 			cfg.Logger = log
+			cfg.EagerCertificates = true
 			cfg.StateDir = server.DefaultStateDir()
 			cfg.SocketPath = server.SocketPath()
 			srv := server.NewServer(cfg)
@@ -50,6 +51,8 @@ func newRunCommand() *cobra.Command {
 	f.IntVar(&cfg.HTTPSPort, "https-port", envInt("HTTPS_PORT", 443), "Port to serve HTTPS traffic on")
 	f.IntVar(&cfg.MetricsPort, "metrics-port", envInt("METRICS_PORT", 0), "Publish metrics on the specified port (default zero to disable)")
 	f.BoolVar(&debug, "debug", envBool("DEBUG", false), "Include debugging logs")
+	f.StringVar(&cfg.ACMEDirectory, "tls-acme-directory", envString("TLS_ACME_DIRECTORY", ""),
+		"ACME directory URL for automatic TLS of services that name none (default Let's Encrypt)")
 	f.DurationVar(&cfg.RequestBodyTimeout, "request-body-timeout", envDuration("REQUEST_BODY_TIMEOUT", server.DefaultRequestBodyTimeout),
 		"Time a request body may take, plus one second per --request-body-min-rate bytes received (negative to disable)")
 	f.Int64Var(&cfg.RequestBodyMinRate, "request-body-min-rate", int64(envInt("REQUEST_BODY_MIN_RATE", server.DefaultRequestBodyMinRate)),

@@ -23,6 +23,10 @@ type Router struct {
 	stateDir  string
 	statePath string
 	httpsPort int
+	// acmeDirectory is the ACME CA for services that name none (empty: Let's
+	// Encrypt production).
+	acmeDirectory string
+	certEnv       *certEnv
 
 	mu       sync.Mutex // guards services, deployMu and state writes
 	services map[string]*Service
@@ -35,7 +39,8 @@ func NewRouter(log *slog.Logger, stateDir string, httpsPort int) *Router {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &Router{log: log, stateDir: stateDir, httpsPort: httpsPort, services: map[string]*Service{}, deployMu: map[string]*sync.Mutex{}}
+	r := &Router{log: log, stateDir: stateDir, httpsPort: httpsPort, services: map[string]*Service{}, deployMu: map[string]*sync.Mutex{},
+		certEnv: &certEnv{failures: newCertFailures()}}
 	if stateDir != "" {
 		r.statePath = stateFile(stateDir)
 	}
@@ -199,6 +204,9 @@ func (r *Router) prepare(name string, writers, readers []string, so *ServiceOpti
 	}
 	so.Normalize()
 	r.fillACMECachePath(so)
+	if so.TLSEnabled && so.TLSCertificatePath == "" && so.ACMEDirectory == "" {
+		so.ACMEDirectory = r.acmeDirectory
+	}
 	if err := so.Validate(); err != nil {
 		return err
 	}
@@ -274,7 +282,7 @@ func (r *Router) Deploy(name string, writers, readers []string, opts DeploymentO
 	}
 	svc, exists := r.services[name]
 	if !exists {
-		svc = &Service{name: name, log: r.log, pause: NewPauseController(), httpsPort: r.httpsPort}
+		svc = r.newService(name, nil)
 	}
 	if err := svc.configure(so, to, r.stateDir); err != nil {
 		r.mu.Unlock()
@@ -290,6 +298,7 @@ func (r *Router) Deploy(name string, writers, readers []string, opts DeploymentO
 	r.rebuild()
 	r.saveLocked()
 	r.mu.Unlock()
+	svc.startCerts()
 
 	drain := opts.DrainTimeout
 	if drain <= 0 {
@@ -300,6 +309,15 @@ func (r *Router) Deploy(name string, writers, readers []string, opts DeploymentO
 	}
 	r.log.Info("Deployed", "service", name, "hosts", so.Hosts, "paths", so.PathPrefixes, "targets", writers, "readers", readers)
 	return nil
+}
+
+// newService makes an empty service of this router; pause is its saved
+// pause state, if any.
+func (r *Router) newService(name string, pause *PauseController) *Service {
+	if pause == nil {
+		pause = NewPauseController()
+	}
+	return &Service{name: name, log: r.log, pause: pause, httpsPort: r.httpsPort, certEnv: r.certEnv}
 }
 
 func (r *Router) service(name string) (*Service, error) {
@@ -325,7 +343,10 @@ func (r *Router) Remove(name string) error {
 	r.rebuild()
 	r.saveLocked()
 	r.mu.Unlock()
-	_, _, active, rollout, _, _, _ := svc.snapshot()
+	_, _, active, rollout, _, _, certs := svc.snapshot()
+	if certs != nil {
+		certs.close()
+	}
 	for _, p := range []*Pool{active, rollout} {
 		if p != nil {
 			p.Drain(DefaultDrainTimeout)

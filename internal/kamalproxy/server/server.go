@@ -33,6 +33,13 @@ type Config struct {
 	// it off; zero means the defaults.
 	RequestBodyTimeout time.Duration
 	RequestBodyMinRate int64
+
+	// ACMEDirectory is the ACME CA of TLS services deployed without one
+	// (empty: Let's Encrypt production).
+	ACMEDirectory string
+	// EagerCertificates asks for the certificates of listed hosts when a
+	// service is deployed or restored, not at the first handshake.
+	EagerCertificates bool
 }
 
 // DefaultStateDir is $HOME/.config/kamal-proxy, or the temp dir without a home.
@@ -78,6 +85,8 @@ func NewServer(cfg Config) *Server {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	s.Router = NewRouter(cfg.Logger, cfg.StateDir, cfg.HTTPSPort)
+	s.Router.acmeDirectory = cfg.ACMEDirectory
+	s.Router.certEnv.eager = cfg.EagerCertificates
 	if cfg.MetricsPort != 0 {
 		s.metrics = NewMetrics()
 	}

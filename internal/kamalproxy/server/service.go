@@ -33,6 +33,9 @@ type Service struct {
 	pause *PauseController
 	// httpsPort lets TLS redirects keep a non-default port.
 	httpsPort int
+	// certEnv is shared by the router's services: among others the names
+	// whose certificate could not be obtained.
+	certEnv *certEnv
 	// failure is set while a service that could not be restored from the
 	// state file waits for a deploy; it then has no pools.
 	failure atomic.Pointer[restoreFailure]
@@ -61,14 +64,28 @@ func (s *Service) configure(so ServiceOptions, to TargetOptions, stateDir string
 		}
 		pages = p
 	}
-	certs, err := newCertManager(so, stateDir, http.HandlerFunc(s.serveInternal), s.log)
+	certs, err := newCertManager(so, s.name, stateDir, http.HandlerFunc(s.serveInternal), s.certEnvOrEmpty(), s.log)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
+	old := s.certs
 	s.options, s.targetOptions, s.pages, s.certs = so, to, pages, certs
 	s.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
 	return nil
+}
+
+// startCerts begins obtaining certificates once the service is routable.
+func (s *Service) startCerts() {
+	s.mu.RLock()
+	c := s.certs
+	s.mu.RUnlock()
+	if c != nil {
+		c.start()
+	}
 }
 
 func (s *Service) snapshot() (ServiceOptions, TargetOptions, *Pool, *Pool, *RolloutController, *errorPages, certManager) {
@@ -105,6 +122,12 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request, prefix strin
 		return
 	}
 	if certs != nil && r.TLS == nil && strings.HasPrefix(r.URL.Path, "/.well-known/acme-challenge/") {
+		// The CA names the port when it validates on another than 80;
+		// autocert would check that against the host list as is.
+		if host, _, err := net.SplitHostPort(r.Host); err == nil {
+			r = r.Clone(r.Context())
+			r.Host = host
+		}
 		certs.HTTPHandler(http.NotFoundHandler()).ServeHTTP(w, r)
 		return
 	}
@@ -265,7 +288,7 @@ func (s *Service) redirectURL(r *http.Request, so ServiceOptions) string {
 		scheme = "https"
 	}
 	wantScheme, wantHost, wantPort := scheme, host, port
-	if so.TLSEnabled && so.TLSRedirect && r.TLS == nil {
+	if so.TLSEnabled && so.TLSRedirect && r.TLS == nil && !s.certificateFailed(host) {
 		wantScheme = "https"
 		// A client that named no port reached us on its default port, maybe
 		// through a port mapping (8443 published as 443): it gets none back.
@@ -291,6 +314,23 @@ func (s *Service) redirectURL(r *http.Request, so ServiceOptions) string {
 	return wantScheme + "://" + h + r.URL.RequestURI()
 }
 
+// certificateFailed reports whether host's certificate could not be
+// obtained; its plain HTTP requests are then served, not redirected.
+func (s *Service) certificateFailed(host string) bool {
+	if s.certEnv == nil {
+		return false
+	}
+	_, failed := s.certEnv.failures.failed(strings.TrimSuffix(strings.ToLower(host), "."))
+	return failed
+}
+
+func (s *Service) certEnvOrEmpty() certEnv {
+	if s.certEnv == nil {
+		return certEnv{}
+	}
+	return *s.certEnv
+}
+
 // drainAll waits for in-flight requests of both pools (pause/stop).
 func (s *Service) drainAll(timeout time.Duration) {
 	_, _, active, rollout, _, _, _ := s.snapshot()
@@ -306,12 +346,15 @@ func (s *Service) drainAll(timeout time.Duration) {
 }
 
 func (s *Service) dispose() {
-	_, _, active, rollout, _, _, _ := s.snapshot()
+	_, _, active, rollout, _, _, certs := s.snapshot()
 	if active != nil {
 		active.Stop()
 	}
 	if rollout != nil {
 		rollout.Stop()
+	}
+	if certs != nil {
+		certs.close()
 	}
 }
 

@@ -154,11 +154,14 @@ func (r *Router) RestoreState() error {
 		return err
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	for _, svc := range services {
 		r.services[svc.name] = svc
 	}
 	r.rebuild()
+	r.mu.Unlock()
+	for _, svc := range services {
+		svc.startCerts()
+	}
 	r.log.Info("Restored saved state", "path", r.statePath, "services", len(services))
 	return nil
 }
@@ -230,22 +233,20 @@ func (r *Router) restoreService(st serviceState) (*Service, error) {
 	if len(st.ActiveTargets) == 0 {
 		return nil, errors.New("no active targets saved")
 	}
-	svc := &Service{name: st.Name, log: r.log, pause: st.PauseController, httpsPort: r.httpsPort}
-	if svc.pause == nil {
-		svc.pause = NewPauseController()
-	}
+	svc := r.newService(st.Name, st.PauseController)
 	if err := svc.configure(st.Options, st.TargetOptions, r.stateDir); err != nil {
 		return nil, describeResourceError(err, st.Options)
 	}
 	active, err := NewPool(st.ActiveTargets, st.ActiveReaders, st.Options, st.TargetOptions, r.log)
 	if err != nil {
+		svc.dispose()
 		return nil, err
 	}
 	svc.active = active
 	if len(st.RolloutTargets) > 0 {
 		rp, err := NewPool(st.RolloutTargets, st.RolloutReaders, st.Options, st.TargetOptions, r.log)
 		if err != nil {
-			active.Stop()
+			svc.dispose()
 			return nil, err
 		}
 		svc.rollout = rp
@@ -273,11 +274,8 @@ func describeResourceError(err error, so ServiceOptions) error {
 // entry is written back as it was, so a fix of the missing file and a restart,
 // or a new deploy, brings it back.
 func (r *Router) unavailableService(st serviceState, f *restoreFailure) *Service {
-	svc := &Service{name: st.Name, log: r.log, pause: st.PauseController, httpsPort: r.httpsPort,
-		options: st.Options, targetOptions: st.TargetOptions}
-	if svc.pause == nil {
-		svc.pause = NewPauseController()
-	}
+	svc := r.newService(st.Name, st.PauseController)
+	svc.options, svc.targetOptions = st.Options, st.TargetOptions
 	svc.failure.Store(f)
 	return svc
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/crypto/acme"
 	"golang.org/x/crypto/acme/autocert"
 )
 
@@ -19,6 +18,8 @@ const LetsEncryptStagingURL = "https://acme-staging-v02.api.letsencrypt.org/dire
 type certManager interface {
 	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	HTTPHandler(fallback http.Handler) http.Handler
+	start() // begins obtaining certificates, once the service is installed
+	close() // stops that when the service drops this manager
 }
 
 type staticCert struct{ cert *tls.Certificate }
@@ -27,6 +28,8 @@ func (s staticCert) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, erro
 	return s.cert, nil
 }
 func (s staticCert) HTTPHandler(h http.Handler) http.Handler { return h }
+func (staticCert) start()                                    {}
+func (staticCert) close()                                    {}
 
 func loadStaticCert(certPath, keyPath string) (certManager, error) {
 	c, err := tls.LoadX509KeyPair(certPath, keyPath)
@@ -45,7 +48,7 @@ func acmeCacheDir(base, directory string) string {
 
 // newCertManager builds the certificate source of a service. local serves
 // in-process on-demand checks (a --tls-on-demand-url that is a path).
-func newCertManager(so ServiceOptions, stateDir string, local http.Handler, log *slog.Logger) (certManager, error) {
+func newCertManager(so ServiceOptions, service, stateDir string, local http.Handler, env certEnv, log *slog.Logger) (certManager, error) {
 	if !so.TLSEnabled {
 		return nil, nil
 	}
@@ -68,15 +71,11 @@ func newCertManager(so ServiceOptions, stateDir string, local http.Handler, log 
 	if so.TLSOnDemandURL != "" {
 		policy = (&onDemandChecker{url: so.TLSOnDemandURL, cache: cache, local: local, log: log}).allow
 	}
-	m := &autocert.Manager{
-		Prompt:     autocert.AcceptTOS,
-		Cache:      cache,
-		HostPolicy: policy,
-		Client:     &acme.Client{DirectoryURL: so.ACMEDirectory},
+	if env.failures == nil {
+		env.failures = newCertFailures()
 	}
-	// autocert only offers HTTP-01 once HTTPHandler has been called; the
-	// service calls it lazily per challenge request, which would be too late,
-	// so enable it here. TLS-ALPN-01 is always offered.
-	m.HTTPHandler(nil)
-	return m, nil
+	if log == nil {
+		log = slog.Default()
+	}
+	return newACMECerts(so, service, cache, policy, env, log), nil
 }

@@ -169,14 +169,15 @@ func TestAutomaticTLSUsesStateDirCache(t *testing.T) {
 	dir := t.TempDir()
 	so := hostOpts("auto.test")
 	so.TLSEnabled = true
-	cm, err := newCertManager(so, dir, nil, nil)
+	cm, err := newCertManager(so, "auto", dir, nil, certEnv{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, ok := cm.(*autocert.Manager)
+	a, ok := cm.(*acmeCerts)
 	if !ok {
 		t.Fatalf("got %T", cm)
 	}
+	m := a.m
 	cache, ok := m.Cache.(autocert.DirCache)
 	if !ok || !strings.HasPrefix(string(cache), filepath.Join(dir, "certs")+string(filepath.Separator)) {
 		t.Fatalf("cache %v", m.Cache)
