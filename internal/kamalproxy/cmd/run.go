@@ -14,7 +14,7 @@ import (
 
 func newRunCommand() *cobra.Command {
 	var cfg server.Config
-	var debug, http3 bool
+	var debug bool
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the server",
@@ -26,9 +26,6 @@ func newRunCommand() *cobra.Command {
 			}
 			log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(log)
-			if http3 {
-				log.Warn("HTTP/3 is not supported by this build; serving HTTP/1.1 and HTTP/2 only")
-			}
 			cfg.Logger = log
 			cfg.EagerCertificates = true
 			cfg.StateDir = server.DefaultStateDir()
@@ -57,6 +54,6 @@ func newRunCommand() *cobra.Command {
 		"Time a request body may take, plus one second per --request-body-min-rate bytes received (negative to disable)")
 	f.Int64Var(&cfg.RequestBodyMinRate, "request-body-min-rate", int64(envInt("REQUEST_BODY_MIN_RATE", server.DefaultRequestBodyMinRate)),
 		"Bytes per second a request body must keep up to extend --request-body-timeout (negative for a fixed timeout)")
-	f.BoolVar(&http3, "http3", false, "Enable HTTP/3 (not supported by this build; accepted for compatibility)")
+	f.BoolVar(&cfg.HTTP3, "http3", envBool("HTTP3", false), "Also serve HTTP/3 (QUIC, UDP on the HTTPS port)")
 	return cmd
 }

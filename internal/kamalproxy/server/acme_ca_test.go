@@ -335,6 +335,13 @@ func (ca *testCA) validate(host, token, keyAuth string) error {
 // httpsGetVia sends GET https://host/path to addr, trusting pool.
 func httpsGetVia(t *testing.T, addr, host, path string, pool *x509.CertPool) (int, string) {
 	t.Helper()
+	status, body, _ := httpsGetWithHeader(t, addr, host, path, pool)
+	return status, body
+}
+
+// httpsGetWithHeader is httpsGetVia that returns the response header too.
+func httpsGetWithHeader(t *testing.T, addr, host, path string, pool *x509.CertPool) (int, string, http.Header) {
+	t.Helper()
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: host},
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -347,5 +354,5 @@ func httpsGetVia(t *testing.T, addr, host, path string, pool *x509.CertPool) (in
 	}
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(body)
+	return res.StatusCode, string(body), res.Header
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/quic-go/quic-go/http3"
 )
 
 // Config configures a proxy server.
@@ -20,7 +23,8 @@ type Config struct {
 	Bind        string // listen address for HTTP(S) and metrics; "" = all interfaces
 	HTTPPort    int
 	HTTPSPort   int
-	MetricsPort int // 0 disables metrics
+	MetricsPort int  // 0 disables metrics
+	HTTP3       bool // HTTP/3 over UDP on the HTTPS port
 	StateDir    string
 	SocketPath  string
 	Logger      *slog.Logger
@@ -58,9 +62,25 @@ type Server struct {
 	Router  *Router
 	metrics *Metrics
 
-	httpLn, httpsLn, metricsLn, rpcLn net.Listener
-	servers                           []*http.Server
-	wg                                sync.WaitGroup
+	ln      listeners
+	rpcLn   net.Listener
+	servers []server
+	wg      sync.WaitGroup
+}
+
+// server is an HTTP/1+2 (net/http) or HTTP/3 (quic-go) server.
+type server interface {
+	Shutdown(context.Context) error
+	Close() error
+}
+
+// listeners are the sockets the server accepts traffic on. openListeners is
+// the one place that makes them, so that taking them over from a previous
+// process instead only has to replace it.
+type listeners struct {
+	http, https net.Listener
+	metrics     net.Listener   // nil without a metrics port
+	quic        net.PacketConn // HTTP/3, UDP on the HTTPS port; nil without it
 }
 
 // NewServer prepares a server; Start opens the listeners.
@@ -93,22 +113,61 @@ func NewServer(cfg Config) *Server {
 	return s
 }
 
-func (s *Server) listen(port int) (net.Listener, error) {
-	return net.Listen("tcp", net.JoinHostPort(s.cfg.Bind, strconv.Itoa(port)))
+// openListeners opens every traffic socket; on error none stays open.
+func (s *Server) openListeners() (err error) {
+	l := &s.ln
+	defer func() {
+		if err != nil {
+			l.close()
+		}
+	}()
+	addr := func(port int) string { return net.JoinHostPort(s.cfg.Bind, strconv.Itoa(port)) }
+	if s.metrics != nil {
+		if l.metrics, err = net.Listen("tcp", addr(s.cfg.MetricsPort)); err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+	}
+	if l.http, err = net.Listen("tcp", addr(s.cfg.HTTPPort)); err != nil {
+		return fmt.Errorf("http listener: %w", err)
+	}
+	if l.https, err = net.Listen("tcp", addr(s.cfg.HTTPSPort)); err != nil {
+		return fmt.Errorf("https listener: %w", err)
+	}
+	if s.cfg.HTTP3 {
+		// The same port number as HTTPS, so that Alt-Svc can name it.
+		if l.quic, err = net.ListenPacket("udp", addr(portOf(l.https))); err != nil {
+			return fmt.Errorf("http3 listener: %w", err)
+		}
+	}
+	return nil
+}
+
+func (l *listeners) close() {
+	for _, c := range []io.Closer{l.metrics, l.http, l.https, l.quic} {
+		if c != nil {
+			c.Close()
+		}
+	}
 }
 
 func portOf(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
 
-func (s *Server) newHTTPServer(h http.Handler, port int) *http.Server {
+// newHandler is the handler chain of one listener: access log and metrics
+// outermost, then the request body timeout, then routing.
+func (s *Server) newHandler(port int) http.Handler {
+	return &accessHandler{next: withBodyTimeout(s.Router, s.cfg.RequestBodyTimeout, s.cfg.RequestBodyMinRate, s.log), log: s.log, port: port, metrics: s.metrics}
+}
+
+func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           &accessHandler{next: withBodyTimeout(h, s.cfg.RequestBodyTimeout, s.cfg.RequestBodyMinRate, s.log), log: s.log, port: port, metrics: s.metrics},
+		Handler:           h,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelInfo),
 	}
 }
 
-// Start restores state and opens every listener.
+// Start restores state, opens every listener and serves them.
 func (s *Server) Start() error {
 	if s.cfg.StateDir != "" {
 		if err := os.MkdirAll(s.cfg.StateDir, 0o700); err != nil {
@@ -124,51 +183,65 @@ func (s *Server) Start() error {
 	}
 	_ = s.Router.RestoreState() // errors are logged; a bad file never blocks startup
 
-	var err error
-	if s.metrics != nil {
-		if s.metricsLn, err = s.listen(s.cfg.MetricsPort); err != nil {
-			return fmt.Errorf("metrics listener: %w", err)
-		}
-		srv := &http.Server{Handler: s.metrics, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout}
-		s.serve(srv, func() error { return srv.Serve(s.metricsLn) })
+	if err := s.openListeners(); err != nil {
+		s.Router.Shutdown()
+		return err
 	}
-	if s.httpLn, err = s.listen(s.cfg.HTTPPort); err != nil {
-		s.Stop()
-		return fmt.Errorf("http listener: %w", err)
-	}
-	if s.httpsLn, err = s.listen(s.cfg.HTTPSPort); err != nil {
-		s.httpLn.Close()
-		s.Stop()
-		return fmt.Errorf("https listener: %w", err)
-	}
+	l := &s.ln
 	if s.cfg.HTTPSPort == 0 {
 		// Redirects must name the port actually in use.
-		s.Router.httpsPort = portOf(s.httpsLn)
+		s.Router.httpsPort = portOf(l.https)
 	}
-	httpSrv := s.newHTTPServer(s.Router, portOf(s.httpLn))
-	s.serve(httpSrv, func() error { return httpSrv.Serve(s.httpLn) })
+	if l.metrics != nil {
+		srv := &http.Server{Handler: s.metrics, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout}
+		s.serve(srv, func() error { return srv.Serve(l.metrics) })
+	}
+	httpSrv := s.newHTTPServer(s.newHandler(portOf(l.http)))
+	s.serve(httpSrv, func() error { return httpSrv.Serve(l.http) })
 
-	httpsSrv := s.newHTTPServer(s.Router, portOf(s.httpsLn))
-	httpsSrv.TLSConfig = &tls.Config{
+	tlsConfig := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: s.Router.GetCertificate,
 		NextProtos:     []string{"h2", "http/1.1", "acme-tls/1"},
 	}
-	s.serve(httpsSrv, func() error { return httpsSrv.ServeTLS(s.httpsLn, "", "") })
+	httpsHandler := s.newHandler(portOf(l.https))
+	if l.quic != nil {
+		h3 := &http3.Server{
+			Handler:     httpsHandler,
+			TLSConfig:   http3.ConfigureTLSConfig(&tls.Config{MinVersion: tls.VersionTLS13, GetCertificate: s.Router.GetCertificate}),
+			IdleTimeout: s.cfg.IdleTimeout,
+			Logger:      s.log,
+		}
+		s.serve(h3, func() error { return h3.Serve(l.quic) })
+		httpsHandler = announceHTTP3(h3, httpsHandler)
+	}
+	httpsSrv := s.newHTTPServer(httpsHandler)
+	httpsSrv.TLSConfig = tlsConfig
+	s.serve(httpsSrv, func() error { return httpsSrv.ServeTLS(l.https, "", "") })
 
 	sock := s.cfg.SocketPath
 	if sock == "" {
 		sock = SocketPath()
 	}
+	var err error
 	if s.rpcLn, err = listenRPC(sock, s.Router); err != nil {
 		s.Stop()
 		return fmt.Errorf("command socket: %w", err)
 	}
-	s.log.Info("Server started", "http", portOf(s.httpLn), "https", portOf(s.httpsLn), "socket", sock)
+	s.log.Info("Server started", "http", portOf(l.http), "https", portOf(l.https), "http3", l.quic != nil, "socket", sock)
 	return nil
 }
 
-func (s *Server) serve(srv *http.Server, run func() error) {
+// announceHTTP3 adds the Alt-Svc header that tells HTTPS clients HTTP/3 is
+// served on the same port.
+func announceHTTP3(h3 *http3.Server, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = h3.SetQUICHeaders(w.Header())
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) serve(srv server, run func() error) {
 	s.servers = append(s.servers, srv)
 	s.wg.Add(1)
 	go func() {
@@ -180,13 +253,13 @@ func (s *Server) serve(srv *http.Server, run func() error) {
 }
 
 // HTTPAddr, HTTPSAddr and MetricsAddr return the bound addresses.
-func (s *Server) HTTPAddr() string  { return s.httpLn.Addr().String() }
-func (s *Server) HTTPSAddr() string { return s.httpsLn.Addr().String() }
+func (s *Server) HTTPAddr() string  { return s.ln.http.Addr().String() }
+func (s *Server) HTTPSAddr() string { return s.ln.https.Addr().String() }
 func (s *Server) MetricsAddr() string {
-	if s.metricsLn == nil {
+	if s.ln.metrics == nil {
 		return ""
 	}
-	return s.metricsLn.Addr().String()
+	return s.ln.metrics.Addr().String()
 }
 
 // Stop closes the command socket, then shuts the HTTP servers down together

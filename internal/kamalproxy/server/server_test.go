@@ -114,7 +114,7 @@ func TestStartFailsCleanlyWhenPortIsTaken(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	// The HTTP listener opened before the failure must be released.
-	addr := srv.httpLn.Addr().String()
+	addr := srv.ln.http.Addr().String()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("http port still held: %v", err)
