@@ -19,13 +19,18 @@ import (
 // slow but steady one (above the minimum rate) go through.
 func TestSlowRequestBodyIsCut(t *testing.T) {
 	dir := t.TempDir()
-	var logs syncBuffer
+	var logs bytes.Buffer // read once the server has stopped
 	srv := NewServer(Config{Bind: "127.0.0.1", StateDir: filepath.Join(dir, "state"), SocketPath: filepath.Join(dir, "kp.sock"),
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), RequestBodyTimeout: 300 * time.Millisecond, RequestBodyMinRate: 100})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(srv.Stop)
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			srv.Stop()
+		}
+	})
 	app := newTestApp(t, "app")
 	app.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := io.Copy(io.Discard, r.Body)
@@ -113,6 +118,8 @@ func TestSlowRequestBodyIsCut(t *testing.T) {
 	if res.StatusCode != 200 || string(b) != fmt.Sprintf("read %d <nil>", 4<<20) {
 		t.Fatalf("fast body: %d %s", res.StatusCode, b)
 	}
+	srv.Stop()
+	stopped = true
 	if got := strings.Count(logs.String(), `"msg":"Request body timed out"`); got != 2 {
 		t.Fatalf("%d timeout log lines:\n%s", got, logs.String())
 	}

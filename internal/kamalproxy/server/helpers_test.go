@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -188,22 +186,4 @@ func newAccessServer(t *testing.T, r *Router, log *slog.Logger) string {
 	srv := httptest.NewServer(&accessHandler{next: r, log: log, port: 80})
 	t.Cleanup(func() { srv.Close(); r.Shutdown() })
 	return srv.URL
-}
-
-// syncBuffer is a log sink that tests may read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

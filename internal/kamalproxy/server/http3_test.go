@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
@@ -21,7 +22,7 @@ import (
 // target its host routes to, with the service's certificate.
 func TestHTTP3(t *testing.T) {
 	dir := t.TempDir()
-	var logs syncBuffer
+	var logs bytes.Buffer // read once the server has stopped
 	srv := NewServer(Config{Bind: "127.0.0.1", StateDir: filepath.Join(dir, "state"), SocketPath: filepath.Join(dir, "kp.sock"),
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), HTTP3: true})
 	if err := srv.Start(); err != nil {
@@ -68,11 +69,11 @@ func TestHTTP3(t *testing.T) {
 			t.Fatalf("HTTP/3 %s.test: %d %q %s", name, res.StatusCode, body, res.Proto)
 		}
 	}
+	srv.Stop()
+	stopped = true
 	if !strings.Contains(logs.String(), `"host":"b.test:`+port+`","port":`+port+`,"path":"/path"`) || !strings.Contains(logs.String(), `"proto":"HTTP/3.0"`) {
 		t.Fatalf("access log:\n%s", logs.String())
 	}
-	srv.Stop()
-	stopped = true
 	if strings.Contains(logs.String(), "Listener failed") || !strings.Contains(logs.String(), `"msg":"Server stopped"`) {
 		t.Fatalf("stop:\n%s", logs.String())
 	}
