@@ -5,10 +5,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,19 +16,7 @@ import (
 // and disconnected, with or without request buffering; a fast body and a
 // slow but steady one (above the minimum rate) go through.
 func TestSlowRequestBodyIsCut(t *testing.T) {
-	dir := t.TempDir()
-	var logs bytes.Buffer // read once the server has stopped
-	srv := NewServer(Config{Bind: "127.0.0.1", StateDir: filepath.Join(dir, "state"), SocketPath: filepath.Join(dir, "kp.sock"),
-		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), RequestBodyTimeout: 300 * time.Millisecond, RequestBodyMinRate: 100})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			srv.Stop()
-		}
-	})
+	srv, stop := startLoggedServer(t, Config{RequestBodyTimeout: 300 * time.Millisecond, RequestBodyMinRate: 100})
 	app := newTestApp(t, "app")
 	app.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := io.Copy(io.Discard, r.Body)
@@ -118,12 +104,11 @@ func TestSlowRequestBodyIsCut(t *testing.T) {
 	if res.StatusCode != 200 || string(b) != fmt.Sprintf("read %d <nil>", 4<<20) {
 		t.Fatalf("fast body: %d %s", res.StatusCode, b)
 	}
-	srv.Stop()
-	stopped = true
-	if got := strings.Count(logs.String(), `"msg":"Request body timed out"`); got != 2 {
-		t.Fatalf("%d timeout log lines:\n%s", got, logs.String())
+	logs := stop()
+	if got := strings.Count(logs, `"msg":"Request body timed out"`); got != 2 {
+		t.Fatalf("%d timeout log lines:\n%s", got, logs)
 	}
-	if !strings.Contains(logs.String(), `"status":408`) {
-		t.Fatalf("access log lacks the 408:\n%s", logs.String())
+	if !strings.Contains(logs, `"status":408`) {
+		t.Fatalf("access log lacks the 408:\n%s", logs)
 	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
@@ -10,8 +11,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,4 +189,26 @@ func newAccessServer(t *testing.T, r *Router, log *slog.Logger) string {
 	srv := httptest.NewServer(&accessHandler{next: r, log: log, port: 80})
 	t.Cleanup(func() { srv.Close(); r.Shutdown() })
 	return srv.URL
+}
+
+// startLoggedServer starts a server on loopback with cfg's options, a fresh
+// state directory and socket, logging JSON. stop stops it (the test's end
+// does too, if it has not) and returns the whole log.
+func startLoggedServer(t *testing.T, cfg Config) (srv *Server, stop func() string) {
+	t.Helper()
+	dir := t.TempDir()
+	var logs bytes.Buffer // read only once the server has stopped
+	cfg.Bind, cfg.StateDir, cfg.SocketPath = "127.0.0.1", filepath.Join(dir, "state"), filepath.Join(dir, "kp.sock")
+	cfg.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	srv = NewServer(cfg)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() string {
+		once.Do(srv.Stop)
+		return logs.String()
+	}
+	t.Cleanup(func() { stop() })
+	return srv, stop
 }

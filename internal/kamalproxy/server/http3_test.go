@@ -1,14 +1,11 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,19 +18,7 @@ import (
 // responses announce it with Alt-Svc, and a quic-go client reaches the
 // target its host routes to, with the service's certificate.
 func TestHTTP3(t *testing.T) {
-	dir := t.TempDir()
-	var logs bytes.Buffer // read once the server has stopped
-	srv := NewServer(Config{Bind: "127.0.0.1", StateDir: filepath.Join(dir, "state"), SocketPath: filepath.Join(dir, "kp.sock"),
-		Logger: slog.New(slog.NewJSONHandler(&logs, nil)), HTTP3: true})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			srv.Stop()
-		}
-	})
+	srv, stop := startLoggedServer(t, Config{HTTP3: true})
 	cp, kp, pool := writeCert(t, "a.test", "b.test")
 	for _, name := range []string{"a", "b"} {
 		so := hostOpts(name + ".test")
@@ -69,13 +54,12 @@ func TestHTTP3(t *testing.T) {
 			t.Fatalf("HTTP/3 %s.test: %d %q %s", name, res.StatusCode, body, res.Proto)
 		}
 	}
-	srv.Stop()
-	stopped = true
-	if !strings.Contains(logs.String(), `"host":"b.test:`+port+`","port":`+port+`,"path":"/path"`) || !strings.Contains(logs.String(), `"proto":"HTTP/3.0"`) {
-		t.Fatalf("access log:\n%s", logs.String())
+	logs := stop()
+	if !strings.Contains(logs, `"host":"b.test:`+port+`","port":`+port+`,"path":"/path"`) || !strings.Contains(logs, `"proto":"HTTP/3.0"`) {
+		t.Fatalf("access log:\n%s", logs)
 	}
-	if strings.Contains(logs.String(), "Listener failed") || !strings.Contains(logs.String(), `"msg":"Server stopped"`) {
-		t.Fatalf("stop:\n%s", logs.String())
+	if strings.Contains(logs, "Listener failed") || !strings.Contains(logs, `"msg":"Server stopped"`) {
+		t.Fatalf("stop:\n%s", logs)
 	}
 }
 
