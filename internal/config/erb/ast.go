@@ -156,6 +156,14 @@ type (
 		block  *blockNode
 		lambda bool
 	}
+	// rescueNode is begin/rescue/else/ensure/end, or "expr rescue value".
+	rescueNode struct {
+		position
+		body    node
+		clauses []rescueClause
+		els     node // may be nil
+		ensure  node // may be nil
+	}
 	// splatNode is *list in arguments; blockPassNode &callable.
 	splatNode struct {
 		position
@@ -248,4 +256,10 @@ func (pl *paramList) positional() int {
 		return 0
 	}
 	return len(pl.required) + len(pl.optional)
+}
+
+type rescueClause struct {
+	classes []node // none: StandardError
+	bind    *localNode
+	body    node
 }

@@ -101,8 +101,18 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 		}
 		switch len(args) {
 		case 0:
+			if ev.current != nil {
+				return nil, raised(ev.current.class, ev.current.msg) // re-raise in a rescue
+			}
 			return nil, raised("RuntimeError", "")
 		case 1, 2:
+			if e, ok := args[0].(*exception); ok {
+				msg := e.msg
+				if len(args) == 2 {
+					msg = toS(args[1])
+				}
+				return nil, raised(e.class, msg)
+			}
 			m, isClass := args[0].(module)
 			switch {
 			case isClass && exceptionClasses[string(m)]:
@@ -397,6 +407,13 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 				}
 				return isA(recv, string(m)), nil
 			}
+			if m, ok := args[0].(module); ok && exceptionClasses[string(m)] {
+				e, isExc := recv.(*exception)
+				if name == "instance_of?" {
+					return isExc && e.class == string(m), nil
+				}
+				return isExc && exceptionIsA(e.class, string(m)), nil
+			}
 			return nil, typeErr(n, "class or module required")
 		}
 	case "===":
@@ -489,6 +506,8 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 		return ev.enumeratorMethod(r, name, args, blk, n)
 	case *StringInquirer:
 		return ev.inquirerMethod(r, name, args, blk, n)
+	case *exception:
+		return ev.exceptionMethod(r, name, args, n)
 	case module:
 		return ev.moduleMethod(r, name, args, blk, n)
 	}
@@ -543,7 +562,7 @@ func (ev *evaluator) tick(n node) error { return ev.charge(1, n) }
 func (ev *evaluator) charge(k int, n node) error {
 	ev.steps += k
 	if ev.steps > maxSteps {
-		return errAt(n, "template does too much work (more than %d steps)", maxSteps)
+		return limitErr(n, "template does too much work (more than %d steps)", maxSteps)
 	}
 	return nil
 }
@@ -978,7 +997,7 @@ func (ev *evaluator) join(a *Array, sep string, n node, depth int) (Value, error
 			b.WriteString(toS(e))
 		}
 		if b.Len() > maxOutput {
-			return nil, errAt(n, "string is larger than %d bytes", maxOutput)
+			return nil, limitErr(n, "string is larger than %d bytes", maxOutput)
 		}
 	}
 	return b.String(), nil
@@ -1181,6 +1200,14 @@ func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *bloc
 	case "OpenStruct":
 		if name == "new" {
 			return ev.newOpenStruct(args, n)
+		}
+	default:
+		if exceptionClasses[string(m)] && (name == "new" || name == "exception") && len(args) <= 1 {
+			msg := string(m)
+			if len(args) == 1 {
+				msg = toS(args[0])
+			}
+			return &exception{class: string(m), msg: msg}, nil
 		}
 	case "Date":
 		return ev.dateModule(name, args, n)

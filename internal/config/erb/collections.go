@@ -586,7 +586,7 @@ func (ev *evaluator) moreStringMethods(s string, name string, args []Value, blk 
 			pad = p
 		}
 		if width > maxOutput {
-			return nil, true, errAt(n, "string is larger than %d bytes", maxOutput)
+			return nil, true, limitErr(n, "string is larger than %d bytes", maxOutput)
 		}
 		total := int(width) - utf8.RuneCountInString(s)
 		if total <= 0 {

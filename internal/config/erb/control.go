@@ -408,6 +408,8 @@ func (ev *evaluator) evalControl(n node, sc *scope) (Value, error) {
 		return nil, &jump{kind: n.kind, val: v, n: n}
 	case *caseNode:
 		return ev.evalCase(n, sc)
+	case *rescueNode:
+		return ev.rescue(n, sc)
 	case *defNode:
 		ev.methods[n.name] = &method{def: n}
 		return Symbol(n.name), nil

@@ -136,9 +136,10 @@ type evaluator struct {
 	status      *processStatus // $?, the last backtick command's status
 	methods     map[string]*method
 	consts      map[string]constant
-	depth       int    // method and lambda calls in progress
-	lastMatch   *match // $~, set by =~, match and case/when
-	line        int    // line of the node being evaluated, for limitPanic
+	depth       int        // method and lambda calls in progress
+	lastMatch   *match     // $~, set by =~, match and case/when
+	line        int        // line of the node being evaluated, for limitPanic
+	current     *exception // $!, the exception being rescued
 }
 
 // maxSteps bounds evaluation work (each, times ...).
@@ -160,7 +161,7 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 	ev.line = n.pos().line
 	ev.steps++
 	if ev.steps > maxSteps {
-		return nil, errAt(n, "template does too much work (more than %d steps)", maxSteps)
+		return nil, limitErr(n, "template does too much work (more than %d steps)", maxSteps)
 	}
 	switch n := n.(type) {
 	case *seqNode:
@@ -176,7 +177,7 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 	case *textNode:
 		ev.out.WriteString(n.text)
 		if ev.out.Len() > maxOutput {
-			return nil, errAt(n, "rendered template is larger than %d bytes", maxOutput)
+			return nil, limitErr(n, "rendered template is larger than %d bytes", maxOutput)
 		}
 		return nil, nil
 	case *outputNode:
@@ -190,7 +191,7 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 		}
 		ev.out.WriteString(s)
 		if ev.out.Len() > maxOutput {
-			return nil, errAt(n, "rendered template is larger than %d bytes", maxOutput)
+			return nil, limitErr(n, "rendered template is larger than %d bytes", maxOutput)
 		}
 		return nil, nil
 	case *nilNode:
@@ -344,7 +345,7 @@ func (ev *evaluator) interpolate(parts []strNodePart, sc *scope) (string, error)
 		}
 		b.WriteString(s)
 		if b.Len() > maxOutput {
-			return "", errAt(p.expr, "string is larger than %d bytes", maxOutput)
+			return "", limitErr(p.expr, "string is larger than %d bytes", maxOutput)
 		}
 	}
 	return b.String(), nil

@@ -157,7 +157,7 @@ func (ev *evaluator) sprintf(f string, args []Value, n node) (Value, error) {
 		}
 	done:
 		if b.Len() > maxOutput {
-			return nil, errAt(n, "string is larger than %d bytes", maxOutput)
+			return nil, limitErr(n, "string is larger than %d bytes", maxOutput)
 		}
 	}
 	return b.String(), nil

@@ -722,7 +722,7 @@ func (ev *evaluator) numStep(from, limit, step Value, excl bool, yield func(Valu
 		return nil
 	}
 	if steps > maxSteps {
-		return raiseAt(n, "RuntimeError", "template does too much work (more than %d steps)", maxSteps)
+		return limitErr(n, "template does too much work (more than %d steps)", maxSteps)
 	}
 	for k := 0.0; k <= steps; k++ {
 		d := k*unit + beg

@@ -298,7 +298,23 @@ func (p *parser) stmt1() node {
 			n = &whileNode{position: p.span(start), cond: cond, body: n, until: until}
 			continue
 		case p.isKw("rescue"):
-			p.fail(p.peek())
+			// "x = expr rescue value" rescues expr, not the assignment.
+			p.i++
+			fallback := p.exprStmt()
+			wrap := func(body node) node {
+				return &rescueNode{position: p.span(start), body: body, clauses: []rescueClause{{body: fallback}}}
+			}
+			switch a := n.(type) {
+			case *assignNode:
+				a.value = wrap(a.value)
+			case *opAssignNode:
+				a.value = wrap(a.value)
+			case *constAssignNode:
+				a.value = wrap(a.value)
+			default:
+				n = wrap(n)
+			}
+			continue
 		}
 		return n
 	}

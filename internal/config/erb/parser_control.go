@@ -195,8 +195,7 @@ func (p *parser) keywordExpr(t token, start int) node {
 		}
 		return &definedNode{position: p.span(start), expr: e}
 	case "begin":
-		body := p.stmts(func(t token) bool { return t.kind == tKeyword && t.val == "end" })
-		p.closeEnd(start)
+		body := p.bodyWithRescue(start)
 		if p.isKw("while") || p.isKw("until") {
 			p.fail(p.peek()) // begin ... end while: runs the body first
 		}
@@ -300,10 +299,57 @@ func (p *parser) defExpr(start int) node {
 		d.position = p.span(start)
 		return d
 	}
-	d.body = p.stmts(func(t token) bool { return t.kind == tKeyword && t.val == "end" })
-	p.closeEnd(start)
+	d.body = p.bodyWithRescue(start)
 	d.position = p.span(start)
 	return d
+}
+
+// bodyWithRescue parses statements up to "end", with optional rescue
+// clauses, else and ensure (in begin ... end and method bodies).
+func (p *parser) bodyWithRescue(start int) node {
+	stop := func(words ...string) func(token) bool {
+		return func(t token) bool { return t.kind == tKeyword && contains(words, t.val) }
+	}
+	body := p.stmts(stop("rescue", "else", "ensure", "end"))
+	if !p.isKw("rescue") && !p.isKw("ensure") {
+		p.closeEnd(start)
+		return body
+	}
+	r := &rescueNode{body: body}
+	for p.isKw("rescue") {
+		p.i++
+		var c rescueClause
+		for p.startsValue() && !p.isOp("=>") {
+			c.classes = append(c.classes, p.ternary())
+			if !p.isOp(",") {
+				break
+			}
+			p.i++
+		}
+		if p.isOp("=>") {
+			p.i++
+			v := p.next()
+			if v.kind != tIdent {
+				p.fail(v)
+			}
+			p.declare(v.val)
+			c.bind = &localNode{position: position{line: v.line, src: v.val}, name: v.val, up: p.scopeDepth(v.val)}
+		}
+		p.afterCond()
+		c.body = p.stmts(stop("rescue", "else", "ensure", "end"))
+		r.clauses = append(r.clauses, c)
+	}
+	if p.isKw("else") {
+		p.i++
+		r.els = p.stmts(stop("ensure", "end"))
+	}
+	if p.isKw("ensure") {
+		p.i++
+		r.ensure = p.stmts(stop("end"))
+	}
+	p.closeEnd(start)
+	r.position = p.span(start)
+	return r
 }
 
 // lambda parses "->(params) { body }" or "-> x do body end" after "->".

@@ -154,6 +154,11 @@ func (ev *evaluator) global(n *globalNode) (Value, error) {
 			return nil, nil
 		}
 		return ev.status, nil
+	case "$!":
+		if ev.current == nil {
+			return nil, nil
+		}
+		return ev.current, nil
 	case "$stdout":
 		return ev.stdout(), nil
 	case "$stderr":

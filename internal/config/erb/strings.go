@@ -145,7 +145,7 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 				return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(arg))
 			}
 			if len(s)+len(o) > maxOutput {
-				return nil, errAt(n, "string is larger than %d bytes", maxOutput)
+				return nil, limitErr(n, "string is larger than %d bytes", maxOutput)
 			}
 			return s + o, nil
 		case "*":
@@ -157,7 +157,7 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 				return nil, argErr(n, "negative argument")
 			}
 			if len(s) > 0 && k > int64(maxOutput/len(s)) {
-				return nil, errAt(n, "string is larger than %d bytes", maxOutput)
+				return nil, limitErr(n, "string is larger than %d bytes", maxOutput)
 			}
 			return strings.Repeat(s, int(k)), nil
 		case "<", ">", "<=", ">=":
@@ -572,7 +572,7 @@ func (ev *evaluator) substitute(s string, global bool, pat, repl Value, blk *blo
 			return nil, typeErr(n, "no implicit conversion of %s into String", coerceName(repl))
 		}
 		if b.Len() > maxOutput {
-			return nil, errAt(n, "string is larger than %d bytes", maxOutput)
+			return nil, limitErr(n, "string is larger than %d bytes", maxOutput)
 		}
 		last = m[1]
 	}

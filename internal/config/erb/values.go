@@ -165,6 +165,8 @@ func className(v Value) string {
 		return "Enumerator"
 	case *StringInquirer:
 		return "ActiveSupport::StringInquirer"
+	case *exception:
+		return x.class
 	case *Proc:
 		return "Proc"
 	case *match:
@@ -210,6 +212,8 @@ func toS(v Value) string {
 		return inspect(x)
 	case *StringInquirer:
 		return x.s
+	case *exception:
+		return x.msg
 	}
 	return fmt.Sprint(v)
 }
@@ -299,6 +303,8 @@ func inspectRec(v Value, active []any, budget *int) string {
 	case *Range:
 		return x.inspectWith(func(v Value) string { return inspectRec(v, active, budget) })
 	case *match:
+		return x.inspect()
+	case *exception:
 		return x.inspect()
 	case *OpenStruct:
 		return x.inspect()
