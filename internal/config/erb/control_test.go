@@ -89,3 +89,12 @@ func TestRunawayStructures(t *testing.T) {
 		}
 	}
 }
+
+// TestImplicitBlockParams: numbered parameters and Ruby 3.4's it.
+func TestImplicitBlockParams(t *testing.T) {
+	runCases(t, []renderCase{
+		{name: "it", src: `<%= [1, 2].map { it * 2 } %> <%= %w[a b].map { it.upcase } %>`, want: `[2, 4] ["A", "B"]`},
+		{name: "numbered", src: `<%= [1, 2].map { _1 + 1 } %> <%= {a: 1}.map { "#{_1}=#{_2}" } %> <%= [[1, 2]].map { _1 } %>`, want: `[2, 3] ["a=1"] [[1, 2]]`},
+		{name: "nested", src: `<%= [[1, 2], [3]].map { it.map { it * 10 } } %>`, want: "[[10, 20], [30]]"},
+	})
+}

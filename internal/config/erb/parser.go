@@ -60,11 +60,19 @@ type parser struct {
 	depth  int
 	noDo   int // >0 while parsing command arguments: "do" belongs to the outer call
 	stmt   int // index of the first token of the current statement
+	// implicit tracks, for each block being parsed without |params|, the
+	// implicit parameters its body uses (_1, _2 ... or it).
+	implicit *[]*implicitParams
+}
+
+type implicitParams struct {
+	numbered int  // the highest _N used
+	it       bool // "it" used
 }
 
 func parseProgram(toks []token, codes []string) (node, *syntaxError) {
 	scopes := []map[string]bool{{}}
-	p := &parser{toks: toks, codes: codes, scopes: &scopes}
+	p := &parser{toks: toks, codes: codes, scopes: &scopes, implicit: &[]*implicitParams{}}
 	var perr *syntaxError
 	body := p.safeStmts(&perr, func(t token) bool { return false })
 	if perr != nil {
@@ -789,6 +797,7 @@ func (p *parser) block(closer string) *blockNode {
 	p.pushScope()
 	defer p.popScope()
 	b := &blockNode{}
+	explicit := p.isOp("||") || p.isOp("|")
 	if p.isOp("||") {
 		p.i++
 	} else if p.isOp("|") {
@@ -796,12 +805,29 @@ func (p *parser) block(closer string) *blockNode {
 		b.params = p.params(func() bool { return p.isOp("|") }, true)
 		p.i++
 	}
+	var uses *implicitParams
+	if !explicit {
+		uses = &implicitParams{}
+		*p.implicit = append(*p.implicit, uses)
+	}
 	b.body = p.stmts(func(t token) bool {
 		if closer == "}" {
 			return t.kind == tOp && t.val == "}"
 		}
 		return t.kind == tKeyword && t.val == "end"
 	})
+	if uses != nil {
+		*p.implicit = (*p.implicit)[:len(*p.implicit)-1]
+		switch {
+		case uses.numbered > 0:
+			b.params = &paramList{}
+			for k := 1; k <= uses.numbered; k++ {
+				b.params.required = append(b.params.required, "_"+strconv.Itoa(k))
+			}
+		case uses.it:
+			b.params = &paramList{required: []string{"it"}}
+		}
+	}
 	if closer == "}" && !p.isOp("}") || closer == "end" && !p.isKw("end") {
 		p.stmt = outer
 		p.unclosed(start)
@@ -899,6 +925,9 @@ func (p *parser) primary() node {
 		if p.isLocal(t.val) && !(nt.kind == tOp && nt.val == "(" && !nt.space) {
 			return &localNode{position: p.span(start), name: t.val}
 		}
+		if p.implicitParam(t.val) {
+			return &localNode{position: p.span(start), name: t.val}
+		}
 		call := &callNode{name: t.val}
 		p.callArgs(call, true)
 		call.position = p.span(start)
@@ -991,7 +1020,7 @@ func (p *parser) strParts(parts []strPart) []strNodePart {
 			out = append(out, strNodePart{lit: sp.lit})
 			continue
 		}
-		sub := &parser{toks: sp.interp, codes: p.codes, scopes: p.scopes, depth: p.depth + 1}
+		sub := &parser{toks: sp.interp, codes: p.codes, scopes: p.scopes, depth: p.depth + 1, implicit: p.implicit}
 		body := sub.stmts(func(token) bool { return false })
 		if sub.peek().kind != tEOF {
 			sub.fail(sub.peek())
@@ -999,4 +1028,26 @@ func (p *parser) strParts(parts []strPart) []strNodePart {
 		out = append(out, strNodePart{expr: body})
 	}
 	return out
+}
+
+// implicitParam reports whether name is an implicit block parameter
+// (_1 ... _9, or it) of the innermost block without |params|, and
+// records its use.
+func (p *parser) implicitParam(name string) bool {
+	if len(*p.implicit) == 0 {
+		return false
+	}
+	uses := (*p.implicit)[len(*p.implicit)-1]
+	if name == "it" {
+		if p.peek().kind == tOp && p.peek().val == "(" || p.startsValue() && p.peek().space && p.peek().kind != tOp {
+			return false // it(...) or "it arg": a method call
+		}
+		uses.it = true
+		return true
+	}
+	if len(name) == 2 && name[0] == '_' && name[1] >= '1' && name[1] <= '9' {
+		uses.numbered = max(uses.numbered, int(name[1]-'0'))
+		return true
+	}
+	return false
 }
