@@ -186,20 +186,11 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 			}
 			return &Array{elems: []Value{args[0]}}, nil
 		case "Float":
-			switch x := args[0].(type) {
-			case int64:
-				return float64(x), nil
-			case float64:
-				return x, nil
-			case string:
-				if f, ok := strictFloat(x); ok {
-					return f, nil
-				}
-				return nil, argErr(n, "invalid value for Float(): %s", inspectString(x))
-			case nil:
-				return nil, typeErr(n, "can't convert nil into Float")
+			f, err := floatArg(args[0], n)
+			if err != nil {
+				return nil, err
 			}
-			return nil, typeErr(n, "can't convert %s into Float", className(args[0]))
+			return f, nil
 		}
 		switch x := args[0].(type) {
 		case int64:

@@ -236,7 +236,7 @@ func (ev *evaluator) formatOne(b *strings.Builder, spec fmtSpec, arg Value, n no
 		spec.pad(b, spec.integer(i), spec.prec < 0)
 		return nil
 	case 'f', 'e', 'E', 'g', 'G', 'a', 'A':
-		f, err := formatFloatArg(arg, n)
+		f, err := floatArg(arg, n)
 		if err != nil {
 			return err
 		}
@@ -346,7 +346,9 @@ func formatInteger(arg Value, n node) (int64, error) {
 	return 0, typeErr(n, "can't convert %s into Integer", className(arg))
 }
 
-func formatFloatArg(arg Value, n node) (float64, error) {
+// floatArg is Kernel#Float, which format uses for %f: Strings are read
+// strictly.
+func floatArg(arg Value, n node) (float64, error) {
 	switch x := arg.(type) {
 	case int64:
 		return float64(x), nil

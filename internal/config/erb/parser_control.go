@@ -120,16 +120,7 @@ func (p *parser) keywordExpr(t token, start int) node {
 	case "case":
 		return p.caseExpr(start)
 	case "while", "until":
-		p.noDo++
-		cond := p.exprStmt()
-		p.noDo--
-		if p.isKw("do") {
-			p.i++
-		} else {
-			p.afterCond()
-		}
-		body := p.stmts(func(t token) bool { return t.kind == tKeyword && t.val == "end" })
-		p.closeEnd(start)
+		cond, body := p.loop(start)
 		return &whileNode{position: p.span(start), cond: cond, body: body, until: t.val == "until"}
 	case "for":
 		var vars []*localNode
@@ -149,16 +140,7 @@ func (p *parser) keywordExpr(t token, start int) node {
 			p.fail(p.peek())
 		}
 		p.i++
-		p.noDo++
-		iter := p.exprStmt()
-		p.noDo--
-		if p.isKw("do") {
-			p.i++
-		} else {
-			p.afterCond()
-		}
-		body := p.stmts(func(t token) bool { return t.kind == tKeyword && t.val == "end" })
-		p.closeEnd(start)
+		iter, body := p.loop(start)
 		return &forNode{position: p.span(start), vars: vars, iter: iter, body: body}
 	case "break", "next", "return":
 		j := &jumpNode{kind: t.val}
@@ -208,6 +190,22 @@ func (p *parser) keywordExpr(t token, start int) node {
 	p.i--
 	p.fail(t)
 	return nil
+}
+
+// loop parses the rest of a while, until or for: "expr [do] body end".
+// A "do" after the expression belongs to the loop, not to a call in it.
+func (p *parser) loop(start int) (head, body node) {
+	p.noDo++
+	head = p.exprStmt()
+	p.noDo--
+	if p.isKw("do") {
+		p.i++
+	} else {
+		p.afterCond()
+	}
+	body = p.stmts(func(t token) bool { return t.kind == tKeyword && t.val == "end" })
+	p.closeEnd(start)
+	return head, body
 }
 
 // closeEnd consumes the "end" of a construct opened at token start.

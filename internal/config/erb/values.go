@@ -346,55 +346,8 @@ func inspectSymbol(s string) string {
 	return ":" + inspectString(s)
 }
 
-func inspectString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			fmt.Fprintf(&b, "\\x%02X", s[i])
-			i++
-			continue
-		}
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '\v':
-			b.WriteString(`\v`)
-		case '\a':
-			b.WriteString(`\a`)
-		case '\b':
-			b.WriteString(`\b`)
-		case 0x1b:
-			b.WriteString(`\e`)
-		case '#':
-			if i+1 < len(s) && (s[i+1] == '{' || s[i+1] == '$' || s[i+1] == '@') {
-				b.WriteString(`\#`)
-			} else {
-				b.WriteByte('#')
-			}
-		default:
-			if r < 0x20 || r == 0x7f {
-				fmt.Fprintf(&b, "\\u%04X", r)
-			} else {
-				b.WriteRune(r)
-			}
-		}
-		i += size
-	}
-	b.WriteByte('"')
-	return b.String()
-}
+// inspectString is String#inspect.
+func inspectString(s string) string { return rubyyaml.InspectString(s) }
 
 // toJSON is the json gem's generate (no HTML escaping).
 func toJSON(v Value) (string, error) {
