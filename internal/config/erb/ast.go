@@ -226,30 +226,6 @@ type paramList struct {
 	nested map[string]*paramList
 }
 
-// names lists every parameter name, for the scope.
-func (pl *paramList) names() []string {
-	if pl == nil {
-		return nil
-	}
-	var out []string
-	for _, r := range pl.required {
-		if sub, ok := pl.nested[r]; ok {
-			out = append(out, sub.names()...)
-		} else {
-			out = append(out, r)
-		}
-	}
-	out = append(out, pl.optional...)
-	if pl.rest != "" && pl.rest != "*" {
-		out = append(out, pl.rest)
-	}
-	out = append(out, pl.keys...)
-	if pl.block != "" {
-		out = append(out, pl.block)
-	}
-	return out
-}
-
 // positional is how many positional parameters a block spreads an array over.
 func (pl *paramList) positional() int {
 	if pl == nil {

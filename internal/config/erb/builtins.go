@@ -39,12 +39,12 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 			return nil, unsupported(n)
 		}
 		lambda := n.name == "lambda"
-		return &Proc{blk: ev.blockOf(n.block, sc, lambda, nil), lambda: lambda, arity: arity(n.block.params, lambda)}, nil
+		return &Proc{blk: ev.blockOf(n.block, sc, lambda), lambda: lambda, arity: arity(n.block.params, lambda)}, nil
 	case "loop":
 		if len(n.args) != 0 || n.block == nil {
 			return nil, unsupported(n)
 		}
-		blk := ev.blockOf(n.block, sc, false, nil)
+		blk := ev.blockOf(n.block, sc, false)
 		for {
 			if err := ev.tick(n); err != nil {
 				return nil, err
@@ -1127,10 +1127,17 @@ func (ev *evaluator) hashMethod(h *Hash, name string, args []Value, blk *block, 
 }
 
 // moduleMethod implements the methods of ENV, File, Dir, URI, Dotenv,
-// JSON, Time, Date, Socket and the libraries.
+// JSON, Time, Date, Socket, the libraries and the exception classes.
 func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *block, n node) (Value, error) {
 	if newHash, ok := digests[string(m)]; ok {
 		return ev.digestMethod(newHash, name, args, n)
+	}
+	if exceptionClasses[string(m)] && (name == "new" || name == "exception") && len(args) <= 1 {
+		msg := string(m)
+		if len(args) == 1 {
+			msg = toS(args[0])
+		}
+		return &exception{class: string(m), msg: msg}, nil
 	}
 	switch m {
 	case "ENV":
@@ -1191,14 +1198,6 @@ func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *bloc
 	case "OpenStruct":
 		if name == "new" {
 			return ev.newOpenStruct(args, n)
-		}
-	default:
-		if exceptionClasses[string(m)] && (name == "new" || name == "exception") && len(args) <= 1 {
-			msg := string(m)
-			if len(args) == 1 {
-				msg = toS(args[0])
-			}
-			return &exception{class: string(m), msg: msg}, nil
 		}
 	case "Date":
 		return ev.dateModule(name, args, n)

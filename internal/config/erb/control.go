@@ -66,7 +66,7 @@ func (ev *evaluator) makeBlock(n *callNode, sc *scope) (*block, error) {
 	if n.block == nil {
 		return nil, nil
 	}
-	return ev.blockOf(n.block, sc, false, nil), nil
+	return ev.blockOf(n.block, sc, false), nil
 }
 
 // toBlock turns the value passed with & into a block.
@@ -93,7 +93,7 @@ func (ev *evaluator) toBlock(v Value, n node) (*block, error) {
 // blockOf makes a block from a block literal evaluated in sc. A lambda
 // checks its arguments and ends at return and break; a plain block spreads
 // a single array over its parameters and ends at next.
-func (ev *evaluator) blockOf(b *blockNode, sc *scope, lambda bool, self *Proc) *block {
+func (ev *evaluator) blockOf(b *blockNode, sc *scope, lambda bool) *block {
 	blk := &block{params: b.params}
 	blk.fn = func(args []Value) (Value, error) {
 		inner := &scope{vars: map[string]Value{}, parent: sc}
@@ -298,32 +298,7 @@ func (ev *evaluator) callProc(p *Proc, args []Value, n node) (Value, error) {
 	if ev.depth > maxCallDepth {
 		return nil, raiseAt(n, "SystemStackError", "stack level too deep")
 	}
-	if p.lambda {
-		if err := ev.checkArity(p.blk.params, args, n); err != nil {
-			return nil, err
-		}
-	}
-	return p.blk.fn(args)
-}
-
-// checkArity raises ArgumentError when a lambda gets the wrong number of
-// arguments.
-func (ev *evaluator) checkArity(pl *paramList, args []Value, n node) error {
-	sc := &scope{vars: map[string]Value{}}
-	probe := &paramList{}
-	if pl != nil {
-		probe = &paramList{required: pl.required, optional: pl.optional, rest: pl.rest}
-		probe.defaults = make([]node, len(pl.optional))
-		for i := range probe.defaults {
-			probe.defaults[i] = &nilNode{}
-		}
-		if len(pl.keys) > 0 && len(args) > 0 {
-			if h, ok := args[len(args)-1].(*Hash); ok && allSymbolKeys(h) {
-				args = args[:len(args)-1]
-			}
-		}
-	}
-	return ev.bind(probe, args, nil, sc, true, n)
+	return p.blk.fn(args) // a lambda's block checks its arguments itself
 }
 
 func (ev *evaluator) procMethod(p *Proc, name string, args []Value, blk *block, n node) (Value, error) {
@@ -416,7 +391,7 @@ func (ev *evaluator) evalControl(n node, sc *scope) (Value, error) {
 	case *constAssignNode:
 		return ev.assignConst(n, sc)
 	case *lambdaNode:
-		return &Proc{blk: ev.blockOf(n.block, sc, n.lambda, nil), lambda: n.lambda, arity: arity(n.block.params, n.lambda)}, nil
+		return &Proc{blk: ev.blockOf(n.block, sc, n.lambda), lambda: n.lambda, arity: arity(n.block.params, n.lambda)}, nil
 	case *yieldNode:
 		var blk *block
 		for c := sc; c != nil; c = c.parent {
@@ -585,14 +560,9 @@ func (ev *evaluator) defined(e node, sc *scope) (Value, error) {
 		}
 		return "constant", nil
 	case *globalNode:
-		if _, err := ev.global(x); err != nil {
+		// $stdout is always there; $?, $~, $! and $1 only once set.
+		if v, err := ev.global(x); err != nil || v == nil {
 			return nil, nil
-		}
-		if x.name == "$?" && ev.status == nil || strings.HasPrefix(x.name, "$") && x.name[1] >= '0' && x.name[1] <= '9' {
-			v, _ := ev.global(x)
-			if v == nil {
-				return nil, nil
-			}
 		}
 		return "global-variable", nil
 	case *yieldNode:

@@ -9,7 +9,6 @@ import (
 type enumerator struct {
 	elems []Value
 	meth  string // the method that will run the block
-	recv  Value  // the receiver, which each returns
 }
 
 // enumMethod implements the Enumerable methods shared by Array, Hash (as
