@@ -22,10 +22,11 @@ type plainRun struct {
 	failed         bool
 }
 
-// runPlain runs kamal in p with stdout and stderr kept apart.
-func runPlain(t *testing.T, ctx context.Context, p *appProject, args ...string) plainRun {
+// runPlain runs kamal in p with stdout and stderr kept apart; flags are
+// added in front of args but not recorded with them.
+func runPlain(t *testing.T, ctx context.Context, p *appProject, flags []string, args ...string) plainRun {
 	t.Helper()
-	cmd := kamalCommand(t, ctx, p.dir, args...)
+	cmd := kamalCommand(t, ctx, p.dir, append(flags, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -92,12 +93,14 @@ func TestPlainOutputGolden(t *testing.T) {
 	p.image(t, ctx, "app", "v2")
 	p.image(t, ctx, "app-unhealthy", "v3")
 
+	// Output to a pipe is the plain log, and so is --progress=plain.
+	plain := []string{"--progress=plain"}
 	runs := []plainRun{
-		runPlain(t, ctx, p, "deploy", "-P", "--version", "v1"),
-		runPlain(t, ctx, p, "deploy", "-P", "--version", "v2"),
-		runPlain(t, ctx, p, "app", "version"),
-		runPlain(t, ctx, p, "lock", "status"),
-		runPlain(t, ctx, p, "deploy", "-P", "--version", "v3"),
+		runPlain(t, ctx, p, nil, "deploy", "-P", "--version", "v1"),
+		runPlain(t, ctx, p, plain, "deploy", "-P", "--version", "v2"),
+		runPlain(t, ctx, p, nil, "app", "version"),
+		runPlain(t, ctx, p, plain, "lock", "status"),
+		runPlain(t, ctx, p, plain, "deploy", "-P", "--version", "v3"),
 	}
 	var b strings.Builder
 	for _, r := range runs {

@@ -57,7 +57,8 @@ func (a *App) Kamal() (*deploy.Kamal, error) {
 			LockWaitInterval: time.Duration(g.LockWaitInterval) * time.Second,
 			Command:          st.command,
 			Subcommand:       st.sub,
-			Stdout:           a.Stdout,
+			Stdout:           a.rawStdout(),
+			Progress:         a.renderer(),
 			Stdin:            a.Stdin,
 		})
 		a.onClose(func() {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"syscall"
 
@@ -29,6 +30,8 @@ type Globals struct {
 	LockWait         bool
 	LockWaitTimeout  int
 	LockWaitInterval int
+	Progress         progressFlag // --progress
+	JSON             bool         // --json
 }
 
 // App is the state shared by the commands of one kamal invocation.
@@ -38,9 +41,10 @@ type App struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 
-	config  configState // the configuration, loaded on first use (config.go)
-	kamal   kamalState  // the run state, built on first use (kamal.go)
-	closers []func()    // run by close, last first
+	config   configState   // the configuration, loaded on first use (config.go)
+	kamal    kamalState    // the run state, built on first use (kamal.go)
+	closers  []func()      // run by close, last first
+	progress progressState // the renderer of the run's events (progress.go)
 }
 
 // commands are kamal's top-level commands, in the order help lists them.
@@ -80,6 +84,7 @@ type KindError interface {
 // Main runs kamal with args and returns the process exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := &App{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	app.startProgress(os.Getenv)
 	return app.run(app.newRootCommand(), args)
 }
 
@@ -89,11 +94,12 @@ func (a *App) run(root *cobra.Command, args []string) int {
 	root.SetIn(a.Stdin)
 	root.SetOut(a.Stdout)
 	root.SetErr(a.Stderr)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	// Redact with the run's secrets before close forgets them: an error
 	// may quote a command or output that holds one.
 	redact := a.redactor()
 	a.close()
+	a.finishProgress(cmd, err, redact)
 	if err == nil {
 		return 0
 	}
@@ -207,12 +213,15 @@ func (a *App) newRootCommand() *cobra.Command {
 	f.BoolVar(&g.LockWait, "lock-wait", false, "Wait for the deploy lock instead of failing when it is held")
 	f.IntVar(&g.LockWaitTimeout, "lock-wait-timeout", 900, "Seconds to wait for the deploy lock")
 	f.IntVar(&g.LockWaitInterval, "lock-wait-interval", 15, "Seconds between attempts to take the deploy lock")
+	a.addProgressFlags(root)
 	// --help only: -h belongs to --hosts, as in Kamal.
 	root.PersistentFlags().Bool("help", false, "Show help for a command")
 
 	cmds := a.commands()
 	root.AddCommand(cmds...)
 	root.SetHelpCommand(newHelpCommand(root))
+	root.AddCommand(a.newCompletionCommand(root))
+	a.registerCompletions(root)
 	for _, c := range cmds {
 		rejectUnknownSubcommands(c)
 	}
@@ -268,7 +277,7 @@ func (a *App) expandAlias(root *cobra.Command, args []string) []string {
 	if c, _, err := root.Find(args[:1]); err == nil && c != root {
 		return args
 	}
-	if args[0] == "help" {
+	if args[0] == "help" || strings.HasPrefix(args[0], "__complete") {
 		return args
 	}
 	expanded, ok := a.expandConfigAlias(args)

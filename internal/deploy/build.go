@@ -49,7 +49,7 @@ func (e *BuilderError) Kind() string { return "Kamal::Commands::Builder::Base::B
 func (k *Builder) buildLocal(dir string, env []string) remote.Executor {
 	out := k.Out
 	if out.Level() == remote.LevelDefault {
-		out = remote.NewOutput(k.stdout, remote.LevelVerbose, k.Out.Redactor())
+		out = out.WithLevel(remote.LevelVerbose)
 	}
 	return k.opts.Local(out, dir, env)
 }

@@ -23,7 +23,6 @@ func (k *Kamal) scopedTo(ctx context.Context, hosts []string) (*Kamal, error) {
 		return nil, err
 	}
 	sub.Out = k.Out
-	sub.writeMu = k.writeMu
 	sub.started = k.started
 	sub.exec, sub.connected = x, true // the pre-connect hook ran already
 	sub.holdingLock = k.holdsLock()

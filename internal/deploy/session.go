@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/progress"
 	"github.com/kamalgo/kamal/internal/remote"
 )
 
@@ -30,8 +31,9 @@ type Options struct {
 	// Command and Subcommand name what runs, for hooks (KAMAL_COMMAND...).
 	Command, Subcommand string
 
-	Stdout io.Writer // default os.Stdout
-	Stdin  io.Reader // default os.Stdin
+	Stdout   io.Writer         // default os.Stdout; the terminal of interactive commands
+	Stdin    io.Reader         // default os.Stdin
+	Progress progress.Renderer // shows the run's events; default Kamal's plain log on Stdout
 
 	// Executor replaces the SSH pool (tests, benchmarks). The pre-connect
 	// hook still runs before its first use.
@@ -57,7 +59,6 @@ type Session struct {
 
 	opts    Options
 	stdout  io.Writer
-	writeMu *sync.Mutex // one line at a time on stdout, shared with scoped runs
 	started time.Time
 
 	specificRoles []*config.Role // nil unless -r
@@ -107,8 +108,11 @@ func newSession(cfg *config.Config, opts Options) (*Session, error) {
 	if opts.Local == nil {
 		opts.Local = newLocal
 	}
-	k := &Session{Config: cfg, opts: opts, stdout: opts.Stdout, writeMu: &sync.Mutex{}, started: opts.Now()}
-	k.Out = remote.NewOutput(opts.Stdout, opts.Level, remote.NewRedactor())
+	if opts.Progress == nil {
+		opts.Progress = progress.NewPlain(opts.Stdout)
+	}
+	k := &Session{Config: cfg, opts: opts, stdout: opts.Stdout, started: opts.Now()}
+	k.Out = remote.NewOutputTo(opts.Progress, opts.Level, remote.NewRedactor())
 	// A literal registry password is as sensitive as a secret one; secrets
 	// are added when resolved. (The user name is not redacted everywhere:
 	// names such as "root" would garble every line.)
@@ -159,15 +163,9 @@ func (k *Session) Puts(text string) {
 }
 
 // putsByHost prints output the way Kamal's puts_by_host does.
-func (k *Session) putsByHost(kind, host, text string) {
-	k.write(fmt.Sprintf("%s Host: %s\n%s\n\n", kind, host, text))
-}
+func (k *Session) putsByHost(kind, host, text string) { k.Out.PrintHost(kind, host, text) }
 
-func (k *Session) write(s string) {
-	k.writeMu.Lock()
-	defer k.writeMu.Unlock()
-	_, _ = io.WriteString(k.stdout, k.Out.Redactor().Redact(s))
-}
+func (k *Session) write(s string) { k.Out.Print(s) }
 
 // Redact registers a secret value used by the run, so it never shows in
 // output or errors, and returns it.

@@ -85,14 +85,14 @@ func (e *CommandError) Error() string {
 // Exec runs cmd on host through its pooled connection.
 func (p *Pool) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Result, error) {
 	red := p.out.Redactor()
-	log := newCommandLog(p.out, o.severity(), "on "+host)
-	log.started(cmd)
+	log := newCommandLog(p.out, o.severity(), host, "on "+host)
+	log.started(cmd, o.Interactive)
 	start := time.Now()
 	res := Result{Host: host, Command: cmd}
 
 	s, release, err := p.session(ctx, host)
 	if err != nil {
-		return res, red.Error(err)
+		return res, log.abort(start, red.Error(err))
 	}
 	defer release()
 
@@ -107,7 +107,7 @@ func (p *Pool) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resul
 	if o.Interactive {
 		restore, err = p.startInteractive(s, &o)
 		if err != nil {
-			return res, red.Error(fmt.Errorf("setting up terminal on %s: %w", host, err))
+			return res, log.abort(start, red.Error(fmt.Errorf("setting up terminal on %s: %w", host, err)))
 		}
 	}
 
@@ -121,7 +121,7 @@ func (p *Pool) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resul
 	res.Stdout, res.Stderr, res.Duration = stdout.String(), stderr.String(), time.Since(start)
 	status, err := exitStatus(runErr)
 	if err != nil {
-		return res, red.Error(fmt.Errorf("running command on %s: %w", host, err))
+		return res, log.abort(start, red.Error(fmt.Errorf("running command on %s: %w", host, err)))
 	}
 	res.ExitStatus = status
 	return finishCommand(log, red, res, o)
@@ -130,8 +130,9 @@ func (p *Pool) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resul
 // finishCommand logs a command's end and, unless failure is allowed,
 // turns a non-zero exit into a CommandError with redacted fields.
 func finishCommand(log *commandLog, red *Redactor, res Result, o ExecOptions) (Result, error) {
-	log.finished(res.Duration, res.ExitStatus)
-	if res.ExitStatus != 0 && !o.AllowFailure {
+	failed := res.ExitStatus != 0 && !o.AllowFailure
+	log.finished(res, failed)
+	if failed {
 		return res, &CommandError{
 			Host: res.Host, Command: red.Redact(res.Command), ExitStatus: res.ExitStatus,
 			Stdout: red.Redact(res.Stdout), Stderr: red.Redact(res.Stderr),
@@ -242,7 +243,7 @@ func (p *Pool) startInteractive(s *ssh.Session, o *ExecOptions) (func(), error) 
 // file untouched. Relative paths are relative to the login directory.
 func (p *Pool) Upload(ctx context.Context, host, path string, data []byte, mode os.FileMode) error {
 	red := p.out.Redactor()
-	p.out.Log(Info, "", fmt.Sprintf("Uploading %s 100.0%%", path))
+	p.out.upload(host, path)
 	s, release, err := p.session(ctx, host)
 	if err != nil {
 		return red.Error(err)

@@ -62,8 +62,8 @@ func (l *Local) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resu
 	if host == "" {
 		host = "localhost"
 	}
-	log := newCommandLog(out, o.severity(), localWhere())
-	log.started(cmd)
+	log := newCommandLog(out, o.severity(), host, localWhere())
+	log.started(cmd, o.Interactive)
 	start := time.Now()
 	res := Result{Host: host, Command: cmd}
 
@@ -103,14 +103,14 @@ func (l *Local) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resu
 	switch {
 	case runErr == nil:
 	case ctx.Err() != nil:
-		return res, red.Error(fmt.Errorf("running %s locally: %w", cmd, ctx.Err()))
+		return res, log.abort(start, red.Error(fmt.Errorf("running %s locally: %w", cmd, ctx.Err())))
 	case errors.As(runErr, &ee):
 		res.ExitStatus = ee.ExitCode()
 	case errors.Is(runErr, exec.ErrWaitDelay) && c.ProcessState != nil:
 		// The shell exited but something it started kept the output open.
 		res.ExitStatus = c.ProcessState.ExitCode()
 	default:
-		return res, red.Error(fmt.Errorf("running %s locally: %w", cmd, runErr))
+		return res, log.abort(start, red.Error(fmt.Errorf("running %s locally: %w", cmd, runErr)))
 	}
 	return finishCommand(log, red, res, o)
 }
@@ -126,7 +126,7 @@ func (l *Local) Upload(ctx context.Context, host, path string, data []byte, mode
 	if !filepath.IsAbs(path) && l.Dir != "" {
 		path = filepath.Join(l.Dir, path)
 	}
-	l.output().Log(Info, "", fmt.Sprintf("Uploading %s 100.0%%", path))
+	l.output().upload(host, path)
 	if err := writeFileAtomic(path, data, mode); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kamalgo/kamal/internal/progress"
 )
 
-// Level is how much Output prints.
+// Level is how much the plain log prints.
 type Level int
 
 const (
@@ -23,37 +25,47 @@ const (
 )
 
 // Severity of a single line, as in SSHKit's formatter.
-type Severity int
+type Severity = progress.Severity
 
 const (
-	Debug Severity = iota + 1
-	Info
-	Warn
-	Error
+	Debug = progress.Debug
+	Info  = progress.Info
+	Warn  = progress.Warn
+	Error = progress.Error
 )
 
-var severityNames = map[Severity]string{Debug: "DEBUG", Info: "INFO", Warn: "WARN", Error: "ERROR"}
-
-// Output prints Kamal/SSHKit-style log lines. Every line goes through the
-// Redactor. It is safe for concurrent use; lines from parallel hosts never
-// interleave within a line.
+// Output is the one source of a run's events: every log line, command,
+// upload and host block goes through it, is redacted, and reaches the
+// run's progress.Renderer (Kamal's plain log by default). Its level
+// decides which events the plain log shows. It is safe for concurrent use.
 type Output struct {
-	mu       sync.Mutex
-	w        io.Writer
+	r        progress.Renderer
 	level    Level
 	redactor *Redactor
 }
 
-// NewOutput returns an Output writing to w. A nil redactor redacts nothing.
+// NewOutput returns an Output printing Kamal's plain log to w. A nil
+// redactor redacts nothing.
 func NewOutput(w io.Writer, level Level, r *Redactor) *Output {
-	if r == nil {
-		r = &Redactor{}
+	return NewOutputTo(progress.NewPlain(w), level, r)
+}
+
+// NewOutputTo returns an Output sending its events to r.
+func NewOutputTo(r progress.Renderer, level Level, red *Redactor) *Output {
+	if red == nil {
+		red = &Redactor{}
 	}
-	return &Output{w: w, level: level, redactor: r}
+	return &Output{r: r, level: level, redactor: red}
 }
 
 // Discard is an Output that prints nothing (used when no output is wanted).
 func Discard() *Output { return NewOutput(io.Discard, LevelQuiet, nil) }
+
+// WithLevel is an Output with another level, sending to the same
+// renderer with the same redactor.
+func (o *Output) WithLevel(l Level) *Output {
+	return &Output{r: o.r, level: l, redactor: o.redactor}
+}
 
 // Level returns the configured level.
 func (o *Output) Level() Level { return o.level }
@@ -73,24 +85,20 @@ func (o *Output) Enabled(s Severity) bool {
 	}
 }
 
+// Emit sends an event that holds no free text (steps, lock...) as it is.
+func (o *Output) Emit(e progress.Event) {
+	if o != nil {
+		o.r.Emit(e)
+	}
+}
+
 // Log prints one line "%6s [id] msg" (id may be empty). Multi-line
 // messages print one formatted line per line.
 func (o *Output) Log(s Severity, id, msg string) {
-	if o == nil || !o.Enabled(s) {
+	if o == nil {
 		return
 	}
-	msg = o.redactor.Redact(msg)
-	prefix := fmt.Sprintf("%6s ", severityNames[s])
-	if id != "" {
-		prefix += "[" + id + "] "
-	}
-	var b strings.Builder
-	for _, line := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
-		b.WriteString(prefix)
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
-	o.write(b.String())
+	o.r.Emit(progress.Log{Severity: s, CommandID: id, Message: o.redactor.Redact(msg), Shown: o.Enabled(s)})
 }
 
 // Infof prints an INFO line without a command id.
@@ -105,56 +113,103 @@ func (o *Output) Errorf(format string, args ...any) { o.Log(Error, "", fmt.Sprin
 // Println prints text as is (after redaction) when the level is at least
 // LevelDefault, like Kamal's plain `puts`.
 func (o *Output) Println(text string) {
-	if o == nil || o.level < LevelDefault {
+	if o == nil {
 		return
 	}
-	o.write(o.redactor.Redact(text) + "\n")
+	o.r.Emit(progress.Message{Text: o.redactor.Redact(text) + "\n", Shown: o.level >= LevelDefault})
+}
+
+// Print prints text as is (after redaction) at every level, like Thor's
+// `say`.
+func (o *Output) Print(text string) {
+	if o == nil {
+		return
+	}
+	o.r.Emit(progress.Message{Text: o.redactor.Redact(text), Shown: true})
 }
 
 // HostBlock prints command output the way Kamal's puts_by_host does:
 // "<Kind> Host: <host>", the text, then a blank line.
 func (o *Output) HostBlock(kind, host, text string) {
-	if o == nil || o.level < LevelDefault {
+	if o == nil {
 		return
 	}
-	o.write(o.redactor.Redact(fmt.Sprintf("%s Host: %s\n%s\n\n", kind, host, text)))
+	o.r.Emit(progress.HostOutput{Kind: kind, Host: host, Text: o.redactor.Redact(text), Shown: o.level >= LevelDefault})
 }
 
-func (o *Output) write(s string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	_, _ = io.WriteString(o.w, s)
+// PrintHost is HostBlock at every level, like Kamal's puts_by_host.
+func (o *Output) PrintHost(kind, host, text string) {
+	if o == nil {
+		return
+	}
+	o.r.Emit(progress.HostOutput{Kind: kind, Host: host, Text: o.redactor.Redact(text), Shown: true})
 }
 
-// commandLog prints the lifecycle of one command like SSHKit's Pretty
-// formatter: "Running <cmd> on <host>" and "Finished in ..." at the
-// command's severity, "Command: ..." and each output line at DEBUG.
+// upload reports a file written to host.
+func (o *Output) upload(host, path string) {
+	o.r.Emit(progress.Upload{Host: host, Path: o.redactor.Redact(path), Shown: o.Enabled(Info)})
+}
+
+// outputTailLines is how much of a failed command's output its event keeps.
+const outputTailLines = 10
+
+// commandLog reports the lifecycle of one command: its start, each line
+// of its output and its end, which the plain log prints like SSHKit's
+// Pretty formatter ("Running <cmd> on <host>", "Finished in ...").
 type commandLog struct {
 	out   *Output
 	id    string
 	sev   Severity
+	host  string
+	cmd   string // redacted
 	where string // "on <host>" or "as <user>@localhost", like SSHKit
 }
 
-func newCommandLog(out *Output, sev Severity, where string) *commandLog {
-	return &commandLog{out: out, id: newCommandID(), sev: sev, where: where}
+func newCommandLog(out *Output, sev Severity, host, where string) *commandLog {
+	return &commandLog{out: out, id: newCommandID(), sev: sev, host: host, where: where}
 }
 
-func (c *commandLog) started(cmd string) {
-	c.out.Log(c.sev, c.id, fmt.Sprintf("Running %s %s", cmd, c.where))
-	c.out.Log(Debug, c.id, "Command: "+cmd)
+func (c *commandLog) started(cmd string, interactive bool) {
+	c.cmd = c.out.redactor.Redact(cmd)
+	c.out.r.Emit(progress.CommandStart{CommandID: c.id, Host: c.host, Command: c.cmd, Severity: c.sev,
+		Where: c.where, Interactive: interactive, Shown: c.out.Enabled(c.sev), ShownDebug: c.out.Enabled(Debug)})
 }
 
 func (c *commandLog) line(text string) {
-	c.out.Log(Debug, c.id, "\t"+strings.TrimRight(text, "\r\n"))
+	c.out.r.Emit(progress.CommandOutput{CommandID: c.id, Host: c.host, Line: c.out.redactor.Redact(text), Shown: c.out.Enabled(Debug)})
 }
 
-func (c *commandLog) finished(d time.Duration, status int) {
-	result := "successful"
-	if status != 0 {
-		result = "failed"
+// finished reports the exit status; failed tells whether it fails the
+// caller (a probe's non-zero status does not).
+func (c *commandLog) finished(res Result, failed bool) {
+	e := progress.Command{CommandID: c.id, Host: c.host, Command: c.cmd, Severity: c.sev,
+		ExitStatus: res.ExitStatus, Duration: res.Duration, DurationMS: res.Duration.Milliseconds(),
+		Failed: failed, Shown: c.out.Enabled(c.sev)}
+	if failed {
+		e.OutputTail = tail(c.out.redactor.Redact(res.Stdout+res.Stderr), outputTailLines)
 	}
-	c.out.Log(c.sev, c.id, fmt.Sprintf("Finished in %5.3f seconds with exit status %d (%s).", d.Seconds(), status, result))
+	c.out.r.Emit(e)
+}
+
+// abort reports a command that could not run to its end and returns
+// err, which is already redacted.
+func (c *commandLog) abort(start time.Time, err error) error {
+	d := time.Since(start)
+	c.out.r.Emit(progress.Command{CommandID: c.id, Host: c.host, Command: c.cmd, Severity: c.sev,
+		ExitStatus: -1, Duration: d, DurationMS: d.Milliseconds(), Failed: true, Error: err.Error()})
+	return err
+}
+
+// tail returns the last n non-empty lines of text.
+func tail(text string, n int) []string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if len(lines) == 1 && lines[0] == "" {
+		return nil
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
 }
 
 // newCommandID returns 8 hex characters, like SSHKit's command uuid.

@@ -1,0 +1,206 @@
+package progress
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kamalgo/kamal/internal/ptytest"
+)
+
+// fakeClock is a clock that moves only when told.
+type fakeClock struct{ now time.Time }
+
+func (c *fakeClock) Now() time.Time          { return c.now }
+func (c *fakeClock) advance(d time.Duration) { c.now = c.now.Add(d) }
+
+// countingWriter counts writes (redraws) and keeps the bytes.
+type countingWriter struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	writes int
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes++
+	return w.buf.Write(p)
+}
+
+func (w *countingWriter) bytes() []byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return bytes.Clone(w.buf.Bytes())
+}
+
+// newTestTTY is a TTY that redraws only when the test calls draw.
+func newTestTTY(opt TTYOptions) (*TTY, *countingWriter, *fakeClock) {
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	w := &countingWriter{}
+	opt.Now, opt.Interval = clock.Now, time.Hour
+	return NewTTY(w, opt), w, clock
+}
+
+func (t *TTY) draw() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.frame++
+	t.redraw()
+}
+
+// deploySteps plays a deploy of web on h1 (fine) and h2 (its boot fails).
+func deploySteps(t *TTY, clock *fakeClock) {
+	for _, h := range []string{"h1", "h2"} {
+		t.Emit(StepStart{Host: h, Role: "web", Step: "pull"})
+		t.Emit(CommandStart{CommandID: "pull-" + h, Host: h, Command: "docker pull app:v2"})
+		t.Emit(CommandOutput{CommandID: "pull-" + h, Host: h, Line: "aaa: Pulling fs layer"})
+		t.Emit(CommandOutput{CommandID: "pull-" + h, Host: h, Line: "bbb: Pulling fs layer"})
+		t.Emit(CommandOutput{CommandID: "pull-" + h, Host: h, Line: "aaa: Pull complete"})
+	}
+	clock.advance(1500 * time.Millisecond)
+	t.draw()
+	for _, h := range []string{"h1", "h2"} {
+		t.Emit(Command{CommandID: "pull-" + h, Host: h, Command: "docker pull app:v2", Duration: time.Second})
+		t.Emit(StepFinish{Host: h, Role: "web", Step: "pull", OK: true, DurationMS: 1500})
+		t.Emit(StepStart{Host: h, Role: "web", Step: "boot"})
+	}
+	clock.advance(time.Second)
+	t.draw()
+	t.Emit(StepFinish{Host: "h1", Role: "web", Step: "boot", OK: true, DurationMS: 1000})
+	t.Emit(Command{CommandID: "run-h2", Host: "h2", Command: "docker run app:v2", ExitStatus: 125, Failed: true,
+		Duration: 300 * time.Millisecond, OutputTail: []string{"docker: port is already allocated."}})
+	t.Emit(StepFinish{Host: "h2", Role: "web", Step: "boot", OK: false, DurationMS: 1000, Error: "exit status 125"})
+	t.draw()
+	t.Emit(Result{OK: false, Error: "boom", Hosts: []HostResult{
+		{Host: "h1", Role: "web", VersionBefore: "v1", Version: "v2", OK: true},
+		{Host: "h2", Role: "web", VersionBefore: "v1", Version: "v1", OK: false},
+	}})
+}
+
+func TestTTYLiveLinesAndSummary(t *testing.T) {
+	tty, w, clock := newTestTTY(TTYOptions{})
+	deploySteps(tty, clock)
+
+	if err := tty.Close(); err != nil {
+		t.Fatal(err)
+	}
+	screen := ptytest.Replay(w.bytes())
+	got := screen.Text()
+	for _, want := range []string{
+		"✓ h1  web  pull  1.5s",
+		"✓ h2  web  pull  1.5s",
+		"✓ h1  web  boot  1.0s",
+		"✗ h2  web  boot  0.3s  exit status 125",
+		"    $ docker run app:v2",
+		"    | docker: port is already allocated.",
+		"✗ h2  web  boot  1.0s  exit status 125",
+		"   HOST  ROLE  VERSION  DURATION",
+		"✓  h1    web   v1 → v2  2.5s",
+		"✗  h2    web   v1       2.5s",
+		"✗ Failed after 2.5s",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("screen lacks %q:\n%s", want, got)
+		}
+	}
+	// The live lines are gone at the end: no spinner left on the screen.
+	if strings.ContainsAny(got, strings.Join(unicodeSymbols.spinner, "")) {
+		t.Errorf("spinner left on the screen:\n%s", got)
+	}
+	if strings.Count(got, "h1  web  pull") != 1 {
+		t.Errorf("lines repeated:\n%s", got)
+	}
+}
+
+func TestTTYShowsRunningSteps(t *testing.T) {
+	tty, w, clock := newTestTTY(TTYOptions{})
+	defer tty.Close()
+	tty.Emit(StepStart{Host: "h1", Role: "web", Step: "pull"})
+	tty.Emit(CommandStart{CommandID: "p", Host: "h1", Command: "docker pull app:v2"})
+	tty.Emit(CommandOutput{CommandID: "p", Line: "aaa: Pulling fs layer"})
+	tty.Emit(CommandOutput{CommandID: "p", Line: "bbb: Already exists"})
+	tty.Emit(CommandStart{CommandID: "q", Host: "h2", Command: "docker ps"})
+	clock.advance(2300 * time.Millisecond)
+	tty.draw()
+	tty.draw()
+	got := ptytest.Replay(w.bytes()).Lines()
+	want := []string{"⠹ h1  web  pull  2.3s  1/2 layers", "⠹ h2  2.3s  docker ps"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("live lines:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestTTYFitsTheWidth(t *testing.T) {
+	width := 30
+	tty, w, _ := newTestTTY(TTYOptions{Width: func() int { return width }})
+	tty.Emit(CommandStart{CommandID: "q", Host: "h1", Command: "docker ps --filter label=service=app --format '{{.Names}}'"})
+	tty.draw()
+	width = 20 // the terminal got narrower
+	tty.draw()
+	tty.Close()
+	for _, l := range ptytest.Replay(w.bytes()).Lines() {
+		if n := len([]rune(l)); n >= 30 {
+			t.Errorf("line of %d columns: %q", n, l)
+		}
+	}
+}
+
+func TestTTYStaticASCII(t *testing.T) {
+	tty, w, clock := newTestTTY(TTYOptions{ASCII: true, Static: true})
+	deploySteps(tty, clock)
+	tty.Close()
+	out := string(w.bytes())
+	for i, r := range out {
+		if r > 127 || r == 0x1b {
+			t.Fatalf("byte %d of the static ASCII output is %q:\n%s", i, r, out)
+		}
+	}
+	for _, want := range []string{"+ h1  web  pull  1.5s\n", "x h2  web  boot  1.0s  exit status 125\n", "+  h1    web   v1 -> v2", "x Failed after"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestTTYInteractiveCommandOwnsTheTerminal(t *testing.T) {
+	tty, w, _ := newTestTTY(TTYOptions{})
+	tty.Emit(CommandStart{CommandID: "a", Host: "h1", Command: "docker ps"})
+	tty.draw()
+	tty.Emit(CommandStart{CommandID: "i", Host: "h1", Command: "docker exec -it app sh", Interactive: true})
+	before := len(w.bytes())
+	tty.draw()
+	if len(w.bytes()) != before {
+		t.Errorf("redrawn while an interactive command runs: %q", w.bytes()[before:])
+	}
+	tty.Emit(Command{CommandID: "i", Host: "h1"})
+	tty.draw()
+	if len(w.bytes()) == before {
+		t.Error("not redrawn after the interactive command")
+	}
+	tty.Close()
+}
+
+func TestTTYRedrawsAtMostTenTimesASecond(t *testing.T) {
+	w := &countingWriter{}
+	tty := NewTTY(w, TTYOptions{})
+	start := time.Now()
+	for i := range 20000 {
+		tty.Emit(CommandStart{CommandID: "c", Host: "h1", Command: "docker pull app"})
+		tty.Emit(CommandOutput{CommandID: "c", Host: "h1", Line: "layer: Pulling fs layer"})
+		if i%1000 == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	tty.Close()
+	elapsed := time.Since(start)
+	w.mu.Lock()
+	writes := w.writes
+	w.mu.Unlock()
+	// One write per tick, plus the final one.
+	if limit := int(elapsed/(100*time.Millisecond)) + 1; writes > limit {
+		t.Errorf("%d writes in %v, want at most %d", writes, elapsed, limit)
+	}
+}
