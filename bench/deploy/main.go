@@ -5,6 +5,12 @@
 // servers' CPU time (sshd with its session children, the docker CLI,
 // dockerd and containerd, from /proc; see testhosts.Host.ServerCPU).
 //
+// With -progress it measures the live view instead: the same deploy with
+// --progress=tty (on a pseudo-terminal) and --progress=plain (to a pipe),
+// alternating, and prints the medians of the wall time and of kamal's own
+// CPU time, and the live view's overhead (the goal: at most 2 % of the
+// wall time).
+//
 // With -baseline it runs the same scenario with a second kamal binary on the
 // same hosts in the same run, alternating (which binary goes first switches
 // every round), and prints both medians and the ratio. Needs root
@@ -13,6 +19,7 @@
 //	go build -o bin/kamal ./cmd/kamal
 //	(cd /path/to/previous/checkout && go build -o /tmp/kamal-base ./cmd/kamal)
 //	go run ./bench/deploy -kamal bin/kamal -baseline /tmp/kamal-base -runs 5
+//	go run ./bench/deploy -kamal bin/kamal -progress -runs 7
 package main
 
 import (
@@ -36,10 +43,15 @@ func main() {
 	baseline := flag.String("baseline", "", "another kamal binary to compare with, alternating in the same run")
 	runs := flag.Int("runs", 3, "deploys (and runs of each query) per binary")
 	readiness := flag.Int("readiness-delay", 0, "readiness_delay of the worker role, in seconds")
+	progressMode := flag.Bool("progress", false, "compare --progress=tty with --progress=plain instead")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *kamalBin, *baseline, *runs, *readiness); err != nil {
+	if *progressMode && *baseline != "" {
+		fmt.Fprintln(os.Stderr, "bench/deploy: -progress and -baseline do not go together")
+		os.Exit(2)
+	}
+	if err := run(ctx, *kamalBin, *baseline, *runs, *readiness, *progressMode); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/deploy:", err)
 		os.Exit(1)
 	}
@@ -70,7 +82,7 @@ type bench struct {
 // queries are the read-only commands measured after the deploys.
 var queries = [][]string{{"app", "version"}, {"details"}, {"lock", "status"}, {"app", "containers"}}
 
-func run(ctx context.Context, kamalBin, baselineBin string, runs, readiness int) error {
+func run(ctx context.Context, kamalBin, baselineBin string, runs, readiness int, progressMode bool) error {
 	bins := []*binary{{label: "kamal", path: kamalBin}}
 	if baselineBin != "" {
 		bins = append(bins, &binary{label: "baseline", path: baselineBin})
@@ -102,6 +114,9 @@ func run(ctx context.Context, kamalBin, baselineBin string, runs, readiness int)
 	b := &bench{env: env, dir: filepath.Join(work, "app"), home: filepath.Join(work, "home")}
 
 	deploys := runs * len(bins)
+	if progressMode {
+		deploys = runs * 2
+	}
 	for v := 0; v <= deploys; v++ {
 		if _, err := env.BuildImage(ctx, testhosts.ImageSpec{Program: "app", Repository: "bench/app", Tag: fmt.Sprintf("v%d", v), Service: "bench"}); err != nil {
 			return err
@@ -117,6 +132,9 @@ func run(ctx context.Context, kamalBin, baselineBin string, runs, readiness int)
 		return err
 	}
 
+	if progressMode {
+		return b.compareProgress(ctx, bins[0].path, runs)
+	}
 	fmt.Printf("kamal deploy -P to 3 hosts (web: vm1, vm2; workers: vm3), readiness_delay %d s\n", readiness)
 	for _, b := range bins {
 		fmt.Printf("  %-8s %s\n", b.label, b.path)
