@@ -159,13 +159,20 @@ func (t *TTY) Emit(e Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.opt.Now()
+	if t.paused == promptPause {
+		t.paused = ""
+	}
 	switch e := e.(type) {
 	case Log:
 		if e.Shown && e.Severity >= Warn {
 			t.print(strings.TrimRight(logLines(e.Severity, "", e.Message), "\n"))
 		}
 	case Message:
-		if e.Shown {
+		switch {
+		case !e.Shown:
+		case !strings.HasSuffix(e.Text, "\n"):
+			t.prompt(e.Text)
+		default:
 			t.print(strings.TrimRight(e.Text, "\n"))
 		}
 	case HostOutput:
@@ -296,6 +303,18 @@ func (t *TTY) roleRow(host, role string, now time.Time) *row {
 	r := &row{host: host, role: role, first: now, last: now}
 	t.rows = append(t.rows, r)
 	return r
+}
+
+// promptPause is the pause of a question waiting for an answer.
+const promptPause = "prompt"
+
+// prompt shows text that waits on its line for the user's answer (a
+// confirmation): now, and with no live line redrawn until the next event.
+func (t *TTY) prompt(text string) {
+	t.clear()
+	t.flush()
+	_, _ = io.WriteString(t.w, text)
+	t.paused = promptPause
 }
 
 // print queues text to go above the live lines.

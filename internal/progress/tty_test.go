@@ -204,3 +204,21 @@ func TestTTYRedrawsAtMostTenTimesASecond(t *testing.T) {
 		t.Errorf("%d writes in %v, want at most %d", writes, elapsed, limit)
 	}
 }
+
+func TestTTYPromptWaitsOnItsLine(t *testing.T) {
+	tty, w, _ := newTestTTY(TTYOptions{})
+	tty.Emit(CommandStart{CommandID: "a", Host: "h1", Command: "docker ps"})
+	tty.draw()
+	tty.Emit(Message{Text: "Are you sure? [y, N] (N) ", Shown: true})
+	before := len(w.bytes())
+	tty.draw()
+	if !strings.HasSuffix(string(w.bytes()), "Are you sure? [y, N] (N) ") || len(w.bytes()) != before {
+		t.Errorf("the question is not the last thing on the screen: %q", w.bytes())
+	}
+	w.Write([]byte("n\n")) // the terminal echoes the answer
+	tty.Emit(Message{Text: "Aborted\n", Shown: true})
+	tty.Close()
+	if got := ptytest.Replay(w.bytes()).Text(); !strings.Contains(got, "Are you sure? [y, N] (N) n\nAborted") {
+		t.Errorf("screen:\n%s", got)
+	}
+}
