@@ -254,3 +254,45 @@ func (l *LineWriter) Flush() {
 		l.buf = nil
 	}
 }
+
+// Step reports a step of an orchestration (pull, boot, health check...)
+// starting on host for role (empty for the whole host); call the returned
+// function with the step's error, or nil, when it ends.
+//
+//	done := out.Step(host, role.Name, "pull")
+//	err := pull(ctx, host)
+//	done(err)
+func (o *Output) Step(host, role, step string) func(error) {
+	start := time.Now()
+	o.Emit(progress.StepStart{Host: host, Role: role, Step: step})
+	return func(err error) {
+		e := progress.StepFinish{Host: host, Role: role, Step: step, OK: err == nil, DurationMS: time.Since(start).Milliseconds()}
+		if err != nil {
+			e.Error = o.redactor.Redact(err.Error())
+		}
+		o.Emit(e)
+	}
+}
+
+// Hook reports a hook starting; call the returned function when it ends.
+func (o *Output) Hook(name string) func(error) {
+	start := time.Now()
+	o.Emit(progress.HookStart{Hook: name})
+	return func(err error) {
+		e := progress.HookFinish{Hook: name, OK: err == nil, DurationMS: time.Since(start).Milliseconds()}
+		if err != nil {
+			e.Error = o.redactor.Redact(err.Error())
+		}
+		o.Emit(e)
+	}
+}
+
+// Lock reports the deploy lock acquired or released on host.
+func (o *Output) Lock(action, host, message string) {
+	o.Emit(progress.Lock{Action: action, Host: host, Message: o.redactor.Redact(message)})
+}
+
+// Audit reports a line written to the audit log of host.
+func (o *Output) Audit(host, line string) {
+	o.Emit(progress.Audit{Host: host, Line: o.redactor.Redact(line)})
+}

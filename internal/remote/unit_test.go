@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kamalgo/kamal/internal/progress"
 )
 
 func TestRedactor(t *testing.T) {
@@ -235,5 +238,47 @@ func TestUploadCommandLocally(t *testing.T) {
 	cmd.Stdin = strings.NewReader("X=1\n")
 	if err := cmd.Run(); err == nil {
 		t.Fatal("upload into a missing directory succeeded")
+	}
+}
+
+// recorder keeps the events it is sent.
+type recorder struct{ events []progress.Event }
+
+func (r *recorder) Emit(e progress.Event) { r.events = append(r.events, e) }
+func (r *recorder) Close() error          { return nil }
+
+func TestOutputEventsAreRedacted(t *testing.T) {
+	rec := &recorder{}
+	o := NewOutputTo(rec, LevelDefault, NewRedactor("s3cret"))
+	done := o.Step("h1", "web", "boot")
+	done(errors.New("boot failed: s3cret"))
+	o.Hook("pre-deploy")(nil)
+	o.Lock("acquired", "h1", "deploying s3cret")
+	o.Audit("h1", "[x] Booted s3cret")
+	o.Print("say s3cret\n")
+	o.HostBlock("App", "h1", "out s3cret")
+	l := &Local{Out: o}
+	if _, err := l.Exec(context.Background(), "", "echo s3cret; exit 3", ExecOptions{}); err == nil {
+		t.Fatal("exit 3 succeeded")
+	}
+	var types []string
+	for _, e := range rec.events {
+		types = append(types, e.Type())
+		line, _ := progress.MarshalEvent(e, time.Now())
+		if strings.Contains(string(line), "s3cret") || strings.Contains(fmt.Sprintf("%+v", e), "s3cret") {
+			t.Errorf("secret in %s event: %+v", e.Type(), e)
+		}
+	}
+	want := "step_start step_finish hook_start hook_finish lock audit message host_output command_start command_output command"
+	if got := strings.Join(types, " "); got != want {
+		t.Errorf("events: %s\nwant    %s", got, want)
+	}
+	last := rec.events[len(rec.events)-1].(progress.Command)
+	if !last.Failed || last.ExitStatus != 3 || last.Host != "localhost" || len(last.OutputTail) != 1 || last.OutputTail[0] != Redacted {
+		t.Errorf("failed command event: %+v", last)
+	}
+	finish := rec.events[1].(progress.StepFinish)
+	if finish.OK || finish.Error != "boot failed: "+Redacted || finish.Role != "web" {
+		t.Errorf("step finish: %+v", finish)
 	}
 }
