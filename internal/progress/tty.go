@@ -105,6 +105,7 @@ type row struct {
 	last       time.Time
 	failed     bool
 	running    []*runningCommand
+	failures   []*failure
 }
 
 type runningCommand struct {
@@ -205,6 +206,7 @@ func (t *TTY) Emit(e Event) {
 			t.print(t.line(t.sym.ok, r, e.Step, duration(d)))
 		} else {
 			r.failed = true
+			t.showFailures(r, r.stepStart, nil)
 			t.print(t.line(t.sym.fail, r, e.Step, duration(d)+"  "+e.Error))
 		}
 		r.step, r.lastStep = "", e.Step
@@ -237,23 +239,61 @@ func (t *TTY) finishCommand(e Command, now time.Time) {
 			rr.running = slices.DeleteFunc(rr.running, func(x *runningCommand) bool { return x == c })
 		}
 	}
-	if !e.Failed {
-		return
+	if e.Failed {
+		// Not shown yet: the orchestration may handle it (a network that
+		// exists already). A failing step or run shows it.
+		r.failures = append(r.failures, &failure{Command: e, at: now})
 	}
-	r.failed = true
-	what := fmt.Sprintf("exit status %d", e.ExitStatus)
-	if e.Error != "" {
-		what = firstLine(e.Error)
+}
+
+// failure is a command that failed on a row's host.
+type failure struct {
+	Command
+	at    time.Time
+	shown bool
+}
+
+// showFailures prints the failures of r that happened since the step
+// began (a failed step), or, with a zero since, those match selects.
+func (t *TTY) showFailures(r *row, since time.Time, match func(*failure) bool) {
+	for _, f := range r.failures {
+		if f.shown || (since.IsZero() && !match(f)) || (!since.IsZero() && f.at.Before(since)) {
+			continue
+		}
+		f.shown = true
+		r.failed = true
+		what := fmt.Sprintf("exit status %d", f.ExitStatus)
+		if f.Error != "" {
+			what = firstLine(f.Error)
+		}
+		step := r.step
+		if step == "" {
+			step = "command"
+		}
+		lines := []string{t.line(t.sym.fail, r, step, duration(f.Duration)+"  "+what), "    $ " + f.Command.Command}
+		for _, l := range f.OutputTail {
+			lines = append(lines, "    | "+l)
+		}
+		t.print(strings.Join(lines, "\n"))
 	}
-	step := r.step
-	if step == "" {
-		step = "command"
+}
+
+// showRunFailures prints, at the end of a failed run, the failed commands
+// its error names; when it names none, the last failure of each host.
+func (t *TTY) showRunFailures(runError string) {
+	named := func(f *failure) bool { return strings.Contains(runError, f.Command.Command) }
+	any := false
+	for _, r := range t.rows {
+		any = any || slices.ContainsFunc(r.failures, named)
 	}
-	lines := []string{t.line(t.sym.fail, r, step, duration(e.Duration)+"  "+what), "    $ " + e.Command}
-	for _, l := range e.OutputTail {
-		lines = append(lines, "    | "+l)
+	for _, r := range t.rows {
+		if any {
+			t.showFailures(r, time.Time{}, named)
+		} else if n := len(r.failures); n > 0 {
+			last := r.failures[n-1]
+			t.showFailures(r, time.Time{}, func(f *failure) bool { return f == last })
+		}
 	}
-	t.print(strings.Join(lines, "\n"))
 }
 
 // countLayers follows `docker pull`'s plain output: one line per layer
@@ -439,6 +479,9 @@ func (t *TTY) Close() error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.result != nil && !t.result.OK {
+		t.showRunFailures(t.result.Error)
+	}
 	if len(t.rows) > 0 {
 		t.print(t.summary())
 	}

@@ -222,3 +222,27 @@ func TestTTYPromptWaitsOnItsLine(t *testing.T) {
 		t.Errorf("screen:\n%s", got)
 	}
 }
+
+func TestTTYShowsOnlyTheFailureThatFailedTheRun(t *testing.T) {
+	tty, w, _ := newTestTTY(TTYOptions{})
+	// A failure the orchestration handles, on h1, and the one that fails
+	// the run, on h2, followed by a cleanup command that works.
+	tty.Emit(Command{CommandID: "a", Host: "h1", Command: "docker network create kamal", ExitStatus: 1, Failed: true, OutputTail: []string{"exists"}})
+	tty.Emit(Command{CommandID: "b", Host: "h2", Command: "docker exec kamal-proxy deploy", ExitStatus: 1, Failed: true, OutputTail: []string{"unhealthy"}})
+	tty.Emit(Command{CommandID: "c", Host: "h2", Command: "docker stop app"})
+	tty.Emit(Result{OK: false, Error: "Exception while executing on host h2: docker exec kamal-proxy deploy exit status: 1"})
+	tty.Close()
+	got := ptytest.Replay(w.bytes()).Text()
+	if strings.Contains(got, "network create") || !strings.Contains(got, "$ docker exec kamal-proxy deploy\n    | unhealthy") {
+		t.Errorf("screen:\n%s", got)
+	}
+
+	// A successful run shows no handled failure.
+	tty, w, _ = newTestTTY(TTYOptions{})
+	tty.Emit(Command{CommandID: "a", Host: "h1", Command: "docker network create kamal", ExitStatus: 1, Failed: true})
+	tty.Emit(Result{OK: true})
+	tty.Close()
+	if got := ptytest.Replay(w.bytes()).Text(); strings.Contains(got, "✗") {
+		t.Errorf("a handled failure shows:\n%s", got)
+	}
+}
