@@ -400,12 +400,7 @@ func TestDeployLifecycle(t *testing.T) {
 func TestBrokenDeploy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	pushProxyImage(t, ctx)
-	removeProxies(t)
-	p := newAppProject(t, appSpec{Service: "broken", Web: hostIPs(0, 1), Workers: hostIPs(2), DeployTimeout: 5})
-	cleanupApp(t, p)
-	p.image(t, ctx, "app", "v1")
-	p.image(t, ctx, "app-unhealthy", "v2")
+	p := healthyThenBroken(t, ctx, "broken", 5)
 	web := env.Hosts[:2]
 
 	p.kamal(t, ctx, "setup", "-P", "--version", "v1")

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kamalgo/kamal/internal/ptytest"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden files")
@@ -114,4 +117,212 @@ func TestPlainOutputGolden(t *testing.T) {
 		}
 	}
 	checkGolden(t, "plain.golden", normalizePlain(b.String(), p.dir))
+}
+
+// healthyThenBroken is an app with web on vm1 and vm2 and workers on vm3,
+// whose version v1 works and v2 never gets healthy, with the proxy image
+// pushed and no proxy left from another scenario.
+func healthyThenBroken(t *testing.T, ctx context.Context, service string, deployTimeout int) *appProject {
+	t.Helper()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	p := newAppProject(t, appSpec{Service: service, Web: hostIPs(0, 1), Workers: hostIPs(2), DeployTimeout: deployTimeout})
+	cleanupApp(t, p)
+	p.image(t, ctx, "app", "v1")
+	p.image(t, ctx, "app-unhealthy", "v2")
+	return p
+}
+
+// jsonLines parses kamal's --json output: every line an object with a
+// type and an RFC 3339 time; the last one the result.
+func jsonLines(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var events []map[string]any
+	for i, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("line %d is not JSON (%v): %q\n%s", i+1, err, line, out)
+		}
+		if _, ok := e["type"].(string); !ok {
+			t.Errorf("line %d has no type: %s", i+1, line)
+		}
+		ts, _ := e["time"].(string)
+		if _, err := time.Parse(time.RFC3339, ts); err != nil {
+			t.Errorf("line %d: time %q is not RFC 3339: %v", i+1, ts, err)
+		}
+		events = append(events, e)
+	}
+	if len(events) == 0 || events[len(events)-1]["type"] != "result" {
+		t.Fatalf("the last line is not the result:\n%s", out)
+	}
+	if v := events[len(events)-1]["schema_version"]; v != float64(1) {
+		t.Errorf("schema_version = %v", v)
+	}
+	return events
+}
+
+// runJSON runs kamal --json in p; it returns stdout (stderr is apart).
+func runJSON(t *testing.T, ctx context.Context, p *appProject, args ...string) (string, bool) {
+	t.Helper()
+	r := runPlain(t, ctx, p, []string{"--json"}, args...)
+	return r.stdout, !r.failed
+}
+
+// TestJSONEvents: --json on a deploy to three hosts, on the query
+// commands and on a failing deploy prints JSON lines only, every remote
+// command with its host and duration, no secret, and a result last.
+func TestJSONEvents(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	p := healthyThenBroken(t, ctx, "jsonev", 3)
+	secrets := []string{"s3cr3t", env.RegistryPassword}
+
+	check := func(name, out string, ok bool) []map[string]any {
+		t.Helper()
+		for _, s := range secrets {
+			if strings.Contains(out, s) {
+				t.Errorf("%s: a secret appears in the JSON output", name)
+			}
+		}
+		events := jsonLines(t, out)
+		result := events[len(events)-1]
+		if result["ok"] != ok {
+			t.Errorf("%s: result %v, want ok=%v", name, result, ok)
+		}
+		if !ok && result["error"] == "" {
+			t.Errorf("%s: failed result without an error: %v", name, result)
+		}
+		for _, e := range events {
+			if e["type"] != "command" {
+				continue
+			}
+			if e["host"] == "" || e["host"] == nil || e["duration_ms"] == nil || e["exit_status"] == nil || e["command"] == nil {
+				t.Errorf("%s: command event without host, command, exit status or duration: %v", name, e)
+			}
+		}
+		return events
+	}
+
+	out, ok := runJSON(t, ctx, p, "deploy", "-P", "--version", "v1")
+	events := check("deploy", out, true)
+	if !ok {
+		t.Fatalf("deploy failed:\n%s", out)
+	}
+	hosts := map[string]bool{}
+	for _, e := range events {
+		if e["type"] == "command" {
+			hosts[e["host"].(string)] = true
+		}
+	}
+	for _, h := range env.Hosts {
+		if !hosts[h.IP] {
+			t.Errorf("no command event on %s", h.IP)
+		}
+	}
+	if got := events[len(events)-1]["command"]; got != "deploy" {
+		t.Errorf("result command = %v", got)
+	}
+
+	for _, args := range [][]string{
+		{"app", "version"}, {"details"}, {"lock", "status"}, {"audit"}, {"app", "containers"}, {"config"},
+	} {
+		out, ok := runJSON(t, ctx, p, args...)
+		if !ok {
+			t.Errorf("%v failed:\n%s", args, out)
+		}
+		check(strings.Join(args, " "), out, true)
+	}
+
+	out, ok = runJSON(t, ctx, p, "deploy", "-P", "--version", "v2")
+	if ok {
+		t.Errorf("deploy of an unhealthy version succeeded:\n%s", out)
+	}
+	events = check("failing deploy", out, false)
+	failed := false
+	for _, e := range events {
+		if e["type"] == "command" && e["failed"] == true && strings.Contains(e["command"].(string), "kamal-proxy deploy") {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Errorf("no failed command event for the proxy deploy:\n%s", out)
+	}
+}
+
+// ttyRun runs kamal in p on a pseudo-terminal of 120 columns and returns
+// the screen at the end and the whole output.
+func ttyRun(t *testing.T, ctx context.Context, p *appProject, args ...string) (*ptytest.Screen, []byte, time.Duration, error) {
+	t.Helper()
+	cmd := kamalCommand(t, ctx, p.dir, args...)
+	cmd.Env = append(withoutEnv(cmd.Env, "CI"), "TERM=xterm-256color", "LANG=C.UTF-8")
+	start := time.Now()
+	s, err := ptytest.Start(cmd, 120, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Wait()
+	out := s.Output()
+	return ptytest.Replay(out), out, time.Since(start), err
+}
+
+func withoutEnv(envs []string, name string) []string {
+	var out []string
+	for _, e := range envs {
+		if !strings.HasPrefix(e, name+"=") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// TestTTYDeploy: at a terminal (CI unset), a deploy to three hosts shows
+// a live line per host and ends with a summary table; a failing deploy
+// shows the cross, the failing command and its output.
+func TestTTYDeploy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	p := healthyThenBroken(t, ctx, "ttydeploy", 3)
+
+	screen, out, took, err := ttyRun(t, ctx, p, "deploy", "-P", "--version", "v1")
+	text := screen.Text()
+	if err != nil {
+		t.Fatalf("deploy: %v\n%s", err, text)
+	}
+	for _, h := range env.Hosts {
+		if !regexp.MustCompile(`(?m)^✓  ` + regexp.QuoteMeta(h.IP) + ` `).MatchString(text) {
+			t.Errorf("summary lacks a check mark line for %s:\n%s", h.IP, text)
+		}
+	}
+	for _, want := range []string{"HOST", "DURATION", "Total "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("screen lacks %q:\n%s", want, text)
+		}
+	}
+	// The log of the plain output is not there; the live lines were
+	// redrawn, at most 10 times a second.
+	if strings.Contains(text, "INFO [") {
+		t.Errorf("plain log lines on the live view:\n%s", text)
+	}
+	if screen.Redraws == 0 {
+		t.Errorf("never redrawn:\n%q", out)
+	}
+	if limit := int(took/(100*time.Millisecond)) + 2; screen.Redraws > limit {
+		t.Errorf("%d redraws in %v (more than 10 a second)", screen.Redraws, took)
+	}
+
+	screen, _, _, err = ttyRun(t, ctx, p, "deploy", "-P", "--version", "v2")
+	text = screen.Text()
+	if err == nil {
+		t.Fatalf("deploy of an unhealthy version succeeded:\n%s", text)
+	}
+	for _, want := range []string{
+		"✗ 10.77.0.1", // vm1 or vm2, whichever the error names
+		"    $ docker exec kamal-proxy kamal-proxy deploy ttydeploy-web",
+		"    | Error: target failed to become healthy",
+		"✗ Failed after",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("failing deploy's screen lacks %q:\n%s", want, text)
+		}
+	}
 }
