@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -222,15 +223,59 @@ func TestJSONEvents(t *testing.T) {
 	if got := events[len(events)-1]["command"]; got != "deploy" {
 		t.Errorf("result command = %v", got)
 	}
-
-	for _, args := range [][]string{
-		{"app", "version"}, {"details"}, {"lock", "status"}, {"audit"}, {"app", "containers"}, {"config"},
-	} {
-		out, ok := runJSON(t, ctx, p, args...)
-		if !ok {
-			t.Errorf("%v failed:\n%s", args, out)
+	// Steps per host and role, the lock, the audit lines, and the version
+	// per host and role in the result.
+	seen := map[string]bool{}
+	for _, e := range events {
+		switch e["type"] {
+		case "step_finish":
+			if e["ok"] == true {
+				seen[fmt.Sprintf("%v %v %v", e["step"], e["host"], e["role"])] = true
+			}
+		case "lock", "audit":
+			seen[fmt.Sprintf("%v %v", e["type"], e["action"])] = true
 		}
-		check(strings.Join(args, " "), out, true)
+	}
+	for _, want := range []string{
+		"pull " + env.Hosts[0].IP + " <nil>", "pull " + env.Hosts[2].IP + " <nil>",
+		"boot " + env.Hosts[0].IP + " web", "health check " + env.Hosts[1].IP + " web", "boot " + env.Hosts[2].IP + " workers",
+		"health check " + env.Hosts[2].IP + " workers", "prune " + env.Hosts[0].IP + " <nil>",
+		"lock acquired", "lock released", "audit <nil>",
+	} {
+		if !seen[want] {
+			t.Errorf("no event %q among %v", want, seen)
+		}
+	}
+	hostResults, _ := events[len(events)-1]["hosts"].([]any)
+	if len(hostResults) != 3 {
+		t.Errorf("result hosts = %v, want 3 (2 web, 1 workers)", hostResults)
+	}
+	for _, h := range hostResults {
+		if m := h.(map[string]any); m["version"] != "v1" || m["ok"] != true {
+			t.Errorf("result host %v, want v1 ok", m)
+		}
+	}
+
+	for _, q := range []struct {
+		args []string
+		want string // in the result's data
+	}{
+		{[]string{"app", "version"}, `"host":"` + env.Hosts[0].IP + `","text":"v1"`},
+		{[]string{"details"}, "jsonev-web-v1"},
+		{[]string{"lock", "status"}, "There is no deploy lock"},
+		{[]string{"audit"}, "Booted app version v1"},
+		{[]string{"app", "containers"}, "jsonev-workers-v1"},
+		{[]string{"config"}, `"text":"---`},
+	} {
+		out, ok := runJSON(t, ctx, p, q.args...)
+		if !ok {
+			t.Errorf("%v failed:\n%s", q.args, out)
+		}
+		events := check(strings.Join(q.args, " "), out, true)
+		data, _ := json.Marshal(events[len(events)-1]["data"])
+		if !strings.Contains(string(data), q.want) {
+			t.Errorf("%v: result data %s lacks %s", q.args, data, q.want)
+		}
 	}
 
 	out, ok = runJSON(t, ctx, p, "deploy", "-P", "--version", "v2")
@@ -246,6 +291,11 @@ func TestJSONEvents(t *testing.T) {
 	}
 	if !failed {
 		t.Errorf("no failed command event for the proxy deploy:\n%s", out)
+	}
+	for _, h := range events[len(events)-1]["hosts"].([]any) {
+		if m := h.(map[string]any); m["ok"] == false && (m["version"] != "v1" || m["version_before"] != "v1") {
+			t.Errorf("a failed host and role should still run v1: %v", m)
+		}
 	}
 }
 
@@ -293,7 +343,7 @@ func TestTTYDeploy(t *testing.T) {
 			t.Errorf("summary lacks a check mark line for %s:\n%s", h.IP, text)
 		}
 	}
-	for _, want := range []string{"HOST", "DURATION", "Total "} {
+	for _, want := range []string{"HOST", "DURATION", "Total ", "✓ " + env.Hosts[0].IP + "  web  health check", "✓ " + env.Hosts[2].IP + "  workers  boot"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("screen lacks %q:\n%s", want, text)
 		}

@@ -37,7 +37,7 @@ func (p *progressFlag) Set(v string) error {
 // flags on first use (after cobra parsed them).
 type progressState struct {
 	once     sync.Once
-	r        progress.Renderer
+	r        *progress.Collector
 	stdout   io.Writer // the process's standard output
 	getenv   func(string) string
 	started  time.Time
@@ -87,18 +87,20 @@ func (a *App) renderer() progress.Renderer {
 		}
 		out := a.rawStdout()
 		g := a.Globals
+		var r progress.Renderer
 		switch {
 		case g.JSON:
-			st.r = progress.NewJSON(out)
+			r = progress.NewJSON(out)
 		case g.Progress == "tty" || (g.Progress == "" || g.Progress == "auto") && progress.IsTerminal(out) && st.getenv("CI") == "" && !g.Verbose && !g.Quiet:
 			opt := progress.TTYOptions{}
 			if f, ok := out.(*os.File); ok {
 				opt = progress.TerminalOptions(f, st.getenv)
 			}
-			st.r = progress.NewTTY(out, opt)
+			r = progress.NewTTY(out, opt)
 		default:
-			st.r = progress.NewPlain(out)
+			r = progress.NewPlain(out)
 		}
+		st.r = progress.Collect(r)
 	})
 	return st.r
 }
@@ -119,9 +121,22 @@ func (a *App) finishProgress(cmd *cobra.Command, err error, redact func(string) 
 	if err != nil {
 		res.Error = redact(resultError(err))
 	}
+	if k := a.kamal.k; k != nil {
+		res.Hosts = k.HostResults()
+	}
 	r := a.renderer()
+	if queryCommands[res.Command] {
+		res.Data = a.progress.r.Output()
+	}
 	r.Emit(res)
 	_ = r.Close()
+}
+
+// queryCommands are the commands whose result carries what they printed.
+var queryCommands = map[string]bool{
+	"app version": true, "app containers": true, "app details": true, "app images": true,
+	"details": true, "lock status": true, "audit": true, "config": true, "version": true,
+	"proxy details": true, "accessory details": true, "build details": true,
 }
 
 // resultError is the message of err for the result event.

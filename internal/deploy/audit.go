@@ -17,12 +17,14 @@ func (k *Session) auditor() commands.Auditor {
 func (k *Session) Record(ctx context.Context, hosts []string, message string, details ...commands.Tag) error {
 	cmd := k.auditor().Record(message, details...)
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
+		k.Out.Audit(h, message)
 		return k.Execute(ctx, h, cmd, remote.Debug)
 	})
 }
 
 // recordOn appends message to the audit log of one host (inside an On).
 func (k *Session) recordOn(ctx context.Context, host, message string, details ...commands.Tag) error {
+	k.Out.Audit(host, message)
 	return k.Execute(ctx, host, k.auditor().Record(message, details...), remote.Debug)
 }
 

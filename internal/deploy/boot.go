@@ -16,6 +16,7 @@ import (
 
 	"github.com/kamalgo/kamal/internal/commands"
 	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/progress"
 	"github.com/kamalgo/kamal/internal/remote"
 )
 
@@ -268,10 +269,20 @@ func (b *roleBoot) run(ctx context.Context) (err error) {
 			}
 		}()
 	}
+	start := time.Now()
 	old, err := b.renameClashAndCurrent(ctx)
 	if err != nil {
 		return err
 	}
+	// Where this host and role ended up, for the run's result.
+	defer func() {
+		now := b.version
+		if err != nil {
+			now = old
+		}
+		k.recordResult(progress.HostResult{Host: b.host, Role: b.role.Name, VersionBefore: old, Version: now,
+			OK: err == nil, DurationMS: time.Since(start).Milliseconds()})
+	}()
 	if b.barrier != nil && !b.gatekeeper() {
 		primary := b.primaryRoleName()
 		k.Out.Infof("Waiting for the first healthy %s container before booting %s on %s...", primary, b.role.Name, b.host)
@@ -296,7 +307,7 @@ func (b *roleBoot) run(ctx context.Context) (err error) {
 		b.barrier.Open()
 	}
 	if old != "" && old != b.version {
-		return b.stopOld(ctx, old)
+		return k.step(b.host, b.role.Name, "stop old", func() error { return b.stopOld(ctx, old) })
 	}
 	return nil
 }
@@ -350,19 +361,25 @@ func (b *roleBoot) start(ctx context.Context) error {
 			return err
 		}
 		hostname := commands.Hostname(b.host, randomHex(6))
-		res, err := k.Exec(ctx, b.host, b.app.Run(hostname), remote.ExecOptions{Severity: remote.Info})
+		var res remote.Result
+		err = k.step(b.host, b.role.Name, "boot", func() error {
+			res, err = k.Exec(ctx, b.host, b.app.Run(hostname), remote.ExecOptions{Severity: remote.Info})
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		if b.role.RunsProxy() {
-			// docker run prints the new container's id, which saves the
-			// lookup Kamal does.
-			if id := shortContainerID(res.Stdout); id != "" {
-				return k.proxy.deployID(ctx, b.host, b.app, id)
+		return k.step(b.host, b.role.Name, "health check", func() error {
+			if b.role.RunsProxy() {
+				// docker run prints the new container's id, which saves
+				// the lookup Kamal does.
+				if id := shortContainerID(res.Stdout); id != "" {
+					return k.proxy.deployID(ctx, b.host, b.app, id)
+				}
+				return k.proxy.Deploy(ctx, b.host, b.app)
 			}
-			return k.proxy.Deploy(ctx, b.host, b.app)
-		}
-		return k.waitForReady(ctx, b.host, b.app)
+			return k.waitForReady(ctx, b.host, b.app)
+		})
 	}()
 	if err != nil {
 		k.Out.Errorf("Failed to boot %s on %s", b.role.Name, b.host)

@@ -349,16 +349,18 @@ func (k *Builder) pullOn(ctx context.Context, hosts []string) error {
 	}
 	p := commands.NewPull(k.Config, v)
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
-		if err := k.recordOn(ctx, h, "Pulled image with version "+v); err != nil {
-			return err
-		}
-		if _, err := k.Test(ctx, h, p.RemoveImage(), remote.Info); err != nil {
-			return err
-		}
-		if err := k.Execute(ctx, h, p.Pull(), remote.Info); err != nil {
-			return err
-		}
-		return k.Execute(ctx, h, p.ValidateImage(), remote.Info)
+		return k.step(h, "", "pull", func() error {
+			if err := k.recordOn(ctx, h, "Pulled image with version "+v); err != nil {
+				return err
+			}
+			if _, err := k.Test(ctx, h, p.RemoveImage(), remote.Info); err != nil {
+				return err
+			}
+			if err := k.Execute(ctx, h, p.Pull(), remote.Info); err != nil {
+				return err
+			}
+			return k.Execute(ctx, h, p.ValidateImage(), remote.Info)
+		})
 	})
 }
 

@@ -144,7 +144,10 @@ func (k *Session) runHook(ctx context.Context, name string, extra ...commands.Ta
 	// remote.Local gives the hook its own process group, so a cancelled
 	// run (Ctrl-C) kills the hook and everything it started.
 	local := &remote.Local{Out: k.Out, Env: env}
-	if _, err := local.Exec(ctx, "localhost", hooks.Run(name).String(), o); err != nil {
+	done := k.Out.Hook(name)
+	_, err = local.Exec(ctx, "localhost", hooks.Run(name).String(), o)
+	done(err)
+	if err != nil {
 		return &HookError{Hook: name, Err: err}
 	}
 	return nil

@@ -66,6 +66,7 @@ func (k *Lock) tryLock(ctx context.Context, message string) error {
 	})
 	if err == nil {
 		k.setHoldingLock(true)
+		k.Out.Lock("acquired", k.primaryHost, message)
 		return nil
 	}
 	if !commandFailedWith(err, lockExistsOutput...) {
@@ -100,6 +101,7 @@ func (k *Lock) Release(ctx context.Context) error {
 	}
 	if err == nil {
 		k.setHoldingLock(false)
+		k.Out.Lock("released", k.primaryHost, "")
 	}
 	return err
 }

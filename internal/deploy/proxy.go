@@ -28,26 +28,31 @@ func (k *Proxy) Boot(ctx context.Context) error {
 		proxyHosts := k.ProxyHosts()
 		return k.On(ctx, k.hosts, func(ctx context.Context, h string) error {
 			if !slices.Contains(proxyHosts, h) {
-				return k.createNetwork(ctx, h)
+				return k.step(h, "", "network", func() error { return k.createNetwork(ctx, h) })
 			}
-			if err := k.registry.loginOn(ctx, h, k.Config.Registry); err != nil {
-				return err
-			}
-			// One round trip for the network and the running proxy's tag:
-			// if the network cannot be created, start_or_run fails on it.
-			p := commands.NewProxy(k.Config, h)
-			res, err := k.Exec(ctx, h, commands.Chain(commands.CreateNetwork(), commands.New("echo", staleSeparator), p.Version()),
-				remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
-			if err != nil {
-				return err
-			}
-			_, tag, _ := strings.Cut(res.Stdout, staleSeparator+"\n")
-			if err := commands.CheckProxyVersion(tag); err != nil {
-				return err
-			}
-			return k.Execute(ctx, h, commands.Combine(p.EnsureAppsDirectory(), p.StartOrRun()), remote.Info)
+			return k.step(h, "", "proxy", func() error { return k.bootOn(ctx, h) })
 		})
 	})
+}
+
+// bootOn boots kamal-proxy on h, unless the right version runs already.
+func (k *Proxy) bootOn(ctx context.Context, h string) error {
+	if err := k.registry.loginOn(ctx, h, k.Config.Registry); err != nil {
+		return err
+	}
+	// One round trip for the network and the running proxy's tag:
+	// if the network cannot be created, start_or_run fails on it.
+	p := commands.NewProxy(k.Config, h)
+	res, err := k.Exec(ctx, h, commands.Chain(commands.CreateNetwork(), commands.New("echo", staleSeparator), p.Version()),
+		remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+	if err != nil {
+		return err
+	}
+	_, tag, _ := strings.Cut(res.Stdout, staleSeparator+"\n")
+	if err := commands.CheckProxyVersion(tag); err != nil {
+		return err
+	}
+	return k.Execute(ctx, h, commands.Combine(p.EnsureAppsDirectory(), p.StartOrRun()), remote.Info)
 }
 
 // ProxyRebootOptions tune ProxyReboot.

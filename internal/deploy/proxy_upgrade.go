@@ -24,6 +24,7 @@ func (k *Kamal) scopedTo(ctx context.Context, hosts []string) (*Kamal, error) {
 	}
 	sub.Out = k.Out
 	sub.started = k.started
+	sub.results = k.results
 	sub.exec, sub.connected = x, true // the pre-connect hook ran already
 	sub.holdingLock = k.holdsLock()
 	return sub, nil

@@ -58,7 +58,7 @@ func (k *Pruner) Containers(ctx context.Context, retain int) error {
 func (k *Pruner) prune(ctx context.Context, cmd commands.Cmd) error {
 	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.hosts, func(ctx context.Context, h string) error {
-			return k.Execute(ctx, h, cmd, remote.Info)
+			return k.step(h, "", "prune", func() error { return k.Execute(ctx, h, cmd, remote.Info) })
 		})
 	})
 }

@@ -143,7 +143,7 @@ func (k *Registry) loginLocally(ctx context.Context) error {
 func (k *Registry) loginOnHosts(ctx context.Context, hosts []string) error {
 	if !k.Config.Registry.Local {
 		if err := k.On(ctx, hosts, func(ctx context.Context, h string) error {
-			return k.loginOn(ctx, h, k.Config.Registry)
+			return k.step(h, "", "login", func() error { return k.loginOn(ctx, h, k.Config.Registry) })
 		}); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,7 @@ type Session struct {
 	opts    Options
 	stdout  io.Writer
 	started time.Time
+	results *hostResults // shared with scoped runs
 
 	specificRoles []*config.Role // nil unless -r
 	specificHosts []string       // nil unless -h or -p
@@ -111,7 +113,7 @@ func newSession(cfg *config.Config, opts Options) (*Session, error) {
 	if opts.Progress == nil {
 		opts.Progress = progress.NewPlain(opts.Stdout)
 	}
-	k := &Session{Config: cfg, opts: opts, stdout: opts.Stdout, started: opts.Now()}
+	k := &Session{Config: cfg, opts: opts, stdout: opts.Stdout, started: opts.Now(), results: &hostResults{}}
 	k.Out = remote.NewOutputTo(opts.Progress, opts.Level, remote.NewRedactor())
 	// A literal registry password is as sensitive as a secret one; secrets
 	// are added when resolved. (The user name is not redacted everywhere:
@@ -166,6 +168,36 @@ func (k *Session) Puts(text string) {
 func (k *Session) putsByHost(kind, host, text string) { k.Out.PrintHost(kind, host, text) }
 
 func (k *Session) write(s string) { k.Out.Print(s) }
+
+// hostResults are where each booted host and role ended up.
+type hostResults struct {
+	mu   sync.Mutex
+	list []progress.HostResult
+}
+
+// recordResult notes where a host and role ended up after a boot.
+func (k *Session) recordResult(r progress.HostResult) {
+	k.results.mu.Lock()
+	defer k.results.mu.Unlock()
+	k.results.list = append(k.results.list, r)
+}
+
+// HostResults are the versions each booted host and role ended up with,
+// in the order they finished.
+func (k *Session) HostResults() []progress.HostResult {
+	k.results.mu.Lock()
+	defer k.results.mu.Unlock()
+	return slices.Clone(k.results.list)
+}
+
+// step runs fn as a step of an orchestration on host (for role, or the
+// whole host when role is empty) and reports its start and its end.
+func (k *Session) step(host, role, name string, fn func() error) error {
+	done := k.Out.Step(host, role, name)
+	err := fn()
+	done(err)
+	return err
+}
 
 // Redact registers a secret value used by the run, so it never shows in
 // output or errors, and returns it.
