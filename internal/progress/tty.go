@@ -111,8 +111,9 @@ type row struct {
 type runningCommand struct {
 	id, host, command string
 	start             time.Time
-	pull              bool
+	pull              bool // docker pull or push: counts layers
 	layers, pulled    int
+	lastLine          string // the command's latest output (a build's progress)
 }
 
 // NewTTY starts a live view writing to w.
@@ -182,7 +183,7 @@ func (t *TTY) Emit(e Event) {
 		}
 	case CommandStart:
 		c := &runningCommand{id: e.CommandID, host: e.Host, command: e.Command, start: now,
-			pull: strings.Contains(e.Command, "docker pull ")}
+			pull: strings.Contains(e.Command, "docker pull ") || strings.Contains(e.Command, "docker push ")}
 		t.commands[e.CommandID] = c
 		r := t.hostRow(e.Host, now)
 		r.running = append(r.running, c)
@@ -191,8 +192,13 @@ func (t *TTY) Emit(e Event) {
 			t.paused = e.CommandID
 		}
 	case CommandOutput:
-		if c := t.commands[e.CommandID]; c != nil && c.pull {
-			countLayers(c, e.Line)
+		if c := t.commands[e.CommandID]; c != nil {
+			if c.pull {
+				countLayers(c, e.Line)
+			}
+			if l := strings.TrimSpace(e.Line); l != "" {
+				c.lastLine = l
+			}
 		}
 	case Command:
 		t.finishCommand(e, now)
@@ -296,16 +302,16 @@ func (t *TTY) showRunFailures(runError string) {
 	}
 }
 
-// countLayers follows `docker pull`'s plain output: one line per layer
-// when it starts and when it is done.
+// countLayers follows the plain output of `docker pull` and `docker
+// push`: one line per layer when it starts and when it is done.
 func countLayers(c *runningCommand, line string) {
 	switch {
-	case strings.HasSuffix(line, ": Pulling fs layer"):
+	case strings.HasSuffix(line, ": Pulling fs layer"), strings.HasSuffix(line, ": Preparing"):
 		c.layers++
-	case strings.HasSuffix(line, ": Already exists"):
+	case strings.HasSuffix(line, ": Already exists"), strings.HasSuffix(line, ": Layer already exists"):
 		c.layers++
 		c.pulled++
-	case strings.HasSuffix(line, ": Pull complete"):
+	case strings.HasSuffix(line, ": Pull complete"), strings.HasSuffix(line, ": Pushed"):
 		c.pulled++
 	}
 }
@@ -382,11 +388,14 @@ func (t *TTY) live(r *row, now time.Time) string {
 		return s
 	case len(r.running) > 0:
 		c := r.running[len(r.running)-1]
-		s := t.line(spin, r, duration(now.Sub(c.start)), c.command)
-		if c.pull && c.layers > 0 {
-			s = t.line(spin, r, duration(now.Sub(c.start)), fmt.Sprintf("%d/%d layers  %s", c.pulled, c.layers, c.command))
+		what := c.command
+		switch {
+		case c.pull && c.layers > 0:
+			what = fmt.Sprintf("%d/%d layers  %s", c.pulled, c.layers, c.command)
+		case c.lastLine != "":
+			what = c.lastLine // a build shows its own progress
 		}
-		return s
+		return t.line(spin, r, duration(now.Sub(c.start)), what)
 	case r.failed:
 		return t.line(t.sym.fail, r, "failed", "")
 	case r.lastStep != "":

@@ -246,3 +246,21 @@ func TestTTYShowsOnlyTheFailureThatFailedTheRun(t *testing.T) {
 		t.Errorf("a handled failure shows:\n%s", got)
 	}
 }
+
+func TestTTYPassesABuildsProgressThrough(t *testing.T) {
+	tty, w, _ := newTestTTY(TTYOptions{})
+	defer tty.Close()
+	tty.Emit(CommandStart{CommandID: "b", Host: "localhost", Command: "docker buildx build --push -t app:v2 ."})
+	tty.Emit(CommandOutput{CommandID: "b", Host: "localhost", Line: "#8 [3/5] RUN go build ./..."})
+	tty.Emit(CommandStart{CommandID: "p", Host: "h1", Command: "docker push app:v2"})
+	tty.Emit(CommandOutput{CommandID: "p", Line: "aaa: Preparing"})
+	tty.Emit(CommandOutput{CommandID: "p", Line: "bbb: Preparing"})
+	tty.Emit(CommandOutput{CommandID: "p", Line: "aaa: Pushed"})
+	tty.draw()
+	got := ptytest.Replay(w.bytes()).Text()
+	for _, want := range []string{"localhost  0.0s  #8 [3/5] RUN go build ./...", "h1  0.0s  1/2 layers  docker push app:v2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("screen lacks %q:\n%s", want, got)
+		}
+	}
+}
