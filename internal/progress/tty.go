@@ -324,9 +324,7 @@ func (t *TTY) hostRow(host string, now time.Time) *row {
 			return r
 		}
 	}
-	r := &row{host: host, first: now, last: now}
-	t.rows = append(t.rows, r)
-	return r
+	return t.addRow(&row{host: host, first: now, last: now})
 }
 
 // roleRow is the row of host and role; a host's row that has no role yet
@@ -346,9 +344,7 @@ func (t *TTY) roleRow(host, role string, now time.Time) *row {
 		bare.role, bare.last = role, now
 		return bare
 	}
-	r := &row{host: host, role: role, first: now, last: now}
-	t.rows = append(t.rows, r)
-	return r
+	return t.addRow(&row{host: host, role: role, first: now, last: now})
 }
 
 // promptPause is the pause of a question waiting for an answer.
@@ -361,6 +357,16 @@ func (t *TTY) prompt(text string) {
 	t.flush()
 	_, _ = io.WriteString(t.w, text)
 	t.paused = promptPause
+}
+
+// addRow adds r in the order of hosts and roles, so lines keep their
+// places whichever host starts first.
+func (t *TTY) addRow(r *row) *row {
+	i, _ := slices.BinarySearchFunc(t.rows, r, func(a, b *row) int {
+		return strings.Compare(a.host+"\x00"+a.role, b.host+"\x00"+b.role)
+	})
+	t.rows = slices.Insert(t.rows, i, r)
+	return r
 }
 
 // print queues text to go above the live lines.
