@@ -260,7 +260,7 @@ func TestJSONEvents(t *testing.T) {
 		args []string
 		want string // in the result's data
 	}{
-		{[]string{"app", "version"}, `"host":"` + env.Hosts[0].IP + `","text":"v1"`},
+		{[]string{"app", "version"}, `"host":"` + env.Hosts[0].IP + `","kind":"App","text":"v1"`},
 		{[]string{"details"}, "jsonev-web-v1"},
 		{[]string{"lock", "status"}, "There is no deploy lock"},
 		{[]string{"audit"}, "Booted app version v1"},
