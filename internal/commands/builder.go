@@ -253,7 +253,7 @@ func (b *Builder) Push(noCache bool) Cmd { return b.PushOutput("registry", noCac
 func (b *Builder) Dev(noCache bool) Cmd { return b.DevOutput("docker", noCache) }
 
 func (b *Builder) buildx(output string, dirty, noCache bool) Cmd {
-	c := New("docker", "buildx", "build", "--output=type="+output)
+	c := New("docker", "buildx", "build", "--output=type="+q(output))
 	c = append(c, platformArgs(b.b.Arch)...)
 	if !b.dockerDriver() {
 		c = append(c, "--builder", q(b.Name()))

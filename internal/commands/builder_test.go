@@ -225,7 +225,7 @@ func TestBuilderDriverIsQuoted(t *testing.T) {
 			checkNothingInjected(t, name+" "+c.step, calls, stderr)
 			found := false
 			for _, call := range calls {
-				found = found || slices.Contains(call, "kamal-hybrid-docker-container;pwned;#-ssh---app-host")
+				found = found || slices.Contains(call[1:], "kamal-hybrid-docker-container;pwned;#-ssh---app-host")
 			}
 			if !found {
 				t.Errorf("%s %s: builder name not passed whole: %q", name, c.step, calls)

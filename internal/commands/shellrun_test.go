@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,22 +21,25 @@ import (
 // is asked to run fails with "not found", which the tests treat as an
 // injection too.
 var recordedPrograms = []string{
-	"awk", "base64", "cat", "chmod", "chown", "cp", "curl", "docker", "find", "git", "grep",
-	"head", "id", "ls", "mkdir", "mv", "pack", "pwned", "rm", "ssh", "stat", "sudo", "tail",
+	"awk", "base64", "chmod", "chown", "cp", "curl", "docker", "find", "git", "grep",
+	"head", "id", "kill", "ls", "mkdir", "mv", "pack", "pwned", "rm", "ssh", "stat", "sudo", "tail",
 	"tee", "touch", "tr", "usermod", "wc", "wget",
 }
 
-// realPrograms run for real: the shell the commands start themselves, and
-// xargs, whose argv handling is part of what is checked.
-var realPrograms = []string{"sh", "xargs"}
+// realPrograms run for real: the shell the commands start themselves,
+// xargs, whose argv handling is part of what is checked, and cat, which
+// only reads.
+var realPrograms = []string{"sh", "xargs", "cat"}
 
-// printerScript appends its name and arguments to $ARGV_LOG, each ended by
-// a NUL, then an \001 NUL pair ending the call. Only shell builtins.
-const printerScript = "#!/bin/sh\nprintf '%s\\000' \"${0##*/}\" \"$@\" >> \"$ARGV_LOG\"\nprintf '\\001\\000' >> \"$ARGV_LOG\"\n"
+// printerScript appends how it was called ($0) and its arguments to
+// $ARGV_LOG, each ended by a NUL, then an \001 NUL pair ending the call.
+// Only shell builtins.
+const printerScript = "#!/bin/sh\nprintf '%s\\000' \"$0\" \"$@\" >> \"$ARGV_LOG\"\nprintf '\\001\\000' >> \"$ARGV_LOG\"\n"
 
 // argvRecorder is a directory of printers and a log of their calls.
 type argvRecorder struct {
 	bin, work, log string
+	before         []string // the working directory's files after setup
 }
 
 func newArgvRecorder(t *testing.T) *argvRecorder {
@@ -91,21 +95,39 @@ func testShells(t *testing.T) map[string]string {
 // the printers on PATH, and returns the recorded calls and the stderr.
 func (r *argvRecorder) run(t *testing.T, shellPath, script string) (calls [][]string, stderr string) {
 	t.Helper()
+	return r.runWith(t, shellPath, script, nil)
+}
+
+// runWith is run with setup preparing the working directory first. The
+// shell mvdanShell is mvdan.cc/sh's interpreter, run in this process.
+func (r *argvRecorder) runWith(t *testing.T, shellPath, script string, setup func(*testing.T, string)) (calls [][]string, stderr string) {
+	t.Helper()
 	if err := os.RemoveAll(r.work); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Mkdir(r.work, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if setup != nil {
+		setup(t, r.work)
+	}
+	r.before = r.workFiles(t)
 	_ = os.Remove(r.log)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, shellPath, "-c", script)
-	cmd.Dir = r.work
-	cmd.Env = []string{"PATH=" + r.bin, "ARGV_LOG=" + r.log, "HOME=" + r.work, "LC_ALL=C"}
+	env := []string{"PATH=" + r.bin, "ARGV_LOG=" + r.log, "HOME=" + r.work, "LC_ALL=C"}
 	var errBuf bytes.Buffer
-	cmd.Stderr = &errBuf
-	_ = cmd.Run() // the exit status of a command run against printers means nothing
+	if shellPath == mvdanShell {
+		runMvdan(t, ctx, r.work, env, script, &errBuf)
+	} else {
+		// kill is a builtin: a function sends it to the printer instead
+		// (RefreshSession's `kill -HUP $PPID` would hit this test).
+		cmd := exec.CommandContext(ctx, shellPath, "-c", "kill() { \""+r.bin+"/kill\" \"$@\"; }\n"+script)
+		cmd.Dir = r.work
+		cmd.Env = env
+		cmd.Stderr = &errBuf
+		_ = cmd.Run() // the exit status of a command run against printers means nothing
+	}
 	if ctx.Err() != nil {
 		t.Fatalf("%s -c timed out: %s", shellPath, script)
 	}
@@ -143,12 +165,23 @@ func (r *argvRecorder) workFiles(t *testing.T) []string {
 	return out
 }
 
+// createdFiles lists the files the last run created.
+func (r *argvRecorder) createdFiles(t *testing.T) []string {
+	var out []string
+	for _, f := range r.workFiles(t) {
+		if !slices.Contains(r.before, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // checkNothingInjected fails when the script ran "pwned" or asked the
 // shell for a program that is not one the commands use.
 func checkNothingInjected(t *testing.T, label string, calls [][]string, stderr string) {
 	t.Helper()
 	for _, c := range calls {
-		if len(c) > 0 && c[0] == "pwned" {
+		if len(c) > 0 && filepath.Base(c[0]) == "pwned" {
 			t.Errorf("%s: injected command ran: %q", label, c)
 		}
 	}
