@@ -527,8 +527,10 @@ func hostileBuilders(fx *hostileFixture) map[string]func() []probe {
 		"Registry.Login": func() []probe {
 			return p("Login", reg(NewRegistry(fx.cfg.Registry)), reg(acc1.Registry()))
 		},
-		"Registry.Logout":      func() []probe { return p("Logout", NewRegistry(fx.cfg.Registry).Logout()) },
-		"Registry.LocalRun":    func() []probe { return p("LocalRun", NewRegistry(config.Registry{Local: true, LocalPort: 5555}).LocalRun()) },
+		"Registry.Logout": func() []probe { return p("Logout", NewRegistry(fx.cfg.Registry).Logout()) },
+		"Registry.LocalRun": func() []probe {
+			return p("LocalRun", NewRegistry(config.Registry{Local: true, LocalPort: 5555}).LocalRun())
+		},
 		"Registry.LocalRemove": func() []probe { return p("LocalRemove", NewRegistry(config.Registry{Local: true}).LocalRemove()) },
 
 		// Lock, audit, hooks, server, docker, ssh.
