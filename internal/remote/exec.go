@@ -78,8 +78,9 @@ func (e *CommandError) Error() string {
 		}
 		return s
 	}
+	cmd := PrintableCommand(e.Command)
 	return fmt.Sprintf("%s exit status: %d\n%s stdout: %s\n%s stderr: %s",
-		e.Command, e.ExitStatus, e.Command, orNothing(e.Stdout), e.Command, orNothing(e.Stderr))
+		cmd, e.ExitStatus, cmd, orNothing(e.Stdout), cmd, orNothing(e.Stderr))
 }
 
 // Exec runs cmd on host through its pooled connection.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kamalgo/kamal/internal/progress"
 )
@@ -170,10 +171,50 @@ func newCommandLog(out *Output, sev Severity, host, where string) *commandLog {
 }
 
 func (c *commandLog) started(cmd string, interactive bool) {
-	c.cmd = c.out.redactor.Redact(cmd)
+	c.cmd = PrintableCommand(c.out.redactor.Redact(cmd))
 	c.out.r.Emit(progress.CommandStart{CommandID: c.id, Host: c.host, Command: c.cmd, Severity: c.sev,
 		Where: c.where, Interactive: interactive, Shown: c.out.Enabled(c.sev), ShownDebug: c.out.Enabled(Debug)})
 }
+
+// PrintableCommand returns a command line (already redacted) fit for one
+// log line: control characters, which values may hold (a newline in an env
+// value reaches docker as it is), are shown as \n, \t, \r or \xHH, so a
+// value can neither forge a log line nor send escape sequences to the
+// terminal. C1 controls (U+0080-U+009F) are shown as \u0080... too.
+func PrintableCommand(cmd string) string {
+	clean := true
+	for _, r := range cmd {
+		if isControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return cmd
+	}
+	var b strings.Builder
+	for i, r := range cmd {
+		switch {
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == utf8.RuneError && cmd[i] >= 0x80:
+			fmt.Fprintf(&b, `\x%02X`, cmd[i]) // invalid UTF-8: one byte
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02X`, r)
+		case isControl(r):
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f }
 
 func (c *commandLog) line(text string) {
 	c.out.r.Emit(progress.CommandOutput{CommandID: c.id, Host: c.host, Line: c.out.redactor.Redact(text), Shown: c.out.Enabled(Debug)})

@@ -282,3 +282,25 @@ func TestOutputEventsAreRedacted(t *testing.T) {
 		t.Errorf("step finish: %+v", finish)
 	}
 }
+
+// A value in a command cannot forge a log line or reach the terminal as an
+// escape sequence: control characters are shown escaped, after redaction.
+func TestCommandLinesArePrintable(t *testing.T) {
+	var buf bytes.Buffer
+	out := NewOutput(&buf, LevelVerbose, NewRedactor("line1\nline2-secret"))
+	log := newCommandLog(out, Info, "h", "on h")
+	log.started("docker run --env A=\"x\n  INFO [deadbeef] Finished in 0.1 seconds\" --label b=\"\x1b]0;title\x07\u009b\" --env S=\"line1\nline2-secret\" \xff", false)
+	got := buf.String()
+	if strings.Count(got, "\n") != 2 || strings.ContainsAny(got, "\x1b\x07\u009b") {
+		t.Fatalf("log:\n%q", got)
+	}
+	for _, want := range []string{`A="x\n  INFO [deadbeef] Finished`, `b="\x1B]0;title\x07\u009B"`, `S=[REDACTED] `, `\xFF`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %q:\n%s", want, got)
+		}
+	}
+	err := &CommandError{Command: "echo \"a\nb\"", ExitStatus: 1}
+	if strings.Contains(err.Error(), "a\nb") || !strings.Contains(err.Error(), `echo "a\nb" exit status: 1`) {
+		t.Errorf("error: %q", err.Error())
+	}
+}
