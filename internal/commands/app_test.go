@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -132,6 +133,21 @@ func TestSSHInteractive(t *testing.T) {
 		{"proxy command", NewSSH(config.SSH{ProxyCommand: "ssh -W %h:%p user@jump", LoadConfig: &no}).Interactive("h", remote), `ssh -F /dev/null -o ProxyCommand='ssh -W %h:%p user@jump' -t root@h -p 22 'docker exec -it app-web-999 sh'`},
 		{"config file", NewSSH(config.SSH{ConfigFiles: []string{"my ssh/config"}, Proxy: "me@jump", User: "u", Port: 2200}).Interactive("h", remote), `ssh -F 'my ssh/config' -J me@jump -t u@h -p 2200 'docker exec -it app-web-999 sh'`},
 	})
+}
+
+// A user starting with "-" must not become an ssh option: ssh -G (which
+// prints the settings it would use) must show no ProxyCommand.
+func TestSSHInteractiveUserIsNeverAnOption(t *testing.T) {
+	no := false
+	c := NewSSH(config.SSH{User: "-oProxyCommand=pwned", LoadConfig: &no}).Interactive("h", New("uptime"))
+	if got, want := c.String(), `ssh -F /dev/null -t -p 22 -- -oProxyCommand=pwned@h 'uptime'`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	sshPath := testShell(t, "ssh")
+	out, _ := exec.Command(testShell(t, "sh"), "-c", sshPath+" -G "+strings.TrimPrefix(c.String(), "ssh ")).CombinedOutput()
+	if strings.Contains(strings.ToLower(string(out)), "proxycommand pwned") {
+		t.Errorf("ssh took the user for an option:\n%s", out)
+	}
 }
 
 func TestProxyBootConfig(t *testing.T) {

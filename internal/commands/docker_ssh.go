@@ -46,7 +46,13 @@ func (s *SSH) Interactive(host string, remote Cmd) Cmd {
 	if port == 0 {
 		port = config.DefaultSSHPort
 	}
-	return append(c, "-t", q(user+"@"+host), "-p", strconv.Itoa(port), alwaysQuote(remote.String()))
+	dest := user + "@" + host
+	if strings.HasPrefix(dest, "-") {
+		// A user starting with "-" would be read as an option (-oProxyCommand=…):
+		// end the options first. ssh reads no option after "--", so -p goes before.
+		return append(c, "-t", "-p", strconv.Itoa(port), "--", q(dest), alwaysQuote(remote.String()))
+	}
+	return append(c, "-t", q(dest), "-p", strconv.Itoa(port), alwaysQuote(remote.String()))
 }
 
 // proxy is the jump host, with the default user when none is given.

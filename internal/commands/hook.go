@@ -22,8 +22,16 @@ func NewHooks(cfg *config.Config) Hooks {
 	return Hooks{dir: dir}
 }
 
-// File is the path of the hook called name.
-func (h Hooks) File(name string) string { return filepath.Join(h.dir, name) }
+// File is the path of the hook called name. A path starting with "-" gets
+// "./" in front, so that env never reads it as an option (-S splits and
+// runs its argument).
+func (h Hooks) File(name string) string {
+	p := filepath.Join(h.dir, name)
+	if strings.HasPrefix(p, "-") {
+		p = "./" + p
+	}
+	return p
+}
 
 // Run runs the hook as `/usr/bin/env <path>`, the way Kamal logs it. The
 // path is quoted, so a hooks_path with spaces works.

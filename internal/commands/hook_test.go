@@ -23,3 +23,11 @@ func TestHookEnv(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// A hooks_path starting with "-" is not an option of env.
+func TestHookPathIsNeverAnOption(t *testing.T) {
+	cfg := loadConfig(t, baseYAML+"hooks_path: \"-S pwned\"\n", "")
+	if got, want := NewHooks(cfg).Run("pre-deploy").String(), "/usr/bin/env './-S pwned/pre-deploy'"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
