@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -377,8 +378,9 @@ func (r *accessoryRun) uploadFiles(ctx context.Context, files []localFile) error
 }
 
 // readLocal reads a file of `files:` relative to the working directory,
-// as Kamal does. A `.erb` file is rendered with the accessory's clear env
-// visible in ENV.
+// as Kamal does. A `.erb` file is rendered with the accessory's env, clear
+// and secret values merged (secrets win), visible in ENV, as in Kamal: a
+// config file can hold a database password.
 func (r *accessoryRun) readLocal(local string) ([]byte, error) {
 	data, err := os.ReadFile(local)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -390,9 +392,19 @@ func (r *accessoryRun) readLocal(local string) ([]byte, error) {
 	if !strings.HasSuffix(local, ".erb") {
 		return data, nil
 	}
-	clear := r.acc.Env.Clear
+	env := maps.Clone(r.acc.Env.Clear)
+	if env == nil {
+		env = map[string]string{}
+	}
+	for _, ref := range r.acc.Env.Secrets {
+		v, err := r.k.Secret(ref.SecretKey())
+		if err != nil {
+			return nil, fmt.Errorf("accessory %s: %w", r.acc.Name, err)
+		}
+		env[ref.Name] = v
+	}
 	lookup := func(key string) (string, bool) {
-		if v, ok := clear[key]; ok {
+		if v, ok := env[key]; ok {
 			return v, true
 		}
 		return os.LookupEnv(key)
@@ -432,7 +444,7 @@ func (k *Accessories) PullImage(ctx context.Context, name string) error {
 }
 
 func (r *accessoryRun) pullImage(ctx context.Context) error {
-	return r.each(ctx, "Pulled image for "+r.acc.Name+" accessory", r.cmd.PullImage(), false)
+	return r.each(ctx, "Pull "+r.acc.Name+" accessory image", r.cmd.PullImage(), false)
 }
 
 // each records message (if any) and runs cmd on every host of the run.

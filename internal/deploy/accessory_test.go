@@ -142,7 +142,7 @@ func accessoryKamalWith(t *testing.T, yaml, moreSecrets string, opts Options, an
 		}
 	}
 	files := map[string]string{
-		"config/init.sql.erb": "CREATE DATABASE <%= ENV['MYSQL_DATABASE'] %>;\n",
+		"config/init.sql.erb": "CREATE DATABASE <%= ENV['MYSQL_DATABASE'] %>;\n<% if ENV['DB_PASSWORD'] %>SET PASSWORD = '<%= ENV.fetch('DB_PASSWORD', 'fallback') %>';\n<% end %>",
 		"config/my.cnf":       "[mysqld]\n",
 		".kamal/secrets":      "DB_PASSWORD=hunter2 \"x\"\n" + moreSecrets,
 	}
@@ -214,7 +214,8 @@ func TestAccessoryBootSteps(t *testing.T) {
 	}
 
 	for path, want := range map[string]accUpload{
-		"1.1.1.2:app-db/docker-entrypoint-initdb.d/init.sql": {"CREATE DATABASE app_db;\n", 0o755},
+		// Rendered with the secret env too, as Kamal does.
+		"1.1.1.2:app-db/docker-entrypoint-initdb.d/init.sql": {"CREATE DATABASE app_db;\nSET PASSWORD = 'hunter2 \"x\"';\n", 0o755},
 		"1.1.1.2:app-db/etc/mysql/my.cnf":                    {"[mysqld]\n", 0o640},
 		"1.1.1.2:.kamal/apps/app/env/accessories/db.env":     {"DB_PASSWORD=hunter2 \"x\"\n", 0o600},
 	} {
@@ -304,6 +305,10 @@ func TestAccessoryRebootOrder(t *testing.T) {
 		"docker container prune --force --filter label=service=app-db", "docker ps -a -q", "docker run"}
 	if !slices.Equal(steps, want) {
 		t.Errorf("reboot steps = %q, want %q", steps, want)
+	}
+	// The pull's audit line in Kamal's words.
+	if !slices.ContainsFunc(x.commandsOn("1.1.1.1", true), func(c string) bool { return strings.Contains(c, `] Pull db accessory image" >> .kamal/app-audit.log`) }) {
+		t.Errorf("no pull audit line in Kamal's words:\n%s", strings.Join(x.commandsOn("1.1.1.1", true), "\n"))
 	}
 	if got := x.commandsOn("1.1.1.2", true); len(got) != 0 {
 		t.Errorf("-h 1.1.1.1 ran commands on 1.1.1.2: %q", got)

@@ -328,8 +328,9 @@ func (b *roleBoot) renameClashAndCurrent(ctx context.Context) (string, error) {
 	}
 	if id := strings.TrimSpace(idOut); id != "" {
 		renamed := commands.ReplacedVersion(b.version, randomHex(8))
-		msg := fmt.Sprintf("Renaming container %s to %s as already deployed on %s", b.version, renamed, b.host)
-		k.Out.Infof("%s", msg)
+		msg := fmt.Sprintf("Renaming container %s to %s", b.version, renamed)
+		// Kamal's log line names the host; its audit line does not.
+		k.Out.Infof("%s as already deployed on %s", msg, b.host)
 		if err := k.Execute(ctx, b.host, commands.Combine(
 			k.auditor().Record(msg, roleTag(b.role)),
 			b.app.RenameContainer(b.version, renamed)), remote.Info); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -236,6 +237,14 @@ func TestAppBootSteps(t *testing.T) {
 	}
 	if want := "rename env run proxy stop old tag"; strings.Join(steps, " ") != want {
 		t.Errorf("steps = %q, want %q\n%s", strings.Join(steps, " "), want, strings.Join(x.commands(), "\n"))
+	}
+	// Kamal's words: the log line names the host, the audit line does not.
+	renameAudit := regexp.MustCompile(`\] \[web\] Renaming container 999 to 999_replaced_[0-9a-f]{16}" >> \.kamal/app-audit\.log && docker rename`)
+	if !renameAudit.MatchString(strings.Join(x.commands(), "\n")) {
+		t.Errorf("no rename audit line in Kamal's words:\n%s", strings.Join(x.commands(), "\n"))
+	}
+	if !regexp.MustCompile(`INFO Renaming container 999 to 999_replaced_[0-9a-f]{16} as already deployed on 1\.1\.1\.1\n`).MatchString(out.String()) {
+		t.Errorf("no rename log line:\n%s", out)
 	}
 	up := x.uploads["1.1.1.1:.kamal/apps/app/env/roles/web.env"]
 	if up.data != "DB_PASSWORD=hunter2\n" || up.mode != 0o600 {
