@@ -121,8 +121,10 @@ func (a *App) AssetExtractedDirectory(version string) string {
 	return path.Join(AppDirectory(a.cfg), "assets", "extracted", a.role.Name+"-"+version)
 }
 
+// assetVolumeArgs mount the asset volume, for roles behind the proxy only
+// (Kamal's Role#assets?).
 func (a *App) assetVolumeArgs() Cmd {
-	if a.role.AssetPath == "" {
+	if !a.role.Assets() {
 		return nil
 	}
 	mount := a.AssetVolumeDirectory(a.version) + ":" + a.role.AssetPath

@@ -413,7 +413,7 @@ func (b *roleBoot) showFailure(ctx context.Context) {
 func (b *roleBoot) stopOld(ctx context.Context, old string) error {
 	k := b.k
 	cmds := []commands.Cmd{b.app.Stop(old)}
-	if b.role.AssetPath != "" {
+	if b.role.Assets() {
 		cmds = append(cmds, b.app.CleanUpAssets())
 	}
 	if k.Config.ErrorPagesPath != "" {
@@ -439,7 +439,11 @@ func (k *Booter) waitForReady(ctx context.Context, host string, app *commands.Ap
 		case "healthy":
 			return nil
 		case "running":
-			// No health check: it must still run after the readiness delay.
+			// No health check: it must still run after the readiness delay
+			// (with no delay, as in Kamal, running is ready).
+			if cfg.ReadinessDelay <= 0 {
+				return nil
+			}
 			if err := k.opts.Sleep(ctx, time.Duration(cfg.ReadinessDelay)*time.Second); err != nil {
 				return err
 			}
@@ -549,7 +553,7 @@ func (k *Booter) uploadErrorPages(ctx context.Context, host, version string, pag
 // prepareAssets extracts the role's assets from the new image and shares
 // them with the running version's volume.
 func (k *Booter) prepareAssets(ctx context.Context, host string, app *commands.App) error {
-	if app.Role().AssetPath == "" {
+	if !app.Role().Assets() { // only roles behind the proxy, as in Kamal
 		return nil
 	}
 	if err := k.Execute(ctx, host, app.ExtractAssets(), remote.Info); err != nil {

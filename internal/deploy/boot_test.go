@@ -169,16 +169,22 @@ func TestWaitForReady(t *testing.T) {
 		statuses []string
 		wantErr  string
 		wantPoll int
+		delay0   bool // readiness_delay: 0
 	}{
-		{"healthy at once", []string{"healthy"}, "", 1},
-		{"starting then healthy", []string{"starting", "starting", "healthy"}, "", 3},
-		{"running through the readiness delay", []string{"running", "running"}, "", 2},
-		{"running then exits", []string{"running", "exited"}, "container not ready after 10 seconds (exited)", 0},
-		{"never healthy", []string{"unhealthy"}, "container not ready after 10 seconds (unhealthy)", 0},
+		{"running with no readiness delay: one poll", []string{"running", "exited"}, "", 1, true},
+		{"healthy at once", []string{"healthy"}, "", 1, false},
+		{"starting then healthy", []string{"starting", "starting", "healthy"}, "", 3, false},
+		{"running through the readiness delay", []string{"running", "running"}, "", 2, false},
+		{"running then exits", []string{"running", "exited"}, "container not ready after 10 seconds (exited)", 0, false},
+		{"never healthy", []string{"unhealthy"}, "container not ready after 10 seconds (unhealthy)", 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			x := &scripted{rules: []rule{{match: "docker inspect --format", seq: tc.statuses}}}
-			k, _, _ := newScriptedKamal(t, bootYAML, x)
+			yaml := bootYAML
+			if tc.delay0 {
+				yaml = strings.Replace(yaml, "readiness_delay: 3", "readiness_delay: 0", 1)
+			}
+			k, _, _ := newScriptedKamal(t, yaml, x)
 			app, err := k.appFor(k.Config.Role("workers"), "1.1.1.2")
 			if err != nil {
 				t.Fatal(err)
@@ -344,5 +350,38 @@ func TestAppBootGroupsWait(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Assets are bridged only for roles behind the proxy, as in Kamal
+// (Role#assets?): the workers role with an asset_path gets no extraction,
+// no asset volume and no asset cleanup.
+func TestAssetsOnlyForProxiedRoles(t *testing.T) {
+	x := &scripted{rules: []rule{
+		{match: "while read line; do echo ${line#app-", stdout: "998\n"},
+		{match: "docker inspect --format", stdout: "healthy"},
+		{match: "--filter 'name=^app-web-999$' --quiet", stdout: "f00dcafe1234\n"},
+	}}
+	k, out, _ := newScriptedKamal(t, bootYAML+"asset_path: /app/public/assets\n", x)
+	if err := k.Booter.Boot(context.Background(), AppBootOptions{}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var web, workers []string
+	for _, c := range x.commands() {
+		if !strings.Contains(c, "assets") {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(c, "1.1.1.1: "):
+			web = append(web, c)
+		case strings.HasPrefix(c, "1.1.1.2: "):
+			workers = append(workers, c)
+		}
+	}
+	if len(workers) != 0 {
+		t.Errorf("the workers role (no proxy) got asset commands:\n%s", strings.Join(workers, "\n"))
+	}
+	if len(web) < 2 {
+		t.Errorf("the web role lacks its asset commands:\n%s", strings.Join(x.commands(), "\n"))
 	}
 }
