@@ -22,13 +22,21 @@ func TestLockCommands(t *testing.T) {
 		return kamal(t, ctx, dir, append([]string{"--version", "e2e-7"}, args...)...)
 	}
 
+	// As in Kamal: status and release create nothing; acquire creates
+	// .kamal on every host.
+	const mkdir = "Running /usr/bin/env mkdir -p .kamal on "
 	out, err := run("lock", "status")
-	if err != nil || !strings.Contains(out, "There is no deploy lock") {
+	if err != nil || !strings.Contains(out, "There is no deploy lock") || strings.Contains(out, mkdir) {
 		t.Fatalf("status before: %v\n%s", err, out)
 	}
 	out, err = run("lock", "acquire", "-m", "Maintenance in progress")
 	if err != nil || !strings.Contains(out, "Acquired the deploy lock") {
 		t.Fatalf("acquire: %v\n%s", err, out)
+	}
+	for _, h := range env.Hosts {
+		if !strings.Contains(out, mkdir+h.IP+"\n") {
+			t.Errorf("acquire did not create .kamal on %s:\n%s", h.Name, out)
+		}
 	}
 	if _, err := os.Stat(filepath.Join(lockDir, "details")); err != nil {
 		t.Fatalf("no lock details on the primary host: %v", err)
@@ -60,7 +68,7 @@ func TestLockCommands(t *testing.T) {
 	}
 
 	out, err = run("lock", "release")
-	if err != nil || !strings.Contains(out, "Released the deploy lock") {
+	if err != nil || !strings.Contains(out, "Released the deploy lock") || strings.Contains(out, mkdir) {
 		t.Fatalf("release: %v\n%s", err, out)
 	}
 	if _, err := os.Stat(lockDir); err == nil {

@@ -71,13 +71,10 @@ func newLockCommand(a *App) *cobra.Command {
 	return cmd
 }
 
-// runOnLock runs fn for a command on an existing lock: the run directory
-// must exist on the primary, and a missing lock is reported, not an error.
+// runOnLock runs fn for a command on an existing lock: a missing lock is
+// reported, not an error (and, as in Kamal, nothing is created).
 func (a *App) runOnLock(cmd *cobra.Command, fn func(ctx context.Context, k *deploy.Kamal) error) error {
 	return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {
-		if err := k.Lock.EnsureRunDirectoryOnPrimary(ctx); err != nil {
-			return err
-		}
 		err := fn(ctx, k)
 		if errors.Is(err, deploy.ErrNoLock) {
 			k.Say("There is no deploy lock")

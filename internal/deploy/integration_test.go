@@ -376,6 +376,10 @@ func TestBootstrapInstallsNothingWhenDockerPresent(t *testing.T) {
 	if strings.Contains(out, "get.docker.com") {
 		t.Errorf("tried to install docker:\n%s", out)
 	}
+	// As in Kamal, the user and group checks belong to the install.
+	if strings.Contains(out, "-eq 0 ]") || strings.Contains(out, "id -nG") {
+		t.Errorf("checked the user on hosts that have Docker:\n%s", out)
+	}
 	for _, h := range p.hosts {
 		if !p.exists(h, ".kamal") {
 			t.Errorf("no .kamal on %s", h)
@@ -689,8 +693,9 @@ func TestLockWaitBetweenProcesses(t *testing.T) {
 	}
 }
 
-// TestBootstrapAddsNonRootUserToDockerGroup: a host where the user is not
-// root and not in the docker group gets `sudo usermod -aG docker`, then its
+// TestBootstrapAddsNonRootUserToDockerGroup: on a host without Docker,
+// where the user is not root but may sudo, Docker is installed, then the
+// user, not in the docker group, gets `sudo usermod -aG docker`, and its
 // SSH session is ended (kill -HUP $PPID, as Kamal) so the next command runs
 // on a new connection that has the group.
 func TestBootstrapAddsNonRootUserToDockerGroup(t *testing.T) {
@@ -698,7 +703,16 @@ func TestBootstrapAddsNonRootUserToDockerGroup(t *testing.T) {
 	h := p.hosts[1]
 	home := p.homes[h]
 	inGroup, sudoLog := filepath.Join(home, "in-group"), filepath.Join(home, "sudo.log")
+	docker := filepath.Join(home, "bin", "docker")
+	if err := os.Rename(docker, docker+".installed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(docker, []byte("#!/bin/sh\nexit 127\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for name, body := range map[string]string{
+		// The "install script" puts docker in place.
+		"curl": fmt.Sprintf("echo 'mv %[1]s.installed %[1]s'\n", docker),
 		"id": fmt.Sprintf(`case "$1" in
 -u) echo 1000;;
 -un) echo deploy;;
@@ -706,7 +720,8 @@ func TestBootstrapAddsNonRootUserToDockerGroup(t *testing.T) {
 *) exec /usr/bin/id "$@";;
 esac
 `, inGroup),
-		"sudo": fmt.Sprintf("echo \"$*\" >> %s\n[ \"$2\" = usermod ] && touch %s\nexit 0\n", sudoLog, inGroup),
+		// sudo -nl usermod (may we?) says yes; usermod -aG is logged.
+		"sudo": fmt.Sprintf("case \"$*\" in \"-n usermod -aG \"*) echo \"$*\" >> %s; touch %s;; esac\nexit 0\n", sudoLog, inGroup),
 	} {
 		if err := os.WriteFile(filepath.Join(home, "bin", name), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
 			t.Fatal(err)

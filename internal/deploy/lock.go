@@ -44,11 +44,11 @@ func (k *Lock) ensureRunDirectory(ctx context.Context, hosts []string) error {
 	})
 }
 
-// Acquire takes the lock on the primary host with message. When it is
-// held by someone else it prints the holder's details and returns
-// ErrLockHeld.
+// Acquire takes the lock on the primary host with message, after creating
+// .kamal on every host, as Kamal does. When it is held by someone else it
+// prints the holder's details and returns ErrLockHeld.
 func (k *Lock) Acquire(ctx context.Context, message string) error {
-	if err := k.ensureRunDirectory(ctx, []string{k.primaryHost}); err != nil {
+	if err := k.ensureRunDirectory(ctx, k.hosts); err != nil {
 		return err
 	}
 	return k.tryLock(ctx, message)
@@ -204,10 +204,4 @@ func (k *Lock) acquireAutomaticLock(ctx context.Context) error {
 			return err
 		}
 	}
-}
-
-// EnsureRunDirectoryOnPrimary creates .kamal on the primary host (the
-// first step of the lock commands).
-func (k *Lock) EnsureRunDirectoryOnPrimary(ctx context.Context) error {
-	return k.ensureRunDirectory(ctx, []string{k.primaryHost})
 }

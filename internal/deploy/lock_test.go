@@ -76,9 +76,21 @@ func TestAcquireAndReleaseOnPrimaryOnly(t *testing.T) {
 	if _, err := k.Lock.Status(ctx); !errors.Is(err, ErrNoLock) {
 		t.Fatalf("status without lock: %v", err)
 	}
+	// As in Kamal, acquire creates .kamal on every host (status and
+	// release create nothing); the lock itself lives on the primary.
+	mkdirs := map[string]int{}
 	for _, c := range f.log() {
+		if host, ok := strings.CutSuffix(c, ": /usr/bin/env mkdir -p .kamal"); ok {
+			mkdirs[host]++
+			continue
+		}
 		if !strings.HasPrefix(c, "1.1.1.1: ") {
 			t.Errorf("lock command ran on another host than the primary: %s", c)
+		}
+	}
+	for _, h := range k.Hosts() {
+		if mkdirs[h] != 1 {
+			t.Errorf("mkdir -p .kamal ran %d times on %s, want once", mkdirs[h], h)
 		}
 	}
 }

@@ -85,8 +85,36 @@ func (k *Servers) ExecCommand(ctx context.Context, cmd string, o ServerExecOptio
 	})
 }
 
-// Bootstrap installs Docker where it is missing and possible, adds a
-// non-root user to the docker group, creates .kamal and runs the
+// installDocker installs Docker on h, adds a non-root user to the docker
+// group, and creates the run directory.
+func (k *Servers) installDocker(ctx context.Context, h string) error {
+	k.Out.Infof("Missing Docker on %s. Installing…", h)
+	if err := k.Execute(ctx, h, commands.DockerInstall(), remote.Info); err != nil {
+		return err
+	}
+	root, err := k.Test(ctx, h, commands.Root(), remote.Info)
+	if err != nil {
+		return err
+	}
+	if !root {
+		inGroup, err := k.Test(ctx, h, commands.InDockerGroup(), remote.Info)
+		if err != nil {
+			return err
+		}
+		if !inGroup {
+			if err := k.Execute(ctx, h, commands.AddToDockerGroup(), remote.Info); err != nil {
+				return err
+			}
+			// Ends this connection's session so the next one has the
+			// group; its failure is expected.
+			_, _ = k.Test(ctx, h, commands.RefreshSession(), remote.Info)
+		}
+	}
+	return k.Execute(ctx, h, commands.EnsureRunDirectory(), remote.Info)
+}
+
+// Bootstrap installs Docker where it is missing and possible (then adds a
+// non-root user to the docker group and creates .kamal) and runs the
 // docker-setup hook, all under the deploy lock.
 func (k *Servers) Bootstrap(ctx context.Context) error {
 	return k.lock.With(ctx, func(ctx context.Context) error {
@@ -94,44 +122,22 @@ func (k *Servers) Bootstrap(ctx context.Context) error {
 		var missing []string
 		err := k.On(ctx, k.hosts, func(ctx context.Context, h string) error {
 			ok, err := k.Test(ctx, h, commands.DockerInstalled(), remote.Info)
+			if err != nil || ok {
+				return err
+			}
+			super, err := k.Test(ctx, h, commands.DockerSuperuser(), remote.Info)
 			if err != nil {
 				return err
 			}
-			if !ok {
-				super, err := k.Test(ctx, h, commands.DockerSuperuser(), remote.Info)
-				if err != nil {
-					return err
-				}
-				if !super {
-					mu.Lock()
-					missing = append(missing, h)
-					mu.Unlock()
-					return nil
-				}
-				k.Out.Infof("Missing Docker on %s. Installing…", h)
-				if err := k.Execute(ctx, h, commands.DockerInstall(), remote.Info); err != nil {
-					return err
-				}
+			if !super {
+				mu.Lock()
+				missing = append(missing, h)
+				mu.Unlock()
+				return nil
 			}
-			root, err := k.Test(ctx, h, commands.Root(), remote.Info)
-			if err != nil {
-				return err
-			}
-			if !root {
-				inGroup, err := k.Test(ctx, h, commands.InDockerGroup(), remote.Info)
-				if err != nil {
-					return err
-				}
-				if !inGroup {
-					if err := k.Execute(ctx, h, commands.AddToDockerGroup(), remote.Info); err != nil {
-						return err
-					}
-					// Ends this connection's session so the next one has
-					// the group; its failure is expected.
-					_, _ = k.Test(ctx, h, commands.RefreshSession(), remote.Info)
-				}
-			}
-			return k.Execute(ctx, h, commands.EnsureRunDirectory(), remote.Info)
+			// As in Kamal, the group and run directory steps belong to the
+			// install: a host with Docker is left as it is.
+			return k.installDocker(ctx, h)
 		})
 		if err != nil {
 			return err
