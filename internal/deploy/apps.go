@@ -197,6 +197,11 @@ func ParseEnvPairs(values []string) ([]shell.KV, error) {
 // host (each host's output as a block), or interactively on the primary
 // host with a TTY through the SSH pool.
 func (k *Apps) ExecCommand(ctx context.Context, cmd string, o AppExecOptions) error {
+	// As in Kamal, pre-connect runs first, so its KAMAL_VERSION is the
+	// run's version, not the "latest" tag the exec may use.
+	if _, err := k.connect(ctx); err != nil {
+		return err
+	}
 	if o.Detach {
 		var with []string
 		if o.Interactive {

@@ -259,3 +259,17 @@ func TestHookCancelled(t *testing.T) {
 		t.Fatalf("err = %v, want a HookError for context.Canceled", err)
 	}
 }
+
+// app exec runs pre-connect before it switches to the latest image, so the
+// hook sees the run's version, as in Kamal.
+func TestAppExecPreConnectGetsTheRunVersion(t *testing.T) {
+	hooks, _, k, _ := hookProject(t, "")
+	dump := filepath.Join(t.TempDir(), "env")
+	writeHook(t, hooks, "pre-connect", "env > "+dump+"\n", 0o755)
+	if err := k.Apps.ExecCommand(context.Background(), "true", AppExecOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if v := readEnvDump(t, dump)["KAMAL_VERSION"]; v != "999" {
+		t.Errorf("pre-connect KAMAL_VERSION = %q, want the run's version 999", v)
+	}
+}
