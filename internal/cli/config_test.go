@@ -252,9 +252,10 @@ func TestInitCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Reset()
-	Main([]string{"init"}, nil, &out, &out)
-	if out.String() != "Config file already exists in config/deploy.yml (remove first to create a new one)\n" {
-		t.Errorf("second run: %q", out.String())
+	// Kamal prints the message and returns normally: exit status 0 (as for
+	// `kamal docs nothing` above).
+	if code := Main([]string{"init"}, nil, &out, &out); code != 0 || out.String() != "Config file already exists in config/deploy.yml (remove first to create a new one)\n" {
+		t.Errorf("second run: exit %d, %q", code, out.String())
 	}
 	if b, _ := os.ReadFile("config/deploy.yml"); string(b) != "mine" {
 		t.Error("config overwritten")
