@@ -207,8 +207,8 @@ var hostileBuilderSections = map[BuilderKind]string{
   dockerfile: Dockerfile.prod
   target: production
   ssh: default
-  provenance: "false"
-  sbom: "true"
+  provenance: false
+  sbom: true
   context: build
 `,
 	BuilderRemote: "builder: { arch: arm64, remote: ssh://root@192.168.0.1, local: false, args: { A: b } }\n",
