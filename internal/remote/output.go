@@ -194,13 +194,9 @@ func PrintableCommand(cmd string) string {
 	}
 	var b strings.Builder
 	for i, r := range cmd {
-		switch {
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
+		switch esc, named := controlNames[r]; {
+		case named:
+			b.WriteString(esc)
 		case r == utf8.RuneError && cmd[i] >= 0x80:
 			fmt.Fprintf(&b, `\x%02X`, cmd[i]) // invalid UTF-8: one byte
 		case r < 0x20 || r == 0x7f:
@@ -213,6 +209,9 @@ func PrintableCommand(cmd string) string {
 	}
 	return b.String()
 }
+
+// controlNames are the control characters shown by their usual escape.
+var controlNames = map[rune]string{'\n': `\n`, '\r': `\r`, '\t': `\t`}
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f || r >= 0x80 && r <= 0x9f }
 
