@@ -78,7 +78,7 @@ func (e *CommandError) Error() string {
 		}
 		return s
 	}
-	cmd := PrintableCommand(e.Command)
+	cmd := printableCommand(e.Command)
 	return fmt.Sprintf("%s exit status: %d\n%s stdout: %s\n%s stderr: %s",
 		cmd, e.ExitStatus, cmd, orNothing(e.Stdout), cmd, orNothing(e.Stderr))
 }

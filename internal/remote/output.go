@@ -171,17 +171,17 @@ func newCommandLog(out *Output, sev Severity, host, where string) *commandLog {
 }
 
 func (c *commandLog) started(cmd string, interactive bool) {
-	c.cmd = PrintableCommand(c.out.redactor.Redact(cmd))
+	c.cmd = printableCommand(c.out.redactor.Redact(cmd))
 	c.out.r.Emit(progress.CommandStart{CommandID: c.id, Host: c.host, Command: c.cmd, Severity: c.sev,
 		Where: c.where, Interactive: interactive, Shown: c.out.Enabled(c.sev), ShownDebug: c.out.Enabled(Debug)})
 }
 
-// PrintableCommand returns a command line (already redacted) fit for one
+// printableCommand returns a command line (already redacted) fit for one
 // log line: control characters, which values may hold (a newline in an env
 // value reaches docker as it is), are shown as \n, \t, \r or \xHH, so a
 // value can neither forge a log line nor send escape sequences to the
 // terminal. C1 controls (U+0080-U+009F) are shown as \u0080... too.
-func PrintableCommand(cmd string) string {
+func printableCommand(cmd string) string {
 	clean := true
 	for _, r := range cmd {
 		if isControl(r) {
