@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -119,9 +120,27 @@ func (v *validator) validateAccessories(root *rubyyaml.Node) {
 	}
 }
 
+// accessoryNameRE is what an accessory name and service may hold: they
+// name its container, its directory on the servers (removed with rm -rf by
+// `accessory remove`) and its env file. Docker's container name rule, so
+// no "/" and no leading "-" or ".".
+var accessoryNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// validateAccessoryName fails unless what (the accessory's name or its
+// service) is a plain name, without "..".
+func (v *validator) validateAccessoryName(n *rubyyaml.Node, what, name string) {
+	if !accessoryNameRE.MatchString(name) || strings.Contains(name, "..") {
+		v.fail(n, fmt.Sprintf("%s can only include alphanumeric characters, hyphens, underscores, and periods, and must start with a letter or digit (not \"..\"), got %q", what, name))
+	}
+}
+
 func (v *validator) validateAccessory(ctx string, n *rubyyaml.Node, roles []string) {
 	v.withContext(ctx, func() {
 		v.validateAgainst(n, accessorySchema, false)
+		v.validateAccessoryName(n, "Accessory name", strings.TrimPrefix(ctx, "accessories/"))
+		if svc := n.Get("service"); svc.Present() {
+			v.validateAccessoryName(svc, "Accessory service name", svc.Text())
+		}
 		count := 0
 		for _, k := range accessoryTargets {
 			if n.Has(k) {

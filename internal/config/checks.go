@@ -85,6 +85,11 @@ func (c *Config) checkServiceName() {
 	if (n.Kind != rubyyaml.String && n.Kind != rubyyaml.Symbol) || !serviceNameRE.MatchString(c.Service) {
 		raise(n, KindConfiguration, "Service name can only include alphanumeric characters, hyphens, and underscores")
 	}
+	// Ours: the name is an argument of commands on the servers (grep -x,
+	// rm -r), where a leading "-" would be read as an option.
+	if strings.HasPrefix(c.Service, "-") {
+		raise(n, KindConfiguration, "Service name can't start with a hyphen, got %q", c.Service)
+	}
 }
 
 // checkSSL: automatic certificates need one server per role, and roles
