@@ -51,6 +51,16 @@ func (t *TTY) draw() {
 	t.redraw()
 }
 
+// expectLines checks that the screen (or output) holds every text.
+func expectLines(t *testing.T, screen string, texts ...string) {
+	t.Helper()
+	for _, want := range texts {
+		if !strings.Contains(screen, want) {
+			t.Errorf("screen lacks %q:\n%s", want, screen)
+		}
+	}
+}
+
 // deploySteps plays a deploy of web on h1 (fine) and h2 (its boot fails).
 func deploySteps(t *TTY, clock *fakeClock) {
 	for _, h := range []string{"h1", "h2"} {
@@ -87,9 +97,8 @@ func TestTTYLiveLinesAndSummary(t *testing.T) {
 	if err := tty.Close(); err != nil {
 		t.Fatal(err)
 	}
-	screen := ptytest.Replay(w.bytes())
-	got := screen.Text()
-	for _, want := range []string{
+	got := ptytest.Replay(w.bytes()).Text()
+	expectLines(t, got,
 		"✓ h1  web  pull  1.5s",
 		"✓ h2  web  pull  1.5s",
 		"✓ h1  web  boot  1.0s",
@@ -101,11 +110,7 @@ func TestTTYLiveLinesAndSummary(t *testing.T) {
 		"✓  h1    web   v1 → v2  2.5s",
 		"✗  h2    web   v1       2.5s",
 		"✗ Failed after 2.5s",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("screen lacks %q:\n%s", want, got)
-		}
-	}
+	)
 	// The live lines are gone at the end: no spinner left on the screen.
 	if strings.ContainsAny(got, strings.Join(unicodeSymbols.spinner, "")) {
 		t.Errorf("spinner left on the screen:\n%s", got)
@@ -158,11 +163,7 @@ func TestTTYStaticASCII(t *testing.T) {
 			t.Fatalf("byte %d of the static ASCII output is %q:\n%s", i, r, out)
 		}
 	}
-	for _, want := range []string{"+ h1  web  pull  1.5s\n", "x h2  web  boot  1.0s  exit status 125\n", "+  h1    web   v1 -> v2", "x Failed after"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
+	expectLines(t, out, "+ h1  web  pull  1.5s\n", "x h2  web  boot  1.0s  exit status 125\n", "+  h1    web   v1 -> v2", "x Failed after")
 }
 
 func TestTTYInteractiveCommandOwnsTheTerminal(t *testing.T) {
@@ -257,10 +258,5 @@ func TestTTYPassesABuildsProgressThrough(t *testing.T) {
 	tty.Emit(CommandOutput{CommandID: "p", Line: "bbb: Preparing"})
 	tty.Emit(CommandOutput{CommandID: "p", Line: "aaa: Pushed"})
 	tty.draw()
-	got := ptytest.Replay(w.bytes()).Text()
-	for _, want := range []string{"localhost  0.0s  #8 [3/5] RUN go build ./...", "h1  0.0s  1/2 layers  docker push app:v2"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("screen lacks %q:\n%s", want, got)
-		}
-	}
+	expectLines(t, ptytest.Replay(w.bytes()).Text(), "localhost  0.0s  #8 [3/5] RUN go build ./...", "h1  0.0s  1/2 layers  docker push app:v2")
 }
