@@ -335,6 +335,7 @@ func TestTTYDeploy(t *testing.T) {
 
 	screen, out, took, err := ttyRun(t, ctx, p, "deploy", "-P", "--version", "v1")
 	text := screen.Text()
+	t.Logf("the screen after the deploy:\n%s", text)
 	if err != nil {
 		t.Fatalf("deploy: %v\n%s", err, text)
 	}
@@ -362,6 +363,7 @@ func TestTTYDeploy(t *testing.T) {
 
 	screen, _, _, err = ttyRun(t, ctx, p, "deploy", "-P", "--version", "v2")
 	text = screen.Text()
+	t.Logf("the screen after the failed deploy:\n%s", text)
 	if err == nil {
 		t.Fatalf("deploy of an unhealthy version succeeded:\n%s", text)
 	}
