@@ -36,11 +36,9 @@ func TestDocumentedJSONEvents(t *testing.T) {
 		t.Fatal("docs/output.md has no JSON events section")
 	}
 	sections := map[string]string{}
-	var order []string
 	for _, part := range strings.Split(events, "\n### ")[1:] {
 		title, body, _ := strings.Cut(part, "\n")
 		sections[strings.TrimSpace(title)] = body
-		order = append(order, strings.TrimSpace(title))
 	}
 	row := regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\|")
 	for _, e := range JSONEvents {
