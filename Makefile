@@ -1,16 +1,20 @@
 GO ?= go
 
-.PHONY: build test lint fmt vet unit e2e testhosts-up testhosts-down demo fuzz
+.PHONY: build test lint fmt vet staticcheck unit e2e testhosts-up testhosts-down demo fuzz
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/...
 
-lint: fmt vet
+lint: fmt vet staticcheck
 
 fmt:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet ./...
+
+# The version pinned as a tool in go.mod; checks chosen in staticcheck.conf.
+staticcheck:
+	$(GO) tool staticcheck ./...
 
 # Unit tests: everything but the e2e scenarios. As root, internal/testhosts
 # also brings simulated servers up and down.
@@ -47,7 +51,7 @@ fuzz:
 # All tests, each step run even if an earlier one failed, then a summary.
 test:
 	@status=0; summary=""; \
-	for step in fmt vet unit e2e; do \
+	for step in fmt vet staticcheck unit e2e; do \
 		echo "==> $$step"; start=$$(date +%s); \
 		if $(MAKE) --no-print-directory $$step; then result=PASS; else result=FAIL; status=1; fi; \
 		summary="$$summary  $$result  $$step ($$(( $$(date +%s) - start ))s)\n"; \

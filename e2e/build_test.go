@@ -619,7 +619,6 @@ func TestBuildRemoteBuilderLocalRegistry(t *testing.T) {
 	defer cancel()
 	builderHost := env.Hosts[0]
 	r := newAppRepo(t, ctx, fmt.Sprintf("  arch: amd64\n  local: false\n  remote: ssh://root@%s\n", builderHost.IP), env.RegistryPassword)
-	sha := r.git(t, ctx, "rev-parse", "HEAD")
 	port := freePort(t)
 	startLoopbackRegistry(t, ctx, port, t.TempDir())
 	local := fmt.Sprintf("localhost:%d", port)
@@ -635,7 +634,7 @@ func TestBuildRemoteBuilderLocalRegistry(t *testing.T) {
 	}
 	r.write(t, "config/deploy.yml", strings.Replace(string(cfg), reg, "registry:\n  server: "+local+"\n", 1))
 	r.git(t, ctx, "commit", "-q", "-am", "local registry")
-	sha = r.git(t, ctx, "rev-parse", "HEAD")
+	sha := r.git(t, ctx, "rev-parse", "HEAD")
 
 	// `build push` first runs `docker start kamal-docker-registry || docker
 	// run … registry:3` here; a stand-in container (of a test image) makes

@@ -340,7 +340,7 @@ func TestDeployLifecycle(t *testing.T) {
 	p.kamal(t, ctx, "redeploy", "-P", "--version", "v3")
 	p.expectVersion(t, ctx, "v3", web...)
 
-	out = p.kamal(t, ctx, "rollback", "v1")
+	p.kamal(t, ctx, "rollback", "v1")
 	p.expectVersion(t, ctx, "v1", web...)
 	if got := runningNames(t, ctx, env.Hosts[2], "life"); got != "life-workers-v1" {
 		t.Errorf("workers on vm3 after rollback = %q", got)

@@ -24,6 +24,7 @@ func newLockCommand(a *App) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if message == "" {
+				//lint:ignore ST1005 Kamal's message, word for word
 				return errors.New("No value provided for required options '--message'")
 			}
 			return a.runKamal(cmd, func(ctx context.Context, k *deploy.Kamal) error {

@@ -152,8 +152,6 @@ func errorKind(err error) (string, bool) {
 		return ErrorKind(e.Err), true
 	case *remote.CommandError:
 		return "SSHKit::Command::Failed", true
-	case *remote.HostKeyChangedError:
-		return "Net::SSH::HostKeyMismatch", true
 	case *net.DNSError:
 		return "SocketError", true
 	case syscall.Errno:

@@ -86,6 +86,7 @@ func (c *Config) Accessory(name string) (*Accessory, error) {
 	for i, a := range c.Accessories {
 		names[i] = a.Name
 	}
+	//lint:ignore ST1005 Kamal's message, word for word
 	return nil, fmt.Errorf("No accessory by the name of '%s' (options: %s)", name, ToSentence(names))
 }
 

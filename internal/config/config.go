@@ -220,7 +220,11 @@ func newConfig(root *rubyyaml.Node, opts LoadOptions) *Config {
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	c.versionFn = versionResolver(opts.Version, lookup, c.Builder.GitClone())
+	git := opts.Git
+	if git == nil {
+		git = runGit
+	}
+	c.versionFn = versionResolver(opts.Version, lookup, git, c.Builder.GitClone())
 	c.Secrets = secrets.New(c.SecretsPath, c.Destination)
 	return c
 }

@@ -28,6 +28,10 @@ type LoadOptions struct {
 	// Shell runs the backticks and %x() of ERB; nil runs them with `sh -c`.
 	// Tests that feed untrusted input set it so that nothing is executed.
 	Shell func(cmd string) (string, error)
+
+	// Git runs git with args in the current directory and returns its
+	// stdout, for the commit-hash version; nil runs the git command.
+	Git func(args ...string) (string, error)
 }
 
 // Load reads, renders, merges, validates and models the configuration.

@@ -338,11 +338,9 @@ func TestKamalDestinationInERB(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	old := gitRunner
-	defer func() { gitRunner = old }()
 	var dirty bool
 	var noRepo, noCommit bool
-	gitRunner = func(args ...string) (string, error) {
+	git := func(args ...string) (string, error) {
 		switch strings.Join(args, " ") {
 		case "rev-parse":
 			if noRepo {
@@ -365,7 +363,7 @@ func TestVersion(t *testing.T) {
 	}
 	load := func(yml string, env map[string]string, declared string) *Config {
 		dir := writeFiles(t, map[string]string{"config/deploy.yml": yml})
-		c, err := Load(LoadOptions{ConfigFile: filepath.Join(dir, "config/deploy.yml"), LookupEnv: envOf(env), Version: declared})
+		c, err := Load(LoadOptions{ConfigFile: filepath.Join(dir, "config/deploy.yml"), LookupEnv: envOf(env), Version: declared, Git: git})
 		if err != nil {
 			t.Fatal(err)
 		}

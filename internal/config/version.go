@@ -59,9 +59,8 @@ func (c *Config) AbbreviatedVersion() (string, error) {
 	return v[:7], nil
 }
 
-// gitRunner runs git with args in the current directory and returns stdout;
-// tests replace it.
-var gitRunner = func(args ...string) (string, error) {
+// runGit runs git with args in the current directory and returns stdout.
+func runGit(args ...string) (string, error) {
 	cmd := exec.Command("git", args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -76,7 +75,7 @@ var gitRunner = func(args ...string) (string, error) {
 }
 
 // versionResolver is --version, then $VERSION, then git.
-func versionResolver(declared string, lookup func(string) (string, bool), gitClone bool) func() (string, error) {
+func versionResolver(declared string, lookup func(string) (string, bool), git func(...string) (string, error), gitClone bool) func() (string, error) {
 	return func() (string, error) {
 		if declared != "" {
 			return declared, nil
@@ -84,24 +83,24 @@ func versionResolver(declared string, lookup func(string) (string, bool), gitClo
 		if v, ok := lookup("VERSION"); ok {
 			return v, nil
 		}
-		return gitVersion(gitClone)
+		return gitVersion(git, gitClone)
 	}
 }
 
 // gitVersion is the HEAD commit, with _uncommitted_<16 hex> appended when the
 // work tree is dirty and the build uses it directly (builder.context set).
-func gitVersion(gitClone bool) (string, error) {
-	if _, err := gitRunner("rev-parse"); err != nil {
+func gitVersion(git func(...string) (string, error), gitClone bool) (string, error) {
+	if _, err := git("rev-parse"); err != nil {
 		pwd, _ := os.Getwd()
 		return "", &Error{Message: "Can't use commit hash as version, no git repository found in " + pwd, kind: KindRuntime}
 	}
-	head, err := gitRunner("rev-parse", "HEAD")
+	head, err := git("rev-parse", "HEAD")
 	if err != nil {
 		return "", &Error{Message: "Can't use commit hash as version, git rev-parse HEAD failed: " + err.Error(), kind: KindRuntime}
 	}
 	v := strings.TrimSpace(head)
 	if !gitClone {
-		status, err := gitRunner("status", "--porcelain")
+		status, err := git("status", "--porcelain")
 		if err == nil && strings.TrimSpace(status) != "" {
 			b := make([]byte, 8)
 			_, _ = rand.Read(b)

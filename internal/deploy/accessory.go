@@ -384,6 +384,7 @@ func (r *accessoryRun) uploadFiles(ctx context.Context, files []localFile) error
 func (r *accessoryRun) readLocal(local string) ([]byte, error) {
 	data, err := os.ReadFile(local)
 	if errors.Is(err, fs.ErrNotExist) {
+		//lint:ignore ST1005 Kamal's message, word for word
 		return nil, fmt.Errorf("Missing file: %s", local)
 	}
 	if err != nil {

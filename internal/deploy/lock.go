@@ -29,6 +29,8 @@ func (e *LockError) Kind() string { return "Kamal::Cli::LockError" }
 var ErrLockHeld = &LockError{"Deploy lock found. Run 'kamal lock help' for more information"}
 
 // ErrNoLock is returned by LockStatus and ReleaseLock when there is no lock.
+//
+//lint:ignore ST1005 Kamal's message, word for word
 var ErrNoLock = errors.New("There is no deploy lock")
 
 // Messages mkdir prints when the lock directory exists (GNU, BusyBox).

@@ -29,6 +29,8 @@ type RegistryOptions struct {
 
 // ErrLocalRegistryLogin is returned by Login and Logout
 // when the registry is a local one (localhost:<port>).
+//
+//lint:ignore ST1005 Kamal's message, word for word
 var ErrLocalRegistryLogin = errors.New("Cannot use login command with a local registry. Use `kamal registry setup` instead.")
 
 // DependencyError is a missing local tool (docker, buildx).

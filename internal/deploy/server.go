@@ -145,6 +145,7 @@ func (k *Servers) Bootstrap(ctx context.Context) error {
 		if len(missing) > 0 {
 			// In host order, not in the order the parallel checks ended.
 			ordered := slices.DeleteFunc(slices.Clone(k.hosts), func(h string) bool { return !slices.Contains(missing, h) })
+			//lint:ignore ST1005 Kamal's message, word for word
 			return fmt.Errorf("Docker is not installed on %s and can't be automatically installed without having root access and either `wget` or `curl`. Install Docker manually: https://docs.docker.com/engine/install/",
 				strings.Join(ordered, ", "))
 		}

@@ -53,7 +53,6 @@ func New(d Dialer, host, socket string) (*Client, error) {
 	api, err := client.New(
 		client.WithHost("unix://"+socket),
 		client.WithDialContext(dial),
-		client.WithAPIVersionNegotiation(),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("docker API client for %s: %w", host, err)

@@ -44,6 +44,7 @@ func FilterFlag(flag, value string, items []string) ([]string, error) {
 	}
 	matched := FilterItems(filters, items)
 	if len(matched) == 0 {
+		//lint:ignore ST1005 Kamal's message, word for word
 		return nil, fmt.Errorf("No --%s match for %s", flag, strings.Join(filters, ","))
 	}
 	return matched, nil

@@ -70,6 +70,7 @@ var adapterSpecs = map[string]adapterSpec{
 func LookupAdapter(name string, streams Streams) (Adapter, bool, error) {
 	spec, ok := adapterSpecs[strings.ToLower(name)]
 	if !ok {
+		//lint:ignore ST1005 Kamal's message, word for word
 		return nil, false, fmt.Errorf("Unknown secrets adapter: %s", name)
 	}
 	return spec.build(streams), spec.requiresAccount, nil

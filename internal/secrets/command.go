@@ -24,6 +24,7 @@ type FetchOptions struct {
 // Fetch runs `kamal secrets fetch`: it asks the adapter for the secrets.
 func Fetch(ctx context.Context, o FetchOptions) ([]Var, error) {
 	if o.Adapter == "" {
+		//lint:ignore ST1005 Kamal's message, word for word
 		return nil, errors.New("No value provided for required options '--adapter'")
 	}
 	a, needsAccount, err := LookupAdapter(o.Adapter, o.Streams)
@@ -31,6 +32,7 @@ func Fetch(ctx context.Context, o FetchOptions) ([]Var, error) {
 		return nil, err
 	}
 	if needsAccount && o.Account == "" {
+		//lint:ignore ST1005 Kamal's message, word for word
 		return nil, errors.New("No value provided for required options '--account'")
 	}
 	return a.Fetch(ctx, o.Account, o.From, o.Names)
@@ -111,6 +113,7 @@ func Extract(name, secretsJSON string) (string, error) {
 			return v.Value, nil
 		}
 	}
+	//lint:ignore ST1005 Kamal's message, word for word
 	return "", fmt.Errorf("Could not find secret %s", name)
 }
 

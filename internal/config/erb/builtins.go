@@ -68,7 +68,7 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 		if n.name == "warn" {
 			s = ev.stderr()
 		}
-		return ev.printMethod(s, n.name, args, n)
+		return printMethod(s, n.name, args, n)
 	case "block_given?":
 		for c := sc; c != nil; c = c.parent {
 			if c.method {
@@ -172,7 +172,7 @@ func (ev *evaluator) kernel(n *callNode, sc *scope) (Value, error) {
 		}
 		switch n.name {
 		case "URI":
-			return ev.uriParse(args[0], n)
+			return uriParse(args[0], n)
 		case "String":
 			return toS(args[0]), nil
 		case "Array":
@@ -414,12 +414,12 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 	case "<", ">", "<=", ">=", "between?":
 		switch recv.(type) {
 		case *Time, *Date:
-			return ev.comparable(recv, name, args, n)
+			return comparableMethod(recv, name, args, n)
 		}
 	}
 	switch r := recv.(type) {
 	case nil:
-		return ev.nilMethod(name, args, blk, n)
+		return nilMethod(name, args, blk, n)
 	case bool:
 		if name == "to_s" && len(args) == 0 {
 			return toS(r), nil
@@ -480,17 +480,17 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 	case *Proc:
 		return ev.procMethod(r, name, args, blk, n)
 	case *match:
-		return ev.matchMethod(r, name, args, n)
+		return matchMethod(r, name, args, n)
 	case *URI:
-		return ev.uriMethod(r, name, args, n)
+		return uriMethod(r, name, args, n)
 	case *Time:
-		return ev.timeMethod(r, name, args, n)
+		return timeMethod(r, name, args, n)
 	case *Date:
-		return ev.dateMethod(r, name, args, n)
+		return dateMethod(r, name, args, n)
 	case *processStatus:
-		return ev.statusMethod(r, name, args, n)
+		return statusMethod(r, name, args, n)
 	case *ioStream:
-		return ev.printMethod(r, name, args, n)
+		return printMethod(r, name, args, n)
 	case *OpenStruct:
 		return ev.openStructMethod(r, name, args, blk, n)
 	case *enumerator:
@@ -498,7 +498,7 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 	case *StringInquirer:
 		return ev.inquirerMethod(r, name, args, blk, n)
 	case *exception:
-		return ev.exceptionMethod(r, name, args, n)
+		return exceptionMethod(r, name, args, n)
 	case module:
 		return ev.moduleMethod(r, name, args, blk, n)
 	}
@@ -507,7 +507,7 @@ func (ev *evaluator) send(recv Value, name string, args []Value, blk *block, n n
 
 // nilMethod implements NilClass; anything else is Ruby's NoMethodError,
 // since nil's methods are few and known.
-func (ev *evaluator) nilMethod(name string, args []Value, blk *block, n node) (Value, error) {
+func nilMethod(name string, args []Value, blk *block, n node) (Value, error) {
 	if len(args) == 0 && blk == nil {
 		switch name {
 		case "to_s":
@@ -758,7 +758,7 @@ func (ev *evaluator) arrayMethod(a *Array, name string, args []Value, blk *block
 		case "to_a", "entries":
 			return a, nil
 		case "shelljoin":
-			return ev.shellwordsMethod("join", []Value{a}, n)
+			return shellwordsMethod("join", []Value{a}, n)
 		case "sum":
 			return ev.sum(elems, int64(0), n)
 		case "min", "max":
@@ -1130,7 +1130,7 @@ func (ev *evaluator) hashMethod(h *Hash, name string, args []Value, blk *block, 
 // JSON, Time, Date, Socket, the libraries and the exception classes.
 func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *block, n node) (Value, error) {
 	if newHash, ok := digests[string(m)]; ok {
-		return ev.digestMethod(newHash, name, args, n)
+		return digestMethod(newHash, name, args, n)
 	}
 	if exceptionClasses[string(m)] && (name == "new" || name == "exception") && len(args) <= 1 {
 		msg := string(m)
@@ -1162,7 +1162,7 @@ func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *bloc
 		}
 	case "URI":
 		if name == "parse" && len(args) == 1 {
-			return ev.uriParse(args[0], n)
+			return uriParse(args[0], n)
 		}
 	case "Dotenv":
 		return ev.dotenv(name, args, n)
@@ -1188,16 +1188,16 @@ func (ev *evaluator) moduleMethod(m module, name string, args []Value, blk *bloc
 	case "Time":
 		return ev.timeModule(name, args, n)
 	case "Base64":
-		return ev.base64Method(name, args, n)
+		return base64Method(name, args, n)
 	case "YAML", "Psych":
 		return ev.yamlModule(name, args, n)
 	case "Shellwords":
-		return ev.shellwordsMethod(name, args, n)
+		return shellwordsMethod(name, args, n)
 	case "SecureRandom":
-		return ev.securerandomMethod(name, args, n)
+		return securerandomMethod(name, args, n)
 	case "OpenStruct":
 		if name == "new" {
-			return ev.newOpenStruct(args, n)
+			return newOpenStruct(args, n)
 		}
 	case "Date":
 		return ev.dateModule(name, args, n)
@@ -1437,8 +1437,8 @@ func joinPath(parts []string) string {
 	return b.String()
 }
 
-// comparable implements Comparable's operators with compare.
-func (ev *evaluator) comparable(recv Value, name string, args []Value, n node) (Value, error) {
+// comparableMethod implements Comparable's operators with compare.
+func comparableMethod(recv Value, name string, args []Value, n node) (Value, error) {
 	cmp := func(o Value) (int, error) {
 		c, ok := compare(recv, o)
 		if !ok {

@@ -554,7 +554,7 @@ func (ev *evaluator) rekey(h *Hash, name string, depth int, n node) (Value, bool
 // moreStringMethods are String methods beyond the core ones in strings.go.
 func (ev *evaluator) moreStringMethods(s string, name string, args []Value, blk *block, n node) (Value, bool, error) {
 	if blk == nil {
-		if v, ok, err := ev.inflectionMethod(s, name, args, n); ok {
+		if v, ok, err := inflectionMethod(s, name, args, n); ok {
 			return v, true, err
 		}
 	}
@@ -821,7 +821,7 @@ func (ev *evaluator) moreStringMethods(s string, name string, args []Value, blk 
 		}
 		return true, true, nil
 	case "truncate":
-		return ev.truncate(s, args, n)
+		return truncate(s, args, n)
 	case "between?":
 		if len(args) == 2 {
 			lo, err1 := str(0)
@@ -837,7 +837,7 @@ func (ev *evaluator) moreStringMethods(s string, name string, args []Value, blk 
 
 // truncate is ActiveSupport's String#truncate(length, omission: "...",
 // separator: nil).
-func (ev *evaluator) truncate(s string, args []Value, n node) (Value, bool, error) {
+func truncate(s string, args []Value, n node) (Value, bool, error) {
 	if len(args) < 1 || len(args) > 2 {
 		return nil, false, nil
 	}

@@ -136,7 +136,7 @@ func (e *exception) inspect() string {
 	return "#<" + e.class + ": " + e.msg + ">"
 }
 
-func (ev *evaluator) exceptionMethod(e *exception, name string, args []Value, n node) (Value, error) {
+func exceptionMethod(e *exception, name string, args []Value, n node) (Value, error) {
 	if len(args) != 0 {
 		return nil, unsupported(n)
 	}

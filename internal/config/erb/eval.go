@@ -185,7 +185,7 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		s, err := ev.render(v, n)
+		s, err := render(v, n)
 		if err != nil {
 			return nil, err
 		}
@@ -317,7 +317,7 @@ func (ev *evaluator) eval(n node, sc *scope) (Value, error) {
 	return ev.evalControl(n, sc)
 }
 
-func (ev *evaluator) render(v Value, n node) (string, error) {
+func render(v Value, n node) (string, error) {
 	switch v.(type) {
 	case *Regexp, *Proc:
 		return "", unsupported(n) // Regexp#to_s prints (?-mix:...) and a Proc its address: nobody means these
@@ -339,7 +339,7 @@ func (ev *evaluator) interpolate(parts []strNodePart, sc *scope) (string, error)
 		if err != nil {
 			return "", err
 		}
-		s, err := ev.render(v, p.expr)
+		s, err := render(v, p.expr)
 		if err != nil {
 			return "", err
 		}

@@ -152,7 +152,7 @@ func (ev *evaluator) sprintf(f string, args []Value, n node) (Value, error) {
 			}
 			arg = v
 		}
-		if err := ev.formatOne(&b, spec, arg, n); err != nil {
+		if err := formatOne(&b, spec, arg, n); err != nil {
 			return nil, err
 		}
 	done:
@@ -197,7 +197,7 @@ func (s fmtSpec) pad(b *strings.Builder, text string, numeric bool) {
 	}
 }
 
-func (ev *evaluator) formatOne(b *strings.Builder, spec fmtSpec, arg Value, n node) error {
+func formatOne(b *strings.Builder, spec fmtSpec, arg Value, n node) error {
 	switch spec.verb {
 	case 's', 'p':
 		text := toS(arg)

@@ -275,7 +275,7 @@ func parameterize(s, sep string, preserveCase bool) string {
 type StringInquirer struct{ s string }
 
 // inflectionMethod implements the ActiveSupport String methods above.
-func (ev *evaluator) inflectionMethod(s, name string, args []Value, n node) (Value, bool, error) {
+func inflectionMethod(s, name string, args []Value, n node) (Value, bool, error) {
 	opts := func() (*Hash, error) {
 		if len(args) == 0 {
 			return newHash(), nil

@@ -20,7 +20,7 @@ import (
 // SecureRandom and OpenStruct.
 
 // base64Method implements Base64.
-func (ev *evaluator) base64Method(name string, args []Value, n node) (Value, error) {
+func base64Method(name string, args []Value, n node) (Value, error) {
 	if len(args) == 0 || len(args) > 2 {
 		return nil, unsupported(n)
 	}
@@ -89,7 +89,7 @@ func (ev *evaluator) base64Method(name string, args []Value, n node) (Value, err
 }
 
 // shellwordsMethod implements Shellwords.escape, split and join.
-func (ev *evaluator) shellwordsMethod(name string, args []Value, n node) (Value, error) {
+func shellwordsMethod(name string, args []Value, n node) (Value, error) {
 	if len(args) != 1 {
 		return nil, unsupported(n)
 	}
@@ -131,7 +131,7 @@ var digests = map[string]func() hash.Hash{
 }
 
 // digestMethod implements Digest::SHA256.hexdigest(s) and its kin.
-func (ev *evaluator) digestMethod(newHash func() hash.Hash, name string, args []Value, n node) (Value, error) {
+func digestMethod(newHash func() hash.Hash, name string, args []Value, n node) (Value, error) {
 	if len(args) != 1 {
 		return nil, unsupported(n)
 	}
@@ -155,7 +155,7 @@ func (ev *evaluator) digestMethod(newHash func() hash.Hash, name string, args []
 
 // securerandomMethod implements SecureRandom. Each render gives new
 // values, as in Ruby.
-func (ev *evaluator) securerandomMethod(name string, args []Value, n node) (Value, error) {
+func securerandomMethod(name string, args []Value, n node) (Value, error) {
 	size := int64(16)
 	if len(args) > 0 && name != "random_number" {
 		k, ok := args[0].(int64)
@@ -222,7 +222,7 @@ func (ev *evaluator) securerandomMethod(name string, args []Value, n node) (Valu
 // OpenStruct is Ruby's OpenStruct: a hash read and written as attributes.
 type OpenStruct struct{ fields *Hash } // Symbol keys
 
-func (ev *evaluator) newOpenStruct(args []Value, n node) (Value, error) {
+func newOpenStruct(args []Value, n node) (Value, error) {
 	os := &OpenStruct{fields: newHash()}
 	switch len(args) {
 	case 0:

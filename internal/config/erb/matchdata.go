@@ -54,7 +54,7 @@ func (m *match) inspect() string {
 	return b.String()
 }
 
-func (ev *evaluator) matchMethod(m *match, name string, args []Value, n node) (Value, error) {
+func matchMethod(m *match, name string, args []Value, n node) (Value, error) {
 	switch len(args) {
 	case 0:
 		switch name {

@@ -359,7 +359,7 @@ func (ev *evaluator) numMethod(recv Value, name string, args []Value, blk *block
 			return ok && c >= 0, nil
 		case "round", "floor", "ceil", "truncate":
 			if h, ok := arg.(*Hash); ok && name == "round" {
-				return ev.roundHalf(recv, 0, h, n)
+				return roundHalf(recv, 0, h, n)
 			}
 			d, ok := arg.(int64)
 			if !ok {
@@ -413,7 +413,7 @@ func (ev *evaluator) numMethod(recv Value, name string, args []Value, blk *block
 			d, ok := args[0].(int64)
 			h, isHash := args[1].(*Hash)
 			if ok && isHash {
-				return ev.roundHalf(recv, d, h, n)
+				return roundHalf(recv, d, h, n)
 			}
 		}
 	}
@@ -437,7 +437,7 @@ func firstNonNumber(args []Value) Value {
 }
 
 // roundHalf is round(digits, half: :up/:even/:down).
-func (ev *evaluator) roundHalf(recv Value, digits int64, opts *Hash, n node) (Value, error) {
+func roundHalf(recv Value, digits int64, opts *Hash, n node) (Value, error) {
 	if len(opts.keys) != 1 || !equal(opts.keys[0], Symbol("half")) {
 		return nil, unsupported(n)
 	}
@@ -640,7 +640,7 @@ func (ev *evaluator) numIterate(recv Value, name string, args []Value, blk *bloc
 		if err != nil {
 			return nil, err
 		}
-		if err := ev.numStep(recv, limit, step, false, yield, n); err != nil {
+		if err := numStep(recv, limit, step, false, yield, n); err != nil {
 			return nil, err
 		}
 		return done()
@@ -688,7 +688,7 @@ func stepArgs(args []Value, n node) (limit, step Value, err error) {
 // numStep yields from, from+step, ... up to limit (excluded when excl).
 // With a Float anywhere the values are from + i*step, as Ruby computes
 // them, so that the errors of repeated addition do not add up.
-func (ev *evaluator) numStep(from, limit, step Value, excl bool, yield func(Value) error, n node) error {
+func numStep(from, limit, step Value, excl bool, yield func(Value) error, n node) error {
 	i, ok1 := from.(int64)
 	j, ok2 := limit.(int64)
 	s, ok3 := step.(int64)

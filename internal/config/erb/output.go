@@ -48,7 +48,7 @@ func (s *ioStream) write(text string) {
 
 // printMethod implements puts, print, p, pp and warn, on self or on a
 // stream.
-func (ev *evaluator) printMethod(s *ioStream, name string, args []Value, n node) (Value, error) {
+func printMethod(s *ioStream, name string, args []Value, n node) (Value, error) {
 	if len(args) > 0 {
 		if h, ok := args[len(args)-1].(*Hash); ok && name == "warn" && allSymbolKeys(h) {
 			args = args[:len(args)-1] // uplevel:, category: only add a location

@@ -287,7 +287,7 @@ func (ev *evaluator) rangeMethod(r *Range, name string, args []Value, blk *block
 			if c, _ := numCompare(args[0], int64(0)); c <= 0 {
 				return nil, argErr(n, "step can't be negative")
 			}
-			if err := ev.numStep(r.first, r.last, args[0], r.excl, yield, n); err != nil {
+			if err := numStep(r.first, r.last, args[0], r.excl, yield, n); err != nil {
 				return nil, err
 			}
 			if blk != nil {

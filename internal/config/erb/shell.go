@@ -112,7 +112,7 @@ func (s *processStatus) String() string {
 }
 
 // statusMethod implements Process::Status.
-func (ev *evaluator) statusMethod(s *processStatus, name string, args []Value, n node) (Value, error) {
+func statusMethod(s *processStatus, name string, args []Value, n node) (Value, error) {
 	if len(args) != 0 {
 		return nil, unsupported(n)
 	}

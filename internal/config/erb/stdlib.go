@@ -14,7 +14,7 @@ import (
 )
 
 // uriParse is URI.parse.
-func (ev *evaluator) uriParse(v Value, n node) (Value, error) {
+func uriParse(v Value, n node) (Value, error) {
 	s, ok := v.(string)
 	if !ok {
 		if u, isURI := v.(*URI); isURI {
@@ -35,7 +35,7 @@ func (ev *evaluator) uriParse(v Value, n node) (Value, error) {
 
 var defaultPorts = map[string]int64{"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21, "ldap": 389, "ldaps": 636}
 
-func (ev *evaluator) uriMethod(u *URI, name string, args []Value, n node) (Value, error) {
+func uriMethod(u *URI, name string, args []Value, n node) (Value, error) {
 	if len(args) != 0 {
 		return nil, unsupported(n)
 	}

@@ -123,7 +123,7 @@ func (ev *evaluator) stringMethod(s string, name string, args []Value, blk *bloc
 		case "succ", "next":
 			return strSucc(s), nil
 		case "shellescape", "shellsplit", "shellwords":
-			return ev.shellwordsMethod(name, []Value{s}, n)
+			return shellwordsMethod(name, []Value{s}, n)
 		}
 	case 1:
 		arg := args[0]

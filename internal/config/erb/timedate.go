@@ -141,7 +141,7 @@ func parseTime(s string) (time.Time, bool, bool) {
 	return time.Time{}, false, false
 }
 
-func (ev *evaluator) timeMethod(t *Time, name string, args []Value, n node) (Value, error) {
+func timeMethod(t *Time, name string, args []Value, n node) (Value, error) {
 	tt := t.t
 	switch len(args) {
 	case 0:
@@ -336,7 +336,7 @@ func (d *Date) addMonths(k int) *Date {
 	return newDate(y, m+1, day)
 }
 
-func (ev *evaluator) dateMethod(d *Date, name string, args []Value, n node) (Value, error) {
+func dateMethod(d *Date, name string, args []Value, n node) (Value, error) {
 	t := d.t
 	switch len(args) {
 	case 0:

@@ -161,7 +161,12 @@ func (ca *testCA) serve(w http.ResponseWriter, r *http.Request) {
 			ca.fail(w, 400, "unsupported account key %+v", hdr.JWK)
 			return
 		}
-		tp, err := acme.JWKThumbprint(&ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)})
+		key, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+		if err != nil {
+			ca.fail(w, 400, "account key: %v", err)
+			return
+		}
+		tp, err := acme.JWKThumbprint(key)
 		if err != nil {
 			ca.fail(w, 400, "thumbprint: %v", err)
 			return

@@ -22,17 +22,8 @@ func TestRolloutSplit(t *testing.T) {
 		t.Fatal(err)
 	}
 	get := func(cookie string) string {
-		req, _ := http.NewRequest(http.MethodGet, p.srv.URL+"/", nil)
-		if cookie != "" {
-			req.AddCookie(&http.Cookie{Name: rolloutCookie, Value: cookie})
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		body, _ := io.ReadAll(res.Body)
-		return strings.Fields(string(body))[0]
+		_, body := getWithRolloutCookie(t, p.srv.URL+"/", "", cookie)
+		return strings.Fields(body)[0]
 	}
 	if got := get("beta-user"); got != "canary" {
 		t.Fatalf("allowlisted: %s", got)
@@ -62,4 +53,24 @@ func TestRolloutSplit(t *testing.T) {
 	if got := get("beta-user"); got != "stable" {
 		t.Fatalf("after stop: %s", got)
 	}
+}
+
+// getWithRolloutCookie GETs url (as host, when set) with the rollout
+// cookie set to cookie (none when empty): the status and the body.
+func getWithRolloutCookie(t *testing.T, url, host, cookie string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if host != "" {
+		req.Host = host
+	}
+	if cookie != "" {
+		req.AddCookie(&http.Cookie{Name: rolloutCookie, Value: cookie})
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
 }

@@ -335,18 +335,7 @@ func TestStateWrittenByTheOriginalRestoresAndRoundTrips(t *testing.T) {
 	url := newAccessServer(t, r, discardLogger())
 	get := func(path, cookie string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, url+path, nil)
-		req.Host = "web.test"
-		if cookie != "" {
-			req.AddCookie(&http.Cookie{Name: rolloutCookie, Value: cookie})
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		body, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(body)
+		return getWithRolloutCookie(t, url+path, "web.test", cookie)
 	}
 	if status, body := get("/x", ""); status != 200 || !strings.HasPrefix(body, "a ") {
 		t.Fatalf("no cookie: %d %q", status, body)

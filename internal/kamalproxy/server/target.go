@@ -30,10 +30,7 @@ func (s TargetState) String() string {
 	return [...]string{"adding", "healthy", "unhealthy", "draining"}[s]
 }
 
-var (
-	errDrainTimeout = errors.New("request cancelled due to draining")
-	errTargetGone   = errors.New("target is draining")
-)
+var errDrainTimeout = errors.New("request cancelled due to draining")
 
 type inflight struct {
 	cancel   context.CancelCauseFunc

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -79,12 +80,10 @@ func TestTLSWithCustomCertificate(t *testing.T) {
 	if err := srv.Router.Deploy("plain", []string{plain.addr()}, nil, fastDeploy(), hostOpts("plain.test"), fastTargetOptions()); err != nil {
 		t.Fatal(err)
 	}
-	dial := func(network, _ string) (net.Conn, error) { return net.Dial(network, srv.HTTPSAddr()) }
 	client := &http.Client{
 		Transport: &http.Transport{
 			TLSClientConfig:   &tls.Config{RootCAs: pool},
-			DialContext:       nil,
-			Dial:              dial,
+			DialContext:       dialTo(srv.HTTPSAddr()),
 			ForceAttemptHTTP2: true,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -213,7 +212,7 @@ func TestHTTPSRequestToPlainServiceGets503(t *testing.T) {
 	// The /plain service inherits TLS from the root service of its host.
 	client := &http.Client{Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool},
-		Dial:            func(network, _ string) (net.Conn, error) { return net.Dial(network, srv.HTTPSAddr()) },
+		DialContext:     dialTo(srv.HTTPSAddr()),
 	}}
 	res, err := client.Get("https://secure.test/plain/x")
 	if err != nil {
@@ -440,5 +439,12 @@ func TestPathServiceFallsBackToPlainHTTPWhenRootTLSServiceIsRemoved(t *testing.T
 	}
 	if d := srv.Router.List()["api"]; d.TLS {
 		t.Fatalf("list still shows TLS for api: %+v", d)
+	}
+}
+
+// dialTo is a DialContext that connects to addr whatever host a request names.
+func dialTo(addr string) func(ctx context.Context, network, _ string) (net.Conn, error) {
+	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}
 }
