@@ -1,10 +1,13 @@
 // Command proxy benchmarks kamal-proxy against direct access to the same
 // upstream, on loopback only: requests/s and p50/p99 latency for small and
 // 1 MB responses with keep-alive, and the proxy's resident memory with 1,000
-// idle keep-alive connections.
+// idle keep-alive connections. With -ref and -nginx it also measures other
+// kamal-proxy binaries (the original) and nginx in front of the same
+// upstream, interleaved in the same run, with wrk.
 //
 //	go build -o bin/kamal-proxy ./cmd/kamal-proxy
 //	go run ./bench/proxy -proxy bin/kamal-proxy -duration 5s -concurrency 1,8
+//	go run ./bench/proxy -proxy bin/kamal-proxy -concurrency '' -ref /path/to/original/kamal-proxy -nginx
 package main
 
 import (
@@ -27,22 +30,57 @@ import (
 
 func main() {
 	bin := flag.String("proxy", "bin/kamal-proxy", "path to the kamal-proxy binary")
-	duration := flag.Duration("duration", 5*time.Second, "duration of each load case")
-	concurrency := flag.String("concurrency", "1,8", "comma-separated numbers of concurrent keep-alive clients, one set of cases each (1 shows the latency the proxy adds, more shows throughput)")
-	idle := flag.Int("idle", 1000, "idle keep-alive connections for the memory test")
-	useWrk := flag.Bool("wrk", false, "also measure with wrk (must be in PATH)")
+	duration := flag.Duration("duration", 5*time.Second, "duration of each Go-client load case")
+	concurrency := flag.String("concurrency", "1,8", "comma-separated numbers of concurrent keep-alive clients, one set of Go-client cases each (1 shows the latency the proxy adds, more shows throughput); empty for none")
+	idle := flag.Int("idle", 1000, "idle keep-alive connections for the memory test (0: no memory test)")
+	useWrk := flag.Bool("wrk", false, "also measure each concurrency level with wrk -t1 (must be in PATH)")
+	ref := flag.String("ref", "", "comma-separated other kamal-proxy binaries (e.g. the original) to measure side by side with ours")
+	withNginx := flag.Bool("nginx", false, "also measure nginx (from PATH or /usr/sbin) as a reverse proxy to the same upstream")
+	rounds := flag.Int("rounds", 3, "rounds of the side-by-side comparison (with -ref or -nginx)")
+	threads := flag.Int("wrk-threads", 2, "wrk threads in the comparison")
+	conns := flag.Int("wrk-conns", 32, "wrk connections in the comparison")
+	wrkDuration := flag.Duration("wrk-duration", 4*time.Second, "duration of each wrk run in the comparison")
+	paths := flag.String("paths", "/small", "comma-separated paths for the comparison: /small (13 bytes) and /large (1 MiB)")
 	flag.Parse()
-	var levels []int
+	cfg := config{bin: *bin, duration: *duration, idle: *idle, useWrk: *useWrk, nginx: *withNginx,
+		rounds: *rounds, threads: *threads, conns: *conns, wrkDuration: *wrkDuration}
 	for _, f := range strings.Split(*concurrency, ",") {
+		if strings.TrimSpace(f) == "" {
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 || n > 256 {
 			log.Fatalf("-concurrency: %q is not a number from 1 to 256", f)
 		}
-		levels = append(levels, n)
+		cfg.levels = append(cfg.levels, n)
 	}
-	if err := run(*bin, *duration, levels, *idle, *useWrk); err != nil {
+	for _, f := range strings.Split(*ref, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			cfg.refs = append(cfg.refs, f)
+		}
+	}
+	for _, f := range strings.Split(*paths, ",") {
+		if f = strings.TrimSpace(f); f != "/small" && f != "/large" {
+			log.Fatalf("-paths: %q is neither /small nor /large", f)
+		}
+		cfg.paths = append(cfg.paths, strings.TrimSpace(f))
+	}
+	if err := run(cfg); err != nil {
 		log.Fatal(err)
 	}
+}
+
+type config struct {
+	bin                    string
+	duration               time.Duration
+	levels                 []int
+	idle                   int
+	useWrk                 bool
+	refs                   []string
+	nginx                  bool
+	rounds, threads, conns int
+	wrkDuration            time.Duration
+	paths                  []string
 }
 
 var small = []byte("hello, world\n")
@@ -79,9 +117,13 @@ type proxyProc struct {
 	env  []string
 	bin  string
 	port int
+	dir  string
 }
 
-func startProxy(bin string) (*proxyProc, error) {
+// startProxy runs a kamal-proxy binary with its state and command socket in
+// a fresh temporary directory. The original has no --bind flag and listens
+// on every interface; ours is kept on loopback.
+func startProxy(bin string, original bool) (*proxyProc, error) {
 	dir, err := os.MkdirTemp("", "kp-bench-")
 	if err != nil {
 		return nil, err
@@ -94,24 +136,35 @@ func startProxy(bin string) (*proxyProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	env := append(os.Environ(), "HOME="+dir, "KAMAL_PROXY_SOCKET="+filepath.Join(dir, "kp.sock"))
-	cmd := exec.Command(bin, "run", "--bind=127.0.0.1", "--http-port="+strconv.Itoa(httpPort), "--https-port="+strconv.Itoa(httpsPort))
+	env := append(os.Environ(), "HOME="+dir, "XDG_RUNTIME_DIR="+dir, "KAMAL_PROXY_SOCKET="+filepath.Join(dir, "kamal-proxy.sock"))
+	args := []string{"run", "--http-port=" + strconv.Itoa(httpPort), "--https-port=" + strconv.Itoa(httpsPort)}
+	if !original {
+		args = append(args, "--bind=127.0.0.1")
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Env = env
 	cmd.Stdout = nil // /dev/null: the access log is still encoded, as in production
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &proxyProc{cmd: cmd, env: env, bin: bin, port: httpPort}
+	p := &proxyProc{cmd: cmd, env: env, bin: bin, port: httpPort, dir: dir}
+	if err := waitListening(httpPort); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("%s: %w", bin, err)
+	}
+	return p, nil
+}
+
+func waitListening(port int) error {
 	for i := 0; i < 100; i++ {
-		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", httpPort)); err == nil {
+		if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 			c.Close()
-			return p, nil
+			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	p.stop()
-	return nil, fmt.Errorf("proxy did not start")
+	return fmt.Errorf("nothing listens on port %d after 5s", port)
 }
 
 func (p *proxyProc) client(args ...string) error {
@@ -127,6 +180,7 @@ func (p *proxyProc) client(args ...string) error {
 func (p *proxyProc) stop() {
 	p.cmd.Process.Signal(os.Interrupt)
 	p.cmd.Wait()
+	os.RemoveAll(p.dir)
 }
 
 func (p *proxyProc) rssKB() int {
@@ -146,8 +200,10 @@ func (p *proxyProc) rssKB() int {
 // cpuTime returns user+system CPU time of the proxy process; dividing its
 // growth by the request count gives a cost that does not depend on how busy
 // the machine is.
-func (p *proxyProc) cpuTime() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+func (p *proxyProc) cpuTime() time.Duration { return procCPU(p.cmd.Process.Pid) }
+
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
@@ -236,100 +292,135 @@ func idleConnections(addr string, n int) ([]net.Conn, error) {
 	return conns, nil
 }
 
-// wrkRun runs wrk with one thread and returns its req/s, p50 and p99 lines.
-func wrkRun(url string, d time.Duration, conc int) (string, error) {
-	out, err := exec.Command("wrk", "-t1", fmt.Sprintf("-c%d", conc), fmt.Sprintf("-d%ds", int(d.Seconds())), "--latency", url).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("wrk: %v: %s", err, out)
-	}
-	var rps, p50, p99 string
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) == 2 && f[0] == "Requests/sec:":
-			rps = f[1]
-		case len(f) == 2 && f[0] == "50%":
-			p50 = f[1]
-		case len(f) == 2 && f[0] == "99%":
-			p99 = f[1]
-		}
-	}
-	return fmt.Sprintf("%s | %s | %s", rps, p50, p99), nil
-}
-
-func run(bin string, d time.Duration, levels []int, idle int, useWrk bool) error {
+func run(cfg config) error {
 	up, closeUp, err := upstream()
 	if err != nil {
 		return err
 	}
 	defer closeUp()
-	p, err := startProxy(bin)
+	p, err := startProxy(cfg.bin, false)
 	if err != nil {
 		return err
 	}
 	defer p.stop()
-	if err := p.client("deploy", "bench", "--target="+up, "--health-check-path=/small"); err != nil {
+	deployArgs := []string{"deploy", "bench", "--target=" + up, "--health-check-path=/small"}
+	if err := p.client(deployArgs...); err != nil {
 		return err
 	}
 	proxied := fmt.Sprintf("http://127.0.0.1:%d", p.port)
 	direct := "http://" + up
-	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
-		fmt.Printf("load average at start: %s\n", strings.Join(strings.Fields(string(la))[:3], " "))
+	cs := []contender{{name: "direct", base: direct}, {name: "ours", base: proxied, cpu: p.cpuTime}}
+	refs := []*proxyProc{}
+	for i, bin := range cfg.refs {
+		r, err := startProxy(bin, true)
+		if err != nil {
+			return err
+		}
+		defer r.stop()
+		if err := r.client(deployArgs...); err != nil {
+			return fmt.Errorf("%s: %w", bin, err)
+		}
+		name := "ref"
+		if len(cfg.refs) > 1 {
+			name = fmt.Sprintf("ref%d", i+1)
+		}
+		fmt.Printf("%s: %s\n", name, bin)
+		refs = append(refs, r)
+		cs = append(cs, contender{name: name, base: fmt.Sprintf("http://127.0.0.1:%d", r.port), cpu: r.cpuTime})
 	}
+	if cfg.nginx {
+		n, err := startNginx(up)
+		if err != nil {
+			return err
+		}
+		defer n.stop()
+		cs = append(cs, contender{name: "nginx", base: fmt.Sprintf("http://127.0.0.1:%d", n.port), cpu: n.cpuTime})
+	}
+	fmt.Printf("load average at start: %s\n", loadAverage())
 
-	for _, conc := range levels {
-		fmt.Printf("\nconcurrency %d, %s per case, keep-alive, loopback\n\n", conc, d)
-		fmt.Println("| case | path | req/s | p50 | p99 | errors |")
-		fmt.Println("|---|---|---:|---:|---:|---:|")
-		results := map[string]result{}
-		for _, path := range []string{"/small", "/large"} {
-			for _, c := range []struct{ name, base string }{{"direct", direct}, {"proxy", proxied}} {
-				cpu0 := p.cpuTime()
-				r := load(c.base+path, d, conc)
-				results[c.name+path] = r
-				cpu := ""
-				if c.name == "proxy" && r.requests > 0 {
-					cpu = fmt.Sprintf(" (proxy CPU %.0f µs/request)", float64((p.cpuTime()-cpu0).Microseconds())/float64(r.requests))
-				}
-				fmt.Printf("| %s | %s | %.0f | %s | %s | %d |%s\n", c.name, path, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors, cpu)
+	for _, conc := range cfg.levels {
+		if err := goClientCases(direct, proxied, p, cfg.duration, conc, cfg.useWrk); err != nil {
+			return err
+		}
+	}
+	if len(cs) > 2 {
+		for _, path := range cfg.paths {
+			if err := compare(cs, path, cfg.rounds, cfg.threads, cfg.conns, cfg.wrkDuration); err != nil {
+				return err
 			}
 		}
-		fmt.Println()
-		for _, path := range []string{"/small", "/large"} {
-			dr, pr := results["direct"+path], results["proxy"+path]
-			fmt.Printf("%s: proxy throughput %.2fx direct, added p50 %s\n", path, pr.rps/dr.rps, (pr.p50 - dr.p50).Round(time.Microsecond))
-		}
+	}
+	fmt.Printf("\nload average at the end: %s\n", loadAverage())
 
-		if useWrk {
-			fmt.Printf("\nwrk -t1 -c%d -d%s --latency\n\n| case | path | req/s | p50 | p99 |\n|---|---|---:|---:|---:|\n", conc, d)
-			for _, path := range []string{"/small", "/large"} {
-				for _, c := range []struct{ name, base string }{{"direct", direct}, {"proxy", proxied}} {
-					line, err := wrkRun(c.base+path, d, conc)
-					if err != nil {
-						return err
-					}
-					fmt.Printf("| %s | %s | %s |\n", c.name, path, line)
-				}
+	if cfg.idle > 0 {
+		if err := idleMemory("ours", p, cfg.idle); err != nil {
+			return err
+		}
+		for i, r := range refs {
+			if err := idleMemory(cs[2+i].name, r, cfg.idle); err != nil {
+				return err
 			}
 		}
 	}
-	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
-		fmt.Printf("\nload average at the end: %s\n", strings.Join(strings.Fields(string(la))[:3], " "))
-	}
+	return nil
+}
 
+// goClientCases measures direct and proxied requests with the Go client
+// (and wrk -t1 with useWrk) at one concurrency level.
+func goClientCases(direct, proxied string, p *proxyProc, d time.Duration, conc int, useWrk bool) error {
+	fmt.Printf("\nconcurrency %d, %s per case, keep-alive, loopback\n\n", conc, d)
+	fmt.Println("| case | path | req/s | p50 | p99 | errors |")
+	fmt.Println("|---|---|---:|---:|---:|---:|")
+	results := map[string]result{}
+	for _, path := range []string{"/small", "/large"} {
+		for _, c := range []struct{ name, base string }{{"direct", direct}, {"proxy", proxied}} {
+			cpu0 := p.cpuTime()
+			r := load(c.base+path, d, conc)
+			results[c.name+path] = r
+			cpu := ""
+			if c.name == "proxy" && r.requests > 0 {
+				cpu = fmt.Sprintf(" (proxy CPU %.0f µs/request)", float64((p.cpuTime()-cpu0).Microseconds())/float64(r.requests))
+			}
+			fmt.Printf("| %s | %s | %.0f | %s | %s | %d |%s\n", c.name, path, r.rps, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.errors, cpu)
+		}
+	}
+	fmt.Println()
+	for _, path := range []string{"/small", "/large"} {
+		dr, pr := results["direct"+path], results["proxy"+path]
+		fmt.Printf("%s: proxy throughput %.2fx direct, added p50 %s\n", path, pr.rps/dr.rps, (pr.p50 - dr.p50).Round(time.Microsecond))
+	}
+	if !useWrk {
+		return nil
+	}
+	fmt.Printf("\nwrk -t1 -c%d -d%s --latency\n\n| case | path | req/s | p50 | p99 |\n|---|---|---:|---:|---:|\n", conc, d)
+	for _, path := range []string{"/small", "/large"} {
+		for _, c := range []struct{ name, base string }{{"direct", direct}, {"proxy", proxied}} {
+			r, err := runWrk(c.base+path, 1, conc, d)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("| %s | %s | %.0f | %s | %s |\n", c.name, path, r.rps, r.p50, r.p99)
+		}
+	}
+	return nil
+}
+
+// idleMemory opens n keep-alive connections to the proxy, leaves them idle
+// and reports how much its resident memory grew.
+func idleMemory(name string, p *proxyProc, n int) error {
 	before := p.rssKB()
-	conns, err := idleConnections(fmt.Sprintf("127.0.0.1:%d", p.port), idle)
+	conns, err := idleConnections(fmt.Sprintf("127.0.0.1:%d", p.port), n)
 	defer func() {
 		for _, c := range conns {
 			c.Close()
 		}
 	}()
 	if err != nil {
-		return fmt.Errorf("idle connections (%d opened): %w", len(conns), err)
+		return fmt.Errorf("%s: idle connections (%d opened): %w", name, len(conns), err)
 	}
 	time.Sleep(500 * time.Millisecond)
 	after := p.rssKB()
-	fmt.Printf("\nproxy RSS: %.1f MiB before, %.1f MiB with %d idle keep-alive connections (%.1f KiB per connection)\n",
-		float64(before)/1024, float64(after)/1024, len(conns), float64(after-before)/float64(len(conns)))
+	fmt.Printf("\n%s RSS: %.1f MiB before, %.1f MiB with %d idle keep-alive connections (%.1f KiB per connection)\n",
+		name, float64(before)/1024, float64(after)/1024, len(conns), float64(after-before)/float64(len(conns)))
 	return nil
 }
