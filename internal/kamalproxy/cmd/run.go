@@ -24,7 +24,7 @@ func newRunCommand() *cobra.Command {
 			if debug {
 				level = slog.LevelDebug
 			}
-			log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+			log := slog.New(server.NewLogHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
 			slog.SetDefault(log)
 			cfg.Logger = log
 			cfg.EagerCertificates = true

@@ -25,7 +25,7 @@ func BenchmarkProxyRequest(b *testing.B) {
 	if err := r.Deploy("bench", []string{strings.TrimPrefix(up.URL, "http://")}, nil, DeploymentOptions{}, DefaultServiceOptions(), to); err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(&accessHandler{next: r, log: discardLogger()})
+	srv := httptest.NewServer(&accessHandler{next: r, log: slog.New(NewLogHandler(io.Discard, nil))})
 	defer srv.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	b.ReportAllocs()
@@ -77,15 +77,23 @@ func BenchmarkMetricsObserve(b *testing.B) {
 	})
 }
 
-// BenchmarkAccessLog is the JSON access-log line written for every request.
+// BenchmarkAccessLog is the JSON access-log line written for every request,
+// through slog.JSONHandler and through NewLogHandler (what the binary uses).
 func BenchmarkAccessLog(b *testing.B) {
-	h := &accessHandler{log: slog.New(slog.NewJSONHandler(io.Discard, nil)), port: 80}
-	r := httptest.NewRequest(http.MethodGet, "http://app.test/x?y=1", nil)
-	r.Header.Set("User-Agent", "bench")
-	lw := &logWriter{ResponseWriter: httptest.NewRecorder(), status: 200, bytes: 13}
-	st := &reqState{service: "app", target: "10.0.0.1:80"}
-	b.ReportAllocs()
-	for b.Loop() {
-		h.logRequest(r, lw, st, "0b6e0c4e-8a1f-4b5e-9d7c-1f2e3d4c5b6a", 200, 200*time.Microsecond)
+	for _, c := range []struct {
+		name string
+		h    slog.Handler
+	}{{"slog", slog.NewJSONHandler(io.Discard, nil)}, {"direct", NewLogHandler(io.Discard, nil)}} {
+		b.Run(c.name, func(b *testing.B) {
+			h := &accessHandler{log: slog.New(c.h), port: 80}
+			r := httptest.NewRequest(http.MethodGet, "http://app.test/x?y=1", nil)
+			r.Header.Set("User-Agent", "bench")
+			lw := &logWriter{ResponseWriter: httptest.NewRecorder(), status: 200, bytes: 13}
+			st := &reqState{service: "app", target: "10.0.0.1:80"}
+			b.ReportAllocs()
+			for b.Loop() {
+				h.logRequest(r, lw, st, "0b6e0c4e-8a1f-4b5e-9d7c-1f2e3d4c5b6a", 200, 200*time.Microsecond)
+			}
+		})
 	}
 }

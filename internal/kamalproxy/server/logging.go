@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -97,46 +96,35 @@ func (h *accessHandler) logRequest(r *http.Request, lw *logWriter, st *reqState,
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	ap := attrPool.Get().(*[]slog.Attr)
-	defer func() {
-		clear(*ap) // drop references to request data
-		*ap = (*ap)[:0]
-		attrPool.Put(ap)
-	}()
-	attrs := append((*ap)[:0],
-		slog.String("host", r.Host),
-		slog.Int("port", h.port),
-		slog.String("path", r.URL.Path),
-		slog.String("request_id", reqID),
-		slog.Int("status", status),
-		slog.String("service", st.service),
-		slog.String("target", st.target),
-		slog.Int64("duration", dur.Nanoseconds()),
-		slog.String("method", r.Method),
-		slog.Int64("req_content_length", r.ContentLength),
-		slog.String("req_content_type", r.Header.Get("Content-Type")),
-		slog.Int64("resp_content_length", lw.bytes),
-		slog.String("resp_content_type", lw.Header().Get("Content-Type")),
-		slog.String("client_addr", clientAddr),
-		slog.String("client_port", clientPort),
-		slog.String("remote_addr", remote),
-		slog.String("user_agent", r.UserAgent()),
-		slog.String("proto", r.Proto),
-		slog.String("scheme", scheme),
-		slog.String("query", r.URL.RawQuery),
-	)
-	for _, name := range st.logReqHeaders {
-		attrs = append(attrs, slog.String("req_"+logFieldName(name), strings.Join(r.Header.Values(name), ",")))
-	}
-	for _, name := range st.logRespHeaders {
-		attrs = append(attrs, slog.String("resp_"+logFieldName(name), strings.Join(lw.Header().Values(name), ",")))
-	}
-	// The record copies the attributes, so the slice can be reused.
-	h.log.LogAttrs(r.Context(), slog.LevelInfo, "Request", attrs...)
-	*ap = attrs
+	logFields(r.Context(), h.log, "Request", func(f fieldSink) {
+		f.str("host", r.Host)
+		f.num("port", int64(h.port))
+		f.str("path", r.URL.Path)
+		f.str("request_id", reqID)
+		f.num("status", int64(status))
+		f.str("service", st.service)
+		f.str("target", st.target)
+		f.num("duration", dur.Nanoseconds())
+		f.str("method", r.Method)
+		f.num("req_content_length", r.ContentLength)
+		f.str("req_content_type", r.Header.Get("Content-Type"))
+		f.num("resp_content_length", lw.bytes)
+		f.str("resp_content_type", lw.Header().Get("Content-Type"))
+		f.str("client_addr", clientAddr)
+		f.str("client_port", clientPort)
+		f.str("remote_addr", remote)
+		f.str("user_agent", r.UserAgent())
+		f.str("proto", r.Proto)
+		f.str("scheme", scheme)
+		f.str("query", r.URL.RawQuery)
+		for _, name := range st.logReqHeaders {
+			f.str("req_"+logFieldName(name), strings.Join(r.Header.Values(name), ","))
+		}
+		for _, name := range st.logRespHeaders {
+			f.str("resp_"+logFieldName(name), strings.Join(lw.Header().Values(name), ","))
+		}
+	})
 }
-
-var attrPool = sync.Pool{New: func() any { a := make([]slog.Attr, 0, 32); return &a }}
 
 func logFieldName(h string) string {
 	return strings.ReplaceAll(strings.ToLower(h), "-", "_")

@@ -10,10 +10,21 @@ import (
 	"testing"
 )
 
+// TestAccessLogLine checks the fields through both encodings: slog's own
+// handler and NewLogHandler's direct one.
 func TestAccessLogLine(t *testing.T) {
+	t.Run("slog", func(t *testing.T) {
+		testAccessLogLine(t, func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, nil) })
+	})
+	t.Run("direct", func(t *testing.T) {
+		testAccessLogLine(t, func(w io.Writer) slog.Handler { return NewLogHandler(w, nil) })
+	})
+}
+
+func testAccessLogLine(t *testing.T, handler func(io.Writer) slog.Handler) {
 	var logs bytes.Buffer
 	r := NewRouter(discardLogger(), "", 443)
-	srv := newAccessServer(t, r, slog.New(slog.NewJSONHandler(&logs, nil)))
+	srv := newAccessServer(t, r, slog.New(handler(&logs)))
 	a := newTestApp(t, "a")
 	to := fastTargetOptions()
 	to.LogRequestHeaders = []string{"Cache-Control"}

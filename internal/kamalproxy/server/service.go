@@ -196,8 +196,8 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request, prefix strin
 		if t == nil {
 			break
 		}
-		if ctx, f, ok := t.claim(r.Context()); ok {
-			t.serve(w, r, ctx, f)
+		if cr, f, ok := t.claim(r); ok {
+			t.serve(w, cr, f)
 			return
 		}
 		_, _, active, rollout, rctl, _, _ = s.snapshot()

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,10 +34,49 @@ func (s TargetState) String() string {
 var errDrainTimeout = errors.New("request cancelled due to draining")
 
 type inflight struct {
+	// cancel ends the context of a request on the ReverseProxy path; nil on
+	// the direct path, which instead has its upstream connection cut.
 	cancel   context.CancelCauseFunc
 	done     chan struct{}
 	hijacked bool
 	hw       hijackWatcher // allocated together with the request's entry
+
+	mu      sync.Mutex
+	conn    *upstreamConn // the direct path's connection while in use
+	cause   error         // why the direct path was aborted
+	aborted atomic.Bool
+}
+
+// abort cancels the request: its context, or its upstream connection.
+func (f *inflight) abort(cause error) {
+	if f.cancel != nil {
+		f.cancel(cause)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cause == nil {
+		f.cause = cause
+	}
+	f.aborted.Store(true)
+	if f.conn != nil {
+		f.conn.conn.SetDeadline(aLongTimeAgo)
+	}
+}
+
+// use records the connection that abort must cut (nil when done with it).
+// It reports false when the request has been aborted already.
+func (f *inflight) use(c *upstreamConn) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.conn = c
+	return !f.aborted.Load()
+}
+
+func (f *inflight) abortCause() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cause
 }
 
 // Target is one upstream "host:port" with its own transport, health check and
@@ -47,6 +87,7 @@ type Target struct {
 	options   TargetOptions
 	proxy     *httputil.ReverseProxy
 	transport *http.Transport
+	conns     *connPool // the direct path's keep-alive connections
 	log       *slog.Logger
 
 	mu          sync.Mutex
@@ -65,7 +106,7 @@ func NewTarget(addr string, readonly bool, opts TargetOptions, log *slog.Logger)
 	if log == nil {
 		log = slog.Default()
 	}
-	t := &Target{addr: addr, readonly: readonly, options: opts, log: log, inflight: map[*inflight]struct{}{}}
+	t := &Target{addr: addr, readonly: readonly, options: opts, log: log, inflight: map[*inflight]struct{}{}, conns: newConnPool(addr)}
 	t.transport = &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -141,25 +182,35 @@ func (t *Target) setHealth(ok bool) {
 // says otherwise, so a proxy restart does not cause an outage.
 func (t *Target) markHealthy() { t.setHealth(true) }
 
-// claim registers a new in-flight request, or fails when draining. The
-// returned context is cancelled when a drain gives up on the request.
-func (t *Target) claim(ctx context.Context) (context.Context, *inflight, bool) {
+// claim registers a new in-flight request, or fails when draining. For the
+// ReverseProxy path the returned request carries a context that is
+// cancelled when a drain gives up on the request.
+func (t *Target) claim(r *http.Request) (*http.Request, *inflight, bool) {
+	f := &inflight{done: make(chan struct{})}
+	if !directEligible(r) {
+		var ctx context.Context
+		ctx, f.cancel = context.WithCancelCause(r.Context())
+		r = r.WithContext(ctx)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.state == TargetDraining {
+		if f.cancel != nil {
+			f.cancel(nil)
+		}
 		return nil, nil, false
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	f := &inflight{done: make(chan struct{}), cancel: cancel}
 	t.inflight[f] = struct{}{}
-	return ctx, f, true
+	return r, f, true
 }
 
 func (t *Target) release(f *inflight) {
 	t.mu.Lock()
 	delete(t.inflight, f)
 	t.mu.Unlock()
-	f.cancel(nil)
+	if f.cancel != nil {
+		f.cancel(nil)
+	}
 	close(f.done)
 }
 
@@ -169,14 +220,14 @@ func (t *Target) markHijacked(f *inflight) {
 	draining := t.state == TargetDraining
 	t.mu.Unlock()
 	if draining {
-		f.cancel(errDrainTimeout)
+		f.abort(errDrainTimeout)
 	}
 }
 
-// serve proxies r to the target. The caller has already claimed f with ctx.
-func (t *Target) serve(w http.ResponseWriter, r *http.Request, ctx context.Context, f *inflight) {
+// serve proxies r to the target. The caller has already claimed f (and got
+// r from the claim).
+func (t *Target) serve(w http.ResponseWriter, r *http.Request, f *inflight) {
 	defer t.release(f)
-	r = r.WithContext(ctx)
 	st := stateOf(r)
 	st.target = t.addr
 
@@ -185,11 +236,19 @@ func (t *Target) serve(w http.ResponseWriter, r *http.Request, ctx context.Conte
 	if t.options.BufferResponses {
 		bw := &bufferedResponseWriter{w: hw, buf: newSpillBuffer(t.options.MaxMemoryBufferSize, t.options.MaxResponseBodySize)}
 		defer bw.buf.Close()
-		t.proxy.ServeHTTP(bw, r)
+		t.proxyTo(bw, r, f)
 		bw.finish(r)
 		return
 	}
-	t.proxy.ServeHTTP(hw, r)
+	t.proxyTo(hw, r, f)
+}
+
+func (t *Target) proxyTo(w http.ResponseWriter, r *http.Request, f *inflight) {
+	if f.cancel == nil {
+		t.forward(w, r, f)
+		return
+	}
+	t.proxy.ServeHTTP(w, r)
 }
 
 // drain stops new claims, cuts hijacked connections, waits for the rest up to
@@ -205,7 +264,7 @@ func (t *Target) drain(timeout time.Duration, permanent bool) {
 	var waits []*inflight
 	for f := range t.inflight {
 		if f.hijacked {
-			f.cancel(errDrainTimeout)
+			f.abort(errDrainTimeout)
 			continue
 		}
 		waits = append(waits, f)
@@ -220,7 +279,7 @@ func (t *Target) drain(timeout time.Duration, permanent bool) {
 		case <-deadline.C:
 			t.cancelAll()
 			if permanent {
-				t.transport.CloseIdleConnections()
+				t.closeIdle()
 			}
 			return
 		}
@@ -228,15 +287,21 @@ func (t *Target) drain(timeout time.Duration, permanent bool) {
 	if permanent {
 		// Hijacked connections that started after the snapshot.
 		t.cancelAll()
-		t.transport.CloseIdleConnections()
+		t.closeIdle()
 	}
+}
+
+// closeIdle closes the idle upstream connections of a retired target.
+func (t *Target) closeIdle() {
+	t.transport.CloseIdleConnections()
+	t.conns.closeIdle(true)
 }
 
 func (t *Target) cancelAll() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for f := range t.inflight {
-		f.cancel(errDrainTimeout)
+		f.abort(errDrainTimeout)
 	}
 }
 
@@ -246,33 +311,67 @@ func (t *Target) stop() {
 		t.stopHC()
 	}
 	t.mu.Unlock()
-	t.transport.CloseIdleConnections()
+	t.closeIdle()
+}
+
+// forwarded holds what the proxy sends in place of the client's Host and
+// forwarding headers; both paths to the target use it.
+type forwarded struct {
+	hostHeader     string
+	forwardedFor   string // "" leaves X-Forwarded-For out
+	forwardedHost  string
+	forwardedProto string
+	kamalTarget    string
+}
+
+// forwardedHeaders: the peer's address is appended to X-Forwarded-For.
+// With forward-headers the client's X-Forwarded-For, -Proto and -Host and
+// X-Kamal-Target chain are kept; without, they are replaced.
+func (t *Target) forwardedHeaders(in *http.Request, fh *forwarded) {
+	fh.hostHeader = in.Host
+	if fh.hostHeader == "" {
+		fh.hostHeader = t.addr
+	}
+	clientIP, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		clientIP = ""
+	}
+	fh.forwardedHost = in.Host
+	fh.forwardedProto = "http"
+	if in.TLS != nil {
+		fh.forwardedProto = "https"
+	}
+	fh.forwardedFor = clientIP
+	fh.kamalTarget = t.addr
+	if !t.options.ForwardHeaders {
+		return
+	}
+	if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 && clientIP != "" {
+		fh.forwardedFor = strings.Join(prior, ", ") + ", " + clientIP
+	}
+	if v := in.Header.Get("X-Forwarded-Proto"); v != "" {
+		fh.forwardedProto = v
+	}
+	if v := in.Header.Get("X-Forwarded-Host"); v != "" {
+		fh.forwardedHost = v
+	}
+	if prev := in.Header.Get("X-Kamal-Target"); prev != "" {
+		fh.kamalTarget = prev + ", " + t.addr
+	}
 }
 
 func (t *Target) rewrite(pr *httputil.ProxyRequest, u *url.URL) {
+	var fh forwarded
+	t.forwardedHeaders(pr.In, &fh)
 	pr.SetURL(u)
 	pr.Out.Host = pr.In.Host
-	in := pr.In.Header
-	if t.options.ForwardHeaders {
-		if v, ok := in["X-Forwarded-For"]; ok {
-			pr.Out.Header["X-Forwarded-For"] = append([]string(nil), v...)
-		}
-		pr.SetXForwarded()
-		if v := in.Get("X-Forwarded-Proto"); v != "" {
-			pr.Out.Header.Set("X-Forwarded-Proto", v)
-		}
-		if v := in.Get("X-Forwarded-Host"); v != "" {
-			pr.Out.Header.Set("X-Forwarded-Host", v)
-		}
-		if prev := in.Get("X-Kamal-Target"); prev != "" {
-			pr.Out.Header.Set("X-Kamal-Target", prev+", "+t.addr)
-		} else {
-			pr.Out.Header.Set("X-Kamal-Target", t.addr)
-		}
-	} else {
-		pr.SetXForwarded()
-		pr.Out.Header.Set("X-Kamal-Target", t.addr)
+	h := pr.Out.Header
+	if fh.forwardedFor != "" {
+		h.Set("X-Forwarded-For", fh.forwardedFor)
 	}
+	h.Set("X-Forwarded-Host", fh.forwardedHost)
+	h.Set("X-Forwarded-Proto", fh.forwardedProto)
+	h.Set("X-Kamal-Target", fh.kamalTarget)
 	// SetURL joins paths; we already computed the final path, keep it verbatim.
 	pr.Out.URL.Path = pr.In.URL.Path
 	pr.Out.URL.RawPath = pr.In.URL.RawPath
@@ -295,8 +394,13 @@ func (t *Target) modifyResponse(res *http.Response) error {
 }
 
 func (t *Target) handleError(w http.ResponseWriter, r *http.Request, err error) {
+	t.answerError(w, r, context.Cause(r.Context()), err)
+}
+
+// answerError answers a request the target did not; cause is why the
+// request was cancelled (a drain, or the client leaving), if it was.
+func (t *Target) answerError(w http.ResponseWriter, r *http.Request, cause, err error) {
 	st := stateOf(r)
-	cause := context.Cause(r.Context())
 	var ne net.Error
 	switch {
 	case errors.Is(cause, errDrainTimeout):
@@ -304,7 +408,7 @@ func (t *Target) handleError(w http.ResponseWriter, r *http.Request, err error) 
 		writeErrorPage(w, r, http.StatusGatewayTimeout, nil)
 	case bodyTimedOut(r):
 		writeBodyTimeout(w, r, t.log)
-	case r.Context().Err() != nil:
+	case cause != nil || r.Context().Err() != nil:
 		// The client went away; there is nobody to answer.
 		st.status = 499
 	case errors.As(err, &ne) && ne.Timeout():
@@ -321,8 +425,12 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 type proxyBufferPool struct{ p sync.Pool }
 
-func (b *proxyBufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *proxyBufferPool) Get() []byte  { return *b.get() }
 func (b *proxyBufferPool) Put(v []byte) { b.p.Put(&v) }
+
+// get and put keep the pointer, which saves an allocation per Put.
+func (b *proxyBufferPool) get() *[]byte  { return b.p.Get().(*[]byte) }
+func (b *proxyBufferPool) put(p *[]byte) { b.p.Put(p) }
 
 var bufferPool = &proxyBufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
 

@@ -1,0 +1,349 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"net/textproto"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// seenRequest is what an upstream received.
+type seenRequest struct {
+	Method, URI, Host string
+	Header            http.Header
+}
+
+// shapesApp answers with the response shapes the proxy must pass on
+// unchanged and records every request head it receives.
+type shapesApp struct {
+	mu   sync.Mutex
+	seen []seenRequest
+}
+
+func (a *shapesApp) last() seenRequest {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.seen[len(a.seen)-1]
+}
+
+func (a *shapesApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	a.seen = append(a.seen, seenRequest{r.Method, r.RequestURI, r.Host, r.Header.Clone()})
+	a.mu.Unlock()
+	h := w.Header()
+	switch r.URL.Path {
+	case "/hop":
+		h.Set("Connection", "X-Hop")
+		h.Set("X-Hop", "secret")
+		h.Set("Keep-Alive", "timeout=5")
+		h.Set("X-Keep", "yes")
+		fmt.Fprint(w, "hop")
+	case "/trailers":
+		h.Set("Trailer", "X-Sum")
+		w.Write([]byte("part1 "))
+		http.NewResponseController(w).Flush()
+		w.Write([]byte("part2"))
+		h.Set("X-Sum", "42")
+		h.Set(http.TrailerPrefix+"X-Late", "late")
+	case "/early":
+		h.Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		h.Del("Link")
+		fmt.Fprint(w, "after hints")
+	case "/nocontent":
+		w.WriteHeader(http.StatusNoContent)
+	case "/cookies":
+		h.Add("Set-Cookie", "a=1; Path=/")
+		h.Add("Set-Cookie", "b=2; Path=/")
+		h.Set("X-Request-Id", "from-app") // the proxy's own ID wins
+		fmt.Fprint(w, "cookies")
+	case "/sse":
+		h.Set("Content-Type", "text/event-stream; charset=utf-8")
+		fmt.Fprint(w, "data: 1\n\n")
+		http.NewResponseController(w).Flush()
+		fmt.Fprint(w, "data: 2\n\n")
+	case "/stream":
+		for i := range 3 {
+			fmt.Fprintf(w, "chunk %d;", i)
+			http.NewResponseController(w).Flush()
+		}
+	case "/error":
+		http.Error(w, "app failed", http.StatusInternalServerError)
+	default:
+		h.Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "%s %s", r.Method, r.URL.RequestURI())
+	}
+}
+
+// seenResponse is what a client received.
+type seenResponse struct {
+	Status         int
+	Header         http.Header
+	Body           string
+	Trailer        http.Header
+	Informational  []int
+	ContentLength  int64
+	TransferChunks bool
+}
+
+// TestDirectPathMatchesReverseProxy sends the same requests through the
+// direct path and through httputil.ReverseProxy and compares what the
+// upstream and the client see.
+func TestDirectPathMatchesReverseProxy(t *testing.T) {
+	app := &shapesApp{}
+	up := httptest.NewServer(app)
+	defer up.Close()
+	requests := []struct {
+		method, path string
+		header       map[string]string
+	}{
+		{"GET", "/", nil},
+		{"GET", "/a%2Fb/c%20d?x=1&y=%20z", map[string]string{"X-Custom": "a", "Accept-Encoding": "gzip"}},
+		{"GET", "/", map[string]string{"Connection": "X-Drop, keep-alive", "X-Drop": "gone", "Keep-Alive": "300",
+			"Proxy-Authorization": "Basic eDp5", "Te": "trailers, deflate", "Upgrade-Insecure-Requests": "1"}},
+		{"GET", "/", map[string]string{"Forwarded": "for=192.0.2.9", "X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "https",
+			"X-Forwarded-Host": "orig.test", "X-Kamal-Target": "prev:1", "User-Agent": "ua/1"}},
+		{"GET", "/", map[string]string{"User-Agent": ""}},
+		{"POST", "/", nil},
+		{"PUT", "/", nil},
+		{"DELETE", "/thing/1", nil},
+		{"OPTIONS", "/", nil},
+		{"HEAD", "/", nil},
+		{"HEAD", "/stream", nil},
+		{"GET", "/hop", nil},
+		{"GET", "/trailers", map[string]string{"Te": "trailers"}},
+		{"GET", "/early", nil},
+		{"GET", "/nocontent", nil},
+		{"GET", "/cookies", nil},
+		{"GET", "/sse", nil},
+		{"GET", "/stream", nil},
+		{"GET", "/error", nil},
+	}
+	for _, fwd := range []bool{true, false} {
+		opts := DefaultTargetOptions()
+		opts.ForwardHeaders = fwd
+		tg, err := NewTarget(strings.TrimPrefix(up.URL, "http://"), false, opts, discardLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		direct := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !directEligible(r) {
+				t.Errorf("%s %s: not eligible for the direct path", r.Method, r.URL)
+			}
+			tg.forward(w, r, &inflight{done: make(chan struct{})})
+		}))
+		viaReverseProxy := httptest.NewServer(tg.proxy)
+		for _, rq := range requests {
+			name := fmt.Sprintf("forward-headers=%v %s %s %v", fwd, rq.method, rq.path, rq.header)
+			var got [2]seenResponse
+			var sent [2]seenRequest
+			for i, base := range []string{direct.URL, viaReverseProxy.URL} {
+				got[i] = doRecorded(t, rq.method, base+rq.path, rq.header)
+				sent[i] = app.last()
+			}
+			if !reflect.DeepEqual(sent[0], sent[1]) {
+				t.Errorf("%s: upstream got\ndirect        %+v\nReverseProxy  %+v", name, sent[0], sent[1])
+			}
+			if !reflect.DeepEqual(got[0], got[1]) {
+				t.Errorf("%s: client got\ndirect        %+v\nReverseProxy  %+v", name, got[0], got[1])
+			}
+			if rq.method == "POST" && fmt.Sprint(sent[0].Header["Content-Length"]) != "[0]" {
+				t.Errorf("%s: Content-Length %v, want 0", name, sent[0].Header["Content-Length"])
+			}
+		}
+		direct.Close()
+		viaReverseProxy.Close()
+		tg.stop()
+	}
+}
+
+func doRecorded(t *testing.T, method, url string, header map[string]string) seenResponse {
+	t.Helper()
+	var out seenResponse
+	req, _ := http.NewRequest(method, url, nil)
+	req.Host = "app.test"
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		Got1xxResponse: func(code int, _ textproto.MIMEHeader) error {
+			out.Informational = append(out.Informational, code)
+			return nil
+		},
+	}))
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	out.Status, out.Body, out.Trailer, out.ContentLength = res.StatusCode, string(b), res.Trailer, res.ContentLength
+	out.TransferChunks = len(res.TransferEncoding) > 0
+	out.Header = res.Header.Clone()
+	out.Header.Del("Date")
+	return out
+}
+
+// staleApp is an upstream that closes each connection after one response
+// without saying so, as an upstream does when its keep-alive timeout ends.
+func staleApp(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var conns atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					return
+				}
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(req.Method), req.Method)
+			}()
+		}
+	}()
+	return ln.Addr().String(), &conns
+}
+
+// TestDirectPathReplacesClosedConnections: a pooled connection the
+// upstream has closed is not used for a request that cannot be sent twice,
+// and a request that can is sent again on a new connection.
+func TestDirectPathReplacesClosedConnections(t *testing.T) {
+	addr, conns := staleApp(t)
+	tg, err := NewTarget(addr, false, DefaultTargetOptions(), discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.stop()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tg.forward(w, r, &inflight{done: make(chan struct{})})
+	}))
+	defer front.Close()
+	for i, method := range []string{"GET", "GET", "DELETE", "POST", "GET", "DELETE"} {
+		time.Sleep(20 * time.Millisecond) // let the close arrive
+		req, _ := http.NewRequest(method, front.URL+"/", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || string(b) != method {
+			t.Errorf("request %d (%s): %d %q", i, method, res.StatusCode, b)
+		}
+	}
+	if n := conns.Load(); n != 6 {
+		t.Errorf("upstream saw %d connections, want 6", n)
+	}
+}
+
+// TestDirectPathReusesConnections: sequential requests share one upstream
+// connection.
+func TestDirectPathReusesConnections(t *testing.T) {
+	var mu sync.Mutex
+	peers := map[string]bool{}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/up" { // health checks have their own client
+			mu.Lock()
+			peers[r.RemoteAddr] = true
+			mu.Unlock()
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	defer up.Close()
+	p := newTestProxy(t)
+	p.deploy(t, "app", hostOpts(), &testApp{srv: up})
+	for range 20 {
+		if status, body, _ := p.get(t, "x", "/"); status != 200 || body != "ok" {
+			t.Fatalf("%d %q", status, body)
+		}
+	}
+	if len(peers) != 1 {
+		t.Errorf("20 requests used %d upstream connections, want 1", len(peers))
+	}
+}
+
+// syncBuffer is a log destination read while requests are still logging.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDirectPathClientGoneCutsUpstream: when the client leaves while the
+// upstream is still working, the upstream request is cancelled and the
+// access log says 499.
+func TestDirectPathClientGoneCutsUpstream(t *testing.T) {
+	cancelled := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/up" {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			close(cancelled)
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	defer up.Close()
+	var logs syncBuffer
+	r := NewRouter(discardLogger(), "", 443)
+	t.Cleanup(r.Shutdown)
+	url := newAccessServer(t, r, slog.New(NewLogHandler(&logs, nil)))
+	if err := r.Deploy("app", []string{strings.TrimPrefix(up.URL, "http://")}, nil, fastDeploy(), hostOpts(), fastTargetOptions()); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(100 * time.Millisecond)
+	conn.Close()
+	select {
+	case <-cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the upstream request was not cancelled")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), `"status":499`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no 499 in the access log: %s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
