@@ -43,6 +43,7 @@ type upstreamConn struct {
 	bw        *bufio.Writer
 	read      int64 // bytes read so far, to tell whether a response started
 	idleSince time.Time
+	body      fixedBody // the body of the response being read
 }
 
 func (c *upstreamConn) Read(p []byte) (int, error) {
@@ -377,7 +378,7 @@ func (t *Target) exchange(c *upstreamConn, w http.ResponseWriter, r *http.Reques
 		}
 	}
 	for n1xx := 0; ; n1xx++ {
-		res, err := http.ReadResponse(c.br, r)
+		res, err := c.readResponse(r)
 		if err != nil {
 			return nil, err
 		}
@@ -406,9 +407,15 @@ func (t *Target) exchange(c *upstreamConn, w http.ResponseWriter, r *http.Reques
 	}
 }
 
+// copyHeader adds src's values to dst. Keys dst lacks take src's slice
+// as it is: src is a response head read for this request only.
 func copyHeader(dst, src http.Header) {
 	for k, vv := range src {
-		dst[k] = append(dst[k], vv...)
+		if have, ok := dst[k]; ok {
+			dst[k] = append(have, vv...)
+		} else {
+			dst[k] = vv
+		}
 	}
 }
 
@@ -445,7 +452,7 @@ func (t *Target) forward(w http.ResponseWriter, r *http.Request, f *inflight) {
 		h.Add("Trailer", strings.Join(keys, ", "))
 	}
 	w.WriteHeader(res.StatusCode)
-	if err := t.copyBody(w, res, isEventStream(res.Header.Get("Content-Type")) || res.ContentLength == -1); err != nil {
+	if err := t.copyBody(w, res, c.br, isEventStream(res.Header.Get("Content-Type")) || res.ContentLength == -1); err != nil {
 		// Half a response cannot be fixed; cut the client connection.
 		panic(http.ErrAbortHandler)
 	}
@@ -464,14 +471,17 @@ func (t *Target) forward(w http.ResponseWriter, r *http.Request, f *inflight) {
 	}
 }
 
-// copyBody streams the body to the client; streaming responses (unknown
-// length, server-sent events) are flushed at once and after every write.
-func (t *Target) copyBody(w http.ResponseWriter, res *http.Response, flushEach bool) error {
+// copyBody streams the body to the client. Streaming responses (unknown
+// length, server-sent events) are flushed after every write, and the head
+// goes out at once when no body has arrived yet, as ReverseProxy does.
+func (t *Target) copyBody(w http.ResponseWriter, res *http.Response, from *bufio.Reader, flushEach bool) error {
 	var flush func() error
 	if flushEach {
 		flush = http.NewResponseController(w).Flush
-		if err := flush(); err != nil {
-			return err
+		if from.Buffered() == 0 {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
 	if res.Body == http.NoBody {

@@ -347,3 +347,102 @@ func TestDirectPathClientGoneCutsUpstream(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// rawHeads are upstream answers, byte for byte, that the direct path's own
+// head parser must treat exactly like http.ReadResponse.
+var rawHeads = map[string]string{
+	"/lower":      "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nx-lower-case: a\r\nContent-Length: 2\r\n\r\nhi",
+	"/barelf":     "HTTP/1.1 200 OK\nContent-Length: 2\nX-A: b\n\nhi",
+	"/pragma":     "HTTP/1.1 200 OK\r\nPragma: no-cache\r\nContent-Length: 2\r\n\r\nhi",
+	"/connection": "HTTP/1.1 200 OK\r\nConnection: close, X-Gone\r\nX-Gone: 1\r\nContent-Length: 2\r\n\r\nhi",
+	"/twocl":      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi",
+	"/http10":     "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nhi",
+	"/untilclose": "HTTP/1.1 200 OK\r\nX-A: b\r\n\r\nhi",
+	"/nocontent":  "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n",
+	"/spaces":     "HTTP/1.1 201 Created\r\nX-Space:  \t padded \t \r\nX-Empty:\r\nX-Dup: 1\r\nX-Dup: 2\r\nContent-Length: 0\r\n\r\n",
+	"/fold":       "HTTP/1.1 200 OK\r\nX-Fold: a\r\n b\r\nContent-Length: 2\r\n\r\nhi",
+	"/badcl":      "HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\nhi",
+	"/noreason":   "HTTP/1.1 404\r\nContent-Length: 2\r\n\r\nhi",
+	"/long":       "HTTP/1.1 200 OK\r\nX-Long: " + strings.Repeat("v", 5000) + "\r\nContent-Length: 2\r\n\r\nhi",
+	"/ctl":        "HTTP/1.1 200 OK\r\nX-Ctl: a\x01b\r\nContent-Length: 2\r\n\r\nhi",
+	"/shortbody":  "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhi",
+}
+
+func rawHeadApp(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					answer, ok := rawHeads[req.URL.Path]
+					if !ok {
+						answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+					}
+					if req.Method == http.MethodHead { // the head only
+						if i := strings.Index(answer, "\r\n\r\n"); i >= 0 {
+							answer = answer[:i+4]
+						} else if i := strings.Index(answer, "\n\n"); i >= 0 {
+							answer = answer[:i+2]
+						}
+					}
+					io.WriteString(c, answer)
+					if strings.Contains(answer, "close") || strings.HasPrefix(answer, "HTTP/1.0") || !strings.Contains(answer, "Content-Length") || req.URL.Path == "/shortbody" {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestDirectPathReadsHeadsLikeReadResponse compares unusual upstream
+// answers through both paths.
+func TestDirectPathReadsHeadsLikeReadResponse(t *testing.T) {
+	tg, err := NewTarget(rawHeadApp(t), false, DefaultTargetOptions(), discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tg.stop()
+	direct := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tg.forward(w, r, &inflight{done: make(chan struct{})})
+	}))
+	defer direct.Close()
+	viaReverseProxy := httptest.NewServer(tg.proxy)
+	defer viaReverseProxy.Close()
+	for path := range rawHeads {
+		for _, method := range []string{"GET", "HEAD"} {
+			var got [2]string
+			for i, base := range []string{direct.URL, viaReverseProxy.URL} {
+				req, _ := http.NewRequest(method, base+path, nil)
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					got[i] = "error" // the URLs differ
+					continue
+				}
+				b, err := io.ReadAll(res.Body)
+				res.Body.Close()
+				res.Header.Del("Date")
+				got[i] = fmt.Sprintf("%d %v %q cl=%d err=%v", res.StatusCode, res.Header, b, res.ContentLength, err != nil)
+			}
+			if got[0] != got[1] {
+				t.Errorf("%s %s:\ndirect        %s\nReverseProxy  %s", method, path, got[0], got[1])
+			}
+		}
+	}
+}

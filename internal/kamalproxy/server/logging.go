@@ -41,21 +41,28 @@ func newRequestID() string {
 
 func (h *accessHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	reqID := r.Header.Get("X-Request-Id")
-	if reqID == "" {
-		reqID = newRequestID()
-		r.Header.Set("X-Request-Id", reqID)
-	}
-	if r.Header.Get("X-Request-Start") == "" {
-		r.Header.Set("X-Request-Start", "t="+strconv.FormatInt(start.UnixMilli(), 10))
-	}
-	// Deliberate: echo the ID so clients can quote it in bug reports.
-	w.Header().Set("X-Request-Id", reqID)
-
-	// One allocation for both: they live exactly as long as the request.
+	// One allocation for the state, the log's writer and the header values
+	// set below: they live exactly as long as the request. Header keys from
+	// the server are canonical, so the maps are used directly.
 	st := &reqState{metrics: h.metrics}
 	st.lw = logWriter{ResponseWriter: w}
 	lw := &st.lw
+	rh := r.Header
+	reqID := firstValue(rh, "X-Request-Id")
+	if reqID == "" {
+		reqID = newRequestID()
+		st.headerValues[0] = reqID
+		rh["X-Request-Id"] = st.headerValues[0:1:1]
+	}
+	if firstValue(rh, "X-Request-Start") == "" {
+		var b [24]byte
+		st.headerValues[1] = string(strconv.AppendInt(append(b[:0], "t="...), start.UnixMilli(), 10))
+		rh["X-Request-Start"] = st.headerValues[1:2:2]
+	}
+	// Deliberate: echo the ID so clients can quote it in bug reports.
+	st.headerValues[2] = reqID
+	w.Header()["X-Request-Id"] = st.headerValues[2:3:3]
+
 	r = r.WithContext(context.WithValue(r.Context(), reqStateKey{}, st))
 	// Deferred so that requests aborted mid-body (ReverseProxy panics with
 	// http.ErrAbortHandler) are still logged and counted.
@@ -124,6 +131,14 @@ func (h *accessHandler) logRequest(r *http.Request, lw *logWriter, st *reqState,
 			f.str("resp_"+logFieldName(name), strings.Join(lw.Header().Values(name), ","))
 		}
 	})
+}
+
+// firstValue is Header.Get for a canonical key.
+func firstValue(h http.Header, k string) string {
+	if v := h[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 func logFieldName(h string) string {

@@ -24,6 +24,7 @@ type reqState struct {
 	logReqHeaders  []string
 	logRespHeaders []string
 	lw             logWriter     // the access log's response writer
+	headerValues   [3]string     // X-Request-Id and X-Request-Start set by the proxy
 	internal       bool          // made by the proxy itself (on-demand TLS check): never redirected
 	body           *deadlineBody // the request body under the body timeout, if any
 }
