@@ -152,7 +152,9 @@ func (p *connPool) closeIdle(retire bool) {
 
 // directEligible reports whether r can take the direct path.
 func directEligible(r *http.Request) bool {
-	if r.ContentLength != 0 || (r.Body != nil && r.Body != http.NoBody) || r.Method == http.MethodConnect {
+	// HTTP/2 requests always have a Body; a zero length means no data.
+	noBody := r.Body == nil || r.Body == http.NoBody || r.ProtoMajor == 2
+	if r.ContentLength != 0 || !noBody || r.Method == http.MethodConnect {
 		return false
 	}
 	h := r.Header

@@ -131,26 +131,39 @@ func TestDirectPathMatchesReverseProxy(t *testing.T) {
 		{"GET", "/stream", nil},
 		{"GET", "/error", nil},
 	}
-	for _, fwd := range []bool{true, false} {
+	for _, c := range []struct {
+		fwd, h2 bool
+	}{{true, false}, {false, false}, {true, true}} {
 		opts := DefaultTargetOptions()
-		opts.ForwardHeaders = fwd
+		opts.ForwardHeaders = c.fwd
 		tg, err := NewTarget(strings.TrimPrefix(up.URL, "http://"), false, opts, discardLogger())
 		if err != nil {
 			t.Fatal(err)
 		}
-		direct := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		direct := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !directEligible(r) {
 				t.Errorf("%s %s: not eligible for the direct path", r.Method, r.URL)
 			}
 			tg.forward(w, r, &inflight{done: make(chan struct{})})
 		}))
-		viaReverseProxy := httptest.NewServer(tg.proxy)
+		viaReverseProxy := httptest.NewUnstartedServer(tg.proxy)
+		for _, s := range []*httptest.Server{direct, viaReverseProxy} {
+			if c.h2 {
+				s.EnableHTTP2 = true
+				s.StartTLS()
+			} else {
+				s.Start()
+			}
+		}
 		for _, rq := range requests {
-			name := fmt.Sprintf("forward-headers=%v %s %s %v", fwd, rq.method, rq.path, rq.header)
+			if _, ok := rq.header["Connection"]; ok && c.h2 {
+				continue // HTTP/2 has no connection-specific headers
+			}
+			name := fmt.Sprintf("forward-headers=%v h2=%v %s %s %v", c.fwd, c.h2, rq.method, rq.path, rq.header)
 			var got [2]seenResponse
 			var sent [2]seenRequest
-			for i, base := range []string{direct.URL, viaReverseProxy.URL} {
-				got[i] = doRecorded(t, rq.method, base+rq.path, rq.header)
+			for i, s := range []*httptest.Server{direct, viaReverseProxy} {
+				got[i] = doRecorded(t, s.Client().Transport.(*http.Transport), rq.method, s.URL+rq.path, rq.header)
 				sent[i] = app.last()
 			}
 			if !reflect.DeepEqual(sent[0], sent[1]) {
@@ -169,7 +182,7 @@ func TestDirectPathMatchesReverseProxy(t *testing.T) {
 	}
 }
 
-func doRecorded(t *testing.T, method, url string, header map[string]string) seenResponse {
+func doRecorded(t *testing.T, tr *http.Transport, method, url string, header map[string]string) seenResponse {
 	t.Helper()
 	var out seenResponse
 	req, _ := http.NewRequest(method, url, nil)
@@ -183,7 +196,9 @@ func doRecorded(t *testing.T, method, url string, header map[string]string) seen
 			return nil
 		},
 	}))
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	tr = tr.Clone()
+	tr.DisableCompression = true
+	client := &http.Client{Transport: tr}
 	defer client.CloseIdleConnections()
 	res, err := client.Do(req)
 	if err != nil {
