@@ -343,7 +343,7 @@ func run(cfg config) error {
 			return err
 		}
 	}
-	if len(cs) > 2 {
+	if len(cs) > 2 && cfg.rounds > 0 {
 		for _, path := range cfg.paths {
 			if err := compare(cs, path, cfg.rounds, cfg.threads, cfg.conns, cfg.wrkDuration); err != nil {
 				return err
