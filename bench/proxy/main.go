@@ -34,7 +34,7 @@ func main() {
 	concurrency := flag.String("concurrency", "1,8", "comma-separated numbers of concurrent keep-alive clients, one set of Go-client cases each (1 shows the latency the proxy adds, more shows throughput); empty for none")
 	idle := flag.Int("idle", 1000, "idle keep-alive connections for the memory test (0: no memory test)")
 	useWrk := flag.Bool("wrk", false, "also measure each concurrency level with wrk -t1 (must be in PATH)")
-	ref := flag.String("ref", "", "comma-separated other kamal-proxy binaries (e.g. the original) to measure side by side with ours")
+	ref := flag.String("ref", "", "comma-separated other kamal-proxy binaries (e.g. the original) to measure side by side with ours, each PATH or NAME=PATH")
 	withNginx := flag.Bool("nginx", false, "also measure nginx (from PATH or /usr/sbin) as a reverse proxy to the same upstream")
 	rounds := flag.Int("rounds", 3, "rounds of the side-by-side comparison (with -ref or -nginx)")
 	threads := flag.Int("wrk-threads", 2, "wrk threads in the comparison")
@@ -311,7 +311,15 @@ func run(cfg config) error {
 	direct := "http://" + up
 	cs := []contender{{name: "direct", base: direct}, {name: "ours", base: proxied, cpu: p.cpuTime}}
 	refs := []*proxyProc{}
-	for i, bin := range cfg.refs {
+	for i, entry := range cfg.refs {
+		name := "ref"
+		if len(cfg.refs) > 1 {
+			name = fmt.Sprintf("ref%d", i+1)
+		}
+		bin := entry
+		if n, path, ok := strings.Cut(entry, "="); ok {
+			name, bin = n, path
+		}
 		r, err := startProxy(bin, true)
 		if err != nil {
 			return err
@@ -319,10 +327,6 @@ func run(cfg config) error {
 		defer r.stop()
 		if err := r.client(deployArgs...); err != nil {
 			return fmt.Errorf("%s: %w", bin, err)
-		}
-		name := "ref"
-		if len(cfg.refs) > 1 {
-			name = fmt.Sprintf("ref%d", i+1)
 		}
 		fmt.Printf("%s: %s\n", name, bin)
 		refs = append(refs, r)
