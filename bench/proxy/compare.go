@@ -208,11 +208,7 @@ func startNginx(upstream string) (*nginxProc, error) {
 		}
 		bin = "/usr/sbin/nginx"
 	}
-	dir, err := os.MkdirTemp("", "nginx-bench-")
-	if err != nil {
-		return nil, err
-	}
-	port, err := freePort()
+	dir, port, err := tempDirAndPort("nginx-bench-")
 	if err != nil {
 		return nil, err
 	}

@@ -103,6 +103,17 @@ func upstream() (string, func(), error) {
 	return ln.Addr().String(), func() { srv.Close() }, nil
 }
 
+// tempDirAndPort makes a private directory for one process and picks a
+// free loopback port for it.
+func tempDirAndPort(prefix string) (string, int, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := freePort()
+	return dir, port, err
+}
+
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -124,11 +135,7 @@ type proxyProc struct {
 // a fresh temporary directory. The original has no --bind flag and listens
 // on every interface; ours is kept on loopback.
 func startProxy(bin string, original bool) (*proxyProc, error) {
-	dir, err := os.MkdirTemp("", "kp-bench-")
-	if err != nil {
-		return nil, err
-	}
-	httpPort, err := freePort()
+	dir, httpPort, err := tempDirAndPort("kp-bench-")
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -213,34 +212,44 @@ func doRecorded(t *testing.T, tr *http.Transport, method, url string, header map
 	return out
 }
 
-// staleApp is an upstream that closes each connection after one response
-// without saying so, as an upstream does when its keep-alive timeout ends.
-func staleApp(t *testing.T) (string, *atomic.Int64) {
+// rawApp is an upstream on loopback that hands every connection to serve
+// and closes it when serve returns.
+func rawApp(t *testing.T, serve func(net.Conn)) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	var conns atomic.Int64
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			conns.Add(1)
 			go func() {
 				defer c.Close()
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					return
-				}
-				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(req.Method), req.Method)
+				serve(c)
 			}()
 		}
 	}()
-	return ln.Addr().String(), &conns
+	return ln.Addr().String()
+}
+
+// staleApp is an upstream that closes each connection after one response
+// without saying so, as an upstream does when its keep-alive timeout ends.
+func staleApp(t *testing.T) (string, *atomic.Int64) {
+	t.Helper()
+	var conns atomic.Int64
+	addr := rawApp(t, func(c net.Conn) {
+		conns.Add(1)
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(req.Method), req.Method)
+	})
+	return addr, &conns
 }
 
 // TestDirectPathReplacesClosedConnections: a pooled connection the
@@ -301,22 +310,18 @@ func TestDirectPathReusesConnections(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination read while requests are still logging.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+// lineWatch closes found once a written line contains want.
+type lineWatch struct {
+	want  string
+	found chan struct{}
+	once  sync.Once
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+func (l *lineWatch) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), l.want) {
+		l.once.Do(func() { close(l.found) })
+	}
+	return len(p), nil
 }
 
 // TestDirectPathClientGoneCutsUpstream: when the client leaves while the
@@ -335,10 +340,10 @@ func TestDirectPathClientGoneCutsUpstream(t *testing.T) {
 		}
 	}))
 	defer up.Close()
-	var logs syncBuffer
+	logs := &lineWatch{want: `"status":499`, found: make(chan struct{})}
 	r := NewRouter(discardLogger(), "", 443)
 	t.Cleanup(r.Shutdown)
-	url := newAccessServer(t, r, slog.New(NewLogHandler(&logs, nil)))
+	url := newAccessServer(t, r, slog.New(NewLogHandler(logs, nil)))
 	if err := r.Deploy("app", []string{strings.TrimPrefix(up.URL, "http://")}, nil, fastDeploy(), hostOpts(), fastTargetOptions()); err != nil {
 		t.Fatal(err)
 	}
@@ -354,12 +359,10 @@ func TestDirectPathClientGoneCutsUpstream(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the upstream request was not cancelled")
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(logs.String(), `"status":499`) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no 499 in the access log: %s", logs.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	select {
+	case <-logs.found:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no 499 in the access log")
 	}
 }
 
@@ -385,45 +388,30 @@ var rawHeads = map[string]string{
 
 func rawHeadApp(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return rawApp(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			req, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					req, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					answer, ok := rawHeads[req.URL.Path]
-					if !ok {
-						answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
-					}
-					if req.Method == http.MethodHead { // the head only
-						if i := strings.Index(answer, "\r\n\r\n"); i >= 0 {
-							answer = answer[:i+4]
-						} else if i := strings.Index(answer, "\n\n"); i >= 0 {
-							answer = answer[:i+2]
-						}
-					}
-					io.WriteString(c, answer)
-					if strings.Contains(answer, "close") || strings.HasPrefix(answer, "HTTP/1.0") || !strings.Contains(answer, "Content-Length") || req.URL.Path == "/shortbody" {
-						return
-					}
+			answer, ok := rawHeads[req.URL.Path]
+			if !ok {
+				answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+			}
+			if req.Method == http.MethodHead { // the head only
+				if i := strings.Index(answer, "\r\n\r\n"); i >= 0 {
+					answer = answer[:i+4]
+				} else if i := strings.Index(answer, "\n\n"); i >= 0 {
+					answer = answer[:i+2]
 				}
-			}()
+			}
+			io.WriteString(c, answer)
+			if strings.Contains(answer, "close") || strings.HasPrefix(answer, "HTTP/1.0") || !strings.Contains(answer, "Content-Length") || req.URL.Path == "/shortbody" {
+				return
+			}
 		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 // TestDirectPathReadsHeadsLikeReadResponse compares unusual upstream
