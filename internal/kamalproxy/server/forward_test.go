@@ -238,25 +238,27 @@ func rawApp(t *testing.T, serve func(net.Conn)) string {
 
 // staleApp is an upstream that closes each connection after one response
 // without saying so, as an upstream does when its keep-alive timeout ends.
-func staleApp(t *testing.T) (string, *atomic.Int64) {
+// Every close is reported on closed.
+func staleApp(t *testing.T) (addr string, conns *atomic.Int64, closed chan struct{}) {
 	t.Helper()
-	var conns atomic.Int64
-	addr := rawApp(t, func(c net.Conn) {
+	conns, closed = new(atomic.Int64), make(chan struct{}, 100)
+	addr = rawApp(t, func(c net.Conn) {
 		conns.Add(1)
+		defer func() { c.Close(); closed <- struct{}{} }()
 		req, err := http.ReadRequest(bufio.NewReader(c))
 		if err != nil {
 			return
 		}
 		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(req.Method), req.Method)
 	})
-	return addr, &conns
+	return addr, conns, closed
 }
 
 // TestDirectPathReplacesClosedConnections: a pooled connection the
 // upstream has closed is not used for a request that cannot be sent twice,
 // and a request that can is sent again on a new connection.
 func TestDirectPathReplacesClosedConnections(t *testing.T) {
-	addr, conns := staleApp(t)
+	addr, conns, closed := staleApp(t)
 	tg, err := NewTarget(addr, false, DefaultTargetOptions(), discardLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +269,6 @@ func TestDirectPathReplacesClosedConnections(t *testing.T) {
 	}))
 	defer front.Close()
 	for i, method := range []string{"GET", "GET", "DELETE", "POST", "GET", "DELETE"} {
-		time.Sleep(20 * time.Millisecond) // let the close arrive
 		req, _ := http.NewRequest(method, front.URL+"/", nil)
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -278,6 +279,7 @@ func TestDirectPathReplacesClosedConnections(t *testing.T) {
 		if res.StatusCode != 200 || string(b) != method {
 			t.Errorf("request %d (%s): %d %q", i, method, res.StatusCode, b)
 		}
+		<-closed // the next request finds the pooled connection closed
 	}
 	if n := conns.Load(); n != 6 {
 		t.Errorf("upstream saw %d connections, want 6", n)
@@ -328,11 +330,12 @@ func (l *lineWatch) Write(p []byte) (int, error) {
 // upstream is still working, the upstream request is cancelled and the
 // access log says 499.
 func TestDirectPathClientGoneCutsUpstream(t *testing.T) {
-	cancelled := make(chan struct{})
+	arrived, cancelled := make(chan struct{}), make(chan struct{})
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/up" {
 			return
 		}
+		close(arrived)
 		select {
 		case <-r.Context().Done():
 			close(cancelled)
@@ -352,7 +355,11 @@ func TestDirectPathClientGoneCutsUpstream(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprint(conn, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request did not reach the upstream")
+	}
 	conn.Close()
 	select {
 	case <-cancelled:
