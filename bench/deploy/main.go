@@ -44,6 +44,7 @@ func main() {
 	runs := flag.Int("runs", 3, "deploys (and runs of each query) per binary")
 	readiness := flag.Int("readiness-delay", 0, "readiness_delay of the worker role, in seconds")
 	progressMode := flag.Bool("progress", false, "compare --progress=tty with --progress=plain instead")
+	flag.StringVar(&logDir, "logs", "", "directory to write each run's verbose output to")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -57,11 +58,15 @@ func main() {
 	}
 }
 
+// logDir, when set, receives the -v output of every run.
+var logDir string
+
 // binary is one kamal under test and what was measured with it.
 type binary struct {
 	label string
 	path  string
 	runs  map[string][]sample // by command ("deploy", "app version", ...)
+	logs  int
 }
 
 // sample is one command run.
@@ -96,6 +101,11 @@ func run(ctx context.Context, kamalBin, baselineBin string, runs, readiness int,
 			return err
 		}
 		b.path, b.runs = abs, map[string][]sample{}
+	}
+	if logDir != "" {
+		if err := os.MkdirAll(logDir, 0o755); err != nil {
+			return err
+		}
 	}
 	repo, err := os.Getwd()
 	if err != nil {
@@ -197,6 +207,13 @@ func (b *bench) measure(ctx context.Context, bin *binary, name string, args ...s
 	sessions2, conns2, cpu2, err := b.readHosts()
 	if err != nil {
 		return sample{}, err
+	}
+	if logDir != "" {
+		bin.logs++
+		file := filepath.Join(logDir, fmt.Sprintf("%s-%s-%d.log", bin.label, strings.ReplaceAll(name, " ", "-"), bin.logs))
+		if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
+			return sample{}, err
+		}
 	}
 	s := sample{wall: wall}
 	ops := opsPerHost(out)
