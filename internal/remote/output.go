@@ -336,3 +336,45 @@ func (o *Output) Lock(action, host, message string) {
 func (o *Output) Audit(host, line string) {
 	o.Emit(progress.Audit{Host: host, Line: o.redactor.Redact(line)})
 }
+
+// Operation is something done on a host without a shell, such as a Docker
+// API call, logged the way Exec logs a command so the log reads the same
+// either way: a "Running <cmd> on <host>" line with the equivalent command,
+// its output at DEBUG, and a "Finished" line whose exit status is 0 on
+// success and 1 on failure (what the docker CLI exits with).
+type Operation struct {
+	log   *commandLog
+	start time.Time
+}
+
+// Operation starts logging an operation on host; cmd is its equivalent
+// command line.
+func (o *Output) Operation(sev Severity, host, cmd string) *Operation {
+	if sev == 0 {
+		sev = Info
+	}
+	log := newCommandLog(o, sev, host, "on "+host)
+	log.started(cmd, false)
+	return &Operation{log: log, start: time.Now()}
+}
+
+// Output logs lines of the operation's result at DEBUG.
+func (op *Operation) Output(text string) {
+	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		if line != "" {
+			op.log.line(line)
+		}
+	}
+}
+
+// Done logs the end of the operation; a failure's message is logged as its
+// output first. It returns err.
+func (op *Operation) Done(err error) error {
+	status := 0
+	if err != nil {
+		op.Output(err.Error())
+		status = 1
+	}
+	op.log.finished(Result{Host: op.log.host, ExitStatus: status, Duration: time.Since(op.start)}, status != 0)
+	return err
+}

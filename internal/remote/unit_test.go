@@ -304,3 +304,28 @@ func TestCommandLinesArePrintable(t *testing.T) {
 		t.Errorf("error: %q", err.Error())
 	}
 }
+
+func TestOperationLogsLikeACommand(t *testing.T) {
+	var buf bytes.Buffer
+	out := NewOutput(&buf, LevelVerbose, NewRedactor("hunter2"))
+	op := out.Operation(0, "vm1", "docker ps --filter label=service=app")
+	op.Output("app-web-v1\napp-web-v2\n")
+	if err := op.Done(nil); err != nil {
+		t.Fatal(err)
+	}
+	failure := errors.New("Error response from daemon: No such container: hunter2")
+	if err := out.Operation(Debug, "vm1", "docker stop x").Done(failure); err != failure {
+		t.Errorf("Done returned %v", err)
+	}
+	log := buf.String()
+	for _, want := range []string{
+		"  INFO [", "] Running docker ps --filter label=service=app on vm1\n",
+		"] \tapp-web-v1\n", "] \tapp-web-v2\n", "with exit status 0 (successful).",
+		" DEBUG [", "] Running docker stop x on vm1\n",
+		"] \tError response from daemon: No such container: [REDACTED]\n", "with exit status 1 (failed).",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
