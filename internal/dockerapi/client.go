@@ -11,13 +11,18 @@
 package dockerapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errhttp"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/network"
@@ -42,6 +47,7 @@ type Dialer interface {
 type Client struct {
 	host string
 	api  *client.Client
+	raw  *http.Client // for the few requests the module cannot make
 }
 
 // New returns a client for the Engine listening on socket on host. It does
@@ -50,6 +56,7 @@ func New(d Dialer, host, socket string) (*Client, error) {
 	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return d.DialUnix(ctx, host, socket)
 	}
+	raw := &http.Client{Transport: &http.Transport{DialContext: dial, MaxIdleConnsPerHost: 1}}
 	api, err := client.New(
 		client.WithHost("unix://"+socket),
 		client.WithDialContext(dial),
@@ -57,14 +64,17 @@ func New(d Dialer, host, socket string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker API client for %s: %w", host, err)
 	}
-	return &Client{host: host, api: api}, nil
+	return &Client{host: host, api: api, raw: raw}, nil
 }
 
 // Host is the host the client talks to.
 func (c *Client) Host() string { return c.host }
 
 // Close releases the forwarded connections.
-func (c *Client) Close() error { return c.api.Close() }
+func (c *Client) Close() error {
+	c.raw.CloseIdleConnections()
+	return c.api.Close()
+}
 
 // Ping checks that the Engine answers and settles the API version: the
 // highest both sides speak. It returns that version.
@@ -190,6 +200,48 @@ func (c *Client) Tag(ctx context.Context, source, target string) error {
 	_, err := c.api.ImageTag(ctx, client.ImageTagOptions{Source: source, Target: target})
 	return c.wrap(err)
 }
+
+// post sends body as JSON to the versioned path and turns an error status
+// into the Engine's message, worded as the docker CLI words it.
+func (c *Client) post(ctx context.Context, path string, body any) error {
+	if _, err := c.Ping(ctx); err != nil {
+		return err
+	}
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://docker/v"+c.APIVersion()+path, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.raw.Do(req)
+	if err != nil {
+		return c.wrap(err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 400 {
+		return nil
+	}
+	var e struct{ Message string }
+	if json.Unmarshal(msg, &e) != nil || e.Message == "" {
+		e.Message = strings.TrimSpace(string(msg))
+	}
+	return &daemonError{msg: e.Message, kind: errhttp.ToNative(resp.StatusCode)}
+}
+
+// daemonError is an error status from the Engine; it unwraps to the
+// errdefs kind of the status (not found, conflict...), as the client
+// module's errors do.
+type daemonError struct {
+	msg  string
+	kind error
+}
+
+func (e *daemonError) Error() string { return "Error response from daemon: " + e.msg }
+func (e *daemonError) Unwrap() error { return e.kind }
 
 // Filters turns `--filter` values ("label=service=app", "status=running")
 // into the API's filter set, so one list of filters serves the CLI command

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/kamalgo/kamal/internal/remote"
@@ -134,6 +135,14 @@ func TestRealDockerd(t *testing.T) {
 		if err != nil || len(running) != 1 || running[0].ID != id || !slices.Contains(running[0].Names, "/dockerapi-web-v1") {
 			t.Fatalf("Containers(running) = %+v, %v", running, err)
 		}
+		res, err := api.Exec(ctx, "dockerapi-web-v1", []string{"/app", "echo", "hello", "world"})
+		if err != nil || res.Stdout != "hello world\n" || res.ExitCode != 0 {
+			t.Errorf("Exec echo = %+v, %v", res, err)
+		}
+		res, err = api.Exec(ctx, "dockerapi-web-v1", []string{"/no/such/program"})
+		if err != nil || res.ExitCode != 126 || !strings.Contains(res.Stdout, "no such file or directory") {
+			t.Errorf("Exec of a missing program = %+v, %v; want exit status 126 as the docker CLI reports", res, err)
+		}
 		if err := api.Rename(ctx, "dockerapi-web-v1", "dockerapi-web-v1_replaced_0123"); err != nil {
 			t.Fatal(err)
 		}
@@ -162,6 +171,33 @@ func TestRealDockerd(t *testing.T) {
 		nets, err := api.Networks(ctx, []string{"name=bridge"})
 		if err != nil || len(nets) != 1 || nets[0].Name != "bridge" {
 			t.Errorf("Networks = %+v, %v", nets, err)
+		}
+		if err := api.CreateNetwork(ctx, "dockerapi-net"); err != nil {
+			t.Fatal(err)
+		}
+		err = api.CreateNetwork(ctx, "dockerapi-net")
+		if err == nil || err.Error() != "Error response from daemon: network with name dockerapi-net already exists" || !cerrdefs.IsConflict(err) {
+			t.Errorf("creating an existing network = %v", err)
+		}
+		if out, err := h.Docker(ctx, "network", "inspect", "-f", "{{.Driver}}", "dockerapi-net"); err != nil || out != "bridge\n" {
+			t.Errorf("network driver %q, %v", out, err)
+		}
+
+		exited, err := api.Create(ctx, ContainerSpec{Name: "dockerapi-old", Config: &container.Config{Image: image, Labels: map[string]string{"service": "dockerapi"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := api.PruneContainers(ctx, []string{"label=service=dockerapi"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := api.Inspect(ctx, exited); !IsNotFound(err) {
+			t.Errorf("a created container survived the prune: %v", err)
+		}
+		if err := api.PruneImages(ctx, true, []string{"label=service=dockerapi"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := api.ImageInspect(ctx, image); !IsNotFound(err) {
+			t.Errorf("the unused image survived the prune: %v", err)
 		}
 
 		if n := pool.ConnectionsOpened(h.IP); n != 1 {
@@ -239,8 +275,8 @@ func TestRealDockerd(t *testing.T) {
 		if api == nil {
 			t.Fatal("no API")
 		}
-		if _, err := h.Docker(ctx, "image", "rm", image, "dockerapi/app:latest"); err != nil {
-			t.Fatal(err)
+		if out, err := h.Docker(ctx, "image", "ls", "-q", "dockerapi/app"); err != nil || out != "" {
+			t.Fatalf("image still there before the pull: %q, %v", out, err)
 		}
 		done := make(chan error, 1)
 		go func() {
