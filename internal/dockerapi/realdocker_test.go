@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"reflect"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	nat "github.com/moby/moby/api/types/network"
 
 	"github.com/kamalgo/kamal/internal/remote"
 	"github.com/kamalgo/kamal/internal/testhosts"
@@ -28,7 +31,8 @@ func startHosts(t *testing.T) *testhosts.Env {
 		}
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// Other test packages may hold the simulated servers for a while.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	env, err := testhosts.Start(ctx, testhosts.Options{
 		Hosts: 1, RegistryAuth: true, Prefix: "ktd", SSHDLogLevel: "VERBOSE",
@@ -205,6 +209,76 @@ func TestRealDockerd(t *testing.T) {
 		}
 		if n := h.SSHSessions() - sessions; n != 0 {
 			t.Errorf("SSH sessions = %d, want none: every call went through the forwarded socket", n)
+		}
+	})
+
+	t.Run("docker ps table as the CLI prints it", func(t *testing.T) {
+		pool := sshPool(t, env, "root", nil)
+		api := NewEngines(pool, nil, false).API(ctx, h.IP)
+		if api == nil {
+			t.Fatal("no API")
+		}
+		if err := api.Pull(ctx, image, auth, nil); err != nil {
+			t.Fatal(err)
+		}
+		port := nat.MustParsePort
+		ports := nat.PortMap{
+			port("80/tcp"):   {{HostPort: "80"}},
+			port("443/tcp"):  {{HostPort: "443"}},
+			port("8000/tcp"): {{HostPort: "8000"}},
+			port("8001/tcp"): {{HostPort: "8001"}},
+			port("90/udp"):   {{HostPort: "9090"}},
+		}
+		labels := map[string]string{"service": "dockerapi-table"}
+		specs := []ContainerSpec{
+			{Name: "dockerapi-table-ports", Config: &container.Config{Image: image, Labels: labels, Cmd: []string{"--listen", "a-long-argument-to-cut"},
+				ExposedPorts: nat.PortSet{port("80/tcp"): {}, port("443/tcp"): {}, port("8000/tcp"): {}, port("8001/tcp"): {}, port("90/udp"): {}, port("7000/tcp"): {}}},
+				Host: &container.HostConfig{PortBindings: ports}},
+			{Name: "dockerapi-table-plain", Config: &container.Config{Image: image, Labels: labels}},
+		}
+		for _, spec := range specs {
+			id, err := api.Create(ctx, spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer api.Remove(ctx, id, true)
+			if spec.Name == "dockerapi-table-ports" {
+				if err := api.Start(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		cli, err := h.Docker(ctx, "ps", "--all", "--filter", "label=service=dockerapi-table")
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := api.Containers(ctx, ListOptions{All: true, Filters: []string{"label=service=dockerapi-table"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := PSTable(list, time.Now())
+		fields := func(table string) (rows [][]string, created []string) {
+			for _, line := range strings.Split(strings.TrimRight(table, "\n"), "\n") {
+				f := regexp.MustCompile(`\s{3,}`).Split(strings.TrimSpace(line), -1)
+				if len(f) > 3 {
+					created = append(created, f[3])
+					f[3] = "-"
+				}
+				rows = append(rows, f)
+			}
+			return rows, created
+		}
+		// The docker CLI before 23 wrote IPv6 addresses without brackets
+		// (":::80->80/tcp"); we follow the current one ("[::]:80->80/tcp").
+		oldIPv6 := strings.Contains(cli, ":::")
+		cli = strings.ReplaceAll(cli, ":::", "[::]:")
+		wantRows, wantCreated := fields(cli)
+		gotRows, gotCreated := fields(got)
+		if !reflect.DeepEqual(gotRows, wantRows) {
+			t.Errorf("table:\n%s\nthe docker CLI:\n%s", got, cli)
+		}
+		if !oldIPv6 && reflect.DeepEqual(gotCreated, wantCreated) && got != strings.TrimRight(cli, "\n") {
+			t.Errorf("alignment differs:\n%q\n%q", got, cli)
 		}
 	})
 
