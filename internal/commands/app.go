@@ -162,8 +162,16 @@ func cmdWords(cmd string) Cmd {
 
 // Run is the `docker run` of a new app container. hostname may be empty.
 func (a *App) Run(hostname string) Cmd {
+	return a.newContainer(New("docker", "run", "--detach"), hostname)
+}
+
+// Create is Run's container created but not started (`docker create`), so
+// a role waiting for the primary role has it ready to start.
+func (a *App) Create(hostname string) Cmd { return a.newContainer(New("docker", "create"), hostname) }
+
+func (a *App) newContainer(c Cmd, hostname string) Cmd {
 	name := a.ContainerName()
-	c := New("docker", "run", "--detach", "--restart", q(a.restartPolicy()), "--name", q(name), "--network", config.DefaultNetwork)
+	c = append(c, "--restart", q(a.restartPolicy()), "--name", q(name), "--network", config.DefaultNetwork)
 	if hostname != "" {
 		c = append(c, "--hostname", q(hostname))
 	}
@@ -210,11 +218,21 @@ func (a *App) HealthLog(version string) Cmd {
 // StopArgs are `-t <seconds>`: stop_timeout when set, else drain_timeout
 // for roles without the proxy, else nothing.
 func (a *App) StopArgs() Cmd {
+	if t := a.StopSeconds(); t != nil {
+		return Cmd{"-t", strconv.Itoa(*t)}
+	}
+	return nil
+}
+
+// StopSeconds is the `-t` of StopArgs, nil when docker's default applies.
+func (a *App) StopSeconds() *int {
 	switch {
 	case a.role.StopTimeout != nil:
-		return Cmd{"-t", strconv.Itoa(*a.role.StopTimeout)}
+		t := *a.role.StopTimeout
+		return &t
 	case !a.role.RunsProxy():
-		return Cmd{"-t", strconv.Itoa(a.cfg.DrainTimeout)}
+		t := a.cfg.DrainTimeout
+		return &t
 	}
 	return nil
 }
@@ -241,6 +259,16 @@ func (a *App) filters(statuses []string) []string {
 	}
 	return f
 }
+
+// Filters are the `--filter` values selecting the role's containers (with
+// the given statuses), for the docker CLI and the Engine API alike.
+func (a *App) Filters(statuses []string) []string { return a.filters(statuses) }
+
+// RunningFilters select the role's running or restarting containers.
+func (a *App) RunningFilters() []string { return a.filters(activeStatuses) }
+
+// LatestImage is the image tagged latest (latest-<destination>).
+func (a *App) LatestImage() string { return a.cfg.LatestImage() }
 
 func (a *App) filterArgs(statuses []string) Cmd {
 	var c Cmd

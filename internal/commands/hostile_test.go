@@ -384,6 +384,7 @@ func hostileBuilders(fx *hostileFixture) map[string]func() []probe {
 		"App.RemoveImages":     func() []probe { return p("RemoveImages", a1.RemoveImages()) },
 		"App.RenameContainer":  func() []probe { return p("RenameContainer", a1.RenameContainer(h("v1"), h("v2"))) },
 		"App.Run":              func() []probe { return p("Run", a1.Run(h("host-abc")), a0.Run("")) },
+		"App.Create":           func() []probe { return p("Create", a1.Create(h("host-abc")), a0.Create("")) },
 		"App.Start":            func() []probe { return p("Start", a1.Start()) },
 		"App.Status":           func() []probe { return p("Status", a1.Status(h("v1"))) },
 		"App.Stop":             func() []probe { return p("Stop", a1.Stop(""), a0.Stop(h("v1"))) },

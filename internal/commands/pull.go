@@ -15,6 +15,12 @@ func NewPull(cfg *config.Config, version string) *Pull { return &Pull{cfg: cfg, 
 
 func (p *Pull) image() string { return p.cfg.Repository() + ":" + p.version }
 
+// Image is the image pulled.
+func (p *Pull) Image() string { return p.image() }
+
+// MissingLabel is ValidateImage's message for an image without the label.
+func (p *Pull) MissingLabel() string { return "Image " + p.image() + " is missing the 'service' label" }
+
 // RemoveImage drops a stale local tag first so the pull really fetches
 // (`docker image rm --force <image>`; its failure is ignored).
 func (p *Pull) RemoveImage() Cmd { return New("docker", "image", "rm", "--force").Quoted(p.image()) }
@@ -26,7 +32,7 @@ func (p *Pull) Pull() Cmd { return New("docker", "pull").Quoted(p.image()) }
 // `docker inspect -f '{{ .Config.Labels.service }}' <img> | grep -x <svc> || (echo "…" && exit 1)`.
 func (p *Pull) ValidateImage() Cmd {
 	img := p.image()
-	msg := "Image " + img + " is missing the 'service' label"
+	msg := p.MissingLabel()
 	return Pipe(
 		New("docker", "inspect", "-f", "'{{ .Config.Labels.service }}'").Quoted(img),
 		Any(

@@ -195,6 +195,12 @@ func (c *Client) Rename(ctx context.Context, nameOrID, newName string) error {
 	return c.wrap(err)
 }
 
+// RemoveImage is `docker image rm [--force] ref`.
+func (c *Client) RemoveImage(ctx context.Context, ref string, force bool) error {
+	_, err := c.api.ImageRemove(ctx, ref, client.ImageRemoveOptions{Force: force})
+	return c.wrap(err)
+}
+
 // Tag is `docker tag source target`.
 func (c *Client) Tag(ctx context.Context, source, target string) error {
 	_, err := c.api.ImageTag(ctx, client.ImageTagOptions{Source: source, Target: target})

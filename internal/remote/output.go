@@ -375,6 +375,12 @@ func (op *Operation) Done(err error) error {
 		op.Output(err.Error())
 		status = 1
 	}
-	op.log.finished(Result{Host: op.log.host, ExitStatus: status, Duration: time.Since(op.start)}, status != 0)
+	op.Exited(status)
 	return err
+}
+
+// Exited logs the end of an operation that reports an exit status of its
+// own (a command run inside a container).
+func (op *Operation) Exited(status int) {
+	op.log.finished(Result{Host: op.log.host, ExitStatus: status, Duration: time.Since(op.start)}, status != 0)
 }

@@ -302,3 +302,58 @@ func WithEnv(env []KV, cmd string) string {
 
 // doubleQuoteEscaper escapes what a shell interprets inside double quotes.
 var doubleQuoteEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`, "`", "\\`")
+
+// Unquote returns the value a POSIX shell gives the single word w, when it
+// needs no expansion: w may mix bare text, '…' and "…" parts (with \\, \",
+// \`, \$ and \<newline> escapes in double quotes, and \x outside quotes).
+// ok is false when the shell would expand or split something ($, a
+// backtick, a glob or ~ outside quotes, unbalanced quotes, a blank or an
+// operator outside quotes), so the caller can fall back to a shell.
+func Unquote(w string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		switch {
+		case c == '\'':
+			end := strings.IndexByte(w[i+1:], '\'')
+			if end < 0 {
+				return "", false
+			}
+			b.WriteString(w[i+1 : i+1+end])
+			i += end + 1
+		case c == '"':
+			i++
+			for ; i < len(w) && w[i] != '"'; i++ {
+				switch w[i] {
+				case '$', '`':
+					return "", false
+				case '\\':
+					if i+1 < len(w) && strings.IndexByte("\\\"`$\n", w[i+1]) >= 0 {
+						i++
+						if w[i] != '\n' {
+							b.WriteByte(w[i])
+						}
+						continue
+					}
+				}
+				b.WriteByte(w[i])
+			}
+			if i >= len(w) {
+				return "", false
+			}
+		case c == '\\':
+			if i+1 >= len(w) {
+				return "", false
+			}
+			i++
+			if w[i] != '\n' {
+				b.WriteByte(w[i])
+			}
+		case i == 0 && c == '~', strings.IndexByte("$`*?[ \t\n;&|<>(){}#", c) >= 0 && !(c == '#' && i > 0):
+			return "", false
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
+}

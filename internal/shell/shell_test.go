@@ -225,3 +225,41 @@ func TestDumpWord(t *testing.T) {
 func unDump(d string) string {
 	return strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(d)
 }
+
+func TestUnquote(t *testing.T) {
+	for _, tc := range []struct {
+		word, want string
+		ok         bool
+	}{
+		{"plain", "plain", true},
+		{"--target=abc:80", "--target=abc:80", true},
+		{`--host="app.example.com"`, "--host=app.example.com", true},
+		{`"a \"q\" \\ \$HOME \` + "`x\\`" + `"`, "a \"q\" \\ $HOME `x`", true},
+		{`'it'\''s'`, "it's", true},
+		{`"中文"中文`, "中文中文", true},
+		{`a#b`, "a#b", true},
+		{`"$HOME"`, "", false},
+		{`${NAME}`, "", false},
+		{"a b", "", false},
+		{`*.txt`, "", false},
+		{`~/x`, "", false},
+		{`"open`, "", false},
+		{`'open`, "", false},
+		{`x;y`, "", false},
+		{`#comment`, "", false},
+	} {
+		got, ok := Unquote(tc.word)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("Unquote(%q) = %q, %v; want %q, %v", tc.word, got, ok, tc.want, tc.ok)
+		}
+	}
+	// Every value Quote and Escape write reads back as the value.
+	for _, v := range []string{"a b", "it's", `"q"`, "tab\there", "中文 x", "a$b", "back`tick", "new\nline", ""} {
+		if got, ok := Unquote(Quote(v)); v != "" && (!ok || got != v) {
+			t.Errorf("Unquote(Quote(%q)) = %q, %v", v, got, ok)
+		}
+		if got, ok := Unquote(Escape(v)); v != "" && (!ok || got != v) {
+			t.Errorf("Unquote(Escape(%q)) = %q, %v", v, got, ok)
+		}
+	}
+}
