@@ -57,12 +57,26 @@ func TestDeployAsDockerGroupUser(t *testing.T) {
 
 	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
 	p.expectVersion(t, ctx, "v1", env.Hosts[0])
-	p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
+	sessions := []int{env.Hosts[0].SSHSessions(), env.Hosts[1].SSHSessions()}
+	out := p.kamal(t, ctx, "deploy", "-P", "-v", "--version", "v2")
 	p.expectVersion(t, ctx, "v2", env.Hosts[0])
+	if os.Getenv("KAMAL_DOCKER_CLI") == "" {
+		// Through the Docker API a deploy needs few SSH sessions: the
+		// login, the lock (primary), the boot, the audit lines and prune
+		// (see docs/benchmarks.md).
+		for i, h := range env.Hosts[:2] {
+			if n := h.SSHSessions() - sessions[i]; n > 6 {
+				t.Errorf("%d SSH sessions on %s for a deploy, want at most 6:\n%s", n, h.Name, out)
+			}
+		}
+		if strings.Contains(out, "Docker API not reachable") {
+			t.Errorf("fell back to the docker CLI:\n%s", out)
+		}
+	}
 	if got := runningNames(t, ctx, env.Hosts[1], "nonroot"); got != "nonroot-workers-v2" {
 		t.Errorf("workers on vm2 = %q, want nonroot-workers-v2", got)
 	}
-	out := p.kamal(t, ctx, "app", "version")
+	out = p.kamal(t, ctx, "app", "version")
 	if strings.Count(out, "v2") != 2 {
 		t.Errorf("app version:\n%s", out)
 	}
@@ -77,5 +91,35 @@ func TestDeployAsDockerGroupUser(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(env.Hosts[0].Home, ".kamal/apps/nonroot")); !os.IsNotExist(err) {
 		t.Errorf("state written to root's home (%v)", err)
+	}
+}
+
+// TestDeployWithoutStreamLocalForwarding deploys to a host whose sshd
+// forbids forwarding its Docker socket: kamal says once (with -v) that it
+// uses the docker CLI there, and the deploy works as usual.
+func TestDeployWithoutStreamLocalForwarding(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	pushProxyImage(t, ctx)
+	removeProxies(t)
+	h := env.Hosts[2]
+	if err := h.ConfigureSSHD(ctx, "AllowStreamLocalForwarding no"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := h.ConfigureSSHD(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	p := newAppProject(t, appSpec{Service: "nofwd", Web: hostIPs(2)})
+	cleanupApp(t, p)
+	for _, v := range []string{"v1", "v2"} {
+		p.image(t, ctx, "app", v)
+	}
+	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
+	out := p.kamal(t, ctx, "deploy", "-P", "-v", "--version", "v2")
+	p.expectVersion(t, ctx, "v2", h)
+	if n := strings.Count(out, "Docker API not reachable on "+h.IP+", using the docker CLI"); n != 1 {
+		t.Errorf("the fallback is said %d times, want once:\n%s", n, out)
 	}
 }

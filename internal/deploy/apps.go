@@ -9,6 +9,7 @@ import (
 
 	"github.com/kamalgo/kamal/internal/commands"
 	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/dockerapi"
 	"github.com/kamalgo/kamal/internal/remote"
 	"github.com/kamalgo/kamal/internal/shell"
 )
@@ -88,7 +89,7 @@ func (k *Apps) RunningVersion(ctx context.Context) error {
 		if len(roles) == 0 {
 			return nil
 		}
-		v, err := k.capture(ctx, h, commands.NewApp(k.Config, roles[0], h, "").CurrentRunningVersion(), remote.Info)
+		v, err := k.capturedVersion(ctx, h, roles[0])
 		if err != nil {
 			return err
 		}
@@ -100,7 +101,15 @@ func (k *Apps) RunningVersion(ctx context.Context) error {
 // Containers is `kamal app containers`: every container of the app (all
 // roles, all states) on each app host.
 func (k *Apps) Containers(ctx context.Context) error {
-	return k.hostCapture(ctx, commands.NewApp(k.Config, nil, "", "").ListContainers())
+	app := commands.NewApp(k.Config, nil, "", "")
+	return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
+		out, err := k.psTable(ctx, h, app.ListContainers(), dockerapi.ListOptions{All: true, Filters: app.Filters(nil)})
+		if err != nil {
+			return err
+		}
+		k.putsByHost("App", h, out)
+		return nil
+	})
 }
 
 // Images is `kamal app images`: the app's images on each app host.
@@ -297,7 +306,7 @@ func (k *Apps) primaryCurrentVersion(ctx context.Context) (string, error) {
 		if len(roles) == 0 {
 			return nil
 		}
-		v, err := k.capture(ctx, h, commands.NewApp(k.Config, roles[0], h, "").CurrentRunningVersion(), remote.Info)
+		v, err := k.capturedVersion(ctx, h, roles[0])
 		version = v
 		return err
 	})
@@ -542,7 +551,8 @@ func (k *Apps) allRolesOf(h string) bool {
 func (k *Apps) Details(ctx context.Context) error {
 	return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 		for _, role := range k.rolesOn(h) {
-			out, err := k.capture(ctx, h, commands.NewApp(k.Config, role, h, "").Info(), remote.Info)
+			app := commands.NewApp(k.Config, role, h, "")
+			out, err := k.psTable(ctx, h, app.Info(), dockerapi.ListOptions{Filters: app.Filters(nil)})
 			if err != nil {
 				return err
 			}
@@ -560,14 +570,10 @@ func (k *Apps) StaleContainers(ctx context.Context, stop bool) error {
 		return k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
 			for _, role := range k.rolesOn(h) {
 				app := commands.NewApp(k.Config, role, h, "")
-				// One round trip: the running versions, a separator, the current one.
-				res, err := k.Exec(ctx, h, commands.Chain(app.ListVersions(), commands.New("echo", staleSeparator), app.CurrentRunningVersion()),
-					remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+				versions, current, err := k.runningVersions(ctx, h, app)
 				if err != nil {
 					return err
 				}
-				versions, current, _ := strings.Cut(res.Stdout, staleSeparator+"\n")
-				current = strings.TrimSpace(current)
 				for _, v := range strings.Split(strings.TrimSpace(versions), "\n") {
 					v = strings.TrimSpace(v)
 					if v == "" || v == current {
@@ -593,3 +599,27 @@ func (k *Apps) StaleContainers(ctx context.Context, stop bool) error {
 }
 
 const staleSeparator = "--kamal-current--"
+
+// runningVersions are the versions of the role's running containers (one
+// per line) and the current one.
+func (k *Apps) runningVersions(ctx context.Context, h string, app *commands.App) (versions, current string, err error) {
+	if api := k.docker(ctx, h); api != nil {
+		list, _, err := k.viaAPI(ctx, h, app.ListVersions(), remote.Info, func(api *dockerapi.Client) (string, error) {
+			v, err := versionsOf(ctx, api, app)
+			return strings.Join(v, "\n"), err
+		})
+		if err = unreachable(err); err != nil {
+			return "", "", err
+		}
+		current, err := k.currentVersion(ctx, h, app.Role())
+		return list, current, err
+	}
+	// One round trip: the running versions, a separator, the current one.
+	res, err := k.Exec(ctx, h, commands.Chain(app.ListVersions(), commands.New("echo", staleSeparator), app.CurrentRunningVersion()),
+		remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+	if err != nil {
+		return "", "", err
+	}
+	versions, current, _ = strings.Cut(res.Stdout, staleSeparator+"\n")
+	return versions, strings.TrimSpace(current), nil
+}

@@ -18,14 +18,15 @@ func (k *Session) Record(ctx context.Context, hosts []string, message string, de
 	cmd := k.auditor().Record(message, details...)
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
 		k.Out.Audit(h, message)
-		return k.Execute(ctx, h, cmd, remote.Debug)
+		return k.deferOn(ctx, h, cmd, remote.Debug)
 	})
 }
 
 // recordOn appends message to the audit log of one host (inside an On).
+// The line may wait for the host's next session (see deferOn).
 func (k *Session) recordOn(ctx context.Context, host, message string, details ...commands.Tag) error {
 	k.Out.Audit(host, message)
-	return k.Execute(ctx, host, k.auditor().Record(message, details...), remote.Debug)
+	return k.deferOn(ctx, host, k.auditor().Record(message, details...), remote.Debug)
 }
 
 // Audit prints the last 50 lines of the audit log of every targeted host.

@@ -16,8 +16,10 @@ import (
 
 	"github.com/kamalgo/kamal/internal/commands"
 	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/dockerapi"
 	"github.com/kamalgo/kamal/internal/progress"
 	"github.com/kamalgo/kamal/internal/remote"
+	"github.com/kamalgo/kamal/internal/shell"
 )
 
 // BootError is a failed boot of a role on a host (Kamal's BootError).
@@ -179,9 +181,16 @@ func (k *Booter) boot(ctx context.Context, o AppBootOptions) error {
 			return nil
 		}
 		app := commands.NewApp(cfg, roles[0], h, version)
-		return k.Execute(ctx, h, commands.Combine(
-			k.auditor().Record("Tagging "+image+" as the latest image"),
-			app.TagLatestImage()), remote.Info)
+		record := k.auditor().Record("Tagging " + image + " as the latest image")
+		if _, ok, err := k.viaAPI(ctx, h, app.TagLatestImage(), remote.Info, func(api *dockerapi.Client) (string, error) {
+			return "", api.Tag(ctx, image, cfg.LatestImage())
+		}); ok {
+			if err != nil {
+				return err
+			}
+			return k.deferOn(ctx, h, record, remote.Info)
+		}
+		return k.Execute(ctx, h, commands.Combine(record, app.TagLatestImage()), remote.Info)
 	})
 }
 
@@ -245,6 +254,7 @@ type roleBoot struct {
 	version string
 	app     *commands.App
 	barrier *Barrier
+	created string // id of the container prepared while waiting at the barrier
 }
 
 func (b *roleBoot) primaryRoleName() string {
@@ -284,10 +294,14 @@ func (b *roleBoot) run(ctx context.Context) (err error) {
 			OK: err == nil, DurationMS: time.Since(start).Milliseconds()})
 	}()
 	if b.barrier != nil && !b.gatekeeper() {
+		if err := b.prepare(ctx); err != nil {
+			return err
+		}
 		primary := b.primaryRoleName()
 		k.Out.Infof("Waiting for the first healthy %s container before booting %s on %s...", primary, b.role.Name, b.host)
 		if err := b.barrier.Wait(ctx); err != nil {
 			k.Out.Infof("First %s container is unhealthy, not booting %s on %s", primary, b.role.Name, b.host)
+			b.unprepare(ctx)
 			return err
 		}
 		k.Out.Infof("First %s container is healthy on %s, booting %s on %s...", primary, b.host, b.role.Name, b.host)
@@ -317,14 +331,9 @@ func (b *roleBoot) run(ctx context.Context) (err error) {
 // command.
 func (b *roleBoot) renameClashAndCurrent(ctx context.Context) (string, error) {
 	k := b.k
-	res, err := k.Exec(ctx, b.host, commands.Chain(b.app.ContainerID(), commands.New("echo", staleSeparator), b.app.CurrentRunningVersion()),
-		remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+	idOut, current, err := b.clashAndCurrent(ctx)
 	if err != nil {
 		return "", err
-	}
-	idOut, current, found := strings.Cut(res.Stdout, staleSeparator+"\n")
-	if !found {
-		return "", fmt.Errorf("looking up the containers of %s on %s failed: %s", b.role.Name, b.host, strings.TrimSpace(res.Stdout+res.Stderr))
 	}
 	if id := strings.TrimSpace(idOut); id != "" {
 		renamed := commands.ReplacedVersion(b.version, randomHex(8))
@@ -344,27 +353,116 @@ func (b *roleBoot) renameClashAndCurrent(ctx context.Context) (string, error) {
 	return strings.TrimSpace(current), nil
 }
 
+// clashAndCurrent looks up the id of a container of the version being
+// booted and the version currently running.
+func (b *roleBoot) clashAndCurrent(ctx context.Context) (id, current string, err error) {
+	k := b.k
+	if id, ok, err := k.viaAPI(ctx, b.host, b.app.ContainerID(), remote.Info, func(api *dockerapi.Client) (string, error) {
+		return containerIDOf(ctx, api, b.app, b.version)
+	}); ok {
+		if err = unreachable(err); err != nil {
+			return "", "", err
+		}
+		current, err := k.currentVersion(ctx, b.host, b.role)
+		return id, current, err
+	}
+	// One command for both.
+	res, err := k.Exec(ctx, b.host, commands.Chain(b.app.ContainerID(), commands.New("echo", staleSeparator), b.app.CurrentRunningVersion()),
+		remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+	if err != nil {
+		return "", "", err
+	}
+	id, current, found := strings.Cut(res.Stdout, staleSeparator+"\n")
+	if !found {
+		return "", "", fmt.Errorf("looking up the containers of %s on %s failed: %s", b.role.Name, b.host, strings.TrimSpace(res.Stdout+res.Stderr))
+	}
+	return id, current, nil
+}
+
 func roleTag(r *config.Role) commands.Tag { return commands.Tag{Key: "role", Value: r.Name} }
+
+// prepare creates the new container while the role waits for the primary
+// role (where the host's Docker API can start it then): the env file and
+// `docker create` in one session, so that only the start is left once the
+// barrier opens. Without the API nothing is prepared.
+func (b *roleBoot) prepare(ctx context.Context) error {
+	k := b.k
+	if k.docker(ctx, b.host) == nil {
+		return nil
+	}
+	data, err := k.envFile(b.app)
+	if err != nil {
+		return err
+	}
+	results, err := k.batch(ctx, b.host,
+		remote.Step{Command: shell.Command(b.app.EnsureEnvDirectory()...), Severity: remote.Info},
+		remote.UploadStep(b.app.EnvFilePath(), data, 0o600),
+		remote.Step{Command: shell.Command(b.app.Create(commands.Hostname(b.host, randomHex(6)))...), Severity: remote.Info})
+	if err != nil {
+		return err
+	}
+	b.created = strings.TrimSpace(results[len(results)-1].Stdout)
+	return nil
+}
+
+// unprepare removes the prepared container when the role does not boot:
+// the host keeps what it had.
+func (b *roleBoot) unprepare(ctx context.Context) {
+	if b.created == "" {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	_, _, _ = b.k.viaAPI(sctx, b.host, commands.New("docker", "rm").Quoted(b.app.ContainerName()), remote.Info, func(api *dockerapi.Client) (string, error) {
+		return "", api.Remove(sctx, b.created, true)
+	})
+}
+
+// startPrepared starts the container prepare created.
+func (b *roleBoot) startPrepared(ctx context.Context) error {
+	k := b.k
+	if err := k.deferOn(ctx, b.host, k.auditor().Record("Booted app version "+b.version, roleTag(b.role)), remote.Info); err != nil {
+		return err
+	}
+	if err := k.step(b.host, b.role.Name, "boot", func() error {
+		_, _, err := k.viaAPI(ctx, b.host, b.app.Start(), remote.Info, func(api *dockerapi.Client) (string, error) {
+			return "", api.Start(ctx, b.created)
+		})
+		return err
+	}); err != nil {
+		return err
+	}
+	return k.step(b.host, b.role.Name, "health check", func() error {
+		if b.role.RunsProxy() {
+			return k.proxy.deployID(ctx, b.host, b.app, shortID(b.created))
+		}
+		return k.waitForReady(ctx, b.host, b.app)
+	})
+}
 
 func (b *roleBoot) start(ctx context.Context) error {
 	k := b.k
 	err := func() error {
+		if b.created != "" {
+			return b.startPrepared(ctx)
+		}
 		data, err := k.envFile(b.app)
 		if err != nil {
 			return err
 		}
-		if err := k.Execute(ctx, b.host, commands.Combine(
-			k.auditor().Record("Booted app version "+b.version, roleTag(b.role)),
-			b.app.EnsureEnvDirectory()), remote.Info); err != nil {
-			return err
-		}
-		if err := k.Upload(ctx, b.host, b.app.EnvFilePath(), data, 0o600); err != nil {
-			return err
-		}
+		// The audit line, the env file and the container: one session.
 		hostname := commands.Hostname(b.host, randomHex(6))
 		var res remote.Result
 		err = k.step(b.host, b.role.Name, "boot", func() error {
-			res, err = k.Exec(ctx, b.host, b.app.Run(hostname), remote.ExecOptions{Severity: remote.Info})
+			results, err := k.batch(ctx, b.host,
+				remote.Step{Command: shell.Command(commands.Combine(
+					k.auditor().Record("Booted app version "+b.version, roleTag(b.role)),
+					b.app.EnsureEnvDirectory())...), Severity: remote.Info},
+				remote.UploadStep(b.app.EnvFilePath(), data, 0o600),
+				remote.Step{Command: shell.Command(b.app.Run(hostname)...), Severity: remote.Info})
+			if err == nil {
+				res = results[len(results)-1]
+			}
 			return err
 		})
 		if err != nil {
@@ -412,6 +510,13 @@ func (b *roleBoot) showFailure(ctx context.Context) {
 // pages, in one command.
 func (b *roleBoot) stopOld(ctx context.Context, old string) error {
 	k := b.k
+	if b.role.AssetPath == "" && k.Config.ErrorPagesPath == "" {
+		if _, ok, err := k.viaAPI(ctx, b.host, b.app.Stop(old), remote.Info, func(api *dockerapi.Client) (string, error) {
+			return "", stopVersion(ctx, api, b.app, old)
+		}); ok {
+			return unreachable(err)
+		}
+	}
 	cmds := []commands.Cmd{b.app.Stop(old)}
 	if b.role.Assets() {
 		cmds = append(cmds, b.app.CleanUpAssets())
@@ -430,8 +535,16 @@ func (k *Booter) waitForReady(ctx context.Context, host string, app *commands.Ap
 	cfg := k.Config
 	deadline := k.opts.Now().Add(time.Duration(cfg.DeployTimeout) * time.Second)
 	status := app.Status(app.Version())
+	capture := func() (string, error) {
+		if s, ok, err := k.viaAPI(ctx, host, status, remote.Info, func(api *dockerapi.Client) (string, error) {
+			return healthStatus(ctx, api, app)
+		}); ok {
+			return s, err
+		}
+		return k.capture(ctx, host, status, remote.Info)
+	}
 	for attempt := 1; ; attempt++ {
-		s, err := k.capture(ctx, host, status, remote.Info)
+		s, err := capture()
 		if err != nil {
 			return err
 		}
@@ -447,7 +560,7 @@ func (k *Booter) waitForReady(ctx context.Context, host string, app *commands.Ap
 			if err := k.opts.Sleep(ctx, time.Duration(cfg.ReadinessDelay)*time.Second); err != nil {
 				return err
 			}
-			s, err = k.capture(ctx, host, status, remote.Info)
+			s, err = capture()
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/kamalgo/kamal/internal/commands"
+	"github.com/kamalgo/kamal/internal/dockerapi"
 	"github.com/kamalgo/kamal/internal/remote"
 	"github.com/kamalgo/kamal/internal/shell"
 )
@@ -334,6 +335,48 @@ func (k *Builder) Pull(ctx context.Context) error {
 	})
 }
 
+// pullThroughAPI is the pull of one host through its Docker API: drop a
+// stale local tag, pull with the registry's credentials (the Engine does
+// not read the login user's docker config), check the service label.
+func (k *Builder) pullThroughAPI(ctx context.Context, h string, p *commands.Pull) error {
+	var auth *dockerapi.Auth
+	if reg := k.Config.Registry; !reg.Local {
+		user, err := k.Resolve(reg.Username)
+		if err != nil {
+			return fmt.Errorf("registry username: %w", err)
+		}
+		password, err := k.Resolve(reg.Password)
+		if err != nil {
+			return fmt.Errorf("registry password: %w", err)
+		}
+		auth = &dockerapi.Auth{Server: reg.Server, Username: user, Password: password}
+	}
+	image := p.Image()
+	if _, _, err := k.viaAPI(ctx, h, p.RemoveImage(), remote.Info, func(api *dockerapi.Client) (string, error) {
+		return "", api.RemoveImage(ctx, image, true)
+	}); unreachable(err) != nil {
+		return err
+	}
+	if _, _, err := k.viaAPI(ctx, h, p.Pull(), remote.Info, func(api *dockerapi.Client) (string, error) {
+		var progress strings.Builder
+		err := api.Pull(ctx, image, auth, func(line string) { progress.WriteString(line + "\n") })
+		return progress.String(), err
+	}); err != nil {
+		return err
+	}
+	_, _, err := k.viaAPI(ctx, h, p.ValidateImage(), remote.Info, func(api *dockerapi.Client) (string, error) {
+		img, err := api.ImageInspect(ctx, image)
+		if err != nil {
+			return "", err
+		}
+		if img.Config == nil || img.Config.Labels["service"] != k.Config.Service {
+			return "", errors.New(p.MissingLabel())
+		}
+		return k.Config.Service, nil
+	})
+	return err
+}
+
 // Deliver is `kamal build deliver`: push, then pull.
 func (k *Builder) Deliver(ctx context.Context, o BuildOptions) error {
 	if err := k.Push(ctx, o); err != nil {
@@ -352,6 +395,9 @@ func (k *Builder) pullOn(ctx context.Context, hosts []string) error {
 		return k.step(h, "", "pull", func() error {
 			if err := k.recordOn(ctx, h, "Pulled image with version "+v); err != nil {
 				return err
+			}
+			if api := k.docker(ctx, h); api != nil {
+				return k.pullThroughAPI(ctx, h, p)
 			}
 			if _, err := k.Test(ctx, h, p.RemoveImage(), remote.Info); err != nil {
 				return err
@@ -374,6 +420,21 @@ func (k *Builder) mirrorHosts(ctx context.Context, hosts []string) ([]string, er
 	var mu sync.Mutex
 	mirrorOf := map[string]string{}
 	err := k.On(ctx, hosts, func(ctx context.Context, h string) error {
+		if mirror, ok, err := k.viaAPI(ctx, h, p.FirstMirror(), remote.Info, func(api *dockerapi.Client) (string, error) {
+			info, err := api.Info(ctx)
+			if err != nil || info.RegistryConfig == nil || len(info.RegistryConfig.Mirrors) == 0 {
+				return "", err
+			}
+			return info.RegistryConfig.Mirrors[0], nil
+		}); ok {
+			if err != nil || mirror == "" {
+				return err
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			mirrorOf[h] = mirror
+			return nil
+		}
 		res, err := k.Exec(ctx, h, p.FirstMirror(), remote.ExecOptions{AllowFailure: true})
 		if err != nil {
 			return err

@@ -2,10 +2,14 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/kamalgo/kamal/internal/commands"
 	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/dockerapi"
 	"github.com/kamalgo/kamal/internal/remote"
 )
 
@@ -25,6 +29,11 @@ func (k *Session) appFor(role *config.Role, host string) (*commands.App, error) 
 // ("" when none runs). Like Kamal it ignores a failing lookup.
 func (k *Session) currentVersion(ctx context.Context, host string, role *config.Role) (string, error) {
 	app := commands.NewApp(k.Config, role, host, "")
+	if v, ok, err := k.viaAPI(ctx, host, app.CurrentRunningVersion(), remote.Info, func(api *dockerapi.Client) (string, error) {
+		return runningVersion(ctx, api, app)
+	}); ok {
+		return v, unreachable(err)
+	}
 	res, err := k.Exec(ctx, host, app.CurrentRunningVersion(), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
 	if err != nil {
 		return "", err
@@ -39,14 +48,46 @@ func (k *Session) currentVersion(ctx context.Context, host string, role *config.
 // host ("" when there is none).
 func (k *Session) ContainerIDForVersion(ctx context.Context, host string, role *config.Role, version string) (string, error) {
 	app := commands.NewApp(k.Config, role, host, version)
+	if id, ok, err := k.viaAPI(ctx, host, app.ContainerID(), remote.Info, func(api *dockerapi.Client) (string, error) {
+		return containerIDOf(ctx, api, app, version)
+	}); ok {
+		return id, err
+	}
 	return k.capture(ctx, host, app.ContainerID(), remote.Info)
+}
+
+// capturedVersion is the version of role's current running container on
+// host, failing when it cannot be looked up.
+func (k *Session) capturedVersion(ctx context.Context, host string, role *config.Role) (string, error) {
+	app := commands.NewApp(k.Config, role, host, "")
+	if v, ok, err := k.viaAPI(ctx, host, app.CurrentRunningVersion(), remote.Info, func(api *dockerapi.Client) (string, error) {
+		return runningVersion(ctx, api, app)
+	}); ok {
+		return v, err
+	}
+	return k.capture(ctx, host, app.CurrentRunningVersion(), remote.Info)
 }
 
 // createNetwork creates the `kamal` network; "already exists" is fine.
 func (k *Session) createNetwork(ctx context.Context, host string) error {
-	err := k.Execute(ctx, host, commands.CreateNetwork(), remote.Info)
-	if err != nil && commandFailedWith(err, "already exists") {
+	_, ok, err := k.viaAPI(ctx, host, commands.CreateNetwork(), remote.Info, func(api *dockerapi.Client) (string, error) {
+		return "", api.CreateNetwork(ctx, config.DefaultNetwork)
+	})
+	if !ok {
+		err = k.Execute(ctx, host, commands.CreateNetwork(), remote.Info)
+	}
+	if err != nil && (commandFailedWith(err, "already exists") || cerrdefs.IsConflict(err)) {
 		return nil
 	}
 	return err
+}
+
+// unreachable keeps only the errors that mean the host's Docker could not
+// be reached: a query Kamal runs allowing failure ignores the rest.
+func unreachable(err error) error {
+	var u *dockerapi.UnreachableError
+	if errors.As(err, &u) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
 }

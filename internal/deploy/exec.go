@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -82,6 +83,7 @@ func (k *Session) connect(ctx context.Context) (remote.Executor, error) {
 			return nil, fmt.Errorf("preparing SSH connections: %w", err)
 		}
 		k.pool, k.exec = p, p
+		k.engines = k.newEngines(p)
 	}
 	k.connected = true
 	return k.exec, nil
@@ -94,10 +96,22 @@ func (k *Session) Pool() *remote.Pool {
 	return k.pool
 }
 
-// Close closes the SSH connections.
+// Close runs the deferred commands still waiting for a session (audit
+// lines of a run that needed no other command on those hosts), then closes
+// the Docker API clients and the SSH connections.
 func (k *Session) Close() error {
+	if hosts := k.allDeferred(); len(hosts) > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := k.flushDeferred(ctx, hosts); err != nil {
+			k.Out.Errorf("%s", err)
+		}
+		cancel()
+	}
 	k.connectMu.Lock()
 	defer k.connectMu.Unlock()
+	if k.engines != nil {
+		k.engines.Close()
+	}
 	if k.pool != nil {
 		return k.pool.Close()
 	}
@@ -122,7 +136,30 @@ func (k *Session) Exec(ctx context.Context, host string, cmd commands.Cmd, o rem
 	if err != nil {
 		return remote.Result{Host: host}, err
 	}
-	return x.Exec(ctx, host, shell.Command(cmd...), o)
+	line := shell.Command(cmd...)
+	if pending := k.takeDeferred(host); len(pending) > 0 {
+		// The deferred commands go first, in the same session when the
+		// command can run as a step (no terminal, no streamed output).
+		if o.Interactive || o.Stdout != nil || o.Stderr != nil {
+			if _, err := remote.RunBatch(ctx, x, host, pending); err != nil {
+				return remote.Result{Host: host, Command: line}, k.dockerUnusable(host, err)
+			}
+		} else {
+			step := remote.Step{Command: line, Severity: o.Severity, AllowFailure: o.AllowFailure}
+			if o.Stdin != nil {
+				if step.Stdin, err = io.ReadAll(o.Stdin); err != nil {
+					return remote.Result{Host: host, Command: line}, err
+				}
+			}
+			results, err := remote.RunBatch(ctx, x, host, append(pending, step))
+			if len(results) == len(pending)+1 {
+				return results[len(pending)], k.dockerUnusable(host, err)
+			}
+			return remote.Result{Host: host, Command: line}, k.dockerUnusable(host, err)
+		}
+	}
+	res, err := x.Exec(ctx, host, line, o)
+	return res, k.dockerUnusable(host, err)
 }
 
 // ExecRaw runs a command line given by the user as it is (no mapping).
@@ -159,8 +196,27 @@ func (k *Session) capture(ctx context.Context, host string, cmd commands.Cmd, se
 	return strings.TrimSpace(res.Stdout), nil
 }
 
+// batch runs steps on host in one session (one at a time through an
+// Executor that cannot batch), each logged as its own command.
+func (k *Session) batch(ctx context.Context, host string, steps ...remote.Step) ([]remote.Result, error) {
+	x, err := k.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pending := k.takeDeferred(host)
+	if len(pending)+len(steps) == 0 {
+		return nil, nil
+	}
+	results, err := remote.RunBatch(ctx, x, host, append(pending, steps...))
+	return results[min(len(pending), len(results)):], k.dockerUnusable(host, err)
+}
+
 // Upload writes data to path on host with mode.
 func (k *Session) Upload(ctx context.Context, host, path string, data []byte, mode os.FileMode) error {
+	if pending := k.takeDeferred(host); len(pending) > 0 {
+		_, err := k.batch(ctx, host, append(pending, remote.UploadStep(path, data, mode))...)
+		return err
+	}
 	x, err := k.connect(ctx)
 	if err != nil {
 		return err

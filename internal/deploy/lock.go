@@ -42,7 +42,7 @@ var noLockOutput = []string{"No such file or directory", "can't open", "can't st
 // ensureRunDirectory runs `mkdir -p .kamal` on hosts.
 func (k *Lock) ensureRunDirectory(ctx context.Context, hosts []string) error {
 	return k.On(ctx, hosts, func(ctx context.Context, h string) error {
-		return k.Execute(ctx, h, commands.EnsureRunDirectory(), remote.Info)
+		return k.deferOn(ctx, h, commands.EnsureRunDirectory(), remote.Info)
 	})
 }
 
@@ -163,6 +163,11 @@ func (k *Lock) With(ctx context.Context, fn func(ctx context.Context) error) err
 	// Release even when ctx was cancelled: the lock must not outlive us.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lockReleaseTimeout)
 	defer cancel()
+	// What waited for a session (audit lines, prune) runs before the lock
+	// goes.
+	if ferr := k.flushDeferred(rctx, k.allDeferred()); err == nil {
+		err = ferr
+	}
 	k.Say("Releasing the deploy lock...")
 	if rerr := k.Release(rctx); rerr != nil {
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kamalgo/kamal/internal/commands"
+	"github.com/kamalgo/kamal/internal/dockerapi"
 	"github.com/kamalgo/kamal/internal/remote"
 )
 
@@ -40,9 +41,12 @@ func (k *Proxy) bootOn(ctx context.Context, h string) error {
 	if err := k.registry.loginOn(ctx, h, k.Config.Registry); err != nil {
 		return err
 	}
+	p := commands.NewProxy(k.Config, h)
+	if api := k.docker(ctx, h); api != nil {
+		return k.bootThroughAPI(ctx, h, p)
+	}
 	// One round trip for the network and the running proxy's tag:
 	// if the network cannot be created, start_or_run fails on it.
-	p := commands.NewProxy(k.Config, h)
 	res, err := k.Exec(ctx, h, commands.Chain(commands.CreateNetwork(), commands.New("echo", staleSeparator), p.Version()),
 		remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
 	if err != nil {
@@ -50,6 +54,41 @@ func (k *Proxy) bootOn(ctx context.Context, h string) error {
 	}
 	_, tag, _ := strings.Cut(res.Stdout, staleSeparator+"\n")
 	if err := commands.CheckProxyVersion(tag); err != nil {
+		return err
+	}
+	return k.Execute(ctx, h, commands.Combine(p.EnsureAppsDirectory(), p.StartOrRun()), remote.Info)
+}
+
+// bootThroughAPI is the proxy boot on a host whose Docker API is reachable:
+// the network, the running proxy's version, and a start of the existing
+// container through the API; only a proxy that has no container yet needs
+// the docker CLI to run one.
+func (k *Proxy) bootThroughAPI(ctx context.Context, h string, p *commands.Proxy) error {
+	if err := k.createNetwork(ctx, h); err != nil {
+		return err
+	}
+	var exists bool
+	tag, _, err := k.viaAPI(ctx, h, p.Version(), remote.Info, func(api *dockerapi.Client) (string, error) {
+		c, err := api.Inspect(ctx, commands.ProxyContainer)
+		if dockerapi.IsNotFound(err) {
+			return "", nil
+		}
+		if err != nil || c.Config == nil {
+			return "", err
+		}
+		exists = true
+		return c.Config.Image[strings.LastIndexByte(c.Config.Image, ':')+1:], nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := commands.CheckProxyVersion(tag); err != nil {
+		return err
+	}
+	if exists {
+		_, _, err := k.viaAPI(ctx, h, p.Start(), remote.Info, func(api *dockerapi.Client) (string, error) {
+			return "", api.Start(ctx, commands.ProxyContainer)
+		})
 		return err
 	}
 	return k.Execute(ctx, h, commands.Combine(p.EnsureAppsDirectory(), p.StartOrRun()), remote.Info)
@@ -157,7 +196,7 @@ func (k *Proxy) Restart(ctx context.Context) error {
 // Details is `kamal proxy details`: `docker ps` of kamal-proxy per host.
 func (k *Proxy) Details(ctx context.Context) error {
 	return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
-		out, err := k.capture(ctx, h, commands.NewProxy(k.Config, h).Info(), remote.Info)
+		out, err := k.psTable(ctx, h, commands.NewProxy(k.Config, h).Info(), dockerapi.ListOptions{Filters: []string{"name=^" + commands.ProxyContainer + "$"}})
 		if err != nil {
 			return err
 		}
@@ -376,5 +415,9 @@ func (k *Proxy) deployID(ctx context.Context, host string, app *commands.App, id
 	if id == "" {
 		return &BootError{fmt.Sprintf("Failed to get endpoint for %s on %s, did the container boot?", app.Role().Name, host)}
 	}
-	return k.Execute(ctx, host, app.ProxyDeploy(id), remote.Info)
+	cmd := app.ProxyDeploy(id)
+	if done, err := k.execInContainer(ctx, host, cmd, remote.Info); done {
+		return err
+	}
+	return k.Execute(ctx, host, cmd, remote.Info)
 }

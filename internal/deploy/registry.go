@@ -162,6 +162,9 @@ func (k *Registry) loginOn(ctx context.Context, host string, reg config.Registry
 	if err != nil || !ok {
 		return err
 	}
+	if !k.loginOnce(host, reg.Server, shell.Command(l.Cmd...)) {
+		return nil
+	}
 	_, err = k.Exec(ctx, host, l.Cmd, remote.ExecOptions{Stdin: strings.NewReader(string(l.Stdin))})
 	return err
 }

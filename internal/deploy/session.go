@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/dockerapi"
 	"github.com/kamalgo/kamal/internal/progress"
 	"github.com/kamalgo/kamal/internal/remote"
 )
@@ -72,12 +73,15 @@ type Session struct {
 	connectMu sync.Mutex
 	exec      remote.Executor
 	pool      *remote.Pool
+	engines   *dockerapi.Engines // nil without the SSH pool
 	connected bool
 
 	mu          sync.Mutex
 	holdingLock bool
 	gitUser     *string
 	gitEmail    *string
+	deferred    map[string][]remote.Step // per host, see deferOn
+	loggedIn    map[string]bool          // host and registry logins done
 }
 
 // newSession prepares a run. It applies the filters (failing with Kamal's
