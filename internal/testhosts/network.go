@@ -62,10 +62,12 @@ func teardownNetwork(ctx context.Context, s state) []error {
 		}
 	}
 	// Deleting a namespace deletes its eth0 and so the veth peer; these
-	// catch pairs whose namespace end is already gone.
+	// catch pairs whose namespace end is already gone. The kernel destroys
+	// a deleted namespace in the background, so a veth may vanish between
+	// the check and the delete: only one still there is an error.
 	for _, l := range append(append([]string{}, s.Veths...), s.Bridge) {
 		if linkExists(l) {
-			if _, err := run(ctx, nil, "ip", "link", "del", l); err != nil {
+			if _, err := run(ctx, nil, "ip", "link", "del", l); err != nil && linkExists(l) {
 				errs = append(errs, err)
 			}
 		}
