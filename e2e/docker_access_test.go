@@ -9,9 +9,12 @@ import (
 	"time"
 )
 
-// deployUser is the non-root account, in the docker group, that every
-// simulated host has (see TestMain).
-const deployUser = "deploy"
+// The non-root accounts every simulated host has (see TestMain):
+// deployUser is in the docker group, outsiderUser is not.
+const (
+	deployUser   = "deploy"
+	outsiderUser = "outsider"
+)
 
 // asUser makes the project log in as user instead of root.
 func (p *appProject) asUser(t *testing.T, user string) {
@@ -125,5 +128,27 @@ func TestDeployWithoutStreamLocalForwarding(t *testing.T) {
 	}
 	if n := strings.Count(out, "Docker API not reachable on "+h.IP+", using the docker CLI"); n != want {
 		t.Errorf("the fallback is said %d times, want %d:\n%s", n, want, out)
+	}
+}
+
+// TestDockerUnusable runs as a user who may use neither the Docker socket
+// nor the docker CLI: the error names the host and both failures.
+func TestDockerUnusable(t *testing.T) {
+	if os.Getenv("KAMAL_DOCKER_CLI") != "" {
+		t.Skip("the API is not tried with the CLI forced")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := newAppProject(t, appSpec{Service: "outsider", Web: hostIPs(0)})
+	p.asUser(t, outsiderUser)
+	out, err := kamal(t, ctx, p.dir, "app", "containers")
+	h := env.Hosts[0]
+	if err == nil {
+		t.Fatalf("app containers as a user outside the docker group succeeded:\n%s", out)
+	}
+	for _, want := range []string{"cannot use Docker on " + h.IP + ": the Docker API: sshd on " + h.IP + " refused", "; the docker CLI: ", "permission denied"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }

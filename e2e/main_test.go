@@ -58,7 +58,7 @@ func testMain(m *testing.M) int {
 	}
 
 	t1 := time.Now()
-	env, err = testhosts.Start(ctx, testhosts.Options{Hosts: 3, RegistryAuth: true, Users: []testhosts.User{{Name: deployUser, Docker: true}}, SSHDLogLevel: "VERBOSE"})
+	env, err = testhosts.Start(ctx, testhosts.Options{Hosts: 3, RegistryAuth: true, Users: []testhosts.User{{Name: deployUser, Docker: true}, {Name: outsiderUser}}, SSHDLogLevel: "VERBOSE"})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: starting test hosts: %v\n", err)
 		return 1
