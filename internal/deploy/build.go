@@ -353,7 +353,11 @@ func (k *Builder) pullThroughAPI(ctx context.Context, h string, p *commands.Pull
 	}
 	image := p.Image()
 	if _, _, err := k.viaAPI(ctx, h, p.RemoveImage(), remote.Info, func(api *dockerapi.Client) (string, error) {
-		return "", api.RemoveImage(ctx, image, true)
+		// As with `--force`, an image that is not there is no failure.
+		if err := api.RemoveImage(ctx, image, true); !dockerapi.IsNotFound(err) {
+			return "", err
+		}
+		return "", nil
 	}); unreachable(err) != nil {
 		return err
 	}

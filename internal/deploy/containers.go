@@ -71,7 +71,11 @@ func (k *Session) capturedVersion(ctx context.Context, host string, role *config
 // createNetwork creates the `kamal` network; "already exists" is fine.
 func (k *Session) createNetwork(ctx context.Context, host string) error {
 	_, ok, err := k.viaAPI(ctx, host, commands.CreateNetwork(), remote.Info, func(api *dockerapi.Client) (string, error) {
-		return "", api.CreateNetwork(ctx, config.DefaultNetwork)
+		// A network that exists already is what this step wants.
+		if err := api.CreateNetwork(ctx, config.DefaultNetwork); !cerrdefs.IsConflict(err) {
+			return "", err
+		}
+		return "", nil
 	})
 	if !ok {
 		err = k.Execute(ctx, host, commands.CreateNetwork(), remote.Info)

@@ -39,12 +39,14 @@ func (k *Pruner) All(ctx context.Context, retain int) error {
 	a := k.auditor()
 	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.hosts, func(ctx context.Context, h string) error {
-			if k.docker(ctx, h) != nil {
-				return k.pruneThroughAPI(ctx, h, p, retain)
-			}
-			return k.Execute(ctx, h, commands.Combine(
-				a.Record("Pruned containers"), p.AppContainers(retain),
-				a.Record("Pruned images"), p.DanglingImages(), p.TaggedImages()), remote.Info)
+			return k.step(h, "", "prune", func() error {
+				if k.docker(ctx, h) != nil {
+					return k.pruneThroughAPI(ctx, h, p, retain)
+				}
+				return k.Execute(ctx, h, commands.Combine(
+					a.Record("Pruned containers"), p.AppContainers(retain),
+					a.Record("Pruned images"), p.DanglingImages(), p.TaggedImages()), remote.Info)
+			})
 		})
 	})
 }
