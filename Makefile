@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: build test lint fmt vet staticcheck unit e2e testhosts-up testhosts-down demo fuzz
+.PHONY: build test lint fmt vet staticcheck unit e2e e2e-cli testhosts-up testhosts-down demo fuzz
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/...
 
@@ -24,6 +24,11 @@ unit:
 # End-to-end scenarios against simulated servers (root; see docs/testing.md).
 e2e:
 	$(GO) test -count=1 -timeout 20m ./e2e/...
+
+# The same scenarios with the docker CLI forced on every host instead of the
+# Docker Engine API over SSH (docs/ssh.md); not part of `make test`.
+e2e-cli:
+	KAMAL_DOCKER_CLI=1 $(GO) test -count=1 -timeout 20m ./e2e/...
 
 # Simulated servers by hand: hosts, registry and deployer stay up until
 # testhosts-down (or the next e2e run).
