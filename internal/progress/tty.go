@@ -328,8 +328,12 @@ func (t *TTY) hostRow(host string, now time.Time) *row {
 }
 
 // roleRow is the row of host and role; a host's row that has no role yet
-// takes the first role it sees.
+// takes the first role it sees, and steps of the whole host (no role) show
+// on the host's first row.
 func (t *TTY) roleRow(host, role string, now time.Time) *row {
+	if role == "" {
+		return t.hostRow(host, now)
+	}
 	var bare *row
 	for _, r := range t.rows {
 		if r.host == host && r.role == role {

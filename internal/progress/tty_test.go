@@ -260,3 +260,21 @@ func TestTTYPassesABuildsProgressThrough(t *testing.T) {
 	tty.draw()
 	expectLines(t, ptytest.Replay(w.bytes()).Text(), "localhost  0.0s  #8 [3/5] RUN go build ./...", "h1  0.0s  1/2 layers  docker push app:v2")
 }
+
+func TestTTYHostStepsAfterRoleStepsKeepOneRow(t *testing.T) {
+	tty, w, _ := newTestTTY(TTYOptions{})
+	for _, e := range []Event{
+		StepStart{Host: "h1", Step: "pull"}, StepFinish{Host: "h1", Step: "pull", OK: true},
+		StepStart{Host: "h1", Role: "web", Step: "boot"}, StepFinish{Host: "h1", Role: "web", Step: "boot", OK: true},
+		StepStart{Host: "h1", Step: "prune"}, StepFinish{Host: "h1", Step: "prune", OK: true},
+		Result{OK: true, Hosts: []HostResult{{Host: "h1", Role: "web", Version: "v1", OK: true}}},
+	} {
+		tty.Emit(e)
+	}
+	tty.Close()
+	got := ptytest.Replay(w.bytes()).Text()
+	if strings.Count(got, "✓  h1") != 1 {
+		t.Errorf("h1 has more than one summary row:\n%s", got)
+	}
+	expectLines(t, got, "✓  h1    web   v1", "✓ h1  web  prune")
+}
