@@ -19,16 +19,16 @@ staticcheck:
 # Unit tests: everything but the e2e scenarios. As root, internal/testhosts
 # also brings simulated servers up and down.
 unit:
-	$(GO) test -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
+	$(GO) test -count=1 -timeout 45m $$($(GO) list ./... | grep -v /e2e)
 
 # End-to-end scenarios against simulated servers (root; see docs/testing.md).
 e2e:
-	$(GO) test -count=1 -timeout 20m ./e2e/...
+	$(GO) test -count=1 -timeout 45m ./e2e/...
 
 # The same scenarios with the docker CLI forced on every host instead of the
 # Docker Engine API over SSH (docs/ssh.md); not part of `make test`.
 e2e-cli:
-	KAMAL_DOCKER_CLI=1 $(GO) test -count=1 -timeout 20m ./e2e/...
+	KAMAL_DOCKER_CLI=1 $(GO) test -count=1 -timeout 45m ./e2e/...
 
 # Simulated servers by hand: hosts, registry and deployer stay up until
 # testhosts-down (or the next e2e run).

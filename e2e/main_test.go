@@ -36,7 +36,8 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: FAIL: %v\n", err)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	// Long enough to wait for another run that holds the testhosts lock.
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 
 	tmp, err := os.MkdirTemp("", "kamal-e2e-")

@@ -68,7 +68,7 @@ func sshPool(t *testing.T, env *testhosts.Env, user string, out *remote.Output) 
 func TestRealDockerd(t *testing.T) {
 	env := startHosts(t)
 	h := env.Hosts[0]
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute) // mostly waiting for the testhosts lock while another run has it
 	defer cancel()
 	image, err := env.BuildImage(ctx, testhosts.ImageSpec{Program: "app", Repository: "dockerapi/app", Tag: "v1", Service: "dockerapi"})
 	if err != nil {

@@ -250,7 +250,7 @@ func requireRoot(t *testing.T) {
 // nothing behind.
 func TestKilledRunIsCleared(t *testing.T) {
 	requireRoot(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute) // mostly waiting for the testhosts lock while another run has it
 	defer cancel()
 	const prefix = "ktt"
 
@@ -309,7 +309,7 @@ func TestKilledRunIsCleared(t *testing.T) {
 // checks that Start says why and cleans up.
 func TestDockerdFailureReportsLogTail(t *testing.T) {
 	requireRoot(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute) // mostly waiting for the testhosts lock while another run has it
 	defer cancel()
 	extraDockerdFlags = " --no-such-flag"
 	defer func() { extraDockerdFlags = "" }()
