@@ -359,6 +359,12 @@ func (a *App) TagLatestImage() Cmd {
 	return New("docker", "tag").Quoted(a.image()).Quoted(a.cfg.LatestImage())
 }
 
+// UntagLatestImage is `docker image rm <image>:latest[-dest]`: it removes
+// the tag only, the image keeps its version tag.
+func (a *App) UntagLatestImage() Cmd {
+	return New("docker", "image", "rm").Quoted(a.cfg.LatestImage())
+}
+
 // RemoveAppDirectory is `rm -r .kamal/apps/<svc>[-dest]`.
 func (a *App) RemoveAppDirectory() Cmd { return New("rm", "-r").Quoted(AppDirectory(a.cfg)) }
 

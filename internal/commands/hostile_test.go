@@ -391,6 +391,7 @@ func hostileBuilders(fx *hostileFixture) map[string]func() []probe {
 		"App.StopArgs":         func() []probe { return p("StopArgs", New("docker", "stop").Extend(a0.StopArgs()...)) },
 		"App.SyncAssetVolumes": func() []probe { return p("SyncAssetVolumes", a1.SyncAssetVolumes(""), a1.SyncAssetVolumes(h("v0"))) },
 		"App.TagLatestImage":   func() []probe { return p("TagLatestImage", a1.TagLatestImage()) },
+		"App.UntagLatestImage": func() []probe { return p("UntagLatestImage", a1.UntagLatestImage()) },
 
 		"CleanUpErrorPages":         func() []probe { return p("CleanUpErrorPages", CleanUpErrorPages(fx.cfg, h("v1"))) },
 		"CreateErrorPagesDirectory": func() []probe { return p("CreateErrorPagesDirectory", CreateErrorPagesDirectory(fx.cfg)) },

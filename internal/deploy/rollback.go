@@ -1,0 +1,213 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kamalgo/kamal/internal/commands"
+	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/remote"
+)
+
+// RollbackOptions tune Rollback.
+type RollbackOptions struct {
+	// Version to go back to; "" picks the version that ran before the
+	// current one (PreviousVersion).
+	Version string
+	// NoRollback leaves a failed boot as it is, instead of going back to
+	// the version that ran before the rollback.
+	NoRollback bool
+}
+
+// Rollback is `kamal rollback [VERSION]`: boot an existing container's
+// version again, between the deploy hooks. Every targeted role on every
+// host must still have a container of that version.
+func (k *Kamal) Rollback(ctx context.Context, o RollbackOptions) error {
+	version := o.Version
+	if version == "" {
+		v, current, err := k.PreviousVersion(ctx)
+		if err != nil {
+			return err
+		}
+		k.Say("Rolling back from %s to %s, the newest older version on every host", current, v)
+		version = v
+	}
+	var runtime time.Duration
+	// The version is set first: the lock records it.
+	k.Config.SetVersion(version)
+	err := k.printRuntime(&runtime, func() error {
+		return k.Lock.With(ctx, func(ctx context.Context) error {
+			if err := k.requireContainers(ctx, version); err != nil {
+				return err
+			}
+			if err := k.runHook(ctx, "pre-deploy"); err != nil {
+				return err
+			}
+			return k.Booter.boot(ctx, AppBootOptions{NoRollback: o.NoRollback})
+		})
+	})
+	if err != nil {
+		return err
+	}
+	return k.runHook(ctx, "post-deploy", runtimeTag(runtime))
+}
+
+// roleVersions are the versions of one role's containers on one host.
+type roleVersions struct {
+	host    string
+	role    *config.Role
+	all     []string // every container's version, newest first
+	current string   // the running one ("" none)
+}
+
+func (v roleVersions) String() string { return v.role.Name + " on " + v.host }
+
+// containerVersions reads, in one command per host, the versions of every
+// targeted role's containers and the one running.
+func (k *Session) containerVersions(ctx context.Context) ([]roleVersions, error) {
+	hosts := k.AppHosts()
+	found := make([][]roleVersions, len(hosts))
+	var mu sync.Mutex
+	err := k.On(ctx, hosts, func(ctx context.Context, h string) error {
+		roles := k.rolesOn(h)
+		var cmds []commands.Cmd
+		for i, role := range roles {
+			app := commands.NewApp(k.Config, role, h, "")
+			if i > 0 {
+				cmds = append(cmds, commands.New("echo", staleSeparator))
+			}
+			cmds = append(cmds, app.ListVersions("--all"), commands.New("echo", staleSeparator), app.CurrentRunningVersion())
+		}
+		res, err := k.Exec(ctx, h, commands.Chain(cmds...), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
+		if err != nil {
+			return err
+		}
+		parts := strings.Split(res.Stdout, staleSeparator+"\n")
+		if len(parts) != 2*len(roles) {
+			return fmt.Errorf("listing the containers on %s: unexpected output %q", h, res.Stdout)
+		}
+		var out []roleVersions
+		for i, role := range roles {
+			rv := roleVersions{host: h, role: role, current: strings.TrimSpace(parts[2*i+1])}
+			for _, v := range strings.Fields(parts[2*i]) {
+				if !slices.Contains(rv.all, v) {
+					rv.all = append(rv.all, v)
+				}
+			}
+			out = append(out, rv)
+		}
+		mu.Lock()
+		found[slices.Index(hosts, h)] = out
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return slices.Concat(found...), nil
+}
+
+// PreviousVersion finds the version to roll back to: the newest version
+// older than the one running on the primary host that still exists as a
+// container of every targeted role on every host. It returns that
+// version and the current one.
+func (k *Session) PreviousVersion(ctx context.Context) (version, current string, err error) {
+	all, err := k.containerVersions(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	if len(all) == 0 {
+		return "", "", &ArgumentError{"No app host to roll back"}
+	}
+	// The primary host's first role orders the versions; it comes first.
+	ref := all[0]
+	for _, rv := range all {
+		if rv.current != "" {
+			ref = rv
+			break
+		}
+	}
+	current = ref.current
+	if current == "" {
+		return "", "", fmt.Errorf("no version of the app is running on %s, so there is nothing to roll back from; name the version: kamal rollback VERSION", ref.host)
+	}
+	var older []string
+	if i := slices.Index(ref.all, current); i >= 0 {
+		older = ref.all[i+1:]
+	}
+	var candidates []string
+	for _, v := range older {
+		// Containers renamed aside by a redeploy of their version are not
+		// versions of their own.
+		if v != current && !strings.Contains(v, "_replaced_") {
+			candidates = append(candidates, v)
+		}
+	}
+	if len(candidates) == 0 {
+		return "", current, fmt.Errorf("no version older than %s exists as a container of %s (use 'kamal app containers' to see them)", current, ref)
+	}
+	var missing []string
+	for _, v := range candidates {
+		var lack []string
+		for _, rv := range all {
+			if !slices.Contains(rv.all, v) {
+				lack = append(lack, rv.String())
+			}
+		}
+		if len(lack) == 0 {
+			return v, current, nil
+		}
+		if len(missing) < 3 {
+			missing = append(missing, fmt.Sprintf("%s is missing for %s", v, strings.Join(lack, ", ")))
+		}
+	}
+	return "", current, fmt.Errorf("no version older than %s exists as a container on every host: %s (use 'kamal app containers' to see them)", current, strings.Join(missing, "; "))
+}
+
+// requireContainers fails, naming them, unless every targeted role on
+// every app host has a container of version.
+func (k *Kamal) requireContainers(ctx context.Context, version string) error {
+	missing, err := k.missingContainers(ctx, version)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("The app version '%s' is not available as a container for %s (use 'kamal app containers' for available versions)", version, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// missingContainers names the targeted roles and hosts without a
+// container of version ("web on 10.0.0.1").
+func (k *Session) missingContainers(ctx context.Context, version string) ([]string, error) {
+	var mu sync.Mutex
+	var missing []string
+	err := k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
+		for _, role := range k.rolesOn(h) {
+			id, err := k.ContainerIDForVersion(ctx, h, role, version)
+			if err != nil {
+				return err
+			}
+			if id == "" {
+				mu.Lock()
+				missing = append(missing, role.Name+" on "+h)
+				mu.Unlock()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Hosts answer in any order; report them in the run's order.
+	order := func(s string) int {
+		role, host, _ := strings.Cut(s, " on ")
+		return slices.Index(k.hosts, host)*1000 + slices.IndexFunc(k.roles, func(r *config.Role) bool { return r.Name == role })
+	}
+	slices.SortFunc(missing, func(a, b string) int { return order(a) - order(b) })
+	return missing, nil
+}
