@@ -280,6 +280,12 @@ func (a *App) filterArgs(statuses []string) Cmd {
 
 var activeStatuses = []string{"running", "restarting"}
 
+// ImageID prints the id of the version's image on the host, nothing when
+// the host does not have it.
+func (a *App) ImageID() Cmd {
+	return New("docker", "image", "ls", "--filter", q("reference="+a.image()), "--format", "'{{.ID}}'")
+}
+
 func (a *App) latestImageID() Cmd {
 	return New("docker", "image", "ls", "--filter", q("reference="+a.cfg.LatestImage()), "--format", "'{{.ID}}'")
 }

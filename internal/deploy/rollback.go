@@ -120,10 +120,16 @@ func (k *Session) PreviousVersion(ctx context.Context) (version, current string,
 	if err != nil {
 		return "", "", err
 	}
+	return previousVersion(all)
+}
+
+// previousVersion picks the version to roll back to from the containers
+// of every targeted role on every host (the primary host's first).
+func previousVersion(all []roleVersions) (version, current string, err error) {
 	if len(all) == 0 {
 		return "", "", &ArgumentError{"No app host to roll back"}
 	}
-	// The primary host's first role orders the versions; it comes first.
+	// The first role that runs a version orders the versions.
 	ref := all[0]
 	for _, rv := range all {
 		if rv.current != "" {
