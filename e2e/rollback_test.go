@@ -44,6 +44,14 @@ func newRollbackScenario(t *testing.T, ctx context.Context, service, program, ex
 	return s
 }
 
+// scenarioRole is the role of the scenario's host i.
+func scenarioRole(i int) string {
+	if i == 2 {
+		return "workers"
+	}
+	return "web"
+}
+
 // startLoad starts the request loop (bounded: 4 x 20000 requests).
 func (s *rollbackScenario) startLoad(ctx context.Context) {
 	s.load = testhosts.StartLoad(ctx, testhosts.LoadOptions{Hosts: s.web, Host: s.p.host, Clients: 4, MaxPerClient: 20000, Key: bodyVersion})
@@ -101,10 +109,7 @@ func (s *rollbackScenario) expectRolledBack(t *testing.T, ctx context.Context, o
 	}
 	p.expectVersion(t, ctx, "v1", s.web...)
 	for i, h := range s.all {
-		role := "web"
-		if i == 2 {
-			role = "workers"
-		}
+		role := scenarioRole(i)
 		if got, want := runningNames(t, ctx, h, p.service), p.service+"-"+role+"-v1"; got != want {
 			t.Errorf("%s runs %q, want %q", h.Name, got, want)
 		}
@@ -123,10 +128,7 @@ func (s *rollbackScenario) expectRolledBack(t *testing.T, ctx context.Context, o
 		t.Errorf("no rollback table in the output:\n%s", out)
 	}
 	for i, h := range s.all {
-		role := "web"
-		if i == 2 {
-			role = "workers"
-		}
+		role := scenarioRole(i)
 		if !regexp.MustCompile(`(?m)^ ` + regexp.QuoteMeta(h.IP) + ` ` + role + ` v1 v2 v1 \S`).MatchString(table) {
 			t.Errorf("the table has no row %s %s v1 v2 v1:\n%s", h.IP, role, out)
 		}
@@ -358,10 +360,7 @@ func TestDeployPlanChangesNothing(t *testing.T) {
 		}
 	}
 	for i, h := range s.all {
-		role := "web"
-		if i == 2 {
-			role = "workers"
-		}
+		role := scenarioRole(i)
 		if want := h.IP + "\n"; !strings.Contains(out, want) {
 			t.Errorf("the plan does not name %s:\n%s", h.IP, out)
 		}

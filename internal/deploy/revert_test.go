@@ -278,3 +278,18 @@ func TestShortReason(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptedDuringRollback: a second Ctrl-C while rolling back is
+// refused with a message; outside a rollback it says nothing.
+func TestInterruptedDuringRollback(t *testing.T) {
+	k, out, _ := newScriptedKamal(t, bootYAML, &scripted{})
+	k.Interrupted()
+	if out.Len() != 0 {
+		t.Errorf("outside a rollback: %q", out)
+	}
+	k.setRollingBack(true)
+	k.Interrupted()
+	if !strings.Contains(out.String(), "Rollback in progress: it will finish first") {
+		t.Errorf("during a rollback: %q", out)
+	}
+}
