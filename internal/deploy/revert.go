@@ -355,33 +355,6 @@ func isHaltedAtBarrier(err error) bool {
 	return errors.As(err, &he) && he.Msg == "Halted at barrier"
 }
 
-// runningVersions reads the current version of each role on host in one
-// command ("" for a role with no running container).
-func (k *Session) runningVersions(ctx context.Context, h string, roles []*config.Role) ([]string, error) {
-	if len(roles) == 0 {
-		return nil, nil
-	}
-	var cmds []commands.Cmd
-	for i, role := range roles {
-		if i > 0 {
-			cmds = append(cmds, commands.New("echo", staleSeparator))
-		}
-		cmds = append(cmds, commands.NewApp(k.Config, role, h, "").CurrentRunningVersion())
-	}
-	res, err := k.Exec(ctx, h, commands.Chain(cmds...), remote.ExecOptions{Severity: remote.Debug, AllowFailure: true})
-	if err != nil {
-		return nil, err
-	}
-	parts := strings.Split(res.Stdout, staleSeparator+"\n")
-	if len(parts) != len(roles) {
-		return nil, fmt.Errorf("reading the running versions on %s: unexpected output %q", h, res.Stdout)
-	}
-	for i := range parts {
-		parts[i] = strings.TrimSpace(parts[i])
-	}
-	return parts, nil
-}
-
 // printRollbackTable prints the rows, aligned, after a heading.
 func (k *Booter) printRollbackTable(rows []rollbackRow) {
 	var b strings.Builder

@@ -5,12 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/kamalgo/kamal/internal/commands"
-	"github.com/kamalgo/kamal/internal/config"
-	"github.com/kamalgo/kamal/internal/remote"
 )
 
 // RollbackOptions tune Rollback.
@@ -54,61 +49,6 @@ func (k *Kamal) Rollback(ctx context.Context, o RollbackOptions) error {
 		return err
 	}
 	return k.runHook(ctx, "post-deploy", runtimeTag(runtime))
-}
-
-// roleVersions are the versions of one role's containers on one host.
-type roleVersions struct {
-	host    string
-	role    *config.Role
-	all     []string // every container's version, newest first
-	current string   // the running one ("" none)
-}
-
-func (v roleVersions) String() string { return v.role.Name + " on " + v.host }
-
-// containerVersions reads, in one command per host, the versions of every
-// targeted role's containers and the one running.
-func (k *Session) containerVersions(ctx context.Context) ([]roleVersions, error) {
-	hosts := k.AppHosts()
-	found := make([][]roleVersions, len(hosts))
-	var mu sync.Mutex
-	err := k.On(ctx, hosts, func(ctx context.Context, h string) error {
-		roles := k.rolesOn(h)
-		var cmds []commands.Cmd
-		for i, role := range roles {
-			app := commands.NewApp(k.Config, role, h, "")
-			if i > 0 {
-				cmds = append(cmds, commands.New("echo", staleSeparator))
-			}
-			cmds = append(cmds, app.ListVersions("--all"), commands.New("echo", staleSeparator), app.CurrentRunningVersion())
-		}
-		res, err := k.Exec(ctx, h, commands.Chain(cmds...), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
-		if err != nil {
-			return err
-		}
-		parts := strings.Split(res.Stdout, staleSeparator+"\n")
-		if len(parts) != 2*len(roles) {
-			return fmt.Errorf("listing the containers on %s: unexpected output %q", h, res.Stdout)
-		}
-		var out []roleVersions
-		for i, role := range roles {
-			rv := roleVersions{host: h, role: role, current: strings.TrimSpace(parts[2*i+1])}
-			for _, v := range strings.Fields(parts[2*i]) {
-				if !slices.Contains(rv.all, v) {
-					rv.all = append(rv.all, v)
-				}
-			}
-			out = append(out, rv)
-		}
-		mu.Lock()
-		found[slices.Index(hosts, h)] = out
-		mu.Unlock()
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return slices.Concat(found...), nil
 }
 
 // PreviousVersion finds the version to roll back to: the newest version
@@ -185,35 +125,4 @@ func (k *Kamal) requireContainers(ctx context.Context, version string) error {
 		return fmt.Errorf("The app version '%s' is not available as a container for %s (use 'kamal app containers' for available versions)", version, strings.Join(missing, ", "))
 	}
 	return nil
-}
-
-// missingContainers names the targeted roles and hosts without a
-// container of version ("web on 10.0.0.1").
-func (k *Session) missingContainers(ctx context.Context, version string) ([]string, error) {
-	var mu sync.Mutex
-	var missing []string
-	err := k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
-		for _, role := range k.rolesOn(h) {
-			id, err := k.ContainerIDForVersion(ctx, h, role, version)
-			if err != nil {
-				return err
-			}
-			if id == "" {
-				mu.Lock()
-				missing = append(missing, role.Name+" on "+h)
-				mu.Unlock()
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	// Hosts answer in any order; report them in the run's order.
-	order := func(s string) int {
-		role, host, _ := strings.Cut(s, " on ")
-		return slices.Index(k.hosts, host)*1000 + slices.IndexFunc(k.roles, func(r *config.Role) bool { return r.Name == role })
-	}
-	slices.SortFunc(missing, func(a, b string) int { return order(a) - order(b) })
-	return missing, nil
 }
