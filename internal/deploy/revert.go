@@ -184,7 +184,19 @@ func (k *Booter) revertRecord(ctx context.Context, l *bootLedger, r *bootRecord,
 
 	oldApp := commands.NewApp(cfg, r.role, r.host, r.before)
 	k.Out.Infof("Rolling back %s on %s from %s to %s...", r.role.Name, r.host, l.version, r.before)
+	// The old version's assets were removed when the new one took over:
+	// extract them again and share them with the new version, as a boot
+	// of the old version does.
+	assets := commands.NewApp(cfg, r.role, r.host, imageVersion(r.before))
 	err := func() error {
+		if r.role.AssetPath != "" {
+			if err := k.Execute(ctx, r.host, assets.ExtractAssets(), remote.Info); err != nil {
+				return err
+			}
+			if err := k.Execute(ctx, r.host, assets.SyncAssetVolumes(l.version), remote.Info); err != nil {
+				return err
+			}
+		}
 		if err := k.Execute(ctx, r.host, oldApp.Start(), remote.Info); err != nil {
 			return err
 		}
@@ -213,7 +225,7 @@ func (k *Booter) revertRecord(ctx context.Context, l *bootLedger, r *bootRecord,
 		stopNew,
 	}
 	if r.role.AssetPath != "" {
-		cmds = append(cmds, oldApp.CleanUpAssets())
+		cmds = append(cmds, assets.CleanUpAssets())
 	}
 	if cfg.ErrorPagesPath != "" {
 		cmds = append(cmds, commands.CleanUpErrorPages(cfg, r.before))

@@ -293,3 +293,44 @@ func TestInterruptedDuringRollback(t *testing.T) {
 		t.Errorf("during a rollback: %q", out)
 	}
 }
+
+// TestRollbackAssetsAndErrorPages: with asset bridging and error pages,
+// the rollback extracts the old version's assets again (the new version's
+// boot removed them) and uploads its error pages before the old container
+// starts and the proxy takes it back, then removes the new version's
+// assets and error pages, as a deploy of the old version leaves them.
+func TestRollbackAssetsAndErrorPages(t *testing.T) {
+	x := &scripted{rules: rollbackRules("998\n",
+		rule{match: "'name=^app-workers-999$' --quiet | xargs docker inspect", stdout: "unhealthy"})}
+	k, out, _ := newScriptedKamal(t, bootYAML+"asset_path: /public/assets\nerror_pages_path: pages\n", x)
+	if err := os.MkdirAll("pages", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("pages/500.html", []byte("oops"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var rb *RolledBackError
+	if err := k.Booter.Boot(context.Background(), AppBootOptions{}); !errors.As(err, &rb) || len(rb.Incomplete) > 0 {
+		t.Fatalf("err = %v, want a complete rollback\n%s", err, out)
+	}
+	web := stepsOn(x.commands(), "1.1.1.1", map[string]string{
+		"docker start app-web-998":                                                                  "start 998",
+		"docker container create --name app-web-assets dhh/app:998":                                 "extract 998",
+		"cp -rnT .kamal/apps/app/assets/extracted/web-998 .kamal/apps/app/assets/volumes/web-998 ;": "fill 998",
+		"upload .kamal/proxy/apps-config/app/error_pages/998/500.html":                              "pages 998",
+		`kamal-proxy deploy app-web --target="0ld0ld0ld0ld`:                                         "proxy 998",
+		"Rolled back app version 999 to 998":                                                        "stop 999 and clean up",
+	})
+	if got, want := strings.Join(web, ", "), "extract 998, fill 998, start 998, pages 998, proxy 998, stop 999 and clean up"; got != want {
+		t.Errorf("web rollback steps = %s\nwant                 %s\n%s", got, want, strings.Join(x.commands(), "\n"))
+	}
+	for _, c := range x.commands() {
+		if strings.HasPrefix(c, "1.1.1.1: ") && strings.Contains(c, "Rolled back app version") {
+			for _, want := range []string{"-name 'web-*' ! -name web-998 -exec rm", "error_pages -mindepth 1 -maxdepth 1 ! -name 998"} {
+				if !strings.Contains(c, want) {
+					t.Errorf("the clean-up lacks %q: %s", want, c)
+				}
+			}
+		}
+	}
+}
