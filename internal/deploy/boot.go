@@ -105,7 +105,7 @@ type AppBootOptions struct {
 // Boot boots the run's version of every targeted role on every
 // targeted host, under the deploy lock (Kamal's `app boot`).
 func (k *Booter) Boot(ctx context.Context, o AppBootOptions) error {
-	return k.lock.With(ctx, func(ctx context.Context) error { return k.boot(ctx, o) })
+	return k.reportRollback(k.lock.With(ctx, func(ctx context.Context) error { return k.boot(ctx, o) }))
 }
 
 // boot boots every role on every host and, unless o.NoRollback, rolls

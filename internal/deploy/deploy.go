@@ -24,7 +24,7 @@ func (o DeployOptions) boot() AppBootOptions { return AppBootOptions{NoRollback:
 // then under the lock the pre-deploy hook, proxy boot, stale container
 // stop, app boot and prune; then the post-deploy hook with KAMAL_RUNTIME.
 func (k *Kamal) Deploy(ctx context.Context, o DeployOptions) error {
-	return k.deploy(ctx, o, false)
+	return k.reportRollback(k.deploy(ctx, o, false))
 }
 
 func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories bool) error {
@@ -87,9 +87,10 @@ func (k *Kamal) printRuntime(runtime *time.Duration, fn func() error) error {
 }
 
 // Redeploy is `kamal redeploy`: deploy without proxy boot and prune.
-func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) error {
+func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) (err error) {
+	defer func() { err = k.reportRollback(err) }()
 	var runtime time.Duration
-	err := k.printRuntime(&runtime, func() error {
+	err = k.printRuntime(&runtime, func() error {
 		if err := k.deliver(ctx, o); err != nil {
 			return err
 		}
@@ -112,7 +113,8 @@ func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) error {
 
 // Setup is `kamal setup`: under the lock, bootstrap the servers, then
 // deploy with the accessories booted.
-func (k *Kamal) Setup(ctx context.Context, o DeployOptions) error {
+func (k *Kamal) Setup(ctx context.Context, o DeployOptions) (err error) {
+	defer func() { err = k.reportRollback(err) }()
 	var runtime time.Duration
 	return k.printRuntime(&runtime, func() error {
 		return k.Lock.With(ctx, func(ctx context.Context) error {

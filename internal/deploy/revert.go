@@ -99,6 +99,20 @@ type RolledBackError struct {
 	Cause error
 	// Incomplete names the hosts and roles that could not be rolled back.
 	Incomplete []string
+
+	rows    []rollbackRow
+	printed bool
+}
+
+// reportRollback prints the table of a rollback in err, once: the
+// commands call it last, so that their output ends with it.
+func (k *Session) reportRollback(err error) error {
+	var rb *RolledBackError
+	if errors.As(err, &rb) && !rb.printed {
+		rb.printed = true
+		k.printRollbackTable(rb.rows)
+	}
+	return err
 }
 
 func (e *RolledBackError) Error() string {
@@ -150,14 +164,14 @@ func (k *Booter) revert(ctx context.Context, l *bootLedger, cause error) error {
 	})
 
 	rows := k.rollbackRows(ctx, l)
-	k.printRollbackTable(rows)
+	k.Say("Rollback done: the table of every host and role follows at the end")
 	var incomplete []string
 	for _, r := range rows {
 		if !r.ok {
 			incomplete = append(incomplete, r.role+" on "+r.host)
 		}
 	}
-	return &RolledBackError{Cause: cause, Incomplete: incomplete}
+	return &RolledBackError{Cause: cause, Incomplete: incomplete, rows: rows}
 }
 
 // revertRecord takes one role on one host back to its old version.
@@ -368,7 +382,7 @@ func isHaltedAtBarrier(err error) bool {
 }
 
 // printRollbackTable prints the rows, aligned, after a heading.
-func (k *Booter) printRollbackTable(rows []rollbackRow) {
+func (k *Session) printRollbackTable(rows []rollbackRow) {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "  HOST\tROLE\tBEFORE\tATTEMPTED\tNOW\tREASON")

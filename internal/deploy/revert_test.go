@@ -109,6 +109,9 @@ func TestRollbackAfterWorkersFail(t *testing.T) {
 			t.Errorf("no audit line %q:\n%s", want, joined)
 		}
 	}
+	if o := out.String(); strings.Index(o, "HOST") < strings.Index(o, "Releasing the deploy lock...") {
+		t.Errorf("the output does not end with the table:\n%s", o)
+	}
 	table := regexp.MustCompile(` +`).ReplaceAllString(out.String(), " ")
 	for _, want := range []string{
 		"Boot of version 999 failed: rolling back to the versions that ran before...",

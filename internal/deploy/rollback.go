@@ -21,7 +21,8 @@ type RollbackOptions struct {
 // Rollback is `kamal rollback [VERSION]`: boot an existing container's
 // version again, between the deploy hooks. Every targeted role on every
 // host must still have a container of that version.
-func (k *Kamal) Rollback(ctx context.Context, o RollbackOptions) error {
+func (k *Kamal) Rollback(ctx context.Context, o RollbackOptions) (err error) {
+	defer func() { err = k.reportRollback(err) }()
 	version := o.Version
 	if version == "" {
 		v, current, err := k.PreviousVersion(ctx)
@@ -34,7 +35,7 @@ func (k *Kamal) Rollback(ctx context.Context, o RollbackOptions) error {
 	var runtime time.Duration
 	// The version is set first: the lock records it.
 	k.Config.SetVersion(version)
-	err := k.printRuntime(&runtime, func() error {
+	err = k.printRuntime(&runtime, func() error {
 		return k.Lock.With(ctx, func(ctx context.Context) error {
 			if err := k.requireContainers(ctx, version); err != nil {
 				return err
