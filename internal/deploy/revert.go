@@ -11,6 +11,7 @@ import (
 
 	"github.com/kamalgo/kamal/internal/commands"
 	"github.com/kamalgo/kamal/internal/config"
+	"github.com/kamalgo/kamal/internal/progress"
 	"github.com/kamalgo/kamal/internal/remote"
 )
 
@@ -155,15 +156,19 @@ func (k *Booter) revert(ctx context.Context, l *bootLedger, cause error) error {
 		// A host's roles go back in the reverse order of their boot.
 		recs := byHost[h]
 		for i := len(recs) - 1; i >= 0; i-- {
-			k.revertRecord(ctx, l, recs[i], pages, perr)
+			r := recs[i]
+			_ = k.step(h, r.role.Name, "rollback", func() error { return k.revertRecord(ctx, l, r, pages, perr) })
 		}
 		if l.tagged[h] {
-			k.restoreLatest(ctx, l, h)
+			_ = k.step(h, "", "restore latest", func() error { return k.restoreLatest(ctx, l, h) })
 		}
 		return nil
 	})
 
 	rows := k.rollbackRows(ctx, l)
+	for _, r := range rows {
+		k.recordResult(progress.HostResult{Host: r.host, Role: r.role, VersionBefore: noneAsEmpty(r.before), Version: noneAsEmpty(r.now)})
+	}
 	k.Say("Rollback done: the table of every host and role follows at the end")
 	var incomplete []string
 	for _, r := range rows {
@@ -175,13 +180,14 @@ func (k *Booter) revert(ctx context.Context, l *bootLedger, cause error) error {
 }
 
 // revertRecord takes one role on one host back to its old version.
-func (k *Booter) revertRecord(ctx context.Context, l *bootLedger, r *bootRecord, pages map[string][]byte, pagesErr error) {
+func (k *Booter) revertRecord(ctx context.Context, l *bootLedger, r *bootRecord, pages map[string][]byte, pagesErr error) error {
 	cfg := k.Config
 	newApp := commands.NewApp(cfg, r.role, r.host, l.version)
 	stopNew := newApp.Stop(l.version)
-	fail := func(err error) {
+	fail := func(err error) error {
 		r.outcome = "rollback failed: " + shortReason(err)
 		k.Out.Errorf("Rolling back %s on %s failed: %s", r.role.Name, r.host, err)
+		return err
 	}
 	if r.before == "" {
 		k.Out.Infof("No version of %s ran on %s before %s: stopping the new container", r.role.Name, r.host, l.version)
@@ -189,11 +195,10 @@ func (k *Booter) revertRecord(ctx context.Context, l *bootLedger, r *bootRecord,
 			k.auditor().Record(fmt.Sprintf("Rolled back app version %s: no previous version, container stopped (%s)", l.version, r.reason(l)), roleTag(r.role)),
 			stopNew), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
 		if err != nil {
-			fail(err)
-			return
+			return fail(err)
 		}
 		r.reverted, r.outcome = true, "no previous version: new container stopped"
-		return
+		return nil
 	}
 
 	oldApp := commands.NewApp(cfg, r.role, r.host, r.before)
@@ -231,8 +236,7 @@ func (k *Booter) revertRecord(ctx context.Context, l *bootLedger, r *bootRecord,
 		return k.proxy.Deploy(ctx, r.host, oldApp)
 	}()
 	if err != nil {
-		fail(err)
-		return
+		return fail(err)
 	}
 	cmds := []commands.Cmd{
 		k.auditor().Record(fmt.Sprintf("Rolled back app version %s to %s (%s)", l.version, r.before, r.reason(l)), roleTag(r.role)),
@@ -245,10 +249,10 @@ func (k *Booter) revertRecord(ctx context.Context, l *bootLedger, r *bootRecord,
 		cmds = append(cmds, commands.CleanUpErrorPages(cfg, r.before))
 	}
 	if _, err := k.Exec(ctx, r.host, commands.Chain(cmds...), remote.ExecOptions{Severity: remote.Info, AllowFailure: true}); err != nil {
-		fail(err)
-		return
+		return fail(err)
 	}
 	r.reverted, r.outcome = true, "rolled back"
+	return nil
 }
 
 // reason is why this record was rolled back, in a few words: its own
@@ -263,10 +267,10 @@ func (r *bootRecord) reason(l *bootLedger) string {
 // restoreLatest points the latest tag on host back at the image of the
 // version that ran before (as a deploy of that version leaves it), or
 // removes it when nothing ran before.
-func (k *Booter) restoreLatest(ctx context.Context, l *bootLedger, h string) {
+func (k *Booter) restoreLatest(ctx context.Context, l *bootLedger, h string) error {
 	roles := k.rolesOn(h)
 	if len(roles) == 0 {
-		return
+		return nil
 	}
 	before := ""
 	if r := l.find(h, roles[0]); r != nil {
@@ -282,7 +286,9 @@ func (k *Booter) restoreLatest(ctx context.Context, l *bootLedger, h string) {
 	}
 	if _, err := k.Exec(ctx, h, cmd, remote.ExecOptions{Severity: remote.Info, AllowFailure: true}); err != nil {
 		k.Out.Errorf("Restoring the latest tag on %s failed: %s", h, err)
+		return err
 	}
+	return nil
 }
 
 // imageVersion is the image tag of a container version: a container
@@ -367,6 +373,13 @@ func (k *Booter) describeFailure(l *bootLedger, cause error) string {
 		return shortReason(cause)
 	}
 	return strings.Join(failed, ", ")
+}
+
+func noneAsEmpty(v string) string {
+	if v == "none" || v == "unknown" {
+		return ""
+	}
+	return v
 }
 
 func orNone(v string) string {

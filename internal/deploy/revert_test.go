@@ -109,6 +109,14 @@ func TestRollbackAfterWorkersFail(t *testing.T) {
 			t.Errorf("no audit line %q:\n%s", want, joined)
 		}
 	}
+	for _, r := range k.HostResults() {
+		if r.OK || r.VersionBefore != "998" || r.Version != "998" {
+			t.Errorf("result after the rollback: %+v, want 998 -> 998, not ok", r)
+		}
+	}
+	if n := len(k.HostResults()); n != 2 {
+		t.Errorf("%d results, want one per host and role: %+v", n, k.HostResults())
+	}
 	if o := out.String(); strings.Index(o, "HOST") < strings.Index(o, "Releasing the deploy lock...") {
 		t.Errorf("the output does not end with the table:\n%s", o)
 	}

@@ -180,10 +180,17 @@ type hostResults struct {
 	list []progress.HostResult
 }
 
-// recordResult notes where a host and role ended up after a boot.
+// recordResult notes where a host and role ended up after a boot; a later
+// result of the same host and role (a rollback's) replaces the earlier.
 func (k *Session) recordResult(r progress.HostResult) {
 	k.results.mu.Lock()
 	defer k.results.mu.Unlock()
+	for i, e := range k.results.list {
+		if e.Host == r.Host && e.Role == r.Role {
+			k.results.list[i] = r
+			return
+		}
+	}
 	k.results.list = append(k.results.list, r)
 }
 
