@@ -194,6 +194,8 @@ func (k *Kamal) readStates(ctx context.Context, o PlanOptions, version string) (
 			}
 			chained = append(chained, c)
 		}
+		// A missing lock fails its check: the read still succeeded.
+		chained = append(chained, commands.New("true"))
 		res, err := k.Exec(ctx, h, commands.Chain(chained...), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
 		if err != nil {
 			return err

@@ -418,11 +418,7 @@ func shortReason(err error) string {
 	}
 	var ce *remote.CommandError
 	if errors.As(err, &ce) {
-		words := strings.Fields(ce.Command)
-		if len(words) > 2 {
-			words = words[:2]
-		}
-		msg := fmt.Sprintf("`%s` exited with %d", strings.Join(words, " "), ce.ExitStatus)
+		msg := fmt.Sprintf("`%s` exited with %d", commandName(ce.Command), ce.ExitStatus)
 		if line := oneLine(ce.Stderr); line != "" {
 			msg += ": " + line
 		} else if line := oneLine(ce.Stdout); line != "" {
@@ -439,3 +435,16 @@ func shortReason(err error) string {
 
 // oneLine is the first non-blank line of s, trimmed.
 func oneLine(s string) string { return strings.TrimSpace(firstLine(strings.TrimSpace(s))) }
+
+// commandName is the program and subcommand of a command line, seen
+// through `docker exec kamal-proxy` ("kamal-proxy deploy", "docker run").
+func commandName(cmd string) string {
+	words := strings.Fields(cmd)
+	if len(words) > 4 && words[0] == "docker" && words[1] == "exec" && words[2] == commands.ProxyContainer {
+		words = words[3:]
+	}
+	if len(words) > 2 {
+		words = words[:2]
+	}
+	return strings.Join(words, " ")
+}

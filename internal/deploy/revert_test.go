@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/kamalgo/kamal/internal/remote"
 )
 
 // fullID is what `docker run --detach` prints: the new container's id.
@@ -283,6 +285,10 @@ func TestShortReason(t *testing.T) {
 		{&HealthcheckError{"container not ready after 10 seconds (unhealthy)"}, "container not ready after 10 seconds (unhealthy)"},
 		{&HookError{Hook: "post-app-boot", Err: errors.New("exit status 3")}, "hook post-app-boot failed"},
 		{errors.New("ssh: connection lost\nmore"), "ssh: connection lost"},
+		{&remote.CommandError{Command: `docker exec kamal-proxy kamal-proxy deploy app-web --target="a:80"`, ExitStatus: 1, Stderr: "Error: target failed to become healthy\n"},
+			"`kamal-proxy deploy` exited with 1: Error: target failed to become healthy"},
+		{&remote.CommandError{Command: "docker run --detach --name x", ExitStatus: 125, Stderr: "docker: Error response from daemon: port is already allocated.\nSee 'docker run --help'."},
+			"`docker run` exited with 125: docker: Error response from daemon: port is already allocated."},
 	} {
 		if got := shortReason(tc.err); got != tc.want {
 			t.Errorf("shortReason(%v) = %q, want %q", tc.err, got, tc.want)
