@@ -123,6 +123,7 @@ func (k *Kamal) requireContainers(ctx context.Context, version string) error {
 		return err
 	}
 	if len(missing) > 0 {
+		//lint:ignore ST1005 Kamal's message, word for word, with where it is missing
 		return fmt.Errorf("The app version '%s' is not available as a container for %s (use 'kamal app containers' for available versions)", version, strings.Join(missing, ", "))
 	}
 	return nil
