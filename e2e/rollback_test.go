@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -398,4 +400,79 @@ func hostBlockPlan(out, ip string) string {
 		}
 	}
 	return strings.Join(block, "\n")
+}
+
+// TestRollbackOnInterrupt: Ctrl-C while v2 boots rolls every host back;
+// a second Ctrl-C during the rollback is refused with a message and the
+// rollback finishes.
+func TestRollbackOnInterrupt(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	// v2 takes 5 s to listen: the boot is in flight when Ctrl-C comes.
+	s := newRollbackScenario(t, ctx, "rbint", "app-slow", "")
+	s.startLoad(ctx)
+	cmd := kamalCommand(t, ctx, s.p.dir, "deploy", "-P", "--version", "v2")
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	h := env.Hosts[0]
+	for {
+		if names, _ := h.Docker(ctx, "ps", "--all", "--quiet", "--filter", "name=^rbint-web-v2$"); strings.TrimSpace(names) != "" {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("deploy ended before v2 started: %v\n%s", err, out.String())
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	// The second one lands during the rollback.
+	for !strings.Contains(out.String(), "Interrupted: rolling back") {
+		select {
+		case err := <-done:
+			t.Fatalf("deploy ended without a rollback: %v\n%s", err, out.String())
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil {
+		t.Fatalf("an interrupted deploy exited 0:\n%s", out.String())
+	}
+	for _, want := range []string{"Interrupted: rolling back", "Rollback in progress: it will finish first"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	s.expectRolledBack(t, ctx, out.String())
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
