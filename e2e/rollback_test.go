@@ -30,7 +30,8 @@ type rollbackScenario struct {
 }
 
 // newRollbackScenario deploys v1 of a fresh service (web on hosts 0 and
-// 1, workers on host 2) and pushes v2 built from program; extra is added
+// 1, workers on host 2) built from the app program (app-assets when
+// program is app-assets) and pushes v2 built from program; extra is added
 // to deploy.yml.
 func newRollbackScenario(t *testing.T, ctx context.Context, service, program, extra string) *rollbackScenario {
 	t.Helper()
@@ -38,7 +39,11 @@ func newRollbackScenario(t *testing.T, ctx context.Context, service, program, ex
 	removeProxies(t)
 	p := newAppProject(t, appSpec{Service: service, Web: hostIPs(0, 1), Workers: hostIPs(2), DeployTimeout: 10, Extra: extra})
 	cleanupApp(t, p)
-	p.image(t, ctx, "app", "v1")
+	v1 := "app"
+	if program == "app-assets" {
+		v1 = program
+	}
+	p.image(t, ctx, v1, "v1")
 	p.image(t, ctx, program, "v2")
 	s := &rollbackScenario{p: p, web: env.Hosts[:2], all: env.Hosts[:3]}
 	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
@@ -215,6 +220,40 @@ func TestRollbackDroppedConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.expectRolledBack(t, ctx, out)
+}
+
+// TestRollbackAssets: with asset bridging, the first web host switched to
+// v2 (which removed v1's asset directories) goes back to v1 serving v1's
+// assets, and only v1's asset directories are left.
+func TestRollbackAssets(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	s := newRollbackScenario(t, ctx, "rbassets", "app-assets", "asset_path: /public/assets\n")
+	s.sickOn(t, 1)
+	s.startLoad(ctx)
+	out := s.failingDeploy(t, ctx, "deploy", "-P", "--version", "v2")
+	s.expectRolledBack(t, ctx, out)
+	for _, h := range s.web {
+		for name, want := range map[string]string{"v1.txt": "asset of v1\n", "shared.txt": "shared from v1\n"} {
+			status, body, err := s.p.get(ctx, h, "/assets/"+name)
+			if err != nil || status != 200 || body != want {
+				t.Errorf("%s: GET /assets/%s = %d %q (%v), want 200 %q", h.Name, name, status, body, err, want)
+			}
+		}
+		for _, kind := range []string{"extracted", "volumes"} {
+			entries, err := os.ReadDir(filepath.Join(h.Home, ".kamal/apps/rbassets/assets", kind))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range entries {
+				names = append(names, e.Name())
+			}
+			if got := strings.Join(names, " "); got != "web-v1" {
+				t.Errorf("%s: assets/%s = %q, want only web-v1 after the rollback", h.Name, kind, got)
+			}
+		}
+	}
 }
 
 // TestRollbackSecondBootGroup: with boot limit 1 (and a wait), the first
