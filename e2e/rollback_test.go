@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,7 +38,13 @@ func newRollbackScenario(t *testing.T, ctx context.Context, service, program, ex
 	t.Helper()
 	pushProxyImage(t, ctx)
 	removeProxies(t)
-	p := newAppProject(t, appSpec{Service: service, Web: hostIPs(0, 1), Workers: hostIPs(2), DeployTimeout: 10, Extra: extra})
+	// A short deploy_timeout keeps the unhealthy boots short; a slow
+	// booting v2 (5 s) needs more.
+	timeout := 6
+	if program == "app-slow" {
+		timeout = 12
+	}
+	p := newAppProject(t, appSpec{Service: service, Web: hostIPs(0, 1), Workers: hostIPs(2), DeployTimeout: timeout, Extra: extra})
 	cleanupApp(t, p)
 	v1 := "app"
 	if program == "app-assets" {
@@ -347,7 +354,10 @@ func hostSnapshot(t *testing.T, ctx context.Context, h *testhosts.Host) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.WriteString(out)
+		// Docker lists images of the same age in any order.
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		slices.Sort(lines)
+		b.WriteString(strings.Join(lines, "\n") + "\n")
 	}
 	for _, dir := range []string{".kamal", ".docker"} {
 		root := filepath.Join(h.Home, dir)
