@@ -350,9 +350,10 @@ func TestDeployLifecycle(t *testing.T) {
 		t.Errorf("no renamed v1 container after rollback: %s", all)
 	}
 
-	out = p.kamal(t, ctx, "rollback", "v9")
-	if !strings.Contains(out, "The app version 'v9' is not available as a container") {
-		t.Errorf("rollback to a missing version: %s", out)
+	// A missing version is an error naming where it is missing.
+	out, err = kamal(t, ctx, p.dir, "rollback", "v9")
+	if err == nil || !strings.Contains(out, "The app version 'v9' is not available as a container for web on "+web[0].IP) {
+		t.Errorf("rollback to a missing version: %v\n%s", err, out)
 	}
 
 	out = p.kamal(t, ctx, "details")

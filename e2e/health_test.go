@@ -74,7 +74,9 @@ deploy_timeout: 10
 			t.Errorf("failed deploy output lacks %q:\n%s", want, out)
 		}
 	}
-	if seen := readinessStatuses(out); len(seen) == 0 || seen[len(seen)-1] != "unhealthy" {
+	// The polls of v2's boot (the rollback then polls v1).
+	boot, _, _ := strings.Cut(out, "rolling back")
+	if seen := readinessStatuses(boot); len(seen) == 0 || seen[len(seen)-1] != "unhealthy" {
 		t.Errorf("readiness polls of v2 saw %q, want the last one unhealthy", seen)
 	}
 	if got := runningNames(t, ctx, worker, p.service); got != "health-workers-v1" {

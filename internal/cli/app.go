@@ -45,7 +45,8 @@ func appSubcommands() []func(a *App) *cobra.Command {
 }
 
 func newAppBootCommand(a *App) *cobra.Command {
-	return &cobra.Command{
+	var noRollback bool
+	cmd := &cobra.Command{
 		Use:   "boot",
 		Short: "Boot app on servers (or reboot app if already running)",
 		Args:  cobra.NoArgs,
@@ -56,10 +57,12 @@ func newAppBootCommand(a *App) *cobra.Command {
 				if latest {
 					k.Config.SetVersion(k.Config.LatestTag())
 				}
-				return k.Booter.Boot(ctx, deploy.AppBootOptions{Latest: latest})
+				return k.Booter.Boot(ctx, deploy.AppBootOptions{Latest: latest, NoRollback: noRollback})
 			})
 		},
 	}
+	noRollbackFlag(cmd, &noRollback)
+	return cmd
 }
 
 // simpleApp is an app subcommand without arguments or flags of its own.

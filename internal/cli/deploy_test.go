@@ -24,7 +24,7 @@ func TestDeployArgumentErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"prune", "containers", "--retain", "0"}, "  ERROR (ArgumentError): retain must be at least 1\n"},
-		{[]string{"rollback"}, "accepts 1 arg(s), received 0"},
+		{[]string{"rollback", "v1", "v2"}, "accepts at most 1 arg(s), received 2"},
 		{[]string{"deploy", "extra"}, `unknown command "extra"`},
 	} {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,6 +26,8 @@ type kamalState struct {
 	err     error
 	command string // top-level command and subcommand, for hooks
 	sub     string
+	// built is k once built, for the signal handler's goroutine.
+	built atomic.Pointer[deploy.Kamal]
 }
 
 // Kamal returns the run state built from the configuration and the global
@@ -61,6 +64,9 @@ func (a *App) Kamal() (*deploy.Kamal, error) {
 			Progress:         a.renderer(),
 			Stdin:            a.Stdin,
 		})
+		if st.k != nil {
+			st.built.Store(st.k)
+		}
 		a.onClose(func() {
 			if st.k != nil {
 				_ = st.k.Close()
@@ -103,7 +109,37 @@ func (a *App) RunContext(cmd *cobra.Command) (context.Context, context.CancelFun
 	if len(path) > 2 {
 		st.sub = path[2]
 	}
-	return signal.NotifyContext(commandContext(cmd), os.Interrupt, syscall.SIGTERM)
+	return a.signalContext(commandContext(cmd))
+}
+
+// signalContext returns a context cancelled by the first Ctrl-C or
+// SIGTERM. Later ones do not kill kamal (what runs after the cancel, such
+// as an automatic rollback or the lock release, must finish); the run is
+// told, so that it can say so.
+func (a *App) signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		for n := 0; ; n++ {
+			select {
+			case <-sigs:
+			case <-done:
+				return
+			}
+			if n == 0 {
+				cancel()
+			} else if k := a.kamal.built.Load(); k != nil {
+				k.Interrupted()
+			}
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
 }
 
 // runError maps orchestration errors to kamal's exit behaviour.

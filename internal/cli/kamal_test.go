@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kamalgo/kamal/internal/config"
 	"github.com/kamalgo/kamal/internal/deploy"
@@ -34,4 +37,25 @@ func TestRedactorHidesRunSecrets(t *testing.T) {
 	if got := a.redactor()("login failed: s3cret-value rejected"); got != "login failed: [REDACTED] rejected" {
 		t.Errorf("redacted = %q", got)
 	}
+}
+
+// The first Ctrl-C cancels the run's context; later ones do not stop
+// kamal (a rollback or the lock release must finish) and reach the run.
+func TestSignalContextCancelsOnceThenTellsTheRun(t *testing.T) {
+	a := &App{}
+	ctx, stop := a.signalContext(context.Background())
+	defer stop()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first SIGINT did not cancel the context")
+	}
+	// Still alive after a second one (the handler keeps it).
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
 }

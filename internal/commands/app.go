@@ -280,6 +280,12 @@ func (a *App) filterArgs(statuses []string) Cmd {
 
 var activeStatuses = []string{"running", "restarting"}
 
+// ImageID prints the id of the version's image on the host, nothing when
+// the host does not have it.
+func (a *App) ImageID() Cmd {
+	return New("docker", "image", "ls", "--filter", q("reference="+a.image()), "--format", "'{{.ID}}'")
+}
+
 func (a *App) latestImageID() Cmd {
 	return New("docker", "image", "ls", "--filter", q("reference="+a.cfg.LatestImage()), "--format", "'{{.ID}}'")
 }
@@ -357,6 +363,12 @@ func (a *App) RemoveImages() Cmd {
 // TagLatestImage is `docker tag <image>:<version> <image>:latest[-dest]`.
 func (a *App) TagLatestImage() Cmd {
 	return New("docker", "tag").Quoted(a.image()).Quoted(a.cfg.LatestImage())
+}
+
+// UntagLatestImage is `docker image rm <image>:latest[-dest]`: it removes
+// the tag only, the image keeps its version tag.
+func (a *App) UntagLatestImage() Cmd {
+	return New("docker", "image", "rm").Quoted(a.cfg.LatestImage())
 }
 
 // RemoveAppDirectory is `rm -r .kamal/apps/<svc>[-dest]`.

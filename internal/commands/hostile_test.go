@@ -391,6 +391,8 @@ func hostileBuilders(fx *hostileFixture) map[string]func() []probe {
 		"App.StopArgs":         func() []probe { return p("StopArgs", New("docker", "stop").Extend(a0.StopArgs()...)) },
 		"App.SyncAssetVolumes": func() []probe { return p("SyncAssetVolumes", a1.SyncAssetVolumes(""), a1.SyncAssetVolumes(h("v0"))) },
 		"App.TagLatestImage":   func() []probe { return p("TagLatestImage", a1.TagLatestImage()) },
+		"App.UntagLatestImage": func() []probe { return p("UntagLatestImage", a1.UntagLatestImage()) },
+		"App.ImageID":          func() []probe { return p("ImageID", a1.ImageID()) },
 
 		"CleanUpErrorPages":         func() []probe { return p("CleanUpErrorPages", CleanUpErrorPages(fx.cfg, h("v1"))) },
 		"CreateErrorPagesDirectory": func() []probe { return p("CreateErrorPagesDirectory", CreateErrorPagesDirectory(fx.cfg)) },
@@ -491,6 +493,7 @@ func hostileBuilders(fx *hostileFixture) map[string]func() []probe {
 		"Proxy.StartOrRun": func() []probe { return p("StartOrRun", NewProxy(fx.plain, fx.plain.Servers[1].Hosts[0]).StartOrRun()) },
 		"Proxy.Stop":       func() []probe { return p("Stop", NewProxy(fx.cfg, "").Stop()) },
 		"Proxy.Version":    func() []probe { return p("Version", NewProxy(fx.cfg, "").Version()) },
+		"Proxy.State":      func() []probe { return p("State", NewProxy(fx.cfg, "").State()) },
 		"ProxyPublishArgs": func() []probe {
 			return p("ProxyPublishArgs", New("docker", "run").Extend(ProxyPublishArgs(fx.plain.ProxyRunForHost(fx.plain.Servers[1].Hosts[0]))...))
 		},

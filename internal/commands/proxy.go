@@ -52,6 +52,12 @@ func (p *Proxy) Version() Cmd {
 	)
 }
 
+// State prints kamal-proxy's container state and image ("running
+// basecamp/kamal-proxy:v0.9.2"), nothing when there is no container.
+func (p *Proxy) State() Cmd {
+	return New("docker", "container", "ls", "--all", "--filter", q("name=^"+ProxyContainer+"$"), "--format", "'{{.State}} {{.Image}}'")
+}
+
 // EnsureAppsDirectory is `mkdir -p .kamal/proxy/apps-config`.
 func (p *Proxy) EnsureAppsDirectory() Cmd { return New("mkdir", "-p", ProxyAppsDirectory) }
 

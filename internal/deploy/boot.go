@@ -97,14 +97,19 @@ type AppBootOptions struct {
 	// Latest is `app boot` without --version: announce that the newest
 	// image is used (the caller has set the version to "latest").
 	Latest bool
+	// NoRollback (--no-rollback) leaves a failed boot as it is, as Kamal
+	// does, instead of rolling every host back (revert.go).
+	NoRollback bool
 }
 
 // Boot boots the run's version of every targeted role on every
 // targeted host, under the deploy lock (Kamal's `app boot`).
 func (k *Booter) Boot(ctx context.Context, o AppBootOptions) error {
-	return k.lock.With(ctx, func(ctx context.Context) error { return k.boot(ctx, o) })
+	return k.reportRollback(k.lock.With(ctx, func(ctx context.Context) error { return k.boot(ctx, o) }))
 }
 
+// boot boots every role on every host and, unless o.NoRollback, rolls
+// back what it started when it fails.
 func (k *Booter) boot(ctx context.Context, o AppBootOptions) error {
 	if o.Latest {
 		k.Say("Get most recent version available as an image...")
@@ -113,6 +118,20 @@ func (k *Booter) boot(ctx context.Context, o AppBootOptions) error {
 	if err != nil {
 		return err
 	}
+	var l *bootLedger
+	if !o.NoRollback {
+		l = newBootLedger(version)
+	}
+	err = k.bootAll(ctx, version, l)
+	if err == nil || l == nil {
+		return err
+	}
+	return k.revert(ctx, l, err)
+}
+
+// bootAll is the boot itself; l (nil without rollback) records what it
+// does.
+func (k *Booter) bootAll(ctx context.Context, version string, l *bootLedger) error {
 	cfg := k.Config
 	k.Say("Start container with version %s using a %ds readiness delay (or reset with %ds timeout)", version, cfg.ReadinessDelay, cfg.DeployTimeout)
 
@@ -154,6 +173,9 @@ func (k *Booter) boot(ctx context.Context, o AppBootOptions) error {
 		err := k.onRoles(ctx, group, func(ctx context.Context, h string, role *config.Role) error {
 			b := &roleBoot{k: k, host: h, role: role, version: version, barrier: barrier,
 				app: commands.NewApp(cfg, role, h, version)}
+			if l != nil {
+				b.ledger, b.rec = l, l.record(h, role)
+			}
 			return b.run(ctx)
 		})
 		if err != nil {
@@ -181,6 +203,9 @@ func (k *Booter) boot(ctx context.Context, o AppBootOptions) error {
 			return nil
 		}
 		app := commands.NewApp(cfg, roles[0], h, version)
+		if l != nil {
+			l.tagging(h)
+		}
 		record := k.auditor().Record("Tagging " + image + " as the latest image")
 		if _, ok, err := k.viaAPI(ctx, h, app.TagLatestImage(), remote.Info, func(api *dockerapi.Client) (string, error) {
 			return "", api.Tag(ctx, image, cfg.LatestImage())
@@ -255,6 +280,16 @@ type roleBoot struct {
 	app     *commands.App
 	barrier *Barrier
 	created string // id of the container prepared while waiting at the barrier
+	// ledger and rec record the boot for the rollback (nil without).
+	ledger *bootLedger
+	rec    *bootRecord
+}
+
+// note updates the boot's record, if it is kept.
+func (b *roleBoot) note(fn func(r *bootRecord)) {
+	if b.rec != nil {
+		b.ledger.update(func() { fn(b.rec) })
+	}
 }
 
 func (b *roleBoot) primaryRoleName() string {
@@ -270,6 +305,11 @@ func (b *roleBoot) gatekeeper() bool {
 
 func (b *roleBoot) run(ctx context.Context) (err error) {
 	k := b.k
+	defer func() {
+		if err != nil {
+			b.note(func(r *bootRecord) { r.err = err })
+		}
+	}()
 	if b.gatekeeper() {
 		// Whatever fails before the new container is healthy must not
 		// leave the other roles waiting.
@@ -293,6 +333,7 @@ func (b *roleBoot) run(ctx context.Context) (err error) {
 		k.recordResult(progress.HostResult{Host: b.host, Role: b.role.Name, VersionBefore: old, Version: now,
 			OK: err == nil, DurationMS: time.Since(start).Milliseconds()})
 	}()
+	b.note(func(r *bootRecord) { r.before = old })
 	if b.barrier != nil && !b.gatekeeper() {
 		if err := b.prepare(ctx); err != nil {
 			return err
@@ -307,11 +348,17 @@ func (b *roleBoot) run(ctx context.Context) (err error) {
 		k.Out.Infof("First %s container is healthy on %s, booting %s on %s...", primary, b.host, b.role.Name, b.host)
 	}
 
+	b.note(func(r *bootRecord) { r.started = true })
 	if err := b.start(ctx); err != nil {
 		if b.gatekeeper() && b.barrier.Close() {
 			k.Out.Infof("First %s container is unhealthy on %s, not booting any other roles", b.primaryRoleName(), b.host)
 		}
 		b.showFailure(ctx)
+		if b.rec != nil {
+			// The rollback stops the new container once kamal-proxy
+			// serves the old one again.
+			return err
+		}
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
 		_, _ = k.Exec(sctx, b.host, b.app.Stop(b.version), remote.ExecOptions{Severity: remote.Info, AllowFailure: true})

@@ -22,6 +22,8 @@ type scripted struct {
 	rules   []rule
 	log     []string
 	uploads map[string]upload
+	// onExec, when set, sees every command first (without s.mu held).
+	onExec func(cmd string)
 }
 
 type rule struct {
@@ -38,6 +40,9 @@ type upload struct {
 }
 
 func (s *scripted) Exec(ctx context.Context, host, cmd string, o remote.ExecOptions) (remote.Result, error) {
+	if s.onExec != nil {
+		s.onExec(cmd)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = append(s.log, host+": "+cmd)
@@ -261,8 +266,8 @@ func TestAppBootSteps(t *testing.T) {
 	}
 }
 
-// TestAppBootFailureStopsNewContainer: a failing proxy deploy stops the
-// new container, keeps the old one and returns the error.
+// TestAppBootFailureStopsNewContainer: with --no-rollback, a failing proxy
+// deploy stops the new container, keeps the old one and returns the error.
 func TestAppBootFailureStopsNewContainer(t *testing.T) {
 	x := &scripted{rules: []rule{
 		{match: "kamal-proxy deploy", fail: true, stdout: "target failed to become healthy"},
@@ -270,7 +275,7 @@ func TestAppBootFailureStopsNewContainer(t *testing.T) {
 		{match: "while read line; do echo ${line#app-web-}", stdout: "998\n"},
 	}}
 	k, out, _ := newScriptedKamal(t, bootYAML, x)
-	err := k.Booter.Boot(context.Background(), AppBootOptions{})
+	err := k.Booter.Boot(context.Background(), AppBootOptions{NoRollback: true})
 	if err == nil {
 		t.Fatal("boot succeeded")
 	}

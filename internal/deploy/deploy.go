@@ -13,13 +13,18 @@ import (
 type DeployOptions struct {
 	SkipPush bool // -P: pull the already pushed version
 	NoCache  bool // --no-cache
+	// NoRollback (--no-rollback) leaves a failed boot as it is instead of
+	// rolling every host back to the version that ran before.
+	NoRollback bool
 }
+
+func (o DeployOptions) boot() AppBootOptions { return AppBootOptions{NoRollback: o.NoRollback} }
 
 // Deploy is `kamal deploy`: build and deliver the image (before the lock),
 // then under the lock the pre-deploy hook, proxy boot, stale container
 // stop, app boot and prune; then the post-deploy hook with KAMAL_RUNTIME.
 func (k *Kamal) Deploy(ctx context.Context, o DeployOptions) error {
-	return k.deploy(ctx, o, false)
+	return k.reportRollback(k.deploy(ctx, o, false))
 }
 
 func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories bool) error {
@@ -46,7 +51,7 @@ func (k *Kamal) deploy(ctx context.Context, o DeployOptions, bootAccessories boo
 				return err
 			}
 			// The boot step: every role on every host (boot.go).
-			if err := k.Booter.boot(ctx, AppBootOptions{}); err != nil {
+			if err := k.Booter.boot(ctx, o.boot()); err != nil {
 				return err
 			}
 			k.Say("Prune old containers and images...")
@@ -82,9 +87,10 @@ func (k *Kamal) printRuntime(runtime *time.Duration, fn func() error) error {
 }
 
 // Redeploy is `kamal redeploy`: deploy without proxy boot and prune.
-func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) error {
+func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) (err error) {
+	defer func() { err = k.reportRollback(err) }()
 	var runtime time.Duration
-	err := k.printRuntime(&runtime, func() error {
+	err = k.printRuntime(&runtime, func() error {
 		if err := k.deliver(ctx, o); err != nil {
 			return err
 		}
@@ -96,7 +102,7 @@ func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) error {
 			if err := k.Apps.StaleContainers(ctx, true); err != nil {
 				return err
 			}
-			return k.Booter.boot(ctx, AppBootOptions{})
+			return k.Booter.boot(ctx, o.boot())
 		})
 	})
 	if err != nil {
@@ -107,7 +113,8 @@ func (k *Kamal) Redeploy(ctx context.Context, o DeployOptions) error {
 
 // Setup is `kamal setup`: under the lock, bootstrap the servers, then
 // deploy with the accessories booted.
-func (k *Kamal) Setup(ctx context.Context, o DeployOptions) error {
+func (k *Kamal) Setup(ctx context.Context, o DeployOptions) (err error) {
+	defer func() { err = k.reportRollback(err) }()
 	var runtime time.Duration
 	return k.printRuntime(&runtime, func() error {
 		return k.Lock.With(ctx, func(ctx context.Context) error {
@@ -118,56 +125,4 @@ func (k *Kamal) Setup(ctx context.Context, o DeployOptions) error {
 			return k.deploy(ctx, o, true)
 		})
 	})
-}
-
-// Rollback is `kamal rollback VERSION`: boot an existing container's
-// version again, between the deploy hooks.
-func (k *Kamal) Rollback(ctx context.Context, version string) error {
-	var runtime time.Duration
-	rolledBack := false
-	// The version is set first: the lock records it.
-	k.Config.SetVersion(version)
-	err := k.printRuntime(&runtime, func() error {
-		return k.Lock.With(ctx, func(ctx context.Context) error {
-			ok, err := k.containerAvailable(ctx, version)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				k.Say("The app version '%s' is not available as a container (use 'kamal app containers' for available versions)", version)
-				return nil
-			}
-			if err := k.runHook(ctx, "pre-deploy"); err != nil {
-				return err
-			}
-			if err := k.Booter.boot(ctx, AppBootOptions{}); err != nil {
-				return err
-			}
-			rolledBack = true
-			return nil
-		})
-	})
-	if err != nil || !rolledBack {
-		return err
-	}
-	return k.runHook(ctx, "post-deploy", runtimeTag(runtime))
-}
-
-// containerAvailable reports whether every targeted role on every app host
-// has a container of version.
-func (k *Kamal) containerAvailable(ctx context.Context, version string) (bool, error) {
-	missing := false
-	err := k.On(ctx, k.AppHosts(), func(ctx context.Context, h string) error {
-		for _, role := range k.rolesOn(h) {
-			id, err := k.ContainerIDForVersion(ctx, h, role, version)
-			if err != nil {
-				return err
-			}
-			if id == "" {
-				missing = true
-			}
-		}
-		return nil
-	})
-	return !missing && err == nil, err
 }

@@ -99,18 +99,52 @@ func TestProxyBootRefusesOldProxy(t *testing.T) {
 	}
 }
 
+// TestRollbackMissingVersion: a version missing on some host is an error
+// naming the hosts and roles without it; nothing boots.
 func TestRollbackMissingVersion(t *testing.T) {
-	x := &scripted{}
-	k, out, _ := newScriptedKamal(t, bootYAML, x)
-	if err := k.Rollback(context.Background(), "123"); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), "The app version '123' is not available as a container (use 'kamal app containers' for available versions)") {
-		t.Errorf("output:\n%s", out)
+	x := &scripted{rules: []rule{{match: "'name=^app-web-123$' --quiet", stdout: "abc\n"}}}
+	k, _, _ := newScriptedKamal(t, bootYAML, x)
+	err := k.Rollback(context.Background(), RollbackOptions{Version: "123"})
+	if err == nil || err.Error() != "The app version '123' is not available as a container for workers on 1.1.1.2 (use 'kamal app containers' for available versions)" {
+		t.Fatalf("err = %v", err)
 	}
 	for _, c := range x.commands() {
 		if strings.Contains(c, "docker run") {
 			t.Errorf("rollback booted a missing version: %s", c)
 		}
+	}
+}
+
+// TestPreviousVersion: the newest version older than the running one that
+// every role on every host still has as a container; renamed containers
+// and versions missing somewhere are skipped, and none is an error naming
+// where each candidate is missing.
+func TestPreviousVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name, workers string
+		want, err     string
+	}{
+		{"skips a version missing on a host", "3\n1\n", "1", ""},
+		{"the one before", "3\n2\n1\n", "2", ""},
+		{"none on every host", "3\n", "", "no version older than 3 exists as a container on every host: 2 is missing for workers on 1.1.1.2; 1 is missing for workers on 1.1.1.2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			x := &scripted{rules: []rule{
+				{match: "label=role=web --all", stdout: "3\n2_replaced_0123456789abcdef\n2\n1\n"},
+				{match: "label=role=workers --all", stdout: tc.workers},
+				{match: "status=running", stdout: "3\n"},
+			}}
+			k, _, _ := newScriptedKamal(t, bootYAML, x)
+			got, current, err := k.PreviousVersion(context.Background())
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want || current != "3" {
+				t.Fatalf("PreviousVersion = %q, %q, %v; want %q, 3", got, current, err, tc.want)
+			}
+		})
 	}
 }

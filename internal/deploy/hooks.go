@@ -80,6 +80,12 @@ func shortVersion(v string) string {
 	return v[:7]
 }
 
+// hookExists reports whether hooks_path holds a hook called name.
+func (k *Session) hookExists(name string) bool {
+	_, err := os.Stat(commands.NewHooks(k.Config).File(name))
+	return err == nil
+}
+
 // hookMu serialises hooks: they run locally, one at a time.
 var hookMu sync.Mutex
 

@@ -77,7 +77,8 @@ func (k *Kamal) ProxyUpgrade(ctx context.Context, o UpgradeOptions) error {
 			if err := sub.Proxy.Boot(ctx); err != nil {
 				return err
 			}
-			if err := sub.Booter.boot(ctx, AppBootOptions{}); err != nil {
+			// The app reboots on the version it runs: nothing to roll back to.
+			if err := sub.Booter.boot(ctx, AppBootOptions{NoRollback: true}); err != nil {
 				return err
 			}
 			if err := sub.Pruner.All(ctx, 0); err != nil {

@@ -78,6 +78,7 @@ type Session struct {
 
 	mu          sync.Mutex
 	holdingLock bool
+	rollingBack bool
 	gitUser     *string
 	gitEmail    *string
 	deferred    map[string][]remote.Step // per host, see deferOn
@@ -179,10 +180,17 @@ type hostResults struct {
 	list []progress.HostResult
 }
 
-// recordResult notes where a host and role ended up after a boot.
+// recordResult notes where a host and role ended up after a boot; a later
+// result of the same host and role (a rollback's) replaces the earlier.
 func (k *Session) recordResult(r progress.HostResult) {
 	k.results.mu.Lock()
 	defer k.results.mu.Unlock()
+	for i, e := range k.results.list {
+		if e.Host == r.Host && e.Role == r.Role {
+			k.results.list[i] = r
+			return
+		}
+	}
 	k.results.list = append(k.results.list, r)
 }
 
@@ -239,6 +247,24 @@ func (k *Session) setHoldingLock(v bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.holdingLock = v
+}
+
+func (k *Session) setRollingBack(v bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.rollingBack = v
+}
+
+// Interrupted is told of a Ctrl-C after the first one (which cancelled the
+// run's context). An automatic rollback in progress finishes: stopping it
+// would leave the hosts half-switched, so the user is told.
+func (k *Session) Interrupted() {
+	k.mu.Lock()
+	rolling := k.rollingBack
+	k.mu.Unlock()
+	if rolling {
+		k.Say("Rollback in progress: it will finish first, so that no host is left half-switched (Ctrl-C is ignored until then)")
+	}
 }
 
 // Version is the app version of the run.

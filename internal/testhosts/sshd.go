@@ -63,3 +63,38 @@ func (h *Host) SSHConnections() int {
 	b, _ := os.ReadFile(filepath.Join(h.Dir, "sshd.log"))
 	return strings.Count(string(b), "Accepted publickey")
 }
+
+// DropSSHConnections kills the sshd processes serving h's open connections
+// (not the listener), as a network fault or a crashed server would: the
+// clients see their connections and sessions end at once. New connections
+// are accepted as before.
+func (h *Host) DropSSHConnections() (int, error) {
+	if !h.sshd {
+		return 0, fmt.Errorf("testhosts: %s runs no sshd", h.Name)
+	}
+	pidText, err := os.ReadFile(filepath.Join(h.Dir, "run", "sshd.pid"))
+	if err != nil {
+		return 0, err
+	}
+	listener := strings.TrimSpace(string(pidText))
+	var pids []int
+	err = h.eachProcess(func(pid, stat string) error {
+		if pid != listener && strings.HasPrefix(stat[strings.IndexByte(stat, ' ')+1:], "(sshd)") {
+			n, err := strconv.Atoi(pid)
+			if err != nil {
+				return err
+			}
+			pids = append(pids, n)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && err != syscall.ESRCH {
+			return 0, fmt.Errorf("testhosts: killing sshd %d on %s: %w", pid, h.Name, err)
+		}
+	}
+	return len(pids), nil
+}
