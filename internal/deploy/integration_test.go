@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/kamalgo/kamal/internal/deploy"
 	"github.com/kamalgo/kamal/internal/remote"
 	"github.com/kamalgo/kamal/internal/remote/sshtest"
+	"github.com/kamalgo/kamal/internal/syncbuf"
 )
 
 // The test binary doubles as the kamal binary, so tests can run several
@@ -594,24 +594,6 @@ func TestOutputLevelsOverSSH(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a process writing while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestLockWaitBetweenProcesses runs the --lock-wait flags through the CLI:
 // a second kamal waits for an automatic lock held by a first one and runs
 // once it is released; with no time to wait it times out; a manual lock is
@@ -630,9 +612,9 @@ func TestLockWaitBetweenProcesses(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	start := func(args ...string) (*syncBuffer, chan error) {
+	start := func(args ...string) (*syncbuf.Buffer, chan error) {
 		cmd := p.command(ctx, args...)
-		out := &syncBuffer{}
+		out := &syncbuf.Buffer{}
 		cmd.Stdout, cmd.Stderr = out, out
 		done := make(chan error, 1)
 		if err := cmd.Start(); err != nil {
@@ -641,7 +623,7 @@ func TestLockWaitBetweenProcesses(t *testing.T) {
 		go func() { done <- cmd.Wait() }()
 		return out, done
 	}
-	waitFor := func(what string, cond func() bool, done chan error, out *syncBuffer) {
+	waitFor := func(what string, cond func() bool, done chan error, out *syncbuf.Buffer) {
 		t.Helper()
 		for !cond() {
 			select {

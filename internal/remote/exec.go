@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kamalgo/kamal/internal/shell"
+	"github.com/kamalgo/kamal/internal/syncbuf"
 )
 
 // Executor runs commands on a host. Pool runs them over SSH, Local runs
@@ -97,7 +97,7 @@ func (p *Pool) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resul
 	}
 	defer release()
 
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	outLines := NewLineWriter(log.line)
 	errLines := NewLineWriter(log.line)
 	s.Stdout = teeWriters(stdout, outLines, o.Stdout)
@@ -268,24 +268,6 @@ func uploadCommand(path string, mode os.FileMode) string {
 	q := shell.Quote(path)
 	return fmt.Sprintf(`t=%s.kamal-upload.$$ && umask 077 && { cat > "$t" && chmod %04o "$t" && mv -f "$t" %s; } || { rc=$?; rm -f "$t"; exit $rc; }`,
 		q, mode.Perm(), q)
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent stdout/stderr copies.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // teeWriters writes to every non-nil writer; errors of optional writers

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/kamalgo/kamal/internal/syncbuf"
 )
 
 // localWaitDelay bounds how long Exec waits for the output pipes after the
@@ -71,7 +73,7 @@ func (l *Local) Exec(ctx context.Context, host, cmd string, o ExecOptions) (Resu
 	c.WaitDelay = localWaitDelay
 	c.Dir = l.Dir
 	c.Env = append(os.Environ(), l.Env...)
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	outLines := NewLineWriter(log.line)
 	errLines := NewLineWriter(log.line)
 	c.Stdin = o.Stdin

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kamalgo/kamal/internal/syncbuf"
 )
 
 // The ACME tests run Let's Encrypt's test CA, pebble, and its DNS server,
@@ -85,9 +87,9 @@ func freePort(t *testing.T) int {
 
 // startProcess runs a helper process until the test ends and waits until
 // addr accepts connections.
-func startProcess(t *testing.T, addr string, env []string, name string, args ...string) *syncBuffer {
+func startProcess(t *testing.T, addr string, env []string, name string, args ...string) *syncbuf.Buffer {
 	t.Helper()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -114,7 +116,7 @@ type acmeCA struct {
 	apiRoots  *x509.CertPool // trusts pebble's API (and management) endpoints
 	mgmt      string         // pebble management address
 	dnsMgmt   string         // challtestsrv management address
-	log       *syncBuffer
+	log       *syncbuf.Buffer
 }
 
 // startPebble starts pebble on api, validating HTTP-01 on httpPort and

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kamalgo/kamal/internal/syncbuf"
 )
 
 // proxyProcess is `kamal-proxy run` as a separate process (this test binary,
@@ -19,8 +20,8 @@ type proxyProcess struct {
 	cmd       *exec.Cmd
 	home      string
 	sock      string
-	logs      syncBuffer // stdout: the JSON log
-	stderr    syncBuffer
+	logs      syncbuf.Buffer // stdout: the JSON log
+	stderr    syncbuf.Buffer
 	httpPort  int
 	httpsPort int
 	exited    chan error
@@ -102,22 +103,4 @@ func containsAll(s string, parts []string) bool {
 		}
 	}
 	return true
-}
-
-// syncBuffer is a buffer that tests may read while a process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
