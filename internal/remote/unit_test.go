@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -241,11 +242,20 @@ func TestUploadCommandLocally(t *testing.T) {
 	}
 }
 
-// recorder keeps the events it is sent.
-type recorder struct{ events []progress.Event }
+// recorder keeps the events it is sent (from several goroutines: a
+// command's stdout and stderr are read apart).
+type recorder struct {
+	mu     sync.Mutex
+	events []progress.Event
+}
 
-func (r *recorder) Emit(e progress.Event) { r.events = append(r.events, e) }
-func (r *recorder) Close() error          { return nil }
+func (r *recorder) Emit(e progress.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+func (r *recorder) Close() error { return nil }
 
 func TestOutputEventsAreRedacted(t *testing.T) {
 	rec := &recorder{}
