@@ -383,4 +383,15 @@ func TestTTYDeploy(t *testing.T) {
 			t.Errorf("failing deploy's screen lacks %q:\n%s", want, text)
 		}
 	}
+	// One cross per failed step, and its error is not printed again line
+	// by line (the run's error, at the end, names the command).
+	live, _, _ := strings.Cut(text, "Releasing the deploy lock")
+	for _, h := range env.Hosts[:2] {
+		if n := strings.Count(live, "✗ "+h.IP+"  web  health check"); n != 1 {
+			t.Errorf("%d crosses for the health check of %s, want 1:\n%s", n, h.IP, text)
+		}
+	}
+	if regexp.MustCompile(`(?m)^docker exec`).MatchString(live) {
+		t.Errorf("a command line printed raw on the live view:\n%s", text)
+	}
 }

@@ -211,9 +211,7 @@ func (t *TTY) Emit(e Event) {
 		if e.OK {
 			t.print(t.line(t.sym.ok, r, e.Step, duration(d)))
 		} else {
-			r.failed = true
-			t.showFailures(r, r.stepStart, nil)
-			t.print(t.line(t.sym.fail, r, e.Step, duration(d)+"  "+e.Error))
+			t.showFailedStep(r, e.Step, d, e.Error)
 		}
 		r.step, r.lastStep = "", e.Step
 	case HookStart:
@@ -259,29 +257,73 @@ type failure struct {
 	shown bool
 }
 
-// showFailures prints the failures of r that happened since the step
-// began (a failed step), or, with a zero since, those match selects.
-func (t *TTY) showFailures(r *row, since time.Time, match func(*failure) bool) {
+// showFailedStep prints a failed step once: a cross with its duration and
+// why it failed, then each command that failed during it with the tail of
+// its output. When a command failed, the step's error is that command's
+// (its message repeats the command line for stdout and stderr), so the
+// line gives the exit status and the details follow; otherwise the error
+// itself, its further lines indented.
+func (t *TTY) showFailedStep(r *row, step string, d time.Duration, stepErr string) {
+	r.failed = true
+	var failed []*failure
 	for _, f := range r.failures {
-		if f.shown || (since.IsZero() && !match(f)) || (!since.IsZero() && f.at.Before(since)) {
+		if !f.shown && !f.at.Before(r.stepStart) {
+			failed = append(failed, f)
+		}
+	}
+	if len(failed) == 0 {
+		first, rest, _ := strings.Cut(strings.TrimRight(stepErr, "\n"), "\n")
+		lines := []string{t.line(t.sym.fail, r, step, duration(d)+"  "+first)}
+		for l := range strings.SplitSeq(rest, "\n") {
+			if strings.TrimSpace(l) != "" {
+				lines = append(lines, "    "+l)
+			}
+		}
+		t.print(strings.Join(lines, "\n"))
+		return
+	}
+	lines := []string{t.line(t.sym.fail, r, step, duration(d)+"  "+failed[len(failed)-1].why())}
+	for _, f := range failed {
+		f.shown = true
+		lines = append(lines, f.detail()...)
+	}
+	t.print(strings.Join(lines, "\n"))
+}
+
+// showFailures prints the failures of r that match selects (at the end of
+// a failed run).
+func (t *TTY) showFailures(r *row, match func(*failure) bool) {
+	for _, f := range r.failures {
+		if f.shown || !match(f) {
 			continue
 		}
 		f.shown = true
 		r.failed = true
-		what := fmt.Sprintf("exit status %d", f.ExitStatus)
-		if f.Error != "" {
-			what = firstLine(f.Error)
-		}
 		step := r.step
 		if step == "" {
 			step = "command"
 		}
-		lines := []string{t.line(t.sym.fail, r, step, duration(f.Duration)+"  "+what), "    $ " + f.Command.Command}
-		for _, l := range f.OutputTail {
-			lines = append(lines, "    | "+l)
-		}
+		lines := append([]string{t.line(t.sym.fail, r, step, duration(f.Duration)+"  "+f.why())}, f.detail()...)
 		t.print(strings.Join(lines, "\n"))
 	}
+}
+
+// why is the failure in a few words: its exit status, or why the command
+// could not finish.
+func (f *failure) why() string {
+	if f.Error != "" {
+		return firstLine(f.Error)
+	}
+	return fmt.Sprintf("exit status %d", f.ExitStatus)
+}
+
+// detail is the failed command's line and the tail of its output.
+func (f *failure) detail() []string {
+	lines := []string{"    $ " + f.Command.Command}
+	for _, l := range f.OutputTail {
+		lines = append(lines, "    | "+l)
+	}
+	return lines
 }
 
 // showRunFailures prints, at the end of a failed run, the failed commands
@@ -294,10 +336,10 @@ func (t *TTY) showRunFailures(runError string) {
 	}
 	for _, r := range t.rows {
 		if any {
-			t.showFailures(r, time.Time{}, named)
+			t.showFailures(r, named)
 		} else if n := len(r.failures); n > 0 {
 			last := r.failures[n-1]
-			t.showFailures(r, time.Time{}, func(f *failure) bool { return f == last })
+			t.showFailures(r, func(f *failure) bool { return f == last })
 		}
 	}
 }

@@ -82,7 +82,9 @@ func deploySteps(t *TTY, clock *fakeClock) {
 	t.Emit(StepFinish{Host: "h1", Role: "web", Step: "boot", OK: true, DurationMS: 1000})
 	t.Emit(Command{CommandID: "run-h2", Host: "h2", Command: "docker run app:v2", ExitStatus: 125, Failed: true,
 		Duration: 300 * time.Millisecond, OutputTail: []string{"docker: port is already allocated."}})
-	t.Emit(StepFinish{Host: "h2", Role: "web", Step: "boot", OK: false, DurationMS: 1000, Error: "exit status 125"})
+	// The step's error is the command's, as remote.CommandError words it.
+	t.Emit(StepFinish{Host: "h2", Role: "web", Step: "boot", OK: false, DurationMS: 1000,
+		Error: "docker run app:v2 exit status: 125\ndocker run app:v2 stdout: Nothing written\ndocker run app:v2 stderr: docker: port is already allocated."})
 	t.draw()
 	t.Emit(Result{OK: false, Error: "boom", Hosts: []HostResult{
 		{Host: "h1", Role: "web", VersionBefore: "v1", Version: "v2", OK: true},
@@ -102,10 +104,9 @@ func TestTTYLiveLinesAndSummary(t *testing.T) {
 		"✓ h1  web  pull  1.5s",
 		"✓ h2  web  pull  1.5s",
 		"✓ h1  web  boot  1.0s",
-		"✗ h2  web  boot  0.3s  exit status 125",
+		"✗ h2  web  boot  1.0s  exit status 125",
 		"    $ docker run app:v2",
 		"    | docker: port is already allocated.",
-		"✗ h2  web  boot  1.0s  exit status 125",
 		"   HOST  ROLE  VERSION  DURATION",
 		"✓  h1    web   v1 → v2  2.5s",
 		"✗  h2    web   v1       2.5s",
@@ -115,8 +116,12 @@ func TestTTYLiveLinesAndSummary(t *testing.T) {
 	if strings.ContainsAny(got, strings.Join(unicodeSymbols.spinner, "")) {
 		t.Errorf("spinner left on the screen:\n%s", got)
 	}
-	if strings.Count(got, "h1  web  pull") != 1 {
+	if strings.Count(got, "h1  web  pull") != 1 || strings.Count(got, "h2  web  boot") != 1 || strings.Count(got, "$ docker run") != 1 {
 		t.Errorf("lines repeated:\n%s", got)
+	}
+	// The step's error names the command again: not shown line by line.
+	if strings.Contains(got, "\ndocker run app:v2") {
+		t.Errorf("the step's error printed as it is:\n%s", got)
 	}
 }
 
@@ -277,4 +282,15 @@ func TestTTYHostStepsAfterRoleStepsKeepOneRow(t *testing.T) {
 		t.Errorf("h1 has more than one summary row:\n%s", got)
 	}
 	expectLines(t, got, "✓  h1    web   v1", "✓ h1  web  prune")
+}
+
+// A step that fails without a failed command shows its own error: the
+// first line on the cross's line, the others indented below it.
+func TestTTYStepErrorWithoutFailedCommand(t *testing.T) {
+	tty, w, clock := newTestTTY(TTYOptions{})
+	tty.Emit(StepStart{Host: "h1", Role: "web", Step: "health check"})
+	clock.advance(500 * time.Millisecond)
+	tty.Emit(StepFinish{Host: "h1", Role: "web", Step: "health check", DurationMS: 500, Error: "container not healthy\nlast probe: 503"})
+	tty.Close()
+	expectLines(t, ptytest.Replay(w.bytes()).Text(), "✗ h1  web  health check  0.5s  container not healthy", "    last probe: 503")
 }

@@ -72,11 +72,12 @@ func RunBatch(ctx context.Context, x Executor, host string, steps []Step) ([]Res
 // Batch runs steps on host one after another in a single SSH session (one
 // shell), which costs the server one session instead of one per command.
 // Each step runs in a subshell of its own, with its own standard input,
-// and is logged like Exec: its "Running" line when it starts, its output,
-// its "Finished" line with its own duration and exit status. The batch
-// stops at the first step that fails without AllowFailure; the error is
-// that step's *CommandError, as Exec would have returned it. The results
-// are those of the steps that ran.
+// and reports the same events as Exec would: its "Running" line when it
+// starts, its output, its "Finished" line with its own duration and exit
+// status and, when it fails, the tail of its output. The batch stops at
+// the first step that fails without AllowFailure; the error is that step's
+// *CommandError, as Exec would have returned it. The results are those of
+// the steps that ran.
 func (p *Pool) Batch(ctx context.Context, host string, steps []Step) ([]Result, error) {
 	if len(steps) == 0 {
 		return nil, nil
@@ -98,32 +99,44 @@ func (p *Pool) Batch(ctx context.Context, host string, steps []Step) ([]Result, 
 	runErr := runSession(ctx, s, b.script())
 	b.stdout.flush()
 	b.stderr.flush()
-	if _, err := exitStatus(runErr); err != nil {
-		return b.results, red.Error(fmt.Errorf("running commands on %s: %w", host, err))
-	}
-	return b.finish()
+	_, err = exitStatus(runErr)
+	return b.finish(err)
 }
 
 // batchRun follows one batch's output: markers with a random nonce end
-// each step on stdout (with its exit status) and on stderr.
+// each step on stdout (with its exit status) and on stderr. The two
+// streams are read apart, so a step ends when both its markers have come:
+// only then are its output and exit status complete, and only then does
+// the next step's log begin.
 type batchRun struct {
 	out    *Output
 	host   string
-	steps  []Step
+	steps  []*batchStep
 	marker string
 
-	mu       sync.Mutex
-	current  int // the step now running
-	started  time.Time
-	logs     []*commandLog // per step
-	outs     []*bytes.Buffer
-	errs     []*bytes.Buffer
-	outLines []*LineWriter
-	errLines []*LineWriter
-	ended    []bool // the step's stderr marker came
-	results  []Result
+	mu      sync.Mutex
+	outStep int // the step whose stdout is being read
+	errStep int // the step whose stderr is being read
+	logStep int // the step whose log is open (started, not finished)
+	results []Result
+	err     error // the failure that stopped the batch
 
 	stdout, stderr markerWriter
+}
+
+// batchStep is one step of a batchRun.
+type batchStep struct {
+	Step
+	log              *commandLog
+	out, err         bytes.Buffer
+	outLines         *LineWriter
+	errLines         *LineWriter
+	open             bool     // its log has started
+	held             []string // output lines that came before its log started
+	start            time.Time
+	duration         time.Duration
+	status           int
+	outDone, errDone bool // its markers came
 }
 
 func newBatchRun(out *Output, host string, steps []Step) (*batchRun, error) {
@@ -131,23 +144,32 @@ func newBatchRun(out *Output, host string, steps []Step) (*batchRun, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	b := &batchRun{out: out, host: host, steps: steps, marker: "KAMAL-STEP-" + hex.EncodeToString(nonce) + ":"}
+	b := &batchRun{out: out, host: host, marker: "KAMAL-STEP-" + hex.EncodeToString(nonce) + ":"}
 	for _, st := range steps {
 		sev := st.Severity
 		if sev == 0 {
 			sev = Info
 		}
-		log := newCommandLog(out, sev, host, "on "+host)
-		b.logs = append(b.logs, log)
-		b.outs = append(b.outs, &bytes.Buffer{})
-		b.errs = append(b.errs, &bytes.Buffer{})
-		b.outLines = append(b.outLines, NewLineWriter(log.line))
-		b.errLines = append(b.errLines, NewLineWriter(log.line))
-		b.ended = append(b.ended, false)
+		bs := &batchStep{Step: st, log: newCommandLog(out, sev, host, "on "+host)}
+		bs.outLines = NewLineWriter(bs.line)
+		bs.errLines = NewLineWriter(bs.line)
+		b.steps = append(b.steps, bs)
 	}
 	b.stdout = markerWriter{marker: b.marker, text: b.stdoutText, mark: b.stdoutMark}
 	b.stderr = markerWriter{marker: b.marker, text: b.stderrText, mark: b.stderrMark}
 	return b, nil
+}
+
+// line reports a line of the step's output, once its log has started.
+func (s *batchStep) line(text string) {
+	if s.upload != "" {
+		return
+	}
+	if !s.open {
+		s.held = append(s.held, text)
+		return
+	}
+	s.log.line(text)
 }
 
 // script is the shell text of the batch. Step i ends with
@@ -179,111 +201,147 @@ func (b *batchRun) stdin() []byte {
 	return all
 }
 
-// begin logs the first step's start.
+// begin starts the first step.
 func (b *batchRun) begin() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.startStep(0)
+	b.steps[0].start = time.Now()
+	b.openLog(0)
 }
 
-func (b *batchRun) startStep(i int) {
-	b.current, b.started = i, time.Now()
-	if st := b.steps[i]; st.upload != "" {
+// openLog reports step i's start, then the output it already wrote.
+func (b *batchRun) openLog(i int) {
+	st := b.steps[i]
+	if st.upload != "" {
 		b.out.upload(b.host, st.upload)
 		return
 	}
-	b.logs[i].started(b.steps[i].Command, false)
+	st.log.started(st.Command, false)
+	st.open = true
+	for _, l := range st.held {
+		st.log.line(l)
+	}
+	st.held = nil
 }
 
 func (b *batchRun) stdoutText(p []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if i := b.current; i < len(b.steps) {
-		b.outs[i].Write(p)
-		if b.steps[i].upload == "" {
-			_, _ = b.outLines[i].Write(p)
-		}
+	if i := b.outStep; i < len(b.steps) {
+		b.steps[i].out.Write(p)
+		_, _ = b.steps[i].outLines.Write(p)
 	}
 }
 
-// stderrText files error output under the first step whose stderr marker
-// has not come yet (stderr and stdout are read independently).
 func (b *batchRun) stderrText(p []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for i := range b.steps {
-		if !b.ended[i] {
-			b.errs[i].Write(p)
-			if b.steps[i].upload == "" {
-				_, _ = b.errLines[i].Write(p)
-			}
-			return
-		}
+	if i := b.errStep; i < len(b.steps) {
+		b.steps[i].err.Write(p)
+		_, _ = b.steps[i].errLines.Write(p)
 	}
 }
 
-func (b *batchRun) stderrMark(string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for i := range b.steps {
-		if !b.ended[i] {
-			b.ended[i] = true
-			b.errLines[i].Flush()
-			return
-		}
-	}
-}
-
-// stdoutMark handles "i:status" after a marker on stdout: step i ended.
+// stdoutMark handles "i:status" after a marker on stdout: step i exited,
+// and what follows on stdout is the next step's.
 func (b *batchRun) stdoutMark(rest string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	idx, status, ok := strings.Cut(rest, ":")
 	i, err1 := strconv.Atoi(idx)
 	code, err2 := strconv.Atoi(status)
-	if !ok || err1 != nil || err2 != nil || i != b.current {
+	if !ok || err1 != nil || err2 != nil || i != b.outStep || i >= len(b.steps) {
 		return
 	}
 	st := b.steps[i]
-	res := Result{Host: b.host, Command: st.Command, Stdout: b.outs[i].String(), ExitStatus: code, Duration: time.Since(b.started)}
-	if st.upload == "" {
-		b.outLines[i].Flush()
-		b.logs[i].finished(res, code != 0 && !st.AllowFailure)
+	st.outLines.Flush()
+	st.status, st.duration, st.outDone = code, time.Since(st.start), true
+	b.outStep++
+	if b.outStep < len(b.steps) {
+		b.steps[b.outStep].start = time.Now()
 	}
-	b.results = append(b.results, res)
-	if i+1 < len(b.steps) && (code == 0 || st.AllowFailure) {
-		b.startStep(i + 1)
-	} else {
-		b.current = len(b.steps)
+	b.advance()
+}
+
+// stderrMark ends the stderr of the step being read.
+func (b *batchRun) stderrMark(string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if i := b.errStep; i < len(b.steps) {
+		b.steps[i].errLines.Flush()
+		b.steps[i].errDone = true
+		b.errStep++
+		b.advance()
 	}
 }
 
-// finish attaches each step's stderr and turns the first failure into
-// the error Exec would have returned.
-func (b *batchRun) finish() ([]Result, error) {
+// advance ends the logs of the steps whose markers have both come, as
+// Exec ends a command's, and starts the next step's log, until a step is
+// still running or one failed.
+func (b *batchRun) advance() {
+	for b.logStep < len(b.steps) && b.err == nil {
+		st := b.steps[b.logStep]
+		if !st.outDone || !st.errDone {
+			return
+		}
+		res, err := b.end(st)
+		b.results = append(b.results, res)
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.logStep++
+		if b.logStep < len(b.steps) {
+			b.openLog(b.logStep)
+		}
+	}
+}
+
+// end reports the end of st and returns its result, with the error Exec
+// or Upload would have returned.
+func (b *batchRun) end(st *batchStep) (Result, error) {
+	res := Result{Host: b.host, Command: st.Command, Stdout: st.out.String(), Stderr: st.err.String(),
+		ExitStatus: st.status, Duration: st.duration}
+	if st.upload == "" {
+		return finishCommand(st.log, b.out.Redactor(), res, ExecOptions{AllowFailure: st.AllowFailure})
+	}
+	if st.status != 0 {
+		return res, b.out.Redactor().Error(fmt.Errorf("uploading %s to %s failed (exit status %d): %s", st.upload, b.host, st.status, strings.TrimSpace(res.Stderr)))
+	}
+	return res, nil
+}
+
+// finish ends the batch after the session, which ended with sessionErr
+// (nil when the shell exited, whatever its status): the step that failed
+// gives the error; a session that broke or ended before every step
+// reported is an error too, and the step it cut is reported unfinished,
+// as Exec reports a command whose session fails.
+func (b *batchRun) finish(sessionErr error) ([]Result, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	red := b.out.Redactor()
-	for i := range b.results {
-		b.results[i].Stderr = b.errs[i].String()
-	}
-	for i, res := range b.results {
-		st := b.steps[i]
-		if res.ExitStatus == 0 || st.AllowFailure {
-			continue
-		}
-		if st.upload != "" {
-			return b.results, red.Error(fmt.Errorf("uploading %s to %s failed (exit status %d): %s", st.upload, b.host, res.ExitStatus, strings.TrimSpace(res.Stderr)))
-		}
-		return b.results, &CommandError{
-			Host: b.host, Command: red.Redact(res.Command), ExitStatus: res.ExitStatus,
-			Stdout: red.Redact(res.Stdout), Stderr: red.Redact(res.Stderr),
+	// A step's stderr marker can only be missing when the session was cut;
+	// its exit status came, so it ended.
+	for _, st := range b.steps {
+		if st.outDone {
+			st.errDone = true
 		}
 	}
-	if len(b.results) < len(b.steps) && (len(b.results) == 0 || b.results[len(b.results)-1].ExitStatus == 0 || b.steps[len(b.results)-1].AllowFailure) {
-		return b.results, red.Error(fmt.Errorf("running commands on %s: %w", b.host, errBatchCut))
+	b.advance()
+	if b.err != nil {
+		return b.results, b.err
 	}
-	return b.results, nil
+	if sessionErr == nil && b.logStep == len(b.steps) {
+		return b.results, nil
+	}
+	if sessionErr == nil {
+		sessionErr = errBatchCut
+	}
+	err := b.out.Redactor().Error(fmt.Errorf("running commands on %s: %w", b.host, sessionErr))
+	if i := b.logStep; i < len(b.steps) && b.steps[i].open {
+		_ = b.steps[i].log.abort(b.steps[i].start, err)
+	}
+	b.logStep = len(b.steps)
+	return b.results, err
 }
 
 var errBatchCut = errors.New("the session ended before every command reported its exit status")

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/kamalgo/kamal/internal/progress"
 	"github.com/kamalgo/kamal/internal/remote/sshtest"
 )
 
@@ -140,4 +143,107 @@ func TestRunBatchWithoutBatcher(t *testing.T) {
 	}
 	// Uploads return no output through Upload; the rest matches.
 	checkBatchResults(t, results, dir)
+}
+
+// A command run as a step of a batch reports the same events as the same
+// command run alone: its start, its output lines, and its end with the
+// exit status and, when it fails, the tail of its stdout and stderr.
+func TestBatchReportsLikeExec(t *testing.T) {
+	e := newTestEnv(t)
+	srv := sshtest.Start(t, "127.0.0.46", sshtest.Options{}, e.key)
+	const failing = "echo out; echo broken >&2; exit 3"
+
+	alone := &recorder{}
+	p := e.pool(e.opts(srv.Port), NewOutputTo(alone, LevelVerbose, nil))
+	_, errAlone := p.Exec(context.Background(), srv.IP, failing, ExecOptions{})
+
+	batched := &recorder{}
+	p = e.pool(e.opts(srv.Port), NewOutputTo(batched, LevelVerbose, nil))
+	_, errBatch := p.Batch(context.Background(), srv.IP, []Step{{Command: "echo first >&2"}, {Command: failing}})
+
+	if errAlone == nil || errBatch == nil || errAlone.Error() != errBatch.Error() {
+		t.Errorf("errors differ:\nalone: %v\nbatch: %v", errAlone, errBatch)
+	}
+	want, got := commandEvents(t, alone.events, failing), commandEvents(t, batched.events, failing)
+	if want != got {
+		t.Errorf("the batched command's events:\n%s\nwant (as alone):\n%s", got, want)
+	}
+	if first := commandEvents(t, batched.events, "echo first >&2"); first != "start\noutput first\nend 0 failed=false tail=[]" {
+		t.Errorf("the first step's events:\n%s", first)
+	}
+}
+
+// commandEvents describes the events of the command cmd, in order, without
+// ids and times; the output lines are sorted (stdout and stderr are read
+// apart). It fails t when an event of cmd comes before its start or after
+// its end.
+func commandEvents(t *testing.T, events []progress.Event, cmd string) string {
+	t.Helper()
+	id := ""
+	var lines, outputs []string
+	ended := false
+	for _, e := range events {
+		switch e := e.(type) {
+		case progress.CommandStart:
+			if e.Command == cmd {
+				id = e.CommandID
+				lines = append(lines, "start")
+			}
+		case progress.CommandOutput:
+			if e.CommandID == id && id != "" {
+				if ended {
+					t.Errorf("output %q of %q after its end", e.Line, cmd)
+				}
+				outputs = append(outputs, "output "+e.Line)
+			}
+		case progress.Command:
+			if e.CommandID == id && id != "" {
+				slices.Sort(outputs)
+				lines = append(append(lines, outputs...), fmt.Sprintf("end %d failed=%v tail=%q", e.ExitStatus, e.Failed, e.OutputTail))
+				ended = true
+			}
+		}
+	}
+	if id == "" {
+		t.Errorf("no start event for %q", cmd)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// stdout and stderr are read apart: the next step's output can come before
+// the end of the previous step's stderr. Each step's events still come in
+// order (start, output, end) and a step's end carries all its output.
+func TestBatchRunOrdersInterleavedStreams(t *testing.T) {
+	rec := &recorder{}
+	b, err := newBatchRun(NewOutputTo(rec, LevelVerbose, nil), "h1", []Step{{Command: "one"}, {Command: "two"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.begin()
+	_, _ = b.stdout.Write([]byte("out one\n" + b.marker + "0:0\nout two\n" + b.marker + "1:2\n"))
+	_, _ = b.stderr.Write([]byte("err one\n"))
+	_, _ = b.stderr.Write([]byte(b.marker + "\nerr two\n" + b.marker + "\n"))
+	results, err := b.finish(nil)
+	var ce *CommandError
+	if !errors.As(err, &ce) || ce.Command != "two" || len(results) != 2 || results[0].Stderr != "err one\n" || results[1].Stdout != "out two\n" {
+		t.Fatalf("results %+v, err %v", results, err)
+	}
+	if got := commandEvents(t, rec.events, "one"); got != "start\noutput err one\noutput out one\nend 0 failed=false tail=[]" {
+		t.Errorf("events of the first step:\n%s", got)
+	}
+	if got := commandEvents(t, rec.events, "two"); got != "start\noutput err two\noutput out two\nend 2 failed=true tail=[\"out two\" \"err two\"]" {
+		t.Errorf("events of the second step:\n%s", got)
+	}
+	var order []string
+	for _, e := range rec.events {
+		switch e := e.(type) {
+		case progress.CommandStart:
+			order = append(order, "start "+e.Command)
+		case progress.Command:
+			order = append(order, "end "+e.Command)
+		}
+	}
+	if got := strings.Join(order, ", "); got != "start one, end one, start two, end two" {
+		t.Errorf("order: %s", got)
+	}
 }

@@ -345,6 +345,7 @@ func (o *Output) Audit(host, line string) {
 type Operation struct {
 	log   *commandLog
 	start time.Time
+	text  strings.Builder // the output, for a failure's tail
 }
 
 // Operation starts logging an operation on host; cmd is its equivalent
@@ -360,6 +361,10 @@ func (o *Output) Operation(sev Severity, host, cmd string) *Operation {
 
 // Output logs lines of the operation's result at DEBUG.
 func (op *Operation) Output(text string) {
+	op.text.WriteString(text)
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		op.text.WriteByte('\n')
+	}
 	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		if line != "" {
 			op.log.line(line)
@@ -382,5 +387,5 @@ func (op *Operation) Done(err error) error {
 // Exited logs the end of an operation that reports an exit status of its
 // own (a command run inside a container).
 func (op *Operation) Exited(status int) {
-	op.log.finished(Result{Host: op.log.host, ExitStatus: status, Duration: time.Since(op.start)}, status != 0)
+	op.log.finished(Result{Host: op.log.host, ExitStatus: status, Duration: time.Since(op.start), Stdout: op.text.String()}, status != 0)
 }

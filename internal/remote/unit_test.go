@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -241,11 +243,20 @@ func TestUploadCommandLocally(t *testing.T) {
 	}
 }
 
-// recorder keeps the events it is sent.
-type recorder struct{ events []progress.Event }
+// recorder keeps the events it is sent (from several goroutines: a
+// command's stdout and stderr are read apart).
+type recorder struct {
+	mu     sync.Mutex
+	events []progress.Event
+}
 
-func (r *recorder) Emit(e progress.Event) { r.events = append(r.events, e) }
-func (r *recorder) Close() error          { return nil }
+func (r *recorder) Emit(e progress.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+func (r *recorder) Close() error { return nil }
 
 func TestOutputEventsAreRedacted(t *testing.T) {
 	rec := &recorder{}
@@ -327,5 +338,29 @@ func TestOperationLogsLikeACommand(t *testing.T) {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
+	}
+}
+
+// An operation that fails (a command run in a container through the Docker
+// API) reports the tail of its output, as a failed command does: a live
+// view shows it under the failed step.
+func TestOperationFailureCarriesItsOutputTail(t *testing.T) {
+	rec := &recorder{}
+	o := NewOutputTo(rec, LevelDefault, NewRedactor("s3cret"))
+	op := o.Operation(Info, "vm1", "docker exec kamal-proxy kamal-proxy deploy app-web")
+	op.Output("")
+	op.Output("Deploying s3cret")
+	op.Output("Error: target failed to become healthy\n")
+	op.Exited(1)
+	last := rec.events[len(rec.events)-1].(progress.Command)
+	want := []string{"Deploying " + Redacted, "Error: target failed to become healthy"}
+	if !last.Failed || last.ExitStatus != 1 || !slices.Equal(last.OutputTail, want) {
+		t.Errorf("failed operation's event: %+v, want tail %q", last, want)
+	}
+	ok := o.Operation(Info, "vm1", "docker ps")
+	ok.Output("app-web-v1\n")
+	ok.Exited(0)
+	if last := rec.events[len(rec.events)-1].(progress.Command); last.Failed || last.OutputTail != nil {
+		t.Errorf("successful operation's event: %+v", last)
 	}
 }
