@@ -150,7 +150,7 @@ func (k *Proxy) rebootProxyOn(ctx context.Context, h string) error {
 	if err := k.registry.loginOn(ctx, h, k.Config.Registry); err != nil {
 		return err
 	}
-	if err := k.replaceProxyOn(ctx, h, p); err != nil {
+	if err := k.replaceProxyOn(ctx, h, p, commands.Combine(p.RemoveContainer(), p.EnsureAppsDirectory(), p.Run())); err != nil {
 		return err
 	}
 	// The proxy keeps its routes in its volume; deploying the current
@@ -174,8 +174,8 @@ func (k *Proxy) rebootProxyOn(ctx context.Context, h string) error {
 
 // replaceProxyOn puts a new kamal-proxy container in place of the running
 // one on h: by a hand-over when both images can (no request fails), else
-// by stopping the old one and running the new one.
-func (k *Proxy) replaceProxyOn(ctx context.Context, h string, p *commands.Proxy) error {
+// by stopping the old one and running then (after a stop, as Kamal does).
+func (k *Proxy) replaceProxyOn(ctx context.Context, h string, p *commands.Proxy, then commands.Cmd) error {
 	plan, err := k.planHandover(ctx, h, p)
 	if err != nil {
 		return err
@@ -197,7 +197,7 @@ func (k *Proxy) replaceProxyOn(ctx context.Context, h string, p *commands.Proxy)
 			return err
 		}
 	}
-	return k.Execute(ctx, h, commands.Combine(p.RemoveContainer(), p.EnsureAppsDirectory(), p.Run()), remote.Info)
+	return k.Execute(ctx, h, then, remote.Info)
 }
 
 // Start is `kamal proxy start`.

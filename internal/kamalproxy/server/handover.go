@@ -244,19 +244,45 @@ func closeFiles(files []*os.File) {
 }
 
 // expect reads the next message and fails unless it has type want.
-func expect(c *net.UnixConn, want string, timeout time.Duration) ([]*os.File, error) {
+func expect(c *net.UnixConn, want string, timeout time.Duration) (handoverMsg, []*os.File, error) {
 	m, files, err := recv(c, timeout)
 	if err != nil {
-		return nil, err
+		return m, nil, err
 	}
 	if m.Type == want {
-		return files, nil
+		return m, files, nil
 	}
 	closeFiles(files)
 	if m.Type == msgRefused {
-		return nil, fmt.Errorf("refused: %s", m.Reason)
+		return m, nil, fmt.Errorf("refused: %s", m.Reason)
 	}
-	return nil, fmt.Errorf("got %q, want %q", m.Type, want)
+	return m, nil, fmt.Errorf("got %q, want %q", m.Type, want)
+}
+
+// adopt reads the sockets of a listeners message, restores the state (the
+// process they come from changes no route any more: its state file is the
+// whole state) and makes the sockets this server's.
+func (s *Server) adopt(c *net.UnixConn, timeout time.Duration) error {
+	m, files, err := expect(c, msgListeners, timeout)
+	if err != nil {
+		return err
+	}
+	inherited, err := named(m.Names, files)
+	if err != nil {
+		return err
+	}
+	_ = s.Router.RestoreState()
+	return s.openListeners(inherited)
+}
+
+// sendSockets sends a listeners message with the traffic sockets.
+func (s *Server) sendSockets(c *net.UnixConn) error {
+	names := s.socks.names()
+	files := make([]*os.File, len(names))
+	for i, n := range names {
+		files[i] = s.socks[n]
+	}
+	return send(c, handoverMsg{Type: msgListeners, Names: names}, files...)
 }
 
 // named pairs the descriptors of a listeners message with their names.
@@ -303,25 +329,7 @@ func (s *Server) takeOverFrom(c *net.UnixConn) error {
 	if err := send(c, handoverMsg{Type: msgHello, Protocol: HandoverProtocol, Version: s.cfg.Version}); err != nil {
 		return err
 	}
-	m, files, err := recv(c, takeoverTimeout)
-	if err != nil {
-		return err
-	}
-	if m.Type != msgListeners {
-		closeFiles(files)
-		if m.Type == msgRefused {
-			return fmt.Errorf("refused: %s", m.Reason)
-		}
-		return fmt.Errorf("got %q, want %q", m.Type, msgListeners)
-	}
-	inherited, err := named(m.Names, files)
-	if err != nil {
-		return err
-	}
-	// The old process changes no route from now on: its state file is
-	// the whole state.
-	_ = s.Router.RestoreState()
-	if err := s.openListeners(inherited); err != nil {
+	if err := s.adopt(c, takeoverTimeout); err != nil {
 		return err
 	}
 	t, err := s.newTraffic()
@@ -337,7 +345,7 @@ func (s *Server) takeOverFrom(c *net.UnixConn) error {
 	if err := send(c, handoverMsg{Type: msgReady}); err != nil {
 		return abort(err)
 	}
-	if _, err := expect(c, msgStopped, takeoverTimeout); err != nil {
+	if _, _, err := expect(c, msgStopped, takeoverTimeout); err != nil {
 		return abort(err)
 	}
 	if s.cfg.Handover.Pause > 0 {
@@ -352,7 +360,7 @@ func (s *Server) takeOverFrom(c *net.UnixConn) error {
 		s.log.Warn("Hand-over not confirmed; the old kamal-proxy may keep serving too", "error", err)
 		return nil
 	}
-	if _, err := expect(c, msgDone, helloTimeout); err != nil {
+	if _, _, err := expect(c, msgDone, helloTimeout); err != nil {
 		s.log.Warn("Hand-over not confirmed; the old kamal-proxy may keep serving too", "error", err)
 		return nil
 	}
@@ -365,20 +373,7 @@ func (s *Server) takeHeld(c *net.UnixConn) error {
 	if err := send(c, handoverMsg{Type: msgListeners}); err != nil {
 		return err
 	}
-	m, files, err := recv(c, helloTimeout)
-	if err != nil {
-		return err
-	}
-	if m.Type != msgListeners {
-		closeFiles(files)
-		return fmt.Errorf("got %q, want %q", m.Type, msgListeners)
-	}
-	inherited, err := named(m.Names, files)
-	if err != nil {
-		return err
-	}
-	_ = s.Router.RestoreState()
-	if err := s.openListeners(inherited); err != nil {
+	if err := s.adopt(c, helloTimeout); err != nil {
 		return err
 	}
 	if err := s.serveTraffic(); err != nil {
@@ -468,11 +463,6 @@ func (s *Server) handOver(c *net.UnixConn) {
 		return
 	}
 	s.Router.save()
-	names := s.socks.names()
-	files = make([]*os.File, len(names))
-	for i, n := range names {
-		files[i] = s.socks[n]
-	}
 	stopped := false
 	var drained <-chan struct{}
 	fail := func(err error) {
@@ -485,11 +475,11 @@ func (s *Server) handOver(c *net.UnixConn) {
 		s.ho.settle(roleServing)
 		s.log.Warn("Hand-over failed; serving again", "error", err)
 	}
-	if err := send(c, handoverMsg{Type: msgListeners, Names: names}, files...); err != nil {
+	if err := s.sendSockets(c); err != nil {
 		fail(err)
 		return
 	}
-	if _, err := expect(c, msgReady, takeoverTimeout); err != nil {
+	if _, _, err := expect(c, msgReady, takeoverTimeout); err != nil {
 		fail(err)
 		return
 	}
@@ -499,7 +489,7 @@ func (s *Server) handOver(c *net.UnixConn) {
 		fail(err)
 		return
 	}
-	if _, err := expect(c, msgServing, takeoverTimeout); err != nil {
+	if _, _, err := expect(c, msgServing, takeoverTimeout); err != nil {
 		fail(err)
 		return
 	}
@@ -579,13 +569,8 @@ func (s *Server) serveHolder(c *net.UnixConn) {
 	}
 	switch m.Type {
 	case msgListeners:
-		names := s.socks.names()
-		files := make([]*os.File, len(names))
-		for i, n := range names {
-			files[i] = s.socks[n]
-		}
 		s.log.Info("Handing the held sockets to a restarted kamal-proxy")
-		_ = send(c, handoverMsg{Type: msgListeners, Names: names}, files...)
+		_ = s.sendSockets(c)
 	case msgRelease:
 		s.log.Info("Asked to release the published ports", "grace", s.cfg.Handover.ReleaseGrace.String())
 		select {
@@ -633,7 +618,7 @@ func (s *Server) releaseHolder() {
 	if err := send(c, handoverMsg{Type: msgRelease}); err != nil {
 		return
 	}
-	if _, err := expect(c, msgReleasing, s.cfg.Handover.ReleaseGrace+releaseTimeout); err != nil {
+	if _, _, err := expect(c, msgReleasing, s.cfg.Handover.ReleaseGrace+releaseTimeout); err != nil {
 		s.log.Info("The holder of the published ports keeps them", "reason", err.Error())
 		return
 	}

@@ -265,7 +265,7 @@ func fakeSuccessor(t *testing.T, p *handoverProxy, protocol int, step string) st
 		return step
 	}
 	send(c, handoverMsg{Type: msgReady})
-	if _, err := expect(c, msgStopped, 10*time.Second); err != nil {
+	if _, _, err := expect(c, msgStopped, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	return msgStopped
