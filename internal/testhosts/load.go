@@ -110,9 +110,9 @@ func StartLoad(ctx context.Context, o LoadOptions) *Load {
 				status, body, err := get(ctx, o.Client, url, o.Host)
 				switch {
 				case err != nil:
-					l.fail(fmt.Sprintf("%s: GET %s: %v", h.Name, url, err))
+					l.fail(fmt.Sprintf("%s: GET %s: %v (%s)", h.Name, url, err, time.Now().Format("15:04:05.000")))
 				case status != http.StatusOK:
-					l.fail(fmt.Sprintf("%s: GET %s: status %d: %s", h.Name, url, status, strings.TrimSpace(body)))
+					l.fail(fmt.Sprintf("%s: GET %s: status %d: %s (%s)", h.Name, url, status, strings.TrimSpace(body), time.Now().Format("15:04:05.000")))
 				default:
 					l.count(o.Key(body))
 				}

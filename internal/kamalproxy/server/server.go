@@ -199,25 +199,65 @@ func (s *Server) serveTraffic() error {
 // failed hand-over starts a new set on the same sockets.
 type traffic struct {
 	servers  []server
+	http     []*http.Server
 	run      []func() error
-	accepted []*acceptListener // closed once they stop accepting
+	accepted []net.Listener
 	h3       *http3.Server
 	quic     net.PacketConn
+	busy     busyConns
 	wg       sync.WaitGroup
 }
 
-// acceptListener tells when its server stopped accepting on it.
-type acceptListener struct {
-	net.Listener
-	once   sync.Once
-	closed chan struct{}
+// busyConns are the connections with a request to answer: accepted and not
+// yet idle or closed. http.Server.Shutdown closes a connection whose
+// request it reads after shutting down began, without an answer (a
+// connection accepted just before a hand-over); stopAccepting therefore
+// shuts down once they are done.
+type busyConns struct {
+	mu    sync.Mutex
+	cond  *sync.Cond
+	conns map[net.Conn]bool
 }
 
-func (l *acceptListener) Close() error {
-	err := l.Listener.Close()
-	l.once.Do(func() { close(l.closed) })
-	return err
+func (b *busyConns) track(c net.Conn, st http.ConnState) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.conns == nil {
+		b.conns = map[net.Conn]bool{}
+		b.cond = sync.NewCond(&b.mu)
+	}
+	switch st {
+	case http.StateNew, http.StateActive:
+		b.conns[c] = true
+	default:
+		delete(b.conns, c)
+		b.cond.Broadcast()
+	}
 }
+
+// wait returns when no connection is busy, or at deadline.
+func (b *busyConns) wait(deadline time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cond == nil {
+		return
+	}
+	t := time.AfterFunc(time.Until(deadline), func() {
+		b.mu.Lock()
+		b.cond.Broadcast()
+		b.mu.Unlock()
+	})
+	defer t.Stop()
+	for len(b.conns) > 0 && time.Now().Before(deadline) {
+		b.cond.Wait()
+	}
+}
+
+// busyWait bounds how long a stop waits for busy connections before it
+// shuts down: a client that sends nothing, or an HTTP/2 connection that
+// keeps opening streams (it moves at the shutdown's GOAWAY), is not waited
+// for longer.
+const busyWait = 5 * time.Second
 
 // newTraffic builds the servers over s.socks; start runs them.
 func (s *Server) newTraffic() (t *traffic, err error) {
@@ -237,11 +277,12 @@ func (s *Server) newTraffic() (t *traffic, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s listener: %w", name, err)
 		}
-		al := &acceptListener{Listener: ln, closed: make(chan struct{})}
-		t.accepted = append(t.accepted, al)
-		return al, nil
+		t.accepted = append(t.accepted, ln)
+		return ln, nil
 	}
-	add := func(srv server, run func() error) {
+	addHTTP := func(srv *http.Server, run func() error) {
+		srv.ConnState = t.busy.track
+		t.http = append(t.http, srv)
 		t.servers = append(t.servers, srv)
 		t.run = append(t.run, run)
 	}
@@ -251,14 +292,14 @@ func (s *Server) newTraffic() (t *traffic, err error) {
 			return nil, err
 		}
 		srv := &http.Server{Handler: s.metrics, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout}
-		add(srv, func() error { return srv.Serve(ln) })
+		addHTTP(srv, func() error { return srv.Serve(ln) })
 	}
 	httpLn, err := listen(socketHTTP)
 	if err != nil {
 		return nil, err
 	}
 	httpSrv := s.newHTTPServer(s.newHandler(s.port(socketHTTP)))
-	add(httpSrv, func() error { return httpSrv.Serve(httpLn) })
+	addHTTP(httpSrv, func() error { return httpSrv.Serve(httpLn) })
 
 	httpsLn, err := listen(socketHTTPS)
 	if err != nil {
@@ -286,12 +327,13 @@ func (s *Server) newTraffic() (t *traffic, err error) {
 		}
 		quic := t.quic
 		t.h3 = h3
-		add(h3, func() error { return h3.Serve(quic) })
+		t.servers = append(t.servers, h3)
+		t.run = append(t.run, func() error { return h3.Serve(quic) })
 		httpsHandler = announceHTTP3(h3, httpsHandler)
 	}
 	httpsSrv := s.newHTTPServer(httpsHandler)
 	httpsSrv.TLSConfig = tlsConfig
-	add(httpsSrv, func() error { return httpsSrv.ServeTLS(httpsLn, "", "") })
+	addHTTP(httpsSrv, func() error { return httpsSrv.ServeTLS(httpsLn, "", "") })
 	return t, nil
 }
 
@@ -300,19 +342,22 @@ func (t *traffic) start(log *slog.Logger) {
 		t.wg.Add(1)
 		go func() {
 			defer t.wg.Done()
-			if err := run(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			err := run()
+			// A listener closed by stopAccepting ends Serve too.
+			if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 				log.Error("Listener failed", "error", err)
 			}
 		}()
 	}
 }
 
-// stopAccepting shuts every server down gracefully and returns once none
-// accepts new connections any more (the sockets stay open); drained is
-// closed when the requests in flight have finished, or were cut at
-// deadline.
+// stopAccepting stops the servers accepting and returns at once (the
+// sockets stay open). Then in the background, without dropping a request:
+// no connection is kept alive after its current request, the requests of
+// the connections accepted before are answered, and the servers shut down
+// gracefully; drained is closed when the requests in flight have finished,
+// or were cut at deadline.
 func (t *traffic) stopAccepting(deadline time.Time, log *slog.Logger) (drained <-chan struct{}) {
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	done := make(chan struct{})
 	if t.h3 != nil {
 		// A QUIC listener on a socket of ours ends its connections when it
@@ -320,28 +365,37 @@ func (t *traffic) stopAccepting(deadline time.Time, log *slog.Logger) (drained <
 		// open new ones.
 		t.h3.Close()
 	}
-	var wg sync.WaitGroup
-	for _, srv := range t.servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := srv.Shutdown(ctx); err != nil {
-				log.Info("Closing active connections")
-				srv.Close()
-			}
-		}()
+	for _, srv := range t.http {
+		srv.SetKeepAlivesEnabled(false) // also closes idle connections
 	}
 	for _, l := range t.accepted {
-		<-l.closed
+		l.Close()
 	}
 	go func() {
+		defer close(done)
+		wait := time.Now().Add(busyWait)
+		if deadline.Before(wait) {
+			wait = deadline
+		}
+		t.busy.wait(wait)
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		defer cancel()
+		var wg sync.WaitGroup
+		for _, srv := range t.servers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := srv.Shutdown(ctx); err != nil {
+					log.Info("Closing active connections")
+					srv.Close()
+				}
+			}()
+		}
 		wg.Wait()
 		t.wg.Wait()
 		if t.quic != nil {
 			t.quic.Close()
 		}
-		cancel()
-		close(done)
 	}()
 	return done
 }
