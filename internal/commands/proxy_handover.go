@@ -278,7 +278,7 @@ func RemoveSuccessor() Cmd {
 
 // SetProxyRestart sets the restart policy of a proxy container.
 func SetProxyRestart(container, policy string) Cmd {
-	return append(New("docker", "update", "--restart", policy).Quoted(container), ">", "/dev/null")
+	return append(New("docker", "update", "--restart").Quoted(policy).Quoted(container), ">", "/dev/null")
 }
 
 // PromoteSuccessor gives the new kamal-proxy its name once it took over.
