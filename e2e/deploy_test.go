@@ -259,7 +259,8 @@ func removeProxies(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		for _, h := range env.Hosts {
-			_, _ = h.Docker(ctx, "rm", "-f", "kamal-proxy")
+			// With the containers a hand-over leaves (see proxy_reboot_test.go).
+			_, _ = h.Docker(ctx, "rm", "-f", "kamal-proxy-next", "kamal-proxy", "kamal-proxy-ports")
 			_, _ = h.Docker(ctx, "volume", "rm", "-f", "kamal-proxy-config")
 			_ = os.RemoveAll(filepath.Join(h.Home, ".kamal"))
 		}
@@ -597,22 +598,7 @@ func TestCustomCertificate(t *testing.T) {
 	pushProxyImage(t, ctx)
 	removeProxies(t)
 	const name = "tls.example.test"
-	certPEM, keyPEM, cert := selfSigned(t, name)
-	pemDir := t.TempDir()
-	for file, data := range map[string][]byte{"cert.pem": certPEM, "key.pem": keyPEM} {
-		if err := os.WriteFile(filepath.Join(pemDir, file), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p := newAppProject(t, appSpec{
-		Service:    "tlsapp",
-		Web:        hostIPs(0),
-		Host:       name,
-		ProxyExtra: "  ssl:\n    certificate_pem: CERT_PEM\n    private_key_pem: KEY_PEM\n",
-		Secrets: "CERT_PEM=$(cat " + filepath.Join(pemDir, "cert.pem") + ")\n" +
-			"KEY_PEM=$(cat " + filepath.Join(pemDir, "key.pem") + ")\n",
-	})
-	cleanupApp(t, p)
+	p, certPEM, cert := newCustomCertProject(t, "tlsapp", name, hostIPs(0))
 	p.image(t, ctx, "app", "v1")
 	p.kamal(t, ctx, "setup", "-P", "--version", "v1")
 
@@ -624,6 +610,30 @@ func TestCustomCertificate(t *testing.T) {
 	if status, body := httpsGetPinned(t, ctx, h.IP, name, cert); status != 200 || !strings.HasPrefix(body, "version=v1 ") {
 		t.Errorf("HTTPS GET / = %d %q", status, body)
 	}
+}
+
+// newCustomCertProject is an app answering to name over HTTPS with a
+// self-signed certificate of its own (proxy ssl certificate_pem and
+// private_key_pem from secrets).
+func newCustomCertProject(t *testing.T, service, name string, web []string) (*appProject, []byte, *x509.Certificate) {
+	t.Helper()
+	certPEM, keyPEM, cert := selfSigned(t, name)
+	pemDir := t.TempDir()
+	for file, data := range map[string][]byte{"cert.pem": certPEM, "key.pem": keyPEM} {
+		if err := os.WriteFile(filepath.Join(pemDir, file), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := newAppProject(t, appSpec{
+		Service:    service,
+		Web:        web,
+		Host:       name,
+		ProxyExtra: "  ssl:\n    certificate_pem: CERT_PEM\n    private_key_pem: KEY_PEM\n",
+		Secrets: "CERT_PEM=$(cat " + filepath.Join(pemDir, "cert.pem") + ")\n" +
+			"KEY_PEM=$(cat " + filepath.Join(pemDir, "key.pem") + ")\n",
+	})
+	cleanupApp(t, p)
+	return p, certPEM, cert
 }
 
 // httpsGetPinned GETs https://<ip>/ for host name, trusting only cert, and

@@ -515,10 +515,39 @@ func hostileBuilders(fx *hostileFixture) map[string]func() []probe {
 			}
 			return []probe{{name: "BootConfig.Files", cmd: NewProxy(fx.cfg, "").Run(), setup: setup, splits: true}}
 		},
-		"CreateNetwork":  func() []probe { return p("CreateNetwork", CreateNetwork()) },
-		"CountApps":      func() []probe { return p("CountApps", CountApps()) },
-		"CleanupTraefik": func() []probe { return p("CleanupTraefik", CleanupTraefik()) },
-		"RemoveFile":     func() []probe { return p("RemoveFile", RemoveFile(h("file"))) },
+		// The hand-over of a reboot (proxy_handover.go).
+		"InspectProxy":  func() []probe { return p("InspectProxy", InspectProxy(h("kamal-proxy"))) },
+		"ImageHandover": func() []probe { return p("ImageHandover", ImageHandover(h("registry/proxy:v1"))) },
+		"Proxy.BootConfigLines": func() []probe {
+			return []probe{{name: "BootConfigLines", cmd: NewProxy(fx.cfg, h("1.1.1.1")).BootConfigLines(), splits: true}}
+		},
+		"Proxy.StartHolder": func() []probe { return p("StartHolder", NewProxy(fx.cfg, "").StartHolder()) },
+		"RunSuccessor": func() []probe {
+			var out []probe
+			for i, px := range []*Proxy{NewProxy(fx.plain, fx.plain.Servers[1].Hosts[0]), NewProxy(fx.cfg, "")} {
+				l := px.Launch()
+				if l == nil { // boot_config files: their words, quoted
+					l = &ProxyLaunch{Options: New("--memory").Quoted(h("1g")), Image: h("img"), Command: New("kamal-proxy", "run")}
+				}
+				c, err := RunSuccessor(h("f00d"), l)
+				if err != nil {
+					c = nil // an option Docker refuses there: nothing runs
+				}
+				out = append(out, p(fmt.Sprintf("RunSuccessor%d", i), c)...)
+			}
+			return out
+		},
+		"AwaitSuccessor":    func() []probe { return p("AwaitSuccessor", AwaitSuccessor(h("60s"))) },
+		"SuccessorLogs":     func() []probe { return p("SuccessorLogs", SuccessorLogs()) },
+		"RemoveSuccessor":   func() []probe { return p("RemoveSuccessor", RemoveSuccessor()) },
+		"RemoveStaleHolder": func() []probe { return p("RemoveStaleHolder", RemoveStaleHolder()) },
+		"SetProxyRestart":   func() []probe { return p("SetProxyRestart", SetProxyRestart(h("kamal-proxy"), h("no"))) },
+		"PromoteSuccessor":  func() []probe { return p("PromoteSuccessor", PromoteSuccessor(true), PromoteSuccessor(false)) },
+		"StopContainer":     func() []probe { return p("StopContainer", StopContainer(h("kamal-proxy"))) },
+		"CreateNetwork":     func() []probe { return p("CreateNetwork", CreateNetwork()) },
+		"CountApps":         func() []probe { return p("CountApps", CountApps()) },
+		"CleanupTraefik":    func() []probe { return p("CleanupTraefik", CleanupTraefik()) },
+		"RemoveFile":        func() []probe { return p("RemoveFile", RemoveFile(h("file"))) },
 
 		// Prune, pull, registry.
 		"Prune.AppContainers":  func() []probe { return p("AppContainers", NewPrune(fx.cfg).AppContainers(5)) },

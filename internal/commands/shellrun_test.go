@@ -22,7 +22,7 @@ import (
 // injection too.
 var recordedPrograms = []string{
 	"awk", "base64", "chmod", "chown", "cp", "curl", "docker", "find", "git", "grep",
-	"head", "id", "kill", "ls", "mkdir", "mv", "pack", "pwned", "rm", "ssh", "stat", "sudo", "tail",
+	"head", "id", "kill", "ls", "mkdir", "mv", "pack", "pwned", "rm", "sed", "ssh", "stat", "sudo", "tail",
 	"tee", "touch", "tr", "usermod", "wc", "wget",
 }
 

@@ -47,7 +47,9 @@ func (k *Proxy) bootOn(ctx context.Context, h string) error {
 	}
 	// One round trip for the network and the running proxy's tag:
 	// if the network cannot be created, start_or_run fails on it.
-	res, err := k.Exec(ctx, h, commands.Chain(commands.CreateNetwork(), commands.New("echo", staleSeparator), p.Version()),
+	// A kamal-proxy that took the traffic over from another container
+	// needs that one running to start.
+	res, err := k.Exec(ctx, h, commands.Chain(commands.CreateNetwork(), commands.New("echo", staleSeparator), p.Version(), p.StartHolder()),
 		remote.ExecOptions{Severity: remote.Info, AllowFailure: true})
 	if err != nil {
 		return err
@@ -68,6 +70,7 @@ func (k *Proxy) bootThroughAPI(ctx context.Context, h string, p *commands.Proxy)
 		return err
 	}
 	var exists bool
+	var holder string // the container whose network namespace kamal-proxy joined
 	tag, _, err := k.viaAPI(ctx, h, p.Version(), remote.Info, func(api *dockerapi.Client) (string, error) {
 		c, err := api.Inspect(ctx, commands.ProxyContainer)
 		if dockerapi.IsNotFound(err) {
@@ -77,6 +80,12 @@ func (k *Proxy) bootThroughAPI(ctx context.Context, h string, p *commands.Proxy)
 			return "", err
 		}
 		exists = true
+		if c.HostConfig != nil {
+			holder, _ = strings.CutPrefix(string(c.HostConfig.NetworkMode), "container:")
+			if holder == string(c.HostConfig.NetworkMode) {
+				holder = ""
+			}
+		}
 		return c.Config.Image[strings.LastIndexByte(c.Config.Image, ':')+1:], nil
 	})
 	if err != nil {
@@ -87,6 +96,13 @@ func (k *Proxy) bootThroughAPI(ctx context.Context, h string, p *commands.Proxy)
 	}
 	if exists {
 		_, _, err := k.viaAPI(ctx, h, p.Start(), remote.Info, func(api *dockerapi.Client) (string, error) {
+			// A kamal-proxy that took the traffic over from another
+			// container needs that one running to start.
+			if holder != "" {
+				if err := api.Start(ctx, holder); err != nil {
+					return "", err
+				}
+			}
 			return "", api.Start(ctx, commands.ProxyContainer)
 		})
 		return err
@@ -134,11 +150,7 @@ func (k *Proxy) rebootProxyOn(ctx context.Context, h string) error {
 	if err := k.registry.loginOn(ctx, h, k.Config.Registry); err != nil {
 		return err
 	}
-	k.Out.Infof("Stopping and removing kamal-proxy on %s, if running...", h)
-	if _, err := k.Test(ctx, h, p.Stop(), remote.Info); err != nil {
-		return err
-	}
-	if err := k.Execute(ctx, h, commands.Combine(p.RemoveContainer(), p.EnsureAppsDirectory(), p.Run()), remote.Info); err != nil {
+	if err := k.replaceProxyOn(ctx, h, p, commands.Combine(p.RemoveContainer(), p.EnsureAppsDirectory(), p.Run())); err != nil {
 		return err
 	}
 	// The proxy keeps its routes in its volume; deploying the current
@@ -160,11 +172,44 @@ func (k *Proxy) rebootProxyOn(ctx context.Context, h string) error {
 	return nil
 }
 
+// replaceProxyOn puts a new kamal-proxy container in place of the running
+// one on h: by a hand-over when both images can (no request fails), else
+// by stopping the old one and running then (after a stop, as Kamal does).
+func (k *Proxy) replaceProxyOn(ctx context.Context, h string, p *commands.Proxy, then commands.Cmd) error {
+	plan, err := k.planHandover(ctx, h, p)
+	if err != nil {
+		return err
+	}
+	if plan.current.Running && plan.cannot == "" {
+		return k.handOver(ctx, h, p, plan)
+	}
+	if plan.current.Running {
+		k.Say("kamal-proxy on %s cannot hand its traffic over (%s): stopping it and starting the new one, requests fail meanwhile", h, plan.cannot)
+	}
+	k.Out.Infof("Stopping and removing kamal-proxy on %s, if running...", h)
+	if _, err := k.Test(ctx, h, p.Stop(), remote.Info); err != nil {
+		return err
+	}
+	if plan.current.Holder != "" {
+		// Its holder released the ports when it stopped, unless it had
+		// stopped before; then the holder goes too.
+		if _, err := k.Test(ctx, h, commands.StopContainer(plan.current.Holder), remote.Info); err != nil {
+			return err
+		}
+	}
+	return k.Execute(ctx, h, then, remote.Info)
+}
+
 // Start is `kamal proxy start`.
 func (k *Proxy) Start(ctx context.Context) error {
 	return k.lock.With(ctx, func(ctx context.Context) error {
 		return k.On(ctx, k.ProxyHosts(), func(ctx context.Context, h string) error {
 			p := commands.NewProxy(k.Config, h)
+			// A kamal-proxy that took the traffic over from another
+			// container needs that one running to start.
+			if _, err := k.Test(ctx, h, p.StartHolder(), remote.Info); err != nil {
+				return err
+			}
 			return k.Execute(ctx, h, commands.Combine(k.auditor().Record("Started proxy"), p.Start()), remote.Info)
 		})
 	})

@@ -36,9 +36,10 @@ type UpgradeOptions struct {
 }
 
 // ProxyUpgrade is `kamal proxy upgrade` (after the confirmation): on each
-// host (all at once, or one by one) remove a Kamal 1 Traefik and the
-// proxy, then boot kamal-proxy, boot the app at its latest tag and prune,
-// between the pre/post-proxy-reboot hooks.
+// host (all at once, or one by one) remove a Kamal 1 Traefik and replace
+// the proxy (a hand-over, or stop and remove it), then boot kamal-proxy,
+// boot the app at its latest tag and prune, between the
+// pre/post-proxy-reboot hooks.
 func (k *Kamal) ProxyUpgrade(ctx context.Context, o UpgradeOptions) error {
 	return k.Lock.With(ctx, func(ctx context.Context) error {
 		k.Config.SetVersion(k.Config.LatestTag())
@@ -61,11 +62,9 @@ func (k *Kamal) ProxyUpgrade(ctx context.Context, o UpgradeOptions) error {
 				if _, err := k.Test(ctx, h, commands.CleanupTraefik(), remote.Info); err != nil {
 					return err
 				}
-				k.Out.Infof("Stopping and removing kamal-proxy on %s, if running...", h)
-				if _, err := k.Test(ctx, h, p.Stop(), remote.Info); err != nil {
-					return err
-				}
-				return k.Execute(ctx, h, commands.Combine(p.RemoveContainer(), p.RemoveImage()), remote.Info)
+				// A kamal-proxy of ours hands its traffic to the new one; the
+				// boot below then finds it running.
+				return k.Proxy.replaceProxyOn(ctx, h, p, commands.Combine(p.RemoveContainer(), p.RemoveImage()))
 			})
 			if err != nil {
 				return err

@@ -18,6 +18,10 @@ var HTTPClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transpo
 // Get fetches url with HTTPClient. A non-empty host is sent as the Host
 // header, to reach an app through its kamal-proxy route.
 func Get(ctx context.Context, url, host string) (status int, body string, err error) {
+	return get(ctx, HTTPClient, url, host)
+}
+
+func get(ctx context.Context, client *http.Client, url, host string) (status int, body string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, "", err
@@ -25,7 +29,7 @@ func Get(ctx context.Context, url, host string) (status int, body string, err er
 	if host != "" {
 		req.Host = host
 	}
-	resp, err := HTTPClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return 0, "", err
 	}
@@ -39,6 +43,10 @@ type LoadOptions struct {
 	Hosts []*Host // requested in turn, each client starting at another one
 	Host  string  // Host header (the app's proxy host); empty for none
 	Path  string  // default "/"
+	// HTTPS requests https:// with Client (which trusts the app's
+	// certificate); default plain HTTP with HTTPClient.
+	HTTPS  bool
+	Client *http.Client
 	// Clients request concurrently; each stops after MaxPerClient
 	// requests at the latest, so the load is bounded even if whatever it
 	// watches hangs.
@@ -76,6 +84,13 @@ func StartLoad(ctx context.Context, o LoadOptions) *Load {
 	if o.Key == nil {
 		o.Key = func(body string) string { return body }
 	}
+	if o.Client == nil {
+		o.Client = HTTPClient
+	}
+	scheme := "http://"
+	if o.HTTPS {
+		scheme = "https://"
+	}
 	l := &Load{stop: make(chan struct{}), done: make(chan struct{}), counts: map[string]int64{}}
 	var wg sync.WaitGroup
 	for c := 0; c < o.Clients; c++ {
@@ -91,13 +106,13 @@ func StartLoad(ctx context.Context, o LoadOptions) *Load {
 				default:
 				}
 				h := o.Hosts[(c+i)%len(o.Hosts)]
-				url := "http://" + h.IP + o.Path
-				status, body, err := Get(ctx, url, o.Host)
+				url := scheme + h.IP + o.Path
+				status, body, err := get(ctx, o.Client, url, o.Host)
 				switch {
 				case err != nil:
-					l.fail(fmt.Sprintf("%s: GET %s: %v", h.Name, url, err))
+					l.fail(fmt.Sprintf("%s: GET %s: %v (%s)", h.Name, url, err, time.Now().Format("15:04:05.000")))
 				case status != http.StatusOK:
-					l.fail(fmt.Sprintf("%s: GET %s: status %d: %s", h.Name, url, status, strings.TrimSpace(body)))
+					l.fail(fmt.Sprintf("%s: GET %s: status %d: %s (%s)", h.Name, url, status, strings.TrimSpace(body), time.Now().Format("15:04:05.000")))
 				default:
 					l.count(o.Key(body))
 				}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"archive/tar"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/kamalgo/kamal/internal/kamalproxy/server"
 )
 
 // TestImageBuildContext runs build/kamal-proxy/build.sh in context-only mode
@@ -33,7 +36,9 @@ func TestImageBuildContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"FROM scratch", `CMD ["kamal-proxy", "run"]`, "USER kamal-proxy", "EXPOSE 80 443", `org.opencontainers.image.title="kamal-proxy"`} {
+	for _, want := range []string{"FROM scratch", `CMD ["kamal-proxy", "run"]`, "USER kamal-proxy", "EXPOSE 80 443", `org.opencontainers.image.title="kamal-proxy"`,
+		// kamal hands traffic over only to and from images that say so.
+		fmt.Sprintf(`%s="%d"`, server.HandoverLabel, server.HandoverProtocol)} {
 		if !strings.Contains(string(dockerfile), want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}

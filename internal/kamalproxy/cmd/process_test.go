@@ -32,8 +32,15 @@ type proxyProcess struct {
 // "Server started". The process is killed when the test ends.
 func startProxy(t *testing.T, env []string, args ...string) *proxyProcess {
 	t.Helper()
-	p := &proxyProcess{home: t.TempDir(), exited: make(chan error, 1)}
-	p.sock = filepath.Join(p.home, "kp.sock")
+	return startProxyAt(t, t.TempDir(), "kp.sock", env, args...)
+}
+
+// startProxyAt is startProxy with a given home, which processes may share,
+// and socket file name in it.
+func startProxyAt(t *testing.T, home, sock string, env []string, args ...string) *proxyProcess {
+	t.Helper()
+	p := &proxyProcess{home: home, exited: make(chan error, 1)}
+	p.sock = filepath.Join(p.home, sock)
 	p.cmd = exec.Command(os.Args[0], append([]string{"run", "--bind=127.0.0.1", "--http-port=0", "--https-port=0"}, args...)...)
 	p.cmd.Env = append(append(os.Environ(), "KAMAL_PROXY_TEST_MAIN=1", "HOME="+p.home, "KAMAL_PROXY_SOCKET="+p.sock), env...)
 	p.cmd.Stderr = &p.stderr

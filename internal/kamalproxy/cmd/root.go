@@ -53,6 +53,7 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		newListCommand(),
 		newRolloutCommand(),
 		newVersionCommand(),
+		newReadyCommand(),
 	)
 	return root
 }

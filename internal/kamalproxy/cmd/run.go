@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -30,16 +31,28 @@ func newRunCommand() *cobra.Command {
 			cfg.EagerCertificates = true
 			cfg.StateDir = server.DefaultStateDir()
 			cfg.SocketPath = server.SocketPath()
+			cfg.Version = Version
+			cfg.Handover = server.HandoverConfig{
+				ReleaseGrace: time.Second,
+				TeardownWait: envDuration("HANDOVER_TEARDOWN_WAIT", 5*time.Second),
+				// A test aid, see docs/proxy.md.
+				Pause: envDuration("HANDOVER_PAUSE", 0),
+			}
+			sig := make(chan os.Signal, 1)
+			signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+			defer signal.Stop(sig)
 			srv := server.NewServer(cfg)
 			if err := srv.Start(); err != nil {
 				return fmt.Errorf("start server: %w", err)
 			}
-			sig := make(chan os.Signal, 1)
-			signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-			<-sig
-			signal.Stop(sig)
-			srv.Stop()
-			return nil
+			select {
+			case <-sig:
+				// Non-nil when it held the published ports for a newer
+				// proxy: the exit status makes Docker start it at boot.
+				return srv.Shutdown()
+			case <-srv.Done():
+				return nil // handed over, or released the ports it held
+			}
 		},
 	}
 	f := cmd.Flags()

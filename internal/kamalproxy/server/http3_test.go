@@ -73,10 +73,10 @@ func TestNoHTTP3UnlessEnabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	status, _, h := httpsGetWithHeader(t, srv.HTTPSAddr(), "a.test", "/", pool)
-	if status != 200 || h.Get("Alt-Svc") != "" || srv.ln.quic != nil {
-		t.Fatalf("%d Alt-Svc %q quic %v", status, h.Get("Alt-Svc"), srv.ln.quic)
+	if quic := srv.socks[socketHTTP3]; status != 200 || h.Get("Alt-Svc") != "" || quic != nil {
+		t.Fatalf("%d Alt-Svc %q quic %v", status, h.Get("Alt-Svc"), quic)
 	}
-	udp, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(portOf(srv.ln.https)))
+	udp, err := net.ListenPacket("udp", "127.0.0.1:"+strconv.Itoa(srv.port(socketHTTPS)))
 	if err != nil {
 		t.Fatalf("the UDP port is taken: %v", err)
 	}

@@ -66,37 +66,45 @@ type RolloutSetArgs struct {
 // RolloutStopArgs are the arguments of kamal-proxy.RolloutStop.
 type RolloutStopArgs struct{ Service string }
 
-// CommandHandler exposes the router over net/rpc.
-type CommandHandler struct{ router *Router }
+// CommandHandler exposes the router over net/rpc. Commands that change
+// routing pass its gate.
+type CommandHandler struct {
+	router *Router
+	gate   *commandGate
+}
 
-func (h *CommandHandler) Deploy(a DeployArgs, reply *bool) error {
-	err := h.router.Deploy(a.Service, a.TargetURLs, a.ReaderURLs, a.DeploymentOptions, a.ServiceOptions, a.TargetOptions)
+// change runs a command that changes routing through the gate.
+func (h *CommandHandler) change(reply *bool, f func() error) error {
+	if err := h.gate.enter(); err != nil {
+		*reply = false
+		return err
+	}
+	defer h.gate.leave()
+	err := f()
 	*reply = err == nil
 	return err
+}
+
+func (h *CommandHandler) Deploy(a DeployArgs, reply *bool) error {
+	return h.change(reply, func() error {
+		return h.router.Deploy(a.Service, a.TargetURLs, a.ReaderURLs, a.DeploymentOptions, a.ServiceOptions, a.TargetOptions)
+	})
 }
 
 func (h *CommandHandler) Remove(a RemoveArgs, reply *bool) error {
-	err := h.router.Remove(a.Service)
-	*reply = err == nil
-	return err
+	return h.change(reply, func() error { return h.router.Remove(a.Service) })
 }
 
 func (h *CommandHandler) Pause(a PauseArgs, reply *bool) error {
-	err := h.router.Pause(a.Service, a.DrainTimeout, a.PauseTimeout)
-	*reply = err == nil
-	return err
+	return h.change(reply, func() error { return h.router.Pause(a.Service, a.DrainTimeout, a.PauseTimeout) })
 }
 
 func (h *CommandHandler) Stop(a StopArgs, reply *bool) error {
-	err := h.router.Stop(a.Service, a.DrainTimeout, a.Message)
-	*reply = err == nil
-	return err
+	return h.change(reply, func() error { return h.router.Stop(a.Service, a.DrainTimeout, a.Message) })
 }
 
 func (h *CommandHandler) Resume(a ResumeArgs, reply *bool) error {
-	err := h.router.Resume(a.Service)
-	*reply = err == nil
-	return err
+	return h.change(reply, func() error { return h.router.Resume(a.Service) })
 }
 
 func (h *CommandHandler) List(_ bool, reply *ListResponse) error {
@@ -105,21 +113,17 @@ func (h *CommandHandler) List(_ bool, reply *ListResponse) error {
 }
 
 func (h *CommandHandler) RolloutDeploy(a RolloutDeployArgs, reply *bool) error {
-	err := h.router.RolloutDeploy(a.Service, a.TargetURLs, a.ReaderURLs, a.DeploymentOptions)
-	*reply = err == nil
-	return err
+	return h.change(reply, func() error {
+		return h.router.RolloutDeploy(a.Service, a.TargetURLs, a.ReaderURLs, a.DeploymentOptions)
+	})
 }
 
 func (h *CommandHandler) RolloutSet(a RolloutSetArgs, reply *bool) error {
-	err := h.router.RolloutSet(a.Service, a.Percentage, a.Allowlist)
-	*reply = err == nil
-	return err
+	return h.change(reply, func() error { return h.router.RolloutSet(a.Service, a.Percentage, a.Allowlist) })
 }
 
 func (h *CommandHandler) RolloutStop(a RolloutStopArgs, reply *bool) error {
-	err := h.router.RolloutStop(a.Service)
-	*reply = err == nil
-	return err
+	return h.change(reply, func() error { return h.router.RolloutStop(a.Service) })
 }
 
 // SocketPath follows the reference: $KAMAL_PROXY_SOCKET, else
@@ -134,9 +138,9 @@ func SocketPath() string {
 	return filepath.Join(os.TempDir(), "kamal-proxy.sock")
 }
 
-func listenRPC(path string, router *Router) (net.Listener, error) {
+func listenRPC(path string, router *Router, gate *commandGate) (net.Listener, error) {
 	srv := rpc.NewServer()
-	if err := srv.RegisterName(RPCServiceName, &CommandHandler{router: router}); err != nil {
+	if err := srv.RegisterName(RPCServiceName, &CommandHandler{router: router, gate: gate}); err != nil {
 		return nil, err
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {

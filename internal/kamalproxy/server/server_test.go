@@ -107,15 +107,20 @@ func TestStartFailsCleanlyWhenPortIsTaken(t *testing.T) {
 	}
 	defer taken.Close()
 	port := taken.Addr().(*net.TCPAddr).Port
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpAddr := free.Addr().String()
+	free.Close()
 	dir := t.TempDir()
-	srv := NewServer(Config{Bind: "127.0.0.1", HTTPSPort: port, StateDir: dir, SocketPath: filepath.Join(dir, "s.sock"), Logger: discardLogger()})
+	srv := NewServer(Config{Bind: "127.0.0.1", HTTPPort: free.Addr().(*net.TCPAddr).Port, HTTPSPort: port, StateDir: dir, SocketPath: filepath.Join(dir, "s.sock"), Logger: discardLogger()})
 	err = srv.Start()
 	if err == nil || !strings.Contains(err.Error(), "https listener") {
 		t.Fatalf("err = %v", err)
 	}
 	// The HTTP listener opened before the failure must be released.
-	addr := srv.ln.http.Addr().String()
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", httpAddr)
 	if err != nil {
 		t.Fatalf("http port still held: %v", err)
 	}
