@@ -80,6 +80,13 @@ func (a *shapesApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "/error":
 		http.Error(w, "app failed", http.StatusInternalServerError)
+	case "/sniff":
+		h.Set("Content-Length", "27")
+		fmt.Fprint(w, "<html><b>sniffed</b></html>")
+	case "/large":
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("Content-Length", "1048576")
+		w.Write(make([]byte, 1<<20))
 	default:
 		h.Set("Content-Type", "text/plain")
 		fmt.Fprintf(w, "%s %s", r.Method, r.URL.RequestURI())
@@ -391,6 +398,15 @@ var rawHeads = map[string]string{
 	"/long":       "HTTP/1.1 200 OK\r\nX-Long: " + strings.Repeat("v", 5000) + "\r\nContent-Length: 2\r\n\r\nhi",
 	"/ctl":        "HTTP/1.1 200 OK\r\nX-Ctl: a\x01b\r\nContent-Length: 2\r\n\r\nhi",
 	"/shortbody":  "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhi",
+	"/nodate":     "HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n<html>hi</html>",
+	"/hopresp":    "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5\r\nProxy-Connection: x\r\nUpgrade: h2c\r\nX-Writer-Affinity: false\r\nX-Request-Id: app\r\nProxy-Authenticate: Basic\r\nTe: x\r\nContent-Length: 2\r\n\r\nhi",
+	"/status299":  "HTTP/1.1 299 Custom\r\nContent-Length: 0\r\n\r\n",
+	"/status600":  "HTTP/1.1 600 Beyond\r\nContent-Length: 0\r\n\r\n",
+	"/encoded":    "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc",
+	"/emptytype":  "HTTP/1.1 200 OK\r\nContent-Type:\r\nContent-Length: 2\r\n\r\nhi",
+	"/notype":     "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
+	"/leadzero":   "HTTP/1.1 200 OK\r\nContent-Length: 002\r\n\r\nhi",
+	"/bigsniff":   "HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n" + strings.Repeat("\x00a", 1500),
 }
 
 func rawHeadApp(t *testing.T) string {

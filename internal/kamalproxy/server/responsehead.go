@@ -26,21 +26,32 @@ func (c *upstreamConn) readResponse(req *http.Request) (*http.Response, error) {
 // returns it without consuming it; nil when the head is larger than the
 // buffer, uses bare LF line ends, or the connection failed.
 func (c *upstreamConn) peekHead() []byte {
+	b, _ := c.waitHead()
+	return b
+}
+
+// waitHead is peekHead that also returns the error of a connection that
+// failed before any of the head arrived. After part of a head, it leaves
+// the error to http.ReadResponse.
+func (c *upstreamConn) waitHead() ([]byte, error) {
 	for {
 		n := c.br.Buffered()
 		b, _ := c.br.Peek(n)
 		if i := bytes.Index(b, []byte("\n\r\n")); i >= 0 {
 			b = b[:i+3]
 			if bytes.Contains(b, []byte("\n\n")) || bytes.Count(b, []byte("\n")) != bytes.Count(b, []byte("\r\n")) {
-				return nil
+				return nil, nil
 			}
-			return b
+			return b, nil
 		}
 		if bytes.Contains(b, []byte("\n\n")) || n == c.br.Size() {
-			return nil
+			return nil, nil
 		}
 		if _, err := c.br.Peek(n + 1); err != nil {
-			return nil
+			if n > 0 {
+				return nil, nil
+			}
+			return nil, err
 		}
 	}
 }

@@ -41,6 +41,10 @@ type inflight struct {
 	hijacked bool
 	hw       hijackWatcher // allocated together with the request's entry
 
+	// pending is set when the fast loop sent the request and hands the
+	// rest to net/http (see pendingExchange).
+	pending *pendingExchange
+
 	mu      sync.Mutex
 	conn    *upstreamConn // the direct path's connection while in use
 	cause   error         // why the direct path was aborted
@@ -192,16 +196,24 @@ func (t *Target) claim(r *http.Request) (*http.Request, *inflight, bool) {
 		ctx, f.cancel = context.WithCancelCause(r.Context())
 		r = r.WithContext(ctx)
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.state == TargetDraining {
+	if !t.register(f) {
 		if f.cancel != nil {
 			f.cancel(nil)
 		}
 		return nil, nil, false
 	}
-	t.inflight[f] = struct{}{}
 	return r, f, true
+}
+
+// register adds f to the requests in flight, unless the target drains.
+func (t *Target) register(f *inflight) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state == TargetDraining {
+		return false
+	}
+	t.inflight[f] = struct{}{}
+	return true
 }
 
 func (t *Target) release(f *inflight) {
