@@ -391,18 +391,11 @@ type fastResponse struct {
 // parse reads head (from waitHead; nil for none) into r, or reports false.
 func (r *fastResponse) parse(head []byte, method string) bool {
 	*r = fastResponse{contentLength: -1, head: method == http.MethodHead}
-	if len(head) < 13 || !bytes.HasPrefix(head, []byte("HTTP/1.1 ")) {
+	code, ok := statusOf(head)
+	if !ok || code < 200 || code > 599 || code == http.StatusNoContent || code == http.StatusNotModified {
 		return false
 	}
-	for _, d := range head[9:12] {
-		if d < '0' || d > '9' {
-			return false
-		}
-		r.code = r.code*10 + int(d-'0')
-	}
-	if r.code < 200 || r.code > 599 || r.code == http.StatusNoContent || r.code == http.StatusNotModified || head[12] != ' ' && head[12] != '\r' {
-		return false
-	}
+	r.code = code
 	var sc fieldScanner
 	sc.reset(head)
 	for sc.next() {

@@ -76,7 +76,7 @@ func parseFastRequest(head []byte, rq *fastRequest) bool {
 		if !isCanonicalKey(name) {
 			name = textproto.CanonicalMIMEHeaderKey(name)
 		}
-		value := textproto.TrimString(line[colon+1:])
+		value := trimOWS(line[colon+1:])
 		if !isPlainValue(value) {
 			return false
 		}
@@ -186,10 +186,16 @@ func isPlainHost(h string) bool {
 	return true
 }
 
+// trimOWS trims spaces and tabs, as net/http does with header values;
+// other bytes (a stray CR) stay and make the value invalid.
+func trimOWS(s string) string {
+	return strings.Trim(s, " \t")
+}
+
 // parseConnection accepts the Connection tokens the fast loop knows.
 func parseConnection(v string, rq *fastRequest) bool {
 	for tok := range strings.SplitSeq(v, ",") {
-		switch tok = textproto.TrimString(tok); {
+		switch tok = trimOWS(tok); {
 		case strings.EqualFold(tok, "close"):
 			rq.close = true
 		case strings.EqualFold(tok, "keep-alive"):
