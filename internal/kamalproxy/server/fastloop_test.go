@@ -404,3 +404,69 @@ func TestFastLoopReplacesClosedConnections(t *testing.T) {
 		t.Errorf("net/http served %d requests, want none", n)
 	}
 }
+
+// TestFastLoopTimeoutsAndShutdown: connections the fast loop serves are
+// closed after the idle timeout, and on shutdown idle ones at once while a
+// request in flight gets its answer (with Connection: close) first.
+func TestFastLoopTimeoutsAndShutdown(t *testing.T) {
+	srv, stop := startLoggedServer(t, Config{IdleTimeout: 300 * time.Millisecond, ShutdownTimeout: 5 * time.Second})
+	a := newTestApp(t, "a")
+	if err := srv.Router.Deploy("app", []string{a.addr()}, nil, fastDeploy(), hostOpts(), fastTargetOptions()); err != nil {
+		t.Fatal(err)
+	}
+	// request sends one request on a new connection and reads the answer.
+	request := func(path string) (net.Conn, *http.Response, error) {
+		conn, err := net.Dial("tcp", srv.HTTPAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+		br := bufio.NewReader(conn)
+		res, err := http.ReadResponse(br, nil)
+		if err == nil {
+			_, err = io.ReadAll(res.Body)
+		}
+		return conn, res, err
+	}
+	closedWithin := func(conn net.Conn, d time.Duration) bool {
+		conn.SetReadDeadline(time.Now().Add(d))
+		_, err := conn.Read(make([]byte, 1))
+		return err != nil && !isTimeout(err)
+	}
+
+	idle, _, err := request("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !closedWithin(idle, 5*time.Second) {
+		t.Error("an idle connection outlived the idle timeout")
+	}
+
+	idle, _, err = request("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type answer struct {
+		res *http.Response
+		err error
+	}
+	slow := make(chan answer, 1)
+	go func() {
+		_, res, err := request("/?sleep=500")
+		slow <- answer{res, err}
+	}()
+	waitFor(t, func() bool { return a.hits.Load() == 3 })
+	start := time.Now()
+	stop()
+	if !closedWithin(idle, 100*time.Millisecond) {
+		t.Error("shutdown left an idle connection open")
+	}
+	got := <-slow
+	if got.err != nil || got.res.StatusCode != 200 || !got.res.Close {
+		t.Errorf("request in flight during shutdown: %v %+v", got.err, got.res)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("shutdown took %s", d)
+	}
+}

@@ -403,8 +403,8 @@ func after(t time.Time, d time.Duration) time.Time {
 }
 
 // keepDeadline sets the read deadline d from now, unless the one set is
-// less than a second earlier: resetting it for every request costs more
-// than the precision is worth.
+// at most a 64th of d (and a second) earlier: resetting it for every
+// request costs more than the precision is worth.
 func (fc *fastConn) keepDeadline(d time.Duration) {
 	if d <= 0 {
 		if !fc.deadline.IsZero() {
@@ -413,7 +413,7 @@ func (fc *fastConn) keepDeadline(d time.Duration) {
 		return
 	}
 	want := time.Now().Add(d)
-	if fc.deadline.IsZero() || fc.deadline.After(want) || want.Sub(fc.deadline) > time.Second {
+	if fc.deadline.IsZero() || fc.deadline.After(want) || want.Sub(fc.deadline) > min(d/64, time.Second) {
 		fc.setDeadline(want)
 	}
 }
