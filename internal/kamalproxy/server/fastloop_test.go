@@ -132,7 +132,9 @@ func runLoopCase(t *testing.T, front *loopFront, app *shapesApp, c loopCase) loo
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	written := make(chan struct{})
 	go func() {
+		defer close(written)
 		io.WriteString(conn, c.raw) // may fail when the server closes early
 		if c.closeWrite {
 			conn.(*net.TCPConn).CloseWrite()
@@ -171,7 +173,12 @@ func runLoopCase(t *testing.T, front *loopFront, app *shapesApp, c loopCase) loo
 			out.Conn = "closed"
 		}
 	} else {
-		// Still open if it answers one more request.
+		// Still open if it answers one more request, sent after raw (a
+		// server that stops reading has answered or closed by then).
+		select {
+		case <-written:
+		case <-time.After(5 * time.Second):
+		}
 		io.WriteString(conn, "GET /probe HTTP/1.1\r\nHost: nobody.test\r\n\r\n")
 		if res, err := http.ReadResponse(br, nil); err == nil {
 			out.Conn = fmt.Sprintf("open (%d)", res.StatusCode)
@@ -330,13 +337,23 @@ func TestFastLoopMatchesNetHTTP(t *testing.T) {
 			// Deliberate: net/http takes the end of the client's side for
 			// a client gone and cuts every request still on it; the fast
 			// loop answers what the upstream answers within
-			// clientWatchDelay.
+			// clientWatchDelay, and cuts (logged as 499, as net/http) a
+			// request that waits longer, which a loaded machine may see.
+			answered := 0
 			for i, res := range got.Responses {
-				if !strings.Contains(res, " 200 ") || !strings.Contains(res, "body=\"GET /") {
-					t.Errorf("%s: response %d through the fast loop: %s", c.name, i, res)
+				var status any
+				if i < len(got.Logs) {
+					status = got.Logs[i]["status"]
+				}
+				switch {
+				case strings.Contains(res, " 200 ") && strings.Contains(res, "body=\"GET /") && status == float64(200):
+					answered++
+				case strings.Contains(res, " 200 ") && strings.Contains(res, "body=\"\"") && status == float64(499):
+				default:
+					t.Errorf("%s: response %d through the fast loop: %s (logged %v)", c.name, i, res, status)
 				}
 			}
-			if got.Conn != "closed" || len(got.Logs) != c.native || len(got.Upstream) != c.native {
+			if got.Conn != "closed" || len(got.Logs) != c.native || len(got.Upstream) < answered || len(got.Upstream) > c.native {
 				t.Errorf("%s: fast loop: %s", c.name, dump(got))
 			}
 			continue
