@@ -127,7 +127,7 @@ func (fc *fastConn) forward(head []byte) fastNext {
 			return handOver
 		}
 		to = opts
-		if f = (&inflight{done: make(chan struct{})}); t.register(f) {
+		if f = new(inflight); t.register(f) {
 			break
 		}
 		f = nil

@@ -150,7 +150,7 @@ func TestDirectPathMatchesReverseProxy(t *testing.T) {
 			if !directEligible(r) {
 				t.Errorf("%s %s: not eligible for the direct path", r.Method, r.URL)
 			}
-			tg.forward(w, r, &inflight{done: make(chan struct{})})
+			tg.forward(w, r, &inflight{})
 		}))
 		viaReverseProxy := httptest.NewUnstartedServer(tg.proxy)
 		for _, s := range []*httptest.Server{direct, viaReverseProxy} {
@@ -272,7 +272,7 @@ func TestDirectPathReplacesClosedConnections(t *testing.T) {
 	}
 	defer tg.stop()
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tg.forward(w, r, &inflight{done: make(chan struct{})})
+		tg.forward(w, r, &inflight{})
 	}))
 	defer front.Close()
 	for i, method := range []string{"GET", "GET", "DELETE", "POST", "GET", "DELETE"} {
@@ -446,7 +446,7 @@ func TestDirectPathReadsHeadsLikeReadResponse(t *testing.T) {
 	}
 	defer tg.stop()
 	direct := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tg.forward(w, r, &inflight{done: make(chan struct{})})
+		tg.forward(w, r, &inflight{})
 	}))
 	defer direct.Close()
 	viaReverseProxy := httptest.NewServer(tg.proxy)
