@@ -3,6 +3,7 @@ package server
 import (
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -27,12 +28,47 @@ func BenchmarkProxyRequest(b *testing.B) {
 	}
 	srv := httptest.NewServer(&accessHandler{next: r, log: slog.New(NewLogHandler(io.Discard, nil))})
 	defer srv.Close()
+	benchGets(b, srv.URL+"/x")
+}
+
+// BenchmarkFastLoopRequest is BenchmarkProxyRequest through the fast loop,
+// as the plain-HTTP port serves it.
+func BenchmarkFastLoopRequest(b *testing.B) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "13")
+		io.WriteString(w, "hello, world\n")
+	}))
+	defer up.Close()
+	r := NewRouter(discardLogger(), "", 443)
+	defer r.Shutdown()
+	to := DefaultTargetOptions()
+	to.HealthCheckConfig.Path = "/"
+	if err := r.Deploy("bench", []string{strings.TrimPrefix(up.URL, "http://")}, nil, DeploymentOptions{}, DefaultServiceOptions(), to); err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(NewLogHandler(io.Discard, nil))
+	srv := &http.Server{Handler: &accessHandler{next: r, log: log}}
+	fs := plainHTTP(ln, 80, srv, r, log, nil)
+	go fs.serve()
+	go srv.Serve(fs.listener())
+	defer srv.Close()
+	defer fs.Close()
+	benchGets(b, "http://"+ln.Addr().String()+"/x")
+}
+
+// benchGets sends GET url on keep-alive connections from parallel clients.
+func benchGets(b *testing.B, url string) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			res, err := client.Get(srv.URL + "/x")
+			res, err := client.Get(url)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -49,18 +85,7 @@ func BenchmarkDirectRequest(b *testing.B) {
 		io.WriteString(w, "hello, world\n")
 	}))
 	defer up.Close()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			res, err := client.Get(up.URL + "/x")
-			if err != nil {
-				b.Fatal(err)
-			}
-			io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-		}
-	})
+	benchGets(b, up.URL+"/x")
 }
 
 // BenchmarkMetricsObserve is the metrics work done for every request.

@@ -356,13 +356,57 @@ func (t *Target) exchange(c *upstreamConn, w http.ResponseWriter, r *http.Reques
 	if err := writeRequest(c.bw, r, fh); err != nil {
 		return nil, errors.Join(errWriteFailed, err)
 	}
-	timeout := t.options.ResponseTimeout
-	if timeout > 0 {
-		c.conn.SetReadDeadline(time.Now().Add(timeout))
+	if err := t.armResponseTimeout(c, f); err != nil {
+		return nil, err
+	}
+	return t.readFinal(c, w, r, f)
+}
+
+// armResponseTimeout bounds the wait for the response head.
+func (t *Target) armResponseTimeout(c *upstreamConn, f *inflight) error {
+	if t.options.ResponseTimeout > 0 {
+		c.conn.SetReadDeadline(time.Now().Add(t.options.ResponseTimeout))
 		if f.aborted.Load() { // abort's deadline may have been overwritten
-			return nil, errAborted
+			return errAborted
 		}
 	}
+	return nil
+}
+
+// clearResponseTimeout ends the response timeout once the head is in,
+// unless the rest (left bytes) has arrived too.
+func (t *Target) clearResponseTimeout(c *upstreamConn, f *inflight, left int64) error {
+	if t.options.ResponseTimeout > 0 && left > 0 {
+		c.conn.SetReadDeadline(time.Time{})
+		if f.aborted.Load() {
+			return errAborted
+		}
+	}
+	return nil
+}
+
+// resume continues an exchange the fast loop started (see
+// pendingExchange): the request is on the wire, or failed with p.err.
+func (t *Target) resume(w http.ResponseWriter, r *http.Request, f *inflight, p *pendingExchange) (*http.Response, *upstreamConn, error) {
+	if p.err != nil {
+		return nil, nil, p.err
+	}
+	c := p.conn
+	res, err := t.readFinal(c, w, r, f)
+	if err == nil && f.aborted.Load() {
+		err = errAborted
+	}
+	if err != nil {
+		f.use(nil)
+		c.conn.Close()
+		return nil, nil, err
+	}
+	return res, c, nil
+}
+
+// readFinal reads response heads up to the final one, passing 1xx
+// responses on to the client; the response timeout, if any, is armed.
+func (t *Target) readFinal(c *upstreamConn, w http.ResponseWriter, r *http.Request, f *inflight) (*http.Response, error) {
 	for n1xx := 0; ; n1xx++ {
 		res, err := c.readResponse(r)
 		if err != nil {
@@ -383,11 +427,12 @@ func (t *Target) exchange(c *upstreamConn, w http.ResponseWriter, r *http.Reques
 		}
 		// The deadline covers the head only; skip clearing it when the
 		// whole body has already arrived (the next request sets its own).
-		if timeout > 0 && (res.ContentLength < 0 || int64(c.br.Buffered()) < res.ContentLength) {
-			c.conn.SetReadDeadline(time.Time{})
-			if f.aborted.Load() {
-				return nil, errAborted
-			}
+		left := res.ContentLength - int64(c.br.Buffered())
+		if res.ContentLength < 0 {
+			left = 1
+		}
+		if err := t.clearResponseTimeout(c, f, left); err != nil {
+			return nil, err
 		}
 		return res, nil
 	}
@@ -410,9 +455,16 @@ func copyHeader(dst, src http.Header) {
 func (t *Target) forward(w http.ResponseWriter, r *http.Request, f *inflight) {
 	stop := context.AfterFunc(r.Context(), func() { f.abort(context.Canceled) })
 	defer stop()
-	var fh forwarded
-	t.forwardedHeaders(r, &fh)
-	res, c, err := t.roundTrip(w, r, f, &fh)
+	var res *http.Response
+	var c *upstreamConn
+	var err error
+	if f.pending != nil {
+		res, c, err = t.resume(w, r, f, f.pending)
+	} else {
+		var fh forwarded
+		t.forwardedHeaders(r, &fh)
+		res, c, err = t.roundTrip(w, r, f, &fh)
+	}
 	if err != nil {
 		t.answerError(w, r, f.abortCause(), err)
 		return

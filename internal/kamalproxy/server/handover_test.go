@@ -353,32 +353,40 @@ func TestHolderStoppingKeepsItsStatus(t *testing.T) {
 // TestHandoverAnswersConnectionsAcceptedBefore: a connection the old
 // process accepted just before the hand-over, whose request arrives after
 // it, gets its answer from the old process (http.Server.Shutdown alone
-// would close it unanswered), and is not kept alive.
+// would close it unanswered), and is not kept alive: a request the fast
+// loop serves, and one it hands to net/http.
 func TestHandoverAnswersConnectionsAcceptedBefore(t *testing.T) {
-	state := filepath.Join(t.TempDir(), "state")
-	a := startHandoverProxy(t, state, "a")
-	a.deploy(t, "alpha", "alpha.test", newTestApp(t, "alpha"))
-	conn, err := net.Dial("tcp", a.HTTPAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	waitFor(t, func() bool {
-		a.traffic.busy.mu.Lock()
-		defer a.traffic.busy.mu.Unlock()
-		return len(a.traffic.busy.conns) == 1
-	})
-	b := startHandoverProxy(t, state, "b")
-	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: alpha.test\r\n\r\n")
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("the connection accepted before the hand-over: %v", err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != 200 || string(body) != "alpha /?" || !res.Close {
-		t.Errorf("got %d %q (close %v), want 200 from alpha and the connection closed", res.StatusCode, body, res.Close)
-	}
-	if a.requests() != 1 || b.requests() != 0 {
-		t.Errorf("old served %d, new %d; want the old one to answer", a.requests(), b.requests())
+	for _, c := range []struct{ name, raw, body string }{
+		{"fast loop", "GET / HTTP/1.1\r\nHost: alpha.test\r\n\r\n", "alpha /?"},
+		{"net/http", "POST /p HTTP/1.1\r\nHost: alpha.test\r\nContent-Length: 2\r\n\r\nhi", "alpha /p?"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			state := filepath.Join(t.TempDir(), "state")
+			a := startHandoverProxy(t, state, "a")
+			a.deploy(t, "alpha", "alpha.test", newTestApp(t, "alpha"))
+			conn, err := net.Dial("tcp", a.HTTPAddr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			waitFor(t, func() bool { // accepted, by the fast loop
+				a.traffic.fast.mu.Lock()
+				defer a.traffic.fast.mu.Unlock()
+				return len(a.traffic.fast.conns) == 1
+			})
+			b := startHandoverProxy(t, state, "b")
+			io.WriteString(conn, c.raw)
+			res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("the connection accepted before the hand-over: %v", err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != 200 || string(body) != c.body || !res.Close {
+				t.Errorf("got %d %q (close %v), want 200 %q and the connection closed", res.StatusCode, body, res.Close, c.body)
+			}
+			if a.requests() != 1 || b.requests() != 0 {
+				t.Errorf("old served %d, new %d; want the old one to answer", a.requests(), b.requests())
+			}
+		})
 	}
 }

@@ -132,13 +132,32 @@ type testProxy struct {
 func newTestProxy(t *testing.T) *testProxy {
 	t.Helper()
 	r := NewRouter(discardLogger(), t.TempDir(), 443)
-	srv := httptest.NewServer(&accessHandler{next: r, log: discardLogger()})
+	srv, closeFast := newPlainServer(t, r, discardLogger(), 0)
 	t.Cleanup(func() {
+		closeFast()
 		srv.CloseClientConnections()
 		srv.Close()
 		r.Shutdown()
 	})
 	return &testProxy{router: r, srv: srv}
+}
+
+// newPlainServer starts the proxy's plain-HTTP serving on loopback as
+// Server.Start does: the fast loop in front of net/http with the access
+// handler. The access log names port. closeFast closes the fast loop's
+// connections; srv.Close closes the rest.
+func newPlainServer(t *testing.T, r *Router, log *slog.Logger, port int) (srv *httptest.Server, closeFast func()) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = httptest.NewUnstartedServer(&accessHandler{next: r, log: log, port: port})
+	fast := plainHTTP(ln, port, srv.Config, r, log, nil)
+	srv.Listener = fast.listener()
+	go fast.serve()
+	srv.Start()
+	return srv, func() { fast.Close() }
 }
 
 func fastDeploy() DeploymentOptions {
@@ -186,8 +205,8 @@ func (p *testProxy) get(t *testing.T, host, path string) (int, string, http.Head
 
 func newAccessServer(t *testing.T, r *Router, log *slog.Logger) string {
 	t.Helper()
-	srv := httptest.NewServer(&accessHandler{next: r, log: log, port: 80})
-	t.Cleanup(func() { srv.Close(); r.Shutdown() })
+	srv, closeFast := newPlainServer(t, r, log, 80)
+	t.Cleanup(func() { closeFast(); srv.Close(); r.Shutdown() })
 	return srv.URL
 }
 

@@ -41,6 +41,12 @@ func newRequestID() string {
 
 func (h *accessHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if p := pendingOf(r); p != nil && p.waiting() {
+		// Sent by the fast loop, which started the clock and set the
+		// request ID and start headers into the head it handed over.
+		start = p.start
+		defer p.release() // unless the router took it
+	}
 	// One allocation for the state, the log's writer and the header values
 	// set below: they live exactly as long as the request. Header keys from
 	// the server are canonical, so the maps are used directly.
@@ -95,42 +101,83 @@ func (h *accessHandler) logRequest(r *http.Request, lw *logWriter, st *reqState,
 	if err != nil {
 		clientAddr = r.RemoteAddr
 	}
-	remote := r.Header.Get("X-Forwarded-For")
-	if remote == "" {
-		remote = clientAddr
-	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	logFields(r.Context(), h.log, "Request", func(f fieldSink) {
-		f.str("host", r.Host)
-		f.num("port", int64(h.port))
-		f.str("path", r.URL.Path)
-		f.str("request_id", reqID)
-		f.num("status", int64(status))
-		f.str("service", st.service)
-		f.str("target", st.target)
-		f.num("duration", dur.Nanoseconds())
-		f.str("method", r.Method)
-		f.num("req_content_length", r.ContentLength)
-		f.str("req_content_type", r.Header.Get("Content-Type"))
-		f.num("resp_content_length", lw.bytes)
-		f.str("resp_content_type", lw.Header().Get("Content-Type"))
-		f.str("client_addr", clientAddr)
-		f.str("client_port", clientPort)
-		f.str("remote_addr", remote)
-		f.str("user_agent", r.UserAgent())
-		f.str("proto", r.Proto)
-		f.str("scheme", scheme)
-		f.str("query", r.URL.RawQuery)
-		for _, name := range st.logReqHeaders {
-			f.str("req_"+logFieldName(name), strings.Join(r.Header.Values(name), ","))
-		}
-		for _, name := range st.logRespHeaders {
-			f.str("resp_"+logFieldName(name), strings.Join(lw.Header().Values(name), ","))
-		}
-	})
+	e := accessEntry{
+		host: r.Host, port: h.port, path: r.URL.Path, requestID: reqID, status: status,
+		service: st.service, target: st.target, duration: dur, method: r.Method,
+		reqContentLength: r.ContentLength, reqContentType: r.Header.Get("Content-Type"),
+		respContentLength: lw.bytes, respContentType: lw.Header().Get("Content-Type"),
+		clientAddr: clientAddr, clientPort: clientPort, remoteAddr: r.Header.Get("X-Forwarded-For"),
+		userAgent: r.UserAgent(), proto: r.Proto, scheme: scheme, query: r.URL.RawQuery,
+		reqHeaders: st.logReqHeaders, respHeaders: st.logRespHeaders,
+		reqValues: r.Header, respValues: lw.Header(),
+	}
+	logFields(r.Context(), h.log, "Request", e.emit)
+}
+
+// accessEntry is one access-log line, whichever loop served the request.
+type accessEntry struct {
+	host                  string
+	port                  int
+	path, requestID       string
+	status                int
+	service, target       string
+	duration              time.Duration
+	method                string
+	reqContentLength      int64
+	reqContentType        string
+	respContentLength     int64
+	respContentType       string
+	clientAddr            string
+	clientPort            string
+	remoteAddr            string // X-Forwarded-For as the proxy saw it; clientAddr when empty
+	userAgent             string
+	proto, scheme         string
+	query                 string
+	reqHeaders            []string // configured with --log-request-header
+	respHeaders           []string // configured with --log-response-header
+	reqValues, respValues valuesSource
+}
+
+// valuesSource gives a header's values (http.Header, or a head the fast
+// loop parsed).
+type valuesSource interface{ Values(name string) []string }
+
+// emit gives the fields in the order of the original's access log.
+func (e *accessEntry) emit(f fieldSink) {
+	remote := e.remoteAddr
+	if remote == "" {
+		remote = e.clientAddr
+	}
+	f.str("host", e.host)
+	f.num("port", int64(e.port))
+	f.str("path", e.path)
+	f.str("request_id", e.requestID)
+	f.num("status", int64(e.status))
+	f.str("service", e.service)
+	f.str("target", e.target)
+	f.num("duration", e.duration.Nanoseconds())
+	f.str("method", e.method)
+	f.num("req_content_length", e.reqContentLength)
+	f.str("req_content_type", e.reqContentType)
+	f.num("resp_content_length", e.respContentLength)
+	f.str("resp_content_type", e.respContentType)
+	f.str("client_addr", e.clientAddr)
+	f.str("client_port", e.clientPort)
+	f.str("remote_addr", remote)
+	f.str("user_agent", e.userAgent)
+	f.str("proto", e.proto)
+	f.str("scheme", e.scheme)
+	f.str("query", e.query)
+	for _, name := range e.reqHeaders {
+		f.str("req_"+logFieldName(name), strings.Join(e.reqValues.Values(name), ","))
+	}
+	for _, name := range e.respHeaders {
+		f.str("resp_"+logFieldName(name), strings.Join(e.respValues.Values(name), ","))
+	}
 }
 
 // firstValue is Header.Get for a canonical key.

@@ -183,13 +183,18 @@ func (p *Pool) pick(r *http.Request, st *reqState) *Target {
 	if len(p.readers) > 0 && len(readers) > 0 && p.isRead(r) && !(p.affinityTimeout > 0 && p.hasAffinity(r)) {
 		return readers[int(p.rr.Add(1)%uint64(len(readers)))]
 	}
+	if len(p.readers) > 0 && p.affinityTimeout > 0 && !p.isRead(r) && len(*p.healthyW.Load()) > 0 {
+		st.setAffinity = true
+		st.affinityUntil = time.Now().Add(p.affinityTimeout)
+	}
+	return p.pickWriter()
+}
+
+// pickWriter chooses a healthy writer, round robin; nil when none is.
+func (p *Pool) pickWriter() *Target {
 	writers := *p.healthyW.Load()
 	if len(writers) == 0 {
 		return nil
-	}
-	if len(p.readers) > 0 && p.affinityTimeout > 0 && !p.isRead(r) {
-		st.setAffinity = true
-		st.affinityUntil = time.Now().Add(p.affinityTimeout)
 	}
 	if len(writers) == 1 {
 		return writers[0]

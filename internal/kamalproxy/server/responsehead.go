@@ -26,21 +26,32 @@ func (c *upstreamConn) readResponse(req *http.Request) (*http.Response, error) {
 // returns it without consuming it; nil when the head is larger than the
 // buffer, uses bare LF line ends, or the connection failed.
 func (c *upstreamConn) peekHead() []byte {
+	b, _ := c.waitHead()
+	return b
+}
+
+// waitHead is peekHead that also returns the error of a connection that
+// failed before any of the head arrived. After part of a head, it leaves
+// the error to http.ReadResponse.
+func (c *upstreamConn) waitHead() ([]byte, error) {
 	for {
 		n := c.br.Buffered()
 		b, _ := c.br.Peek(n)
 		if i := bytes.Index(b, []byte("\n\r\n")); i >= 0 {
 			b = b[:i+3]
 			if bytes.Contains(b, []byte("\n\n")) || bytes.Count(b, []byte("\n")) != bytes.Count(b, []byte("\r\n")) {
-				return nil
+				return nil, nil
 			}
-			return b
+			return b, nil
 		}
 		if bytes.Contains(b, []byte("\n\n")) || n == c.br.Size() {
-			return nil
+			return nil, nil
 		}
 		if _, err := c.br.Peek(n + 1); err != nil {
-			return nil
+			if n > 0 {
+				return nil, nil
+			}
+			return nil, err
 		}
 	}
 }
@@ -48,17 +59,8 @@ func (c *upstreamConn) peekHead() []byte {
 // parseHead returns the response for head, or nil to leave it to
 // http.ReadResponse.
 func (c *upstreamConn) parseHead(head []byte, req *http.Request) *http.Response {
-	if req.Method == http.MethodHead || !bytes.HasPrefix(head, []byte("HTTP/1.1 ")) || len(head) < 13 {
-		return nil
-	}
-	code := 0
-	for _, d := range head[9:12] {
-		if d < '0' || d > '9' {
-			return nil
-		}
-		code = code*10 + int(d-'0')
-	}
-	if code < 200 || code == http.StatusNoContent || code == http.StatusNotModified || head[12] != ' ' && head[12] != '\r' {
+	code, ok := statusOf(head)
+	if req.Method == http.MethodHead || !ok || code < 200 || code == http.StatusNoContent || code == http.StatusNotModified {
 		return nil
 	}
 	s := string(head) // keys and values below are substrings of this one copy
@@ -88,7 +90,7 @@ func (c *upstreamConn) parseHead(head []byte, req *http.Request) *http.Response 
 		if !isCanonicalKey(key) {
 			key = textproto.CanonicalMIMEHeaderKey(key)
 		}
-		value := textproto.TrimString(line[colon+1:])
+		value := trimOWS(line[colon+1:])
 		if !validFieldValue(value) {
 			return nil
 		}
@@ -133,6 +135,23 @@ func (c *upstreamConn) parseHead(head []byte, req *http.Request) *http.Response 
 		res.Body = &c.body
 	}
 	return res
+}
+
+// statusOf reads the status code of an HTTP/1.1 status line as
+// http.ReadResponse does: three digits, then the end of the line or a space.
+func statusOf(head []byte) (int, bool) {
+	line, _, _ := bytes.Cut(head, []byte("\r\n"))
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) || len(line) > 12 && line[12] != ' ' {
+		return 0, false
+	}
+	code := 0
+	for _, d := range line[9:12] {
+		if d < '0' || d > '9' {
+			return 0, false
+		}
+		code = code*10 + int(d-'0')
+	}
+	return code, true
 }
 
 func indexCRLF(s string, from int) int {

@@ -97,6 +97,10 @@ func (t *routeTable) lookup(host, path string) (*Service, string) {
 
 // ServeHTTP routes a request; nothing matching gives the built-in 404.
 func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if p := pendingOf(req); p != nil && p.take() {
+		p.svc.servePending(w, req, p)
+		return
+	}
 	svc, prefix := r.table.Load().lookup(canonicalRequestHost(req.Host), req.URL.Path)
 	if svc == nil {
 		writeErrorPage(w, nil, http.StatusNotFound, nil)

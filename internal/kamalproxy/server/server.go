@@ -124,6 +124,15 @@ func (s *Server) newHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
+// plainHTTP puts the fast loop in front of srv on a plain-HTTP listener
+// of the given port: srv serves the connections the loop hands over
+// (fastserver.go).
+func plainHTTP(ln net.Listener, port int, srv *http.Server, r *Router, log *slog.Logger, m *Metrics) *fastServer {
+	fast := newFastServer(ln, r, log, m, port, srv.ReadHeaderTimeout, srv.IdleTimeout)
+	srv.ConnContext = fast.connContext
+	return fast
+}
+
 // Start restores state, opens every listener and serves them. When another
 // kamal-proxy of the same state directory serves in this network namespace
 // (a reboot starts the new proxy beside the old one), it takes the traffic
@@ -202,6 +211,7 @@ type traffic struct {
 	http     []*http.Server
 	run      []func() error
 	accepted []net.Listener
+	fast     *fastServer // in front of the plain-HTTP server
 	h3       *http3.Server
 	quic     net.PacketConn
 	busy     busyConns
@@ -299,7 +309,12 @@ func (s *Server) newTraffic() (t *traffic, err error) {
 		return nil, err
 	}
 	httpSrv := s.newHTTPServer(s.newHandler(s.port(socketHTTP)))
-	addHTTP(httpSrv, func() error { return httpSrv.Serve(httpLn) })
+	fast := plainHTTP(httpLn, s.port(socketHTTP), httpSrv, s.Router, s.log, s.metrics)
+	fast.connState = t.busy.track
+	t.fast = fast
+	t.servers = append(t.servers, fast)
+	t.run = append(t.run, func() error { fast.serve(); return nil })
+	addHTTP(httpSrv, func() error { return httpSrv.Serve(fast.listener()) })
 
 	httpsLn, err := listen(socketHTTPS)
 	if err != nil {
@@ -368,6 +383,7 @@ func (t *traffic) stopAccepting(deadline time.Time, log *slog.Logger) (drained <
 	for _, srv := range t.http {
 		srv.SetKeepAlivesEnabled(false) // also closes idle connections
 	}
+	t.fast.stopKeepAlives()
 	for _, l := range t.accepted {
 		l.Close()
 	}
@@ -377,6 +393,11 @@ func (t *traffic) stopAccepting(deadline time.Time, log *slog.Logger) (drained <
 		if deadline.Before(wait) {
 			wait = deadline
 		}
+		// The fast loop's connections end, or move to net/http and count
+		// as busy there, before net/http's are waited for.
+		moved, stop := context.WithDeadline(context.Background(), wait)
+		_ = t.fast.Shutdown(moved)
+		stop()
 		t.busy.wait(wait)
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
 		defer cancel()

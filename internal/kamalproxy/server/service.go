@@ -107,16 +107,7 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request, prefix strin
 		g.Inc()
 		defer g.Dec()
 	}
-	st.prefix = prefix
-	st.pages = pages
-	st.logReqHeaders, st.logRespHeaders = to.LogRequestHeaders, to.LogResponseHeaders
-	st.noMetrics = isExcluded(to.ExcludeMetricsPaths, r.URL.Path, prefix, so.StripPrefix)
-
-	if to.ClientIPHeader != "" {
-		if ip := r.Header.Get(to.ClientIPHeader); ip != "" {
-			r.Header.Set("X-Forwarded-For", ip)
-		}
-	}
+	describe(r, st, prefix, so, to, pages)
 	if !so.TLSEnabled && r.TLS != nil {
 		writeErrorPage(w, r, http.StatusServiceUnavailable, nil)
 		return
@@ -203,6 +194,34 @@ func (s *Service) serveHTTP(w http.ResponseWriter, r *http.Request, prefix strin
 		_, _, active, rollout, rctl, _, _ = s.snapshot()
 	}
 	writeErrorPage(w, r, http.StatusServiceUnavailable, nil)
+}
+
+// describe records in st what the access log, the error pages and the
+// response hooks need to know of a request routed to a service.
+func describe(r *http.Request, st *reqState, prefix string, so ServiceOptions, to TargetOptions, pages *errorPages) {
+	st.prefix = prefix
+	st.pages = pages
+	st.logReqHeaders, st.logRespHeaders = to.LogRequestHeaders, to.LogResponseHeaders
+	st.noMetrics = isExcluded(to.ExcludeMetricsPaths, r.URL.Path, prefix, so.StripPrefix)
+	if to.ClientIPHeader != "" {
+		if ip := r.Header.Get(to.ClientIPHeader); ip != "" {
+			r.Header.Set("X-Forwarded-For", ip)
+		}
+	}
+}
+
+// servePending answers a request the fast loop already sent to a target
+// (see pendingExchange), on the connection it handed to net/http.
+func (s *Service) servePending(w http.ResponseWriter, r *http.Request, p *pendingExchange) {
+	so, to, _, _, _, pages, _ := s.snapshot()
+	st := stateOf(r)
+	st.service = s.name
+	if g := st.metrics.inFlightGauge(s.name); g != nil {
+		g.Inc()
+		defer g.Dec()
+	}
+	describe(r, st, p.prefix, so, to, pages)
+	p.target.serve(w, r, p.f)
 }
 
 func isExcluded(paths []string, p, prefix string, strip bool) bool {

@@ -36,10 +36,19 @@ var errDrainTimeout = errors.New("request cancelled due to draining")
 type inflight struct {
 	// cancel ends the context of a request on the ReverseProxy path; nil on
 	// the direct path, which instead has its upstream connection cut.
-	cancel   context.CancelCauseFunc
-	done     chan struct{}
-	hijacked bool
-	hw       hijackWatcher // allocated together with the request's entry
+	cancel context.CancelCauseFunc
+	// done is closed when the request ends; made only when a drain waits
+	// for it (Target.doneOf). prev, next and ended are the target's list
+	// of requests in flight. All four are guarded by the target's mu.
+	done       chan struct{}
+	prev, next *inflight
+	ended      bool
+	hijacked   bool
+	hw         hijackWatcher // allocated together with the request's entry
+
+	// pending is set when the fast loop sent the request and hands the
+	// rest to net/http (see pendingExchange).
+	pending *pendingExchange
 
 	mu      sync.Mutex
 	conn    *upstreamConn // the direct path's connection while in use
@@ -93,7 +102,7 @@ type Target struct {
 	mu          sync.Mutex
 	state       TargetState
 	everHealthy bool
-	inflight    map[*inflight]struct{}
+	inflight    *inflight // the first request in flight, linked by next
 	onChange    func()
 	stopHC      context.CancelFunc
 }
@@ -106,7 +115,7 @@ func NewTarget(addr string, readonly bool, opts TargetOptions, log *slog.Logger)
 	if log == nil {
 		log = slog.Default()
 	}
-	t := &Target{addr: addr, readonly: readonly, options: opts, log: log, inflight: map[*inflight]struct{}{}, conns: newConnPool(addr)}
+	t := &Target{addr: addr, readonly: readonly, options: opts, log: log, conns: newConnPool(addr)}
 	t.transport = &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -186,32 +195,69 @@ func (t *Target) markHealthy() { t.setHealth(true) }
 // ReverseProxy path the returned request carries a context that is
 // cancelled when a drain gives up on the request.
 func (t *Target) claim(r *http.Request) (*http.Request, *inflight, bool) {
-	f := &inflight{done: make(chan struct{})}
+	f := &inflight{}
 	if !directEligible(r) {
 		var ctx context.Context
 		ctx, f.cancel = context.WithCancelCause(r.Context())
 		r = r.WithContext(ctx)
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.state == TargetDraining {
+	if !t.register(f) {
 		if f.cancel != nil {
 			f.cancel(nil)
 		}
 		return nil, nil, false
 	}
-	t.inflight[f] = struct{}{}
 	return r, f, true
+}
+
+// register adds f to the requests in flight, unless the target drains.
+func (t *Target) register(f *inflight) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state == TargetDraining {
+		return false
+	}
+	f.next = t.inflight
+	if f.next != nil {
+		f.next.prev = f
+	}
+	t.inflight = f
+	return true
 }
 
 func (t *Target) release(f *inflight) {
 	t.mu.Lock()
-	delete(t.inflight, f)
+	if f.ended { // unlinking twice would cut the list
+		t.mu.Unlock()
+		return
+	}
+	if f.prev != nil {
+		f.prev.next = f.next
+	} else {
+		t.inflight = f.next
+	}
+	if f.next != nil {
+		f.next.prev = f.prev
+	}
+	f.prev, f.next, f.ended = nil, nil, true
+	if f.done != nil {
+		close(f.done)
+	}
 	t.mu.Unlock()
 	if f.cancel != nil {
 		f.cancel(nil)
 	}
-	close(f.done)
+}
+
+// doneOf returns a channel closed when f ends; t.mu must be held.
+func (t *Target) doneOf(f *inflight) <-chan struct{} {
+	if f.done == nil {
+		f.done = make(chan struct{})
+		if f.ended {
+			close(f.done)
+		}
+	}
+	return f.done
 }
 
 func (t *Target) markHijacked(f *inflight) {
@@ -261,21 +307,21 @@ func (t *Target) drain(timeout time.Duration, permanent bool) {
 			t.stopHC()
 		}
 	}
-	var waits []*inflight
-	for f := range t.inflight {
+	var waits []<-chan struct{}
+	for f := t.inflight; f != nil; f = f.next {
 		if f.hijacked {
 			f.abort(errDrainTimeout)
 			continue
 		}
-		waits = append(waits, f)
+		waits = append(waits, t.doneOf(f))
 	}
 	t.mu.Unlock()
 
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	for _, f := range waits {
+	for _, done := range waits {
 		select {
-		case <-f.done:
+		case <-done:
 		case <-deadline.C:
 			t.cancelAll()
 			if permanent {
@@ -300,7 +346,7 @@ func (t *Target) closeIdle() {
 func (t *Target) cancelAll() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for f := range t.inflight {
+	for f := t.inflight; f != nil; f = f.next {
 		f.abort(errDrainTimeout)
 	}
 }
