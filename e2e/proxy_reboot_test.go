@@ -232,7 +232,9 @@ func loadProjectConfig(t *testing.T, p *appProject) *config.Config {
 }
 
 // TestProxyRebootTwoApps: two apps share the proxy of two hosts; a reboot
-// from one of them loses no request of either, and both deploy afterwards.
+// from one of them loses no request of either, and both deploy afterwards;
+// then a `proxy upgrade` from the other hands over as well, and `proxy
+// stop` and `start` work on the two containers a hand-over leaves.
 func TestProxyRebootTwoApps(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -247,18 +249,37 @@ func TestProxyRebootTwoApps(t *testing.T) {
 		p.image(t, ctx, "app", "v2")
 		p.kamal(t, ctx, "setup", "-P", "--version", "v1")
 	}
-	betaLoad := testhosts.StartLoad(ctx, testhosts.LoadOptions{Hosts: web, Host: beta.host, Clients: 2, MaxPerClient: 50000, Key: bodyVersion})
-	loadDuring(t, ctx, testhosts.LoadOptions{Hosts: web, Host: alpha.host, Key: bodyVersion}, func() {
-		alpha.kamal(t, ctx, "proxy", "reboot", "-y")
-	})
-	betaLoad.Stop()
-	if n := betaLoad.Failed(); n > 0 || betaLoad.OK() == 0 {
-		t.Errorf("the other app: %d ok, %d failed, e.g. %v", betaLoad.OK(), n, betaLoad.Errors())
-		dumpProxyLogs(t, ctx, web)
+	// fn under a request loop on both apps.
+	bothLoaded := func(fn func()) {
+		t.Helper()
+		betaLoad := testhosts.StartLoad(ctx, testhosts.LoadOptions{Hosts: web, Host: beta.host, Clients: 2, MaxPerClient: 50000, Key: bodyVersion})
+		loadDuring(t, ctx, testhosts.LoadOptions{Hosts: web, Host: alpha.host, Key: bodyVersion}, fn)
+		betaLoad.Stop()
+		t.Logf("the other app: %d ok, %d failed", betaLoad.OK(), betaLoad.Failed())
+		if n := betaLoad.Failed(); n > 0 || betaLoad.OK() == 0 {
+			t.Errorf("the other app: %d ok, %d failed, e.g. %v", betaLoad.OK(), n, betaLoad.Errors())
+			dumpProxyLogs(t, ctx, web)
+		}
 	}
+	bothLoaded(func() { alpha.kamal(t, ctx, "proxy", "reboot", "-y") })
 	for _, p := range []*appProject{alpha, beta} {
 		p.expectVersion(t, ctx, "v1", web...)
 		p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
+		p.expectVersion(t, ctx, "v2", web...)
+	}
+
+	// `proxy upgrade` (from the other app) hands over too, and boots
+	// that app again at its latest version.
+	bothLoaded(func() { beta.kamal(t, ctx, "proxy", "upgrade", "-y") })
+	image := env.Registry + "/" + proxyRepository + ":" + proxyVersion
+	for _, h := range web {
+		expectHandedOver(t, ctx, h, image)
+	}
+	// After a hand-over, `proxy start` starts the container that holds
+	// the ports first.
+	alpha.kamal(t, ctx, "proxy", "stop")
+	alpha.kamal(t, ctx, "proxy", "start")
+	for _, p := range []*appProject{alpha, beta} {
 		p.expectVersion(t, ctx, "v2", web...)
 	}
 }
