@@ -108,12 +108,36 @@ func expectHandedOver(t *testing.T, ctx context.Context, h *testhosts.Host, imag
 	if ports, _ := h.Docker(ctx, "port", commands.ProxyHolderContainer); !strings.Contains(ports, "80/tcp -> 0.0.0.0:80") {
 		t.Errorf("%s: kamal-proxy-ports publishes %q", h.Name, ports)
 	}
+	// The volume Kamal gives the proxy, where its routes are saved.
+	mounts, _ := h.Docker(ctx, "inspect", "--format", "{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}", commands.ProxyContainer)
+	if !strings.Contains(mounts, "kamal-proxy-config:/home/kamal-proxy/.config/kamal-proxy") {
+		t.Errorf("%s: kamal-proxy mounts %q", h.Name, mounts)
+	}
+}
+
+// rubyKamalRollback does on h what Ruby Kamal's rollback to version does
+// with the proxy, by its own commands: the version check, then start the
+// old container and `docker exec kamal-proxy kamal-proxy deploy` it; the
+// container of current is stopped.
+func rubyKamalRollback(t *testing.T, ctx context.Context, p *appProject, h *testhosts.Host, version, current string) {
+	t.Helper()
+	cfg := loadProjectConfig(t, p)
+	if got := strings.TrimSpace(ssh(t, ctx, h, "", commands.NewProxy(cfg, h.IP).Version().String())); got != proxyVersion {
+		t.Errorf("%s: Kamal's proxy version check reads %q, want %s", h.Name, got, proxyVersion)
+	}
+	app := commands.NewApp(cfg, cfg.PrimaryRole(), h.IP, version)
+	ssh(t, ctx, h, "", app.Start().String())
+	id := strings.TrimSpace(ssh(t, ctx, h, "", app.ContainerID().String()))
+	ssh(t, ctx, h, "", app.ProxyDeploy(id).String())
+	ssh(t, ctx, h, "", app.Stop(current).String())
 }
 
 // TestProxyRebootZeroDowntime: `proxy reboot -y` on 2 hosts under a
 // request loop: no request fails, the hooks run, both hosts serve the app
-// afterwards, a deploy works; a second reboot (from the new proxy) too;
-// then Ruby Kamal's own reboot, stop-and-run, still works.
+// afterwards, a deploy works; a second reboot (from the new proxy, with
+// --rolling) too; Ruby Kamal's details and rollback (by its commands) work
+// through the new proxy, then its own reboot (stop-and-run), and ours
+// hands over from what it ran.
 func TestProxyRebootZeroDowntime(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -154,6 +178,11 @@ func TestProxyRebootZeroDowntime(t *testing.T) {
 	for _, h := range web {
 		expectHandedOver(t, ctx, h, image)
 	}
+	// --rolling: one host at a time, each between its hooks.
+	want += "|pre-proxy-reboot " + web[0].IP + "|post-proxy-reboot " + web[0].IP + "|pre-proxy-reboot " + web[1].IP + "|post-proxy-reboot " + web[1].IP
+	if got := strings.Join(p.hookLog(t), "|"); got != want {
+		t.Errorf("hooks = %q, want %q", got, want)
+	}
 	if again, _ := web[0].Docker(ctx, "inspect", "--format", "{{.Id}}", commands.ProxyHolderContainer); again != holder {
 		t.Errorf("the holder changed: %s, was %s", again, holder)
 	}
@@ -165,6 +194,16 @@ func TestProxyRebootZeroDowntime(t *testing.T) {
 		t.Errorf("proxy logs show no request:\n%s", out)
 	}
 
+	// Ruby Kamal's details and its rollback, by its commands, through
+	// the new proxy.
+	for _, h := range web {
+		if out := ssh(t, ctx, h, "", commands.NewProxy(loadProjectConfig(t, p), h.IP).Info().String()); !strings.Contains(out, image) || !strings.Contains(out, commands.ProxyContainer) {
+			t.Errorf("%s: Kamal's details: %s", h.Name, out)
+		}
+		rubyKamalRollback(t, ctx, p, h, "v1", "v2")
+	}
+	p.expectVersion(t, ctx, "v1", web...)
+
 	// Ruby Kamal's reboot is stop, prune, run: stopping the proxy
 	// releases the ports its holder kept, so its run can publish them.
 	h := web[0]
@@ -175,8 +214,11 @@ func TestProxyRebootZeroDowntime(t *testing.T) {
 	if got := proxyContainers(t, ctx, h); len(got) != 1 || !strings.HasSuffix(got[commands.ProxyContainer], " running kamal unless-stopped") {
 		t.Errorf("after Kamal's reboot: %q", got)
 	}
-	p.kamal(t, ctx, "deploy", "-P", "--version", "v1")
-	p.expectVersion(t, ctx, "v1", web...)
+	p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
+	p.expectVersion(t, ctx, "v2", web...)
+	// ... and ours hands over from what Kamal ran.
+	loadDuring(t, ctx, load, func() { p.kamal(t, ctx, "proxy", "reboot", "-y") })
+	expectHandedOver(t, ctx, h, image)
 }
 
 // loadProjectConfig loads p's configuration the way kamal does.
@@ -190,7 +232,9 @@ func loadProjectConfig(t *testing.T, p *appProject) *config.Config {
 }
 
 // TestProxyRebootTwoApps: two apps share the proxy of two hosts; a reboot
-// from one of them loses no request of either, and both deploy afterwards.
+// from one of them loses no request of either, and both deploy afterwards;
+// then a `proxy upgrade` from the other hands over as well, and `proxy
+// stop` and `start` work on the two containers a hand-over leaves.
 func TestProxyRebootTwoApps(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -205,25 +249,44 @@ func TestProxyRebootTwoApps(t *testing.T) {
 		p.image(t, ctx, "app", "v2")
 		p.kamal(t, ctx, "setup", "-P", "--version", "v1")
 	}
-	betaLoad := testhosts.StartLoad(ctx, testhosts.LoadOptions{Hosts: web, Host: beta.host, Clients: 2, MaxPerClient: 50000, Key: bodyVersion})
-	loadDuring(t, ctx, testhosts.LoadOptions{Hosts: web, Host: alpha.host, Key: bodyVersion}, func() {
-		alpha.kamal(t, ctx, "proxy", "reboot", "-y")
-	})
-	betaLoad.Stop()
-	if n := betaLoad.Failed(); n > 0 || betaLoad.OK() == 0 {
-		t.Errorf("the other app: %d ok, %d failed, e.g. %v", betaLoad.OK(), n, betaLoad.Errors())
-		dumpProxyLogs(t, ctx, web)
+	// fn under a request loop on both apps.
+	bothLoaded := func(fn func()) {
+		t.Helper()
+		betaLoad := testhosts.StartLoad(ctx, testhosts.LoadOptions{Hosts: web, Host: beta.host, Clients: 2, MaxPerClient: 50000, Key: bodyVersion})
+		loadDuring(t, ctx, testhosts.LoadOptions{Hosts: web, Host: alpha.host, Key: bodyVersion}, fn)
+		betaLoad.Stop()
+		t.Logf("the other app: %d ok, %d failed", betaLoad.OK(), betaLoad.Failed())
+		if n := betaLoad.Failed(); n > 0 || betaLoad.OK() == 0 {
+			t.Errorf("the other app: %d ok, %d failed, e.g. %v", betaLoad.OK(), n, betaLoad.Errors())
+			dumpProxyLogs(t, ctx, web)
+		}
 	}
+	bothLoaded(func() { alpha.kamal(t, ctx, "proxy", "reboot", "-y") })
 	for _, p := range []*appProject{alpha, beta} {
 		p.expectVersion(t, ctx, "v1", web...)
 		p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
+		p.expectVersion(t, ctx, "v2", web...)
+	}
+
+	// `proxy upgrade` (from the other app) hands over too, and boots
+	// that app again at its latest version.
+	bothLoaded(func() { beta.kamal(t, ctx, "proxy", "upgrade", "-y") })
+	image := env.Registry + "/" + proxyRepository + ":" + proxyVersion
+	for _, h := range web {
+		expectHandedOver(t, ctx, h, image)
+	}
+	// After a hand-over, `proxy start` starts the container that holds
+	// the ports first.
+	alpha.kamal(t, ctx, "proxy", "stop")
+	alpha.kamal(t, ctx, "proxy", "start")
+	for _, p := range []*appProject{alpha, beta} {
 		p.expectVersion(t, ctx, "v2", web...)
 	}
 }
 
 // TestProxyRebootCustomCertificate: an app with its own TLS certificate on
 // two hosts keeps being served over HTTPS, with that certificate, through
-// a reboot.
+// a reboot, and deploys afterwards.
 func TestProxyRebootCustomCertificate(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -244,6 +307,13 @@ func TestProxyRebootCustomCertificate(t *testing.T) {
 	for _, h := range web {
 		if status, body := httpsGetPinned(t, ctx, h.IP, name, cert); status != 200 || !strings.HasPrefix(body, "version=v1 ") {
 			t.Errorf("%s: HTTPS GET / = %d %q", h.Name, status, body)
+		}
+	}
+	p.image(t, ctx, "app", "v2")
+	p.kamal(t, ctx, "deploy", "-P", "--version", "v2")
+	for _, h := range web {
+		if status, body := httpsGetPinned(t, ctx, h.IP, name, cert); status != 200 || !strings.HasPrefix(body, "version=v2 ") {
+			t.Errorf("%s: after a deploy, HTTPS GET / = %d %q", h.Name, status, body)
 		}
 	}
 }

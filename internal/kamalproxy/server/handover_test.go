@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,38 +13,22 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kamalgo/kamal/internal/syncbuf"
 )
-
-// lockedBuffer collects a server's log while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // handoverProxy is one kamal-proxy process of a hand-over test: all of a
 // test's proxies share the state directory, as containers share the
 // kamal-proxy-config volume.
 type handoverProxy struct {
 	*Server
-	logs *lockedBuffer
+	logs *syncbuf.Buffer
 	sock string
 }
 
 func startHandoverProxy(t *testing.T, stateDir, name string) *handoverProxy {
 	t.Helper()
-	p := &handoverProxy{logs: &lockedBuffer{}, sock: filepath.Join(filepath.Dir(stateDir), name+".sock")}
+	p := &handoverProxy{logs: &syncbuf.Buffer{}, sock: filepath.Join(filepath.Dir(stateDir), name+".sock")}
 	p.Server = NewServer(Config{
 		Bind: "127.0.0.1", StateDir: stateDir, SocketPath: p.sock, Version: name,
 		Logger:          slog.New(slog.NewJSONHandler(p.logs, nil)),
