@@ -181,10 +181,10 @@ func (fc *fastConn) forward(head []byte) fastNext {
 	if err != nil || closeAfter {
 		return closeConn // after half a response, the client must see the cut
 	}
-	if fc.br.Buffered() == len(head) && !fc.watch.hasExtra {
-		if fc.flush() != nil { // nothing pipelined behind: answer now
-			return closeConn
-		}
+	// Answer now, as net/http does, even with requests pipelined behind:
+	// the next one may wait long for its upstream.
+	if fc.flush() != nil {
+		return closeConn
 	}
 	return nextRequest
 }

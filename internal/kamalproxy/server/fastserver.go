@@ -380,6 +380,12 @@ func (fc *fastConn) nextHead(first bool) ([]byte, error) {
 			fc.setDeadline(after(time.Now(), s.readHeaderTimeout))
 			timed = true
 		}
+		// Answers held back for a pipelined request go out before waiting
+		// for the rest of it: the client may wait for them first (a stray
+		// CRLF after a request, a byte the client watch read).
+		if err := fc.flush(); err != nil {
+			return nil, err
+		}
 		if _, err := fc.br.Peek(n + 1); err != nil {
 			if isTimeout(err) {
 				return nil, err // net/http closes without an answer, too
@@ -519,7 +525,9 @@ func (w *clientWatch) stop() {
 
 func (w *clientWatch) run() {
 	w.mu.Lock()
-	if w.f == nil || w.hasExtra {
+	// A timer of an earlier request may fire late, beside this one's: a
+	// second read would outlive stop and take bytes of the next request.
+	if w.f == nil || w.hasExtra || w.reading {
 		w.mu.Unlock()
 		return
 	}
