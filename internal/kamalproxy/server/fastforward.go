@@ -363,11 +363,7 @@ func (fc *fastConn) send(ex *fastExchange, t *Target, f *inflight) (*upstreamCon
 				return c, head, nil
 			}
 		}
-		f.use(nil)
-		c.conn.Close()
-		retry := reused && attempt == 0 && c.read == 0 && !f.aborted.Load() &&
-			(errors.Is(err, errWriteFailed) || replayable)
-		if !retry {
+		if !f.retryAfter(c, reused && attempt == 0, replayable, err) {
 			return nil, nil, err
 		}
 	}
