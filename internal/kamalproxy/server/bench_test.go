@@ -14,18 +14,7 @@ import (
 // BenchmarkProxyRequest measures one small keep-alive request through the
 // router and a real upstream (go test -bench ProxyRequest -benchmem).
 func BenchmarkProxyRequest(b *testing.B) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "13")
-		io.WriteString(w, "hello, world\n")
-	}))
-	defer up.Close()
-	r := NewRouter(discardLogger(), "", 443)
-	defer r.Shutdown()
-	to := DefaultTargetOptions()
-	to.HealthCheckConfig.Path = "/"
-	if err := r.Deploy("bench", []string{strings.TrimPrefix(up.URL, "http://")}, nil, DeploymentOptions{}, DefaultServiceOptions(), to); err != nil {
-		b.Fatal(err)
-	}
+	r := benchRouter(b)
 	srv := httptest.NewServer(&accessHandler{next: r, log: slog.New(NewLogHandler(io.Discard, nil))})
 	defer srv.Close()
 	benchGets(b, srv.URL+"/x")
@@ -34,18 +23,7 @@ func BenchmarkProxyRequest(b *testing.B) {
 // BenchmarkFastLoopRequest is BenchmarkProxyRequest through the fast loop,
 // as the plain-HTTP port serves it.
 func BenchmarkFastLoopRequest(b *testing.B) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "13")
-		io.WriteString(w, "hello, world\n")
-	}))
-	defer up.Close()
-	r := NewRouter(discardLogger(), "", 443)
-	defer r.Shutdown()
-	to := DefaultTargetOptions()
-	to.HealthCheckConfig.Path = "/"
-	if err := r.Deploy("bench", []string{strings.TrimPrefix(up.URL, "http://")}, nil, DeploymentOptions{}, DefaultServiceOptions(), to); err != nil {
-		b.Fatal(err)
-	}
+	r := benchRouter(b)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -58,6 +36,23 @@ func BenchmarkFastLoopRequest(b *testing.B) {
 	defer srv.Close()
 	defer fs.Close()
 	benchGets(b, "http://"+ln.Addr().String()+"/x")
+}
+
+// benchRouter routes every host to an upstream answering 13 bytes.
+func benchRouter(b *testing.B) *Router {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "13")
+		io.WriteString(w, "hello, world\n")
+	}))
+	b.Cleanup(up.Close)
+	r := NewRouter(discardLogger(), "", 443)
+	b.Cleanup(r.Shutdown)
+	to := DefaultTargetOptions()
+	to.HealthCheckConfig.Path = "/"
+	if err := r.Deploy("bench", []string{strings.TrimPrefix(up.URL, "http://")}, nil, DeploymentOptions{}, DefaultServiceOptions(), to); err != nil {
+		b.Fatal(err)
+	}
+	return r
 }
 
 // benchGets sends GET url on keep-alive connections from parallel clients.

@@ -181,10 +181,10 @@ func (fc *fastConn) forward(head []byte) fastNext {
 	if err != nil || closeAfter {
 		return closeConn // after half a response, the client must see the cut
 	}
-	if fc.br.Buffered() == len(head) && !fc.watch.hasExtra {
-		if fc.flush() != nil { // nothing pipelined behind: answer now
-			return closeConn
-		}
+	// Answer now, as net/http does, even with requests pipelined behind:
+	// the next one may wait long for its upstream.
+	if fc.flush() != nil {
+		return closeConn
 	}
 	return nextRequest
 }
@@ -363,11 +363,7 @@ func (fc *fastConn) send(ex *fastExchange, t *Target, f *inflight) (*upstreamCon
 				return c, head, nil
 			}
 		}
-		f.use(nil)
-		c.conn.Close()
-		retry := reused && attempt == 0 && c.read == 0 && !f.aborted.Load() &&
-			(errors.Is(err, errWriteFailed) || replayable)
-		if !retry {
+		if !f.retryAfter(c, reused && attempt == 0, replayable, err) {
 			return nil, nil, err
 		}
 	}

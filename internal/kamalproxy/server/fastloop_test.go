@@ -315,6 +315,7 @@ func TestFastLoopMatchesNetHTTP(t *testing.T) {
 		{name: "pipelined", raw: get("/1") + get("/2") + get("/3"), methods: []string{"GET", "GET", "GET"}, native: 3},
 		{name: "pipelined, then a body", raw: get("/1") + "POST /p HTTP/1.1\r\nHost: app.test\r\nContent-Length: 2\r\n\r\nhi" + get("/3"), methods: []string{"GET", "POST", "GET"}, native: 1},
 		{name: "pipelined, then malformed", raw: get("/1") + "GET / HTTP/1.1\r\nHost: app.test\r\nX A: b\r\n\r\n", methods: []string{"GET", "GET"}, native: 1},
+		{name: "stray CRLF after a request", raw: get("/") + "\r\n", native: 1},
 		{name: "pipelined, close first", raw: get("/1", "Connection: close\r\n") + get("/2"), native: 1},
 		{name: "hop response headers", raw: get("/hop")},
 		{name: "trailers", raw: get("/trailers")},
@@ -508,5 +509,103 @@ func TestFastLoopTimeoutsAndShutdown(t *testing.T) {
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("shutdown took %s", d)
+	}
+}
+
+// TestClientWatchReadsOnce: a watch timer that fires late, beside the one
+// of the current request, starts no second read: that read would outlive
+// stop and take the first byte of the next request.
+func TestClientWatchReadsOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fc := &fastConn{conn: conn}
+	w := &fc.watch
+	w.fc = fc
+	w.arm(new(inflight))
+	defer w.timer.Stop()
+	first := make(chan struct{})
+	go func() { w.run(); close(first) }()
+	waitFor(t, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.reading
+	})
+	second := make(chan struct{})
+	go func() { w.run(); close(second) }() // the late timer
+	select {
+	case <-second:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a second watch read runs beside the first")
+	}
+	w.stop()
+	<-first
+	io.WriteString(client, "GET")
+	b := make([]byte, 3)
+	if _, err := io.ReadFull(fc, b); err != nil || string(b) != "GET" || w.hasExtra {
+		t.Errorf("after the watch: read %q, %v (watch holds a byte: %v)", b, err, w.hasExtra)
+	}
+}
+
+// TestFastLoopAnswersBeforeAPipelinedRequest: the answer to a request
+// goes out at once, not with that of a slower request pipelined behind it.
+func TestFastLoopAnswersBeforeAPipelinedRequest(t *testing.T) {
+	release := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			<-release
+		}
+		io.WriteString(w, r.URL.Path)
+	}))
+	defer up.Close()
+	r := NewRouter(discardLogger(), "", 443)
+	if err := r.Deploy("app", []string{strings.TrimPrefix(up.URL, "http://")}, nil, fastDeploy(), hostOpts(), fastTargetOptions()); err != nil {
+		t.Fatal(err)
+	}
+	fast, _ := newLoopFronts(t, r)
+	conn, err := net.Dial("tcp", fast.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	io.WriteString(conn, "GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
+	first := make(chan struct{})
+	go func() {
+		select {
+		case <-first:
+		case <-time.After(5 * time.Second):
+		}
+		close(release)
+	}()
+	br := bufio.NewReader(conn)
+	for i, want := range []string{"/first", "/hold"} {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		if string(b) != want {
+			t.Errorf("answer %d: %q, want %q", i, b, want)
+		}
+		if i == 0 {
+			select {
+			case <-release:
+				t.Error("the first answer waited for the pipelined request behind it")
+			default:
+			}
+			close(first)
+		}
 	}
 }

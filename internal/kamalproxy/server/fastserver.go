@@ -39,10 +39,13 @@ type fastServer struct {
 	doneOnce  sync.Once
 	lnOnce    sync.Once
 	acceptErr error // why accepting failed, set before done is closed
+	started   atomic.Bool
+	accepted  chan struct{} // closed when serve stops accepting
 
 	mu          sync.Mutex
 	conns       map[*fastConn]struct{}
-	down        atomic.Bool // shutting down: no new connections
+	down        atomic.Bool // shutting down: the listener is closed
+	closed      atomic.Bool // closed: a connection accepted still is closed at once
 	noKeepAlive atomic.Bool // each connection ends after its current request
 
 	// connState, if set, hears of the connections handed to net/http
@@ -55,7 +58,7 @@ func newFastServer(ln net.Listener, r *Router, log *slog.Logger, m *Metrics, por
 	return &fastServer{
 		ln: ln, router: r, log: log, metrics: m, port: port,
 		readHeaderTimeout: readHeaderTimeout, idleTimeout: idleTimeout,
-		handoffs: make(chan *handoffConn), done: make(chan struct{}),
+		handoffs: make(chan *handoffConn), done: make(chan struct{}), accepted: make(chan struct{}),
 		conns: map[*fastConn]struct{}{},
 	}
 }
@@ -74,6 +77,8 @@ func (s *fastServer) connContext(ctx context.Context, c net.Conn) context.Contex
 
 // serve accepts connections until the listener closes.
 func (s *fastServer) serve() {
+	s.started.Store(true)
+	defer close(s.accepted)
 	var delay time.Duration
 	for {
 		c, err := s.ln.Accept()
@@ -96,7 +101,7 @@ func (s *fastServer) serve() {
 		delay = 0
 		fc := &fastConn{s: s, conn: c, accepted: time.Now()}
 		s.mu.Lock()
-		if s.down.Load() {
+		if s.closed.Load() {
 			s.mu.Unlock()
 			c.Close()
 			continue
@@ -155,7 +160,15 @@ func (s *fastServer) Shutdown(ctx context.Context) error {
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
-		if s.closeIdle() {
+		// A connection accepted just before the listener closed is
+		// served, as net/http does: it counts once the accept loop ends.
+		ended := !s.started.Load()
+		select {
+		case <-s.accepted:
+			ended = true
+		default:
+		}
+		if s.closeIdle() && ended {
 			return nil
 		}
 		select {
@@ -191,6 +204,7 @@ func (s *fastServer) Close() error {
 	s.noKeepAlive.Store(true)
 	err := s.closeListener()
 	s.mu.Lock()
+	s.closed.Store(true)
 	for fc := range s.conns {
 		fc.state.Store(connClosing)
 		fc.conn.Close()
@@ -380,6 +394,12 @@ func (fc *fastConn) nextHead(first bool) ([]byte, error) {
 			fc.setDeadline(after(time.Now(), s.readHeaderTimeout))
 			timed = true
 		}
+		// Answers held back for a pipelined request go out before waiting
+		// for the rest of it: the client may wait for them first (a stray
+		// CRLF after a request, a byte the client watch read).
+		if err := fc.flush(); err != nil {
+			return nil, err
+		}
 		if _, err := fc.br.Peek(n + 1); err != nil {
 			if isTimeout(err) {
 				return nil, err // net/http closes without an answer, too
@@ -519,7 +539,9 @@ func (w *clientWatch) stop() {
 
 func (w *clientWatch) run() {
 	w.mu.Lock()
-	if w.f == nil || w.hasExtra {
+	// A timer of an earlier request may fire late, beside this one's: a
+	// second read would outlive stop and take bytes of the next request.
+	if w.f == nil || w.hasExtra || w.reading {
 		w.mu.Unlock()
 		return
 	}

@@ -323,14 +323,22 @@ func (t *Target) roundTrip(w http.ResponseWriter, r *http.Request, f *inflight, 
 		if err == nil {
 			return res, c, nil
 		}
-		f.use(nil)
-		c.conn.Close()
-		retry := reused && attempt == 0 && c.read == 0 && !f.aborted.Load() &&
-			(errors.Is(err, errWriteFailed) || replayable)
-		if !retry {
+		if !f.retryAfter(c, reused && attempt == 0, replayable, err) {
 			return nil, nil, err
 		}
 	}
+}
+
+// retryAfter closes the connection an exchange failed on and reports
+// whether to send the request once more on a new one, as Go's HTTP client
+// does: after a first attempt on a reused connection (firstReuse), before
+// any of the response arrived, when nothing was written or the request can
+// be sent twice.
+func (f *inflight) retryAfter(c *upstreamConn, firstReuse, replayable bool, err error) bool {
+	f.use(nil)
+	c.conn.Close()
+	return firstReuse && c.read == 0 && !f.aborted.Load() &&
+		(errors.Is(err, errWriteFailed) || replayable)
 }
 
 var (
