@@ -26,15 +26,21 @@ type handoverProxy struct {
 	sock string
 }
 
-func startHandoverProxy(t *testing.T, stateDir, name string) *handoverProxy {
+// startHandoverProxy starts a proxy; tune changes its configuration before
+// it starts (a running server's goroutines read it).
+func startHandoverProxy(t *testing.T, stateDir, name string, tune ...func(*Config)) *handoverProxy {
 	t.Helper()
 	p := &handoverProxy{logs: &syncbuf.Buffer{}, sock: filepath.Join(filepath.Dir(stateDir), name+".sock")}
-	p.Server = NewServer(Config{
+	cfg := Config{
 		Bind: "127.0.0.1", StateDir: stateDir, SocketPath: p.sock, Version: name,
 		Logger:          slog.New(slog.NewJSONHandler(p.logs, nil)),
 		ShutdownTimeout: 5 * time.Second,
 		Handover:        HandoverConfig{ReleaseGrace: 10 * time.Millisecond},
-	})
+	}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	p.Server = NewServer(cfg)
 	if err := p.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
@@ -314,8 +320,7 @@ func TestHolderServesARestartedSuccessor(t *testing.T) {
 // with ErrStoppedWhileHolding, so that Docker starts it again at boot.
 func TestHolderStoppingKeepsItsStatus(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state")
-	a := startHandoverProxy(t, state, "a")
-	a.cfg.Handover.ReleaseGrace = 10 * time.Second
+	a := startHandoverProxy(t, state, "a", func(c *Config) { c.Handover.ReleaseGrace = 10 * time.Second })
 	b := startHandoverProxy(t, state, "b")
 	waitFor(t, func() bool { return strings.Contains(a.logs.String(), "Holding the published ports") })
 
