@@ -8,11 +8,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/kamalgo/kamal/internal/syncbuf"
 	"github.com/kamalgo/kamal/internal/testhosts"
 )
 
@@ -461,7 +461,7 @@ func TestRollbackOnInterrupt(t *testing.T) {
 	s := newRollbackScenario(t, ctx, "rbint", "app-slow", "")
 	s.startLoad(ctx)
 	cmd := kamalCommand(t, ctx, s.p.dir, "deploy", "-P", "--version", "v2")
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -506,22 +506,4 @@ func TestRollbackOnInterrupt(t *testing.T) {
 		}
 	}
 	s.expectRolledBack(t, ctx, out.String())
-}
-
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
