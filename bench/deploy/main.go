@@ -45,6 +45,7 @@ func main() {
 	readiness := flag.Int("readiness-delay", 0, "readiness_delay of the worker role, in seconds")
 	progressMode := flag.Bool("progress", false, "compare --progress=tty with --progress=plain instead")
 	flag.StringVar(&logDir, "logs", "", "directory to write each run's verbose output to")
+	flag.BoolVar(&hold, "hold", false, "keep the hosts and the project up after the runs, until interrupted")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -60,6 +61,9 @@ func main() {
 
 // logDir, when set, receives the -v output of every run.
 var logDir string
+
+// hold keeps the environment up at the end, to look at it by hand.
+var hold bool
 
 // binary is one kamal under test and what was measured with it.
 type binary struct {
@@ -174,6 +178,10 @@ func run(ctx context.Context, kamalBin, baselineBin string, runs, readiness int,
 		}
 	}
 	summary(bins)
+	if hold {
+		fmt.Printf("\nholding until interrupted: cd %s && HOME=%s SSH_AUTH_SOCK= %s <command>\n", b.dir, b.home, bins[0].path)
+		<-ctx.Done()
+	}
 	return nil
 }
 

@@ -53,7 +53,7 @@ func dialTCP(ctx context.Context, lookup lookupFunc, host string, port int, retr
 	for _, a := range addrs {
 		c, err := d.DialContext(ctx, "tcp", net.JoinHostPort(a, strconv.Itoa(port)))
 		if err == nil {
-			return c, nil
+			return withQuickAck(c), nil
 		}
 		if firstErr == nil {
 			firstErr = err
