@@ -70,6 +70,7 @@ func (a *App) commands() []*cobra.Command {
 		newSecretsCommand(a),
 		newServerCommand(a),
 		newSetupCommand(a),
+		newSSHKeeperCommand(a),
 		newUpgradeCommand(a),
 		newVersionCommand(a),
 	}

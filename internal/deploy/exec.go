@@ -56,6 +56,11 @@ func (k *Session) SSHOptions() (remote.SSHOptions, error) {
 		}
 		o.KeyData = append(o.KeyData, v)
 	}
+	persist, err := remote.ParsePersist(os.Getenv(remote.PersistEnv))
+	if err != nil {
+		return o, err
+	}
+	o.Persist = persist
 	return o, nil
 }
 

@@ -42,6 +42,11 @@ type SSHOptions struct {
 	PoolIdleTimeout     time.Duration // close idle connections after, default 900s
 	DNSRetries          int           // default 3; negative = no retries
 	ConnectTimeout      time.Duration // TCP connect + handshake, default 30s
+
+	// Persist keeps each directly made connection open in a keeper
+	// process for this long after its last use, for later runs (see
+	// persist.go; KAMAL_SSH_PERSIST). Zero: every run connects itself.
+	Persist time.Duration
 }
 
 const (

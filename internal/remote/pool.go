@@ -35,6 +35,9 @@ type Pool struct {
 	conns  map[string]*conn
 	opened map[string]int
 	closed bool
+	toKeep map[string]string // host -> keeper socket, for startKeepers
+
+	noteOnce sync.Once
 
 	peakStarts int // most connection starts seen at once (for tests)
 }
@@ -125,6 +128,7 @@ func (p *Pool) Close() error {
 		}
 	}
 	p.auth.close()
+	p.startKeepers()
 	return nil
 }
 
@@ -304,7 +308,24 @@ func (p *Pool) connect(ctx context.Context, host string) (*ssh.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ssh %s: %w", host, err)
 	}
-	return p.dialTarget(ctx, t)
+	sock := p.keptSocket(host, t)
+	if sock != "" {
+		client, err := dialKept(ctx, sock)
+		if err == nil {
+			p.sshLog("connected to %s through its kept connection", host)
+			return client, nil
+		}
+	}
+	client, err := p.dialTarget(ctx, t)
+	if err == nil && sock != "" {
+		p.mu.Lock()
+		if p.toKeep == nil {
+			p.toKeep = map[string]string{}
+		}
+		p.toKeep[host] = sock
+		p.mu.Unlock()
+	}
+	return client, err
 }
 
 func (p *Pool) dialTarget(ctx context.Context, t target) (*ssh.Client, error) {

@@ -201,6 +201,42 @@ func (s *Server) Stop() {
 	<-s.done
 }
 
+// DropConnections kills the sshd processes serving open connections (the
+// listener's children and theirs), as a network fault would: clients see
+// their connections end. sshd puts each connection in a session of its
+// own, so Stop's process group kill does not reach them.
+func (s *Server) DropConnections() {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Fields after the command name: state, ppid, ...
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) > 1 {
+			if ppid, err := strconv.Atoi(f[1]); err == nil {
+				children[ppid] = append(children[ppid], pid)
+			}
+		}
+	}
+	var kill func(pid int)
+	kill = func(pid int) {
+		for _, c := range children[pid] {
+			kill(c)
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	for _, c := range children[s.cmd.Process.Pid] {
+		kill(c)
+	}
+}
+
 // Log returns sshd's log so far.
 func (s *Server) Log() string {
 	b, _ := os.ReadFile(s.LogFile)
