@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -45,6 +46,7 @@ func main() {
 	readiness := flag.Int("readiness-delay", 0, "readiness_delay of the worker role, in seconds")
 	progressMode := flag.Bool("progress", false, "compare --progress=tty with --progress=plain instead")
 	flag.StringVar(&logDir, "logs", "", "directory to write each run's verbose output to")
+	flag.StringVar(&persist, "persist", "", "KAMAL_SSH_PERSIST for the measured binary (not the baseline), e.g. 60s")
 	flag.BoolVar(&hold, "hold", false, "keep the hosts and the project up after the runs, until interrupted")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -65,10 +67,14 @@ var logDir string
 // hold keeps the environment up at the end, to look at it by hand.
 var hold bool
 
+// persist, when set, runs the measured binary with kept connections.
+var persist string
+
 // binary is one kamal under test and what was measured with it.
 type binary struct {
 	label string
 	path  string
+	env   []string            // added to the environment of its runs
 	runs  map[string][]sample // by command ("deploy", "app version", ...)
 	logs  int
 }
@@ -126,6 +132,16 @@ func run(ctx context.Context, kamalBin, baselineBin string, runs, readiness int,
 	}
 	defer os.RemoveAll(work)
 	b := &bench{env: env, dir: filepath.Join(work, "app"), home: filepath.Join(work, "home")}
+	if persist != "" {
+		// Short: the keepers' socket paths are limited to ~107 bytes.
+		run, err := os.MkdirTemp("", "kb")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(run)
+		defer stopKeepers(run)
+		bins[0].env = []string{"KAMAL_SSH_PERSIST=" + persist, "XDG_RUNTIME_DIR=" + run}
+	}
 
 	deploys := runs * len(bins)
 	if progressMode {
@@ -142,7 +158,7 @@ func run(ctx context.Context, kamalBin, baselineBin string, runs, readiness int,
 	if err := b.writeProject(readiness); err != nil {
 		return err
 	}
-	if _, err := b.kamal(ctx, bins[len(bins)-1].path, "setup", "-P", "--version", "v0"); err != nil {
+	if _, err := b.kamal(ctx, bins[len(bins)-1], "setup", "-P", "--version", "v0"); err != nil {
 		return err
 	}
 
@@ -202,13 +218,13 @@ func (b *bench) measure(ctx context.Context, bin *binary, name string, args ...s
 		return sample{}, err
 	}
 	start := time.Now()
-	out, err := b.kamal(ctx, bin.path, args...)
+	out, err := b.kamal(ctx, bin, args...)
 	wall := time.Since(start)
 	if err != nil {
 		return sample{}, err
 	}
 	for _, h := range b.env.Hosts {
-		if err := h.WaitSSHIdle(ctx); err != nil {
+		if err := settle(ctx, h); err != nil {
 			return sample{}, err
 		}
 	}
@@ -332,12 +348,58 @@ func durations(v []time.Duration) string {
 	return strings.Join(parts, "/")
 }
 
-func (b *bench) kamal(ctx context.Context, bin string, args ...string) (string, error) {
-	out, err := b.env.KamalCommand(ctx, bin, b.dir, b.home, args...).CombinedOutput()
+func (b *bench) kamal(ctx context.Context, bin *binary, args ...string) (string, error) {
+	cmd := b.env.KamalCommand(ctx, bin.path, b.dir, b.home, args...)
+	cmd.Env = append(cmd.Env, bin.env...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return string(out), fmt.Errorf("%s %s: %w\n%s", bin, strings.Join(args, " "), err, out)
+		return string(out), fmt.Errorf("%s %s: %w\n%s", bin.path, strings.Join(args, " "), err, out)
 	}
 	return string(out), nil
+}
+
+// settle waits until the run's SSH connections are gone from h, so their
+// sessions are in the CPU reading. With kept connections some stay open
+// for good: then it waits until h's sshd processes stop changing.
+func settle(ctx context.Context, h *testhosts.Host) error {
+	if persist == "" {
+		return h.WaitSSHIdle(ctx)
+	}
+	last, stable := -1, 0
+	for deadline := time.Now().Add(5 * time.Second); stable < 5 && time.Now().Before(deadline); {
+		n, err := h.SSHDProcesses()
+		if err != nil {
+			return err
+		}
+		if n == last {
+			stable++
+		} else {
+			last, stable = n, 0
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// stopKeepers ends the keepers the measured binary left (those with
+// XDG_RUNTIME_DIR=run), so none outlives the benchmark.
+func stopKeepers(run string) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		environ, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if strings.Contains(string(cmdline), "\x00__ssh-keeper") && strings.Contains("\x00"+string(environ), "\x00XDG_RUNTIME_DIR="+run+"\x00") {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+		}
+	}
 }
 
 func (b *bench) writeProject(readiness int) error {

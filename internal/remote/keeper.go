@@ -246,7 +246,7 @@ func (k *keeper) serveClient(nc net.Conn) {
 	} else {
 		go k.globalRequests(sc, reqs)
 		for nch := range chans {
-			go k.relayNew(nch)
+			go k.relayNew(sc, nch)
 		}
 		_ = sc.Wait()
 	}
@@ -339,15 +339,19 @@ func (k *keeper) routeForwards() {
 
 // relayNew opens the channel a client asked for on the host's connection
 // and relays it; the host's refusal reaches the client as it was given.
-func (k *keeper) relayNew(nch ssh.NewChannel) {
+// If the host's connection itself has failed, the keeper ends and so does
+// the client's connection: the client then sees a dead connection (not a
+// refused channel) and connects again, directly.
+func (k *keeper) relayNew(sc *ssh.ServerConn, nch ssh.NewChannel) {
 	upCh, upReqs, err := k.up.OpenChannel(nch.ChannelType(), nch.ExtraData())
 	if err != nil {
 		var oe *ssh.OpenChannelError
 		if errors.As(err, &oe) {
 			_ = nch.Reject(oe.Reason, oe.Message)
-		} else {
-			_ = nch.Reject(ssh.ConnectionFailed, err.Error())
+			return
 		}
+		k.up.Close()
+		sc.Close()
 		return
 	}
 	ch, reqs, err := nch.Accept()

@@ -180,6 +180,21 @@ func (p *Pool) startKeepers() {
 	}
 }
 
+// keeperEnv keeps what a connection may need (a proxy command's PATH,
+// HOME, the agent) and drops the rest, such as secrets a run exported: a
+// keeper lives on after the run.
+func keeperEnv(env []string) []string {
+	var kept []string
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "PATH", "HOME", "USER", "LOGNAME", "SHELL", "SSH_AUTH_SOCK", "XDG_RUNTIME_DIR", "TMPDIR", "LANG", "LC_ALL":
+			kept = append(kept, kv)
+		}
+	}
+	return kept
+}
+
 // startKeeper runs this executable as a detached keeper. The spec (with
 // any key material) goes through a pipe, never the command line.
 func startKeeper(spec keeperSpec) error {
@@ -199,6 +214,7 @@ func startKeeper(spec keeperSpec) error {
 	cmd := exec.Command(exe, KeeperCommand)
 	cmd.Stdin = r
 	cmd.Dir = "/"
+	cmd.Env = keeperEnv(os.Environ())
 	cmd.SysProcAttr = detached()
 	if err := cmd.Start(); err != nil {
 		w.Close()

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -328,5 +329,62 @@ func TestNoKeeperWithoutPersistOrWithForwardAgent(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(k.sock)); len(entries) != 0 {
 		t.Errorf("keeper files appeared: %v", entries)
+	}
+}
+
+func TestKeeperEnvDropsSecrets(t *testing.T) {
+	got := keeperEnv([]string{"PATH=/bin", "KAMAL_REGISTRY_PASSWORD=hunter2", "HOME=/root", "SSH_AUTH_SOCK=/a", "AWS_SECRET_ACCESS_KEY=x", "XDG_RUNTIME_DIR=/run/user/0"})
+	want := []string{"PATH=/bin", "HOME=/root", "SSH_AUTH_SOCK=/a", "XDG_RUNTIME_DIR=/run/user/0"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("keeperEnv = %q, want %q", got, want)
+	}
+}
+
+// Right after the kept connection drops, whether or not its keeper has
+// noticed yet, a run still gets through (directly).
+func TestRunRightAfterTheKeptConnectionDrops(t *testing.T) {
+	k := newKeptEnv(t, "127.0.0.65")
+	for i := range 3 {
+		k.keep(t)
+		k.srv.DropConnections()
+		p := k.pool(k.opts, nil)
+		if res, err := p.Exec(context.Background(), k.srv.IP, "echo ok", ExecOptions{}); err != nil || res.Stdout != "ok\n" {
+			t.Fatalf("round %d: %q, %v", i, res.Stdout, err)
+		}
+		p.Close()
+	}
+}
+
+// A client whose channel the keeper cannot open because the host's
+// connection has just died sees its own connection end (io.EOF, which
+// the pool answers by connecting again), not a refused channel.
+func TestKeeperWithADeadHostConnectionHangsUp(t *testing.T) {
+	k := newKeptEnv(t, "127.0.0.66")
+	p := k.pool(k.opts, nil)
+	up, err := p.connect(context.Background(), k.srv.IP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := newKeeper(up, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(k.sock), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := kp.listen(k.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go kp.serve(ln)
+	defer kp.close(ln)
+	c, err := dialKept(context.Background(), k.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	up.Close()
+	if _, err := c.NewSession(); !errors.Is(err, io.EOF) {
+		t.Fatalf("NewSession through a keeper whose host connection died: %v, want io.EOF", err)
 	}
 }

@@ -42,13 +42,8 @@ func (h *Host) WaitSSHIdle(ctx context.Context) error {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		n := 0
-		if err := h.eachProcess(func(_, stat string) error {
-			if strings.HasPrefix(stat[strings.IndexByte(stat, ' ')+1:], "(sshd)") {
-				n++
-			}
-			return nil
-		}); err != nil {
+		n, err := h.SSHDProcesses()
+		if err != nil {
 			return err
 		}
 		if n <= 1 {
@@ -60,6 +55,19 @@ func (h *Host) WaitSSHIdle(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// SSHDProcesses counts h's sshd processes: the listener and two or so per
+// open connection.
+func (h *Host) SSHDProcesses() (int, error) {
+	n := 0
+	err := h.eachProcess(func(_, stat string) error {
+		if strings.HasPrefix(stat[strings.IndexByte(stat, ' ')+1:], "(sshd)") {
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 // eachProcess calls fn with the pid and /proc/<pid>/stat line of every
