@@ -96,6 +96,11 @@ type keeper struct {
 	timer    *time.Timer
 	forwards map[string]*ssh.ServerConn // remote forward "addr:port" -> the client that asked
 	idleOut  chan struct{}
+
+	// sessions keeps the runs sharing the connection within sshd's
+	// MaxSessions together, as each run's pool does for itself.
+	sessions chan struct{}
+	quit     chan struct{} // closed by close
 }
 
 func newKeeper(up *ssh.Client, idle time.Duration) (*keeper, error) {
@@ -119,6 +124,8 @@ func newKeeper(up *ssh.Client, idle time.Duration) (*keeper, error) {
 		clients:  map[*ssh.ServerConn]bool{},
 		forwards: map[string]*ssh.ServerConn{},
 		idleOut:  make(chan struct{}),
+		sessions: make(chan struct{}, maxSessionsPerConn),
+		quit:     make(chan struct{}),
 	}
 	k.config = &ssh.ServerConfig{
 		PasswordCallback: func(_ ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
@@ -194,6 +201,11 @@ func (k *keeper) serve(ln net.Listener) {
 // close stops taking clients and ends the connections of those left.
 func (k *keeper) close(ln net.Listener) {
 	k.mu.Lock()
+	select {
+	case <-k.quit:
+	default:
+		close(k.quit)
+	}
 	k.closing = true
 	clients := make([]*ssh.ServerConn, 0, len(k.clients))
 	for c := range k.clients {
@@ -343,6 +355,15 @@ func (k *keeper) routeForwards() {
 // the client's connection: the client then sees a dead connection (not a
 // refused channel) and connects again, directly.
 func (k *keeper) relayNew(sc *ssh.ServerConn, nch ssh.NewChannel) {
+	if nch.ChannelType() == "session" {
+		select {
+		case k.sessions <- struct{}{}:
+			defer func() { <-k.sessions }()
+		case <-k.quit:
+			_ = nch.Reject(ssh.ConnectionFailed, "the kept connection is closing")
+			return
+		}
+	}
 	upCh, upReqs, err := k.up.OpenChannel(nch.ChannelType(), nch.ExtraData())
 	if err != nil {
 		var oe *ssh.OpenChannelError

@@ -388,3 +388,28 @@ func TestKeeperWithADeadHostConnectionHangsUp(t *testing.T) {
 		t.Fatalf("NewSession through a keeper whose host connection died: %v, want io.EOF", err)
 	}
 }
+
+// Two runs sharing a kept connection stay within sshd's MaxSessions (10
+// here): 16 concurrent commands, 8 from each run, all succeed.
+func TestKeptConnectionSharedByConcurrentRuns(t *testing.T) {
+	k := newKeptEnv(t, "127.0.0.67")
+	k.keep(t)
+	errs := make(chan error, 16)
+	for range 2 {
+		p := k.pool(k.opts, nil)
+		for range 8 {
+			go func() {
+				res, err := p.Exec(context.Background(), k.srv.IP, "sleep 0.3; echo ok", ExecOptions{})
+				if err == nil && res.Stdout != "ok\n" {
+					err = fmt.Errorf("stdout %q", res.Stdout)
+				}
+				errs <- err
+			}()
+		}
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
