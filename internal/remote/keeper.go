@@ -21,9 +21,10 @@ import (
 )
 
 // RunKeeper is the keeper process (see persist.go): it reads its spec
-// from in, connects to the host and serves that connection on the socket
+// from in, connects to each host and serves each connection on its socket
 // until it has been idle for the spec's duration, the connection drops or
-// ctx ends. A keeper already serving the socket makes it return at once.
+// ctx ends; it returns when none is left. A host whose socket another
+// keeper serves is left to that keeper.
 func RunKeeper(ctx context.Context, in io.Reader) error {
 	var spec keeperSpec
 	if err := json.NewDecoder(in).Decode(&spec); err != nil {
@@ -32,43 +33,61 @@ func RunKeeper(ctx context.Context, in io.Reader) error {
 	if !persistSupported {
 		return errors.New("kept connections are not supported on this system")
 	}
-	if spec.Idle <= 0 || spec.Socket == "" || spec.Host == "" {
+	if spec.Idle <= 0 || len(spec.Hosts) == 0 {
 		return errors.New("incomplete keeper settings")
 	}
-	if err := checkPrivateDir(filepath.Dir(spec.Socket)); err != nil {
-		return err
-	}
-	unlock, ok, err := lockFile(spec.Socket + ".lock")
-	if err != nil || !ok {
-		return err // !ok: another keeper serves this socket
-	}
-	defer unlock()
-	// Holding the lock, whatever is at the socket is a dead keeper's.
-	_ = os.Remove(spec.Socket)
-	_ = os.Remove(spec.Socket + ".id")
-
 	spec.Opts.Persist = 0
 	pool, err := NewPool(spec.Opts, Discard())
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	up, err := pool.get(ctx, spec.Host, spec.Host, false, func(ctx context.Context) (*ssh.Client, error) {
-		return pool.connect(ctx, spec.Host)
+	errs := make(chan error, len(spec.Hosts))
+	for _, h := range spec.Hosts {
+		go func() { errs <- keepHost(ctx, pool, h.Host, h.Socket, spec.Idle) }()
+	}
+	var first error
+	for range spec.Hosts {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// keepHost connects to host and serves the connection on sock.
+func keepHost(ctx context.Context, pool *Pool, host, sock string, idle time.Duration) error {
+	if host == "" || sock == "" {
+		return errors.New("incomplete keeper settings")
+	}
+	if err := checkPrivateDir(filepath.Dir(sock)); err != nil {
+		return err
+	}
+	unlock, ok, err := lockFile(sock + ".lock")
+	if err != nil || !ok {
+		return err // !ok: another keeper serves this socket
+	}
+	defer unlock()
+	// Holding the lock, whatever is at the socket is a dead keeper's.
+	_ = os.Remove(sock)
+	_ = os.Remove(sock + ".id")
+
+	up, err := pool.get(ctx, host, host, false, func(ctx context.Context) (*ssh.Client, error) {
+		return pool.connect(ctx, host)
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", host, err)
 	}
-	k, err := newKeeper(up.client, spec.Idle)
+	k, err := newKeeper(up.client, idle)
 	if err != nil {
 		return err
 	}
-	ln, err := k.listen(spec.Socket)
+	ln, err := k.listen(sock)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(spec.Socket + ".id")
-	defer os.Remove(spec.Socket)
+	defer os.Remove(sock + ".id")
+	defer os.Remove(sock)
 	go func() {
 		select {
 		case <-up.stop: // the host's connection dropped
@@ -101,7 +120,17 @@ type keeper struct {
 	// MaxSessions together, as each run's pool does for itself.
 	sessions chan struct{}
 	quit     chan struct{} // closed by close
+
+	lastUsed time.Time // wall clock (no monotonic reading: it counts a suspend), k.mu
 }
+
+// A connection unused for livenessAfter is asked for a sign of life before
+// it is handed to a client: after a laptop's sleep or a network change it
+// may be dead without either end knowing, and a run must not hang on it.
+const (
+	livenessAfter   = 5 * time.Second
+	livenessTimeout = 3 * time.Second
+)
 
 func newKeeper(up *ssh.Client, idle time.Duration) (*keeper, error) {
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -126,6 +155,7 @@ func newKeeper(up *ssh.Client, idle time.Duration) (*keeper, error) {
 		idleOut:  make(chan struct{}),
 		sessions: make(chan struct{}, maxSessionsPerConn),
 		quit:     make(chan struct{}),
+		lastUsed: time.Now().Round(0),
 	}
 	k.config = &ssh.ServerConfig{
 		PasswordCallback: func(_ ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
@@ -239,7 +269,39 @@ func (k *keeper) disarmIdle() {
 	}
 }
 
+// alive reports whether the host's connection can be handed out.
+func (k *keeper) alive() bool {
+	k.mu.Lock()
+	idleFor, busy := time.Since(k.lastUsed), len(k.clients) > 0
+	k.mu.Unlock()
+	switch {
+	case busy || idleFor < livenessAfter:
+		return true
+	case idleFor > k.idle: // its time ran out while the machine slept
+		return false
+	}
+	reply := make(chan error, 1)
+	go func() {
+		_, _, err := k.up.SendRequest("keepalive@openssh.com", true, nil)
+		reply <- err
+	}()
+	select {
+	case err := <-reply:
+		return err == nil
+	case <-time.After(livenessTimeout):
+		return false
+	}
+}
+
 func (k *keeper) serveClient(nc net.Conn) {
+	if !k.alive() {
+		k.up.Close() // ends the keeper; the client connects directly
+		nc.Close()
+		k.mu.Lock()
+		k.pending--
+		k.mu.Unlock()
+		return
+	}
 	_ = nc.SetDeadline(time.Now().Add(keeperTimeout))
 	sc, chans, reqs, err := ssh.NewServerConn(nc, k.config)
 	_ = nc.SetDeadline(time.Time{})
@@ -263,6 +325,7 @@ func (k *keeper) serveClient(nc net.Conn) {
 		_ = sc.Wait()
 	}
 	k.mu.Lock()
+	k.lastUsed = time.Now().Round(0)
 	delete(k.clients, sc)
 	for key, c := range k.forwards {
 		if c == sc {

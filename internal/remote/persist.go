@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -59,12 +61,17 @@ func ParsePersist(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// keeperSpec is what a run hands a new keeper on its standard input.
+// keeperSpec is what a run hands a new keeper on its standard input: one
+// keeper process serves every host the run connected to directly.
 type keeperSpec struct {
+	Opts  SSHOptions
+	Idle  time.Duration
+	Hosts []keptHost
+}
+
+type keptHost struct {
 	Host   string // as the run named it
-	Opts   SSHOptions
 	Socket string
-	Idle   time.Duration
 }
 
 // keeperID is what a client needs to trust a keeper and be let in: the
@@ -171,12 +178,16 @@ func (p *Pool) startKeepers() {
 	toKeep := p.toKeep
 	p.toKeep = nil
 	p.mu.Unlock()
-	for host, sock := range toKeep {
-		o := p.opts
-		o.Persist = 0 // a keeper connects directly
-		if err := startKeeper(keeperSpec{Host: host, Opts: o, Socket: sock, Idle: p.opts.Persist}); err != nil {
-			p.sshLog("could not keep the connection to %s: %v", host, err)
-		}
+	if len(toKeep) == 0 {
+		return
+	}
+	spec := keeperSpec{Opts: p.opts, Idle: p.opts.Persist}
+	spec.Opts.Persist = 0 // a keeper connects directly
+	for _, host := range slices.Sorted(maps.Keys(toKeep)) {
+		spec.Hosts = append(spec.Hosts, keptHost{Host: host, Socket: toKeep[host]})
+	}
+	if err := startKeeper(spec); err != nil {
+		p.sshLog("could not keep the connections: %v", err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -251,7 +252,7 @@ func TestKeeperLeavesWhenIdleOrCutOff(t *testing.T) {
 	o := k.opts
 	o.Persist = 0
 	start := func(idle time.Duration) <-chan error {
-		b, err := json.Marshal(keeperSpec{Host: k.srv.IP, Opts: o, Socket: k.sock, Idle: idle})
+		b, err := json.Marshal(keeperSpec{Opts: o, Idle: idle, Hosts: []keptHost{{Host: k.srv.IP, Socket: k.sock}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +282,7 @@ func TestKeeperLeavesWhenIdleOrCutOff(t *testing.T) {
 
 	done := start(time.Minute)
 	// A second keeper for the same socket steps aside.
-	b, _ := json.Marshal(keeperSpec{Host: k.srv.IP, Opts: o, Socket: k.sock, Idle: time.Minute})
+	b, _ := json.Marshal(keeperSpec{Opts: o, Idle: time.Minute, Hosts: []keptHost{{Host: k.srv.IP, Socket: k.sock}}})
 	if err := RunKeeper(context.Background(), bytes.NewReader(b)); err != nil {
 		t.Fatalf("second keeper: %v", err)
 	}
@@ -352,6 +353,16 @@ func TestRunRightAfterTheKeptConnectionDrops(t *testing.T) {
 			t.Fatalf("round %d: %q, %v", i, res.Stdout, err)
 		}
 		p.Close()
+
+		k.keep(t)
+		k.srv.DropConnections()
+		p = k.pool(k.opts, nil)
+		c, err := p.DialUnix(context.Background(), k.srv.IP, echoSocket(t))
+		if err != nil {
+			t.Fatalf("round %d: DialUnix: %v", i, err)
+		}
+		c.Close()
+		p.Close()
 	}
 }
 
@@ -411,5 +422,95 @@ func TestKeptConnectionSharedByConcurrentRuns(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// keeperPID is the process serving sock.
+func keeperPID(t *testing.T, sock string) int32 {
+	t.Helper()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	raw, err := c.(*net.UnixConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cred *syscall.Ucred
+	var cerr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, cerr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil || cerr != nil {
+		t.Fatal(err, cerr)
+	}
+	return cred.Pid
+}
+
+// One run, two hosts: one keeper process serves both.
+func TestOneKeeperProcessForTheRunsHosts(t *testing.T) {
+	k := newKeptEnv(t, "127.0.0.68")
+	other := sshtest.Start(t, "127.0.0.69", sshtest.Options{Port: k.srv.Port}, k.key)
+	p := k.pool(k.opts, nil)
+	mustExec(t, p, k.srv.IP, "true")
+	mustExec(t, p, other.IP, "true")
+	tg, err := resolve(other.IP, p.opts, p.cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherSock := p.keptSocket(other.IP, tg)
+	p.Close()
+	waitForKeeper(t, k.sock)
+	waitForKeeper(t, otherSock)
+	if a, b := keeperPID(t, k.sock), keeperPID(t, otherSock); a != b {
+		t.Fatalf("hosts kept by processes %d and %d, want one", a, b)
+	}
+}
+
+// A kept connection idle for a while whose peer no longer answers is not
+// handed out: the client is turned away within the liveness timeout and
+// connects directly.
+func TestKeeperChecksAnIdleConnectionBeforeUse(t *testing.T) {
+	k := newKeptEnv(t, "127.0.0.70")
+	p := k.pool(k.opts, nil)
+	up, err := p.connect(context.Background(), k.srv.IP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := newKeeper(up, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(k.sock), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := kp.listen(k.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go kp.serve(ln)
+	defer kp.close(ln)
+
+	kp.mu.Lock()
+	kp.lastUsed = time.Now().Add(-2 * livenessAfter).Round(0)
+	kp.mu.Unlock()
+	c, err := dialKept(context.Background(), k.sock)
+	if err != nil {
+		t.Fatalf("an idle but healthy connection was refused: %v", err)
+	}
+	c.Close()
+
+	k.srv.SignalConnections(syscall.SIGSTOP)
+	defer k.srv.SignalConnections(syscall.SIGCONT)
+	kp.mu.Lock()
+	kp.lastUsed = time.Now().Add(-2 * livenessAfter).Round(0)
+	kp.mu.Unlock()
+	if c, err := dialKept(context.Background(), k.sock); err == nil {
+		c.Close()
+		t.Fatal("a connection whose peer does not answer was handed out")
+	}
+	res, err := k.pool(k.opts, nil).Exec(context.Background(), k.srv.IP, "echo direct", ExecOptions{})
+	if err != nil || res.Stdout != "direct\n" {
+		t.Fatalf("direct run: %q, %v", res.Stdout, err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -171,7 +170,7 @@ func (p *Pool) session(ctx context.Context, host string) (*ssh.Session, func(), 
 		}
 		<-c.sessions
 		p.release(c)
-		if attempt > 0 || !errors.Is(err, io.EOF) {
+		if attempt > 0 || !deadConnection(err) {
 			return nil, nil, fmt.Errorf("opening session on %s: %w", host, err)
 		}
 		p.discard(c)
@@ -184,6 +183,14 @@ func (p *Pool) session(ctx context.Context, host string) (*ssh.Session, func(), 
 		<-c.sessions
 		p.release(c)
 	}, nil
+}
+
+// deadConnection tells a connection that has gone (EOF, a broken pipe or a
+// reset: the server restarted, a kept connection's keeper hung up) from a
+// channel the server refused or a cancelled wait.
+func deadConnection(err error) bool {
+	var refused *ssh.OpenChannelError
+	return !errors.As(err, &refused) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 }
 
 // get returns the live connection for key, opening it with open if there

@@ -20,22 +20,27 @@ import (
 // closed. A refusal (sshd forbids stream-local forwarding, the socket is
 // missing or not accessible to the user) is a *UnixSocketError.
 func (p *Pool) DialUnix(ctx context.Context, host, path string) (net.Conn, error) {
-	c, err := p.get(ctx, host, host, false, func(ctx context.Context) (*ssh.Client, error) {
-		return p.connect(ctx, host)
-	})
-	if err != nil {
-		return nil, p.out.Redactor().Error(err)
-	}
-	nc, err := c.client.DialContext(ctx, "unix", path)
-	if err != nil {
+	for attempt := 0; ; attempt++ {
+		c, err := p.get(ctx, host, host, false, func(ctx context.Context) (*ssh.Client, error) {
+			return p.connect(ctx, host)
+		})
+		if err != nil {
+			return nil, p.out.Redactor().Error(err)
+		}
+		nc, err := c.client.DialContext(ctx, "unix", path)
+		if err == nil {
+			return &pooledConn{Conn: nc, release: func() { p.release(c) }}, nil
+		}
 		p.release(c)
 		var refused *ssh.OpenChannelError
 		if errors.As(err, &refused) {
 			return nil, &UnixSocketError{Host: host, Path: path, Reason: refused.Message}
 		}
-		return nil, fmt.Errorf("connecting to %s on %s over SSH: %w", path, host, err)
+		if attempt > 0 || !deadConnection(err) {
+			return nil, fmt.Errorf("connecting to %s on %s over SSH: %w", path, host, err)
+		}
+		p.discard(c) // gone since its last use: once more on a fresh one
 	}
-	return &pooledConn{Conn: nc, release: func() { p.release(c) }}, nil
 }
 
 // UnixSocketError is a Unix socket that the host's sshd would not connect

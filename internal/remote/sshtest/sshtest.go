@@ -205,7 +205,12 @@ func (s *Server) Stop() {
 // listener's children and theirs), as a network fault would: clients see
 // their connections end. sshd puts each connection in a session of its
 // own, so Stop's process group kill does not reach them.
-func (s *Server) DropConnections() {
+func (s *Server) DropConnections() { s.SignalConnections(syscall.SIGKILL) }
+
+// SignalConnections sends sig to the sshd processes serving open
+// connections: SIGSTOP makes them a peer that no longer answers (a
+// suspended laptop's network, a vanished server), SIGCONT revives them.
+func (s *Server) SignalConnections(sig syscall.Signal) {
 	children := map[int][]int{}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -230,7 +235,7 @@ func (s *Server) DropConnections() {
 		for _, c := range children[pid] {
 			kill(c)
 		}
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+		_ = syscall.Kill(pid, sig)
 	}
 	for _, c := range children[s.cmd.Process.Pid] {
 		kill(c)
