@@ -113,7 +113,7 @@ func newKeptEnv(t *testing.T, ip string) *keptEnv {
 	t.Setenv("XDG_RUNTIME_DIR", run)
 	srv := sshtest.Start(t, ip, sshtest.Options{LogLevel: "VERBOSE"}, e.key)
 	o := e.opts(srv.Port)
-	o.Persist = time.Minute
+	o.Persist = 10 * time.Second // the keepers started outlive the test by that much at most
 	p := e.pool(o, nil)
 	tg, err := resolve(srv.IP, p.opts, p.cfg, false)
 	if err != nil {
@@ -491,9 +491,25 @@ func TestKeeperChecksAnIdleConnectionBeforeUse(t *testing.T) {
 	go kp.serve(ln)
 	defer kp.close(ln)
 
-	kp.mu.Lock()
-	kp.lastUsed = time.Now().Add(-2 * livenessAfter).Round(0)
-	kp.mu.Unlock()
+	backdate := func() {
+		t.Helper()
+		// Once the keeper is done with the last client (which sets lastUsed).
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			kp.mu.Lock()
+			idle := len(kp.clients) == 0 && kp.pending == 0
+			if idle {
+				kp.lastUsed = time.Now().Add(-2 * livenessAfter).Round(0)
+			}
+			kp.mu.Unlock()
+			if idle {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the keeper still serves a client")
+			}
+		}
+	}
+	backdate()
 	c, err := dialKept(context.Background(), k.sock)
 	if err != nil {
 		t.Fatalf("an idle but healthy connection was refused: %v", err)
@@ -502,9 +518,7 @@ func TestKeeperChecksAnIdleConnectionBeforeUse(t *testing.T) {
 
 	k.srv.SignalConnections(syscall.SIGSTOP)
 	defer k.srv.SignalConnections(syscall.SIGCONT)
-	kp.mu.Lock()
-	kp.lastUsed = time.Now().Add(-2 * livenessAfter).Round(0)
-	kp.mu.Unlock()
+	backdate()
 	if c, err := dialKept(context.Background(), k.sock); err == nil {
 		c.Close()
 		t.Fatal("a connection whose peer does not answer was handed out")
