@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,20 +21,21 @@ import (
 // HOME for every run: the known_hosts files are part of a connection's
 // settings, so runs with different homes would not share keepers.
 type keptRuns struct {
+	persist string // KAMAL_SSH_PERSIST
 	runtime string // XDG_RUNTIME_DIR of the runs and their keepers
 	home    string
 }
 
 // newKeptRuns prepares the runs; every keeper they leave is stopped when
 // the test ends.
-func newKeptRuns(t *testing.T) *keptRuns {
+func newKeptRuns(t *testing.T, persist string) *keptRuns {
 	t.Helper()
 	// Short: a Unix socket path has room for about 100 bytes.
 	dir, err := os.MkdirTemp("", "kx")
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &keptRuns{runtime: dir, home: t.TempDir()}
+	k := &keptRuns{persist: persist, runtime: dir, home: t.TempDir()}
 	t.Cleanup(func() {
 		k.stopKeepers(t)
 		os.RemoveAll(dir)
@@ -47,41 +49,49 @@ func newKeptRuns(t *testing.T) *keptRuns {
 // socketDir is where the keepers listen.
 func (k *keptRuns) socketDir() string { return filepath.Join(k.runtime, "kamal-ssh") }
 
+// run runs kamal in dir.
+func (k *keptRuns) run(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := env.KamalCommand(ctx, kamalBin, dir, k.home, args...)
+	cmd.Env = append(cmd.Env, remote.PersistEnv+"="+k.persist, "XDG_RUNTIME_DIR="+k.runtime)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // kamal runs kamal in dir and fails the test on an error.
 func (k *keptRuns) kamal(t *testing.T, ctx context.Context, dir string, args ...string) string {
 	t.Helper()
-	cmd := env.KamalCommand(ctx, kamalBin, dir, k.home, args...)
-	cmd.Env = append(cmd.Env, remote.PersistEnv+"=60s", "XDG_RUNTIME_DIR="+k.runtime)
-	out, err := cmd.CombinedOutput()
+	out, err := k.run(ctx, dir, args...)
 	if err != nil {
 		t.Fatalf("kamal %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
 
-// sockets lists the keepers' sockets.
-func (k *keptRuns) sockets(t *testing.T) []string {
+// files lists the keepers' files in their directory that end in suffix
+// (".sock", ".sock.id").
+func (k *keptRuns) files(t *testing.T, suffix string) []string {
 	t.Helper()
-	socks, err := filepath.Glob(filepath.Join(k.socketDir(), "*.sock"))
+	files, err := filepath.Glob(filepath.Join(k.socketDir(), "*"+suffix))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return socks
+	return files
 }
 
-// waitSockets waits until exactly n keepers listen.
-func (k *keptRuns) waitSockets(t *testing.T, ctx context.Context, n int) {
+// waitKeepers waits until exactly n keepers run, each with its socket
+// and identity file.
+func (k *keptRuns) waitKeepers(t *testing.T, ctx context.Context, n int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
-		socks := k.sockets(t)
-		if len(socks) == n {
+		socks, ids, pids := k.files(t, ".sock"), k.files(t, ".sock.id"), k.keepers(t)
+		if len(socks) == n && len(ids) == n && len(pids) == n {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%d keeper sockets, want %d: %v (keepers: %v)", len(socks), n, socks, k.keepers(t))
+			t.Fatalf("want %d keepers; processes %v, sockets %v, identity files %v", n, pids, socks, ids)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -131,13 +141,13 @@ func (k *keptRuns) stopKeepers(t *testing.T) {
 				t.Errorf("stopping keeper %d: %v", pid, err)
 			}
 		}
-		socks := k.sockets(t)
-		if len(pids) == 0 && len(socks) == 0 {
+		socks, ids := k.files(t, ".sock"), k.files(t, ".sock.id")
+		if len(pids) == 0 && len(socks) == 0 && len(ids) == 0 {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Errorf("keepers %v and sockets %v are left after SIGTERM", pids, socks)
+			t.Errorf("left after SIGTERM: keepers %v, sockets %v, identity files %v", pids, socks, ids)
 			return
 		case <-time.After(50 * time.Millisecond):
 		}
@@ -173,7 +183,7 @@ func TestKeptConnections(t *testing.T) {
 	for _, v := range []string{"v1", "v2"} {
 		p.image(t, ctx, "app", v)
 	}
-	k := newKeptRuns(t)
+	k := newKeptRuns(t, "60s")
 
 	out := k.kamal(t, ctx, p.dir, "setup", "-P", "--version", "v1")
 	p.expectVersion(t, ctx, "v1", hosts...)
@@ -182,10 +192,7 @@ func TestKeptConnections(t *testing.T) {
 			t.Errorf("setup did not connect to %s directly:\n%s", h.Name, out)
 		}
 	}
-	k.waitSockets(t, ctx, len(hosts))
-	if pids := k.keepers(t); len(pids) != len(hosts) {
-		t.Errorf("keeper processes %v, want one per host", pids)
-	}
+	k.waitKeepers(t, ctx, len(hosts))
 
 	// Every later run reaches both hosts through their keepers.
 	kept := func(t *testing.T, out string, hosts ...*testhosts.Host) {
@@ -235,6 +242,19 @@ func TestKeptConnections(t *testing.T) {
 		}
 	}
 	kept(t, out, hosts...)
+	// Two runs at once share each keeper.
+	outs, errs := make([]string, 2), make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range outs {
+		wg.Go(func() { outs[i], errs[i] = k.run(ctx, p.dir, "app", "version") })
+	}
+	wg.Wait()
+	for i := range outs {
+		if errs[i] != nil || strings.Count(outs[i], "\nv1\n") != len(hosts) {
+			t.Errorf("app version, run %d of 2 at once: %v\n%s", i+1, errs[i], outs[i])
+		}
+		kept(t, outs[i], hosts...)
+	}
 	out = k.kamal(t, ctx, p.dir, "deploy", "-P", "--version", "v2")
 	p.expectVersion(t, ctx, "v2", hosts...)
 	kept(t, out, hosts...)
@@ -256,7 +276,7 @@ func TestKeptConnections(t *testing.T) {
 	if dropped == 0 {
 		t.Fatalf("no SSH connection to %s to drop: where is its keeper?", hosts[0].Name)
 	}
-	k.waitSockets(t, ctx, len(hosts)-1)
+	k.waitKeepers(t, ctx, len(hosts)-1)
 	before = connections(hosts)
 	out = k.kamal(t, ctx, p.dir, "app", "version")
 	for _, h := range hosts {
@@ -274,7 +294,7 @@ func TestKeptConnections(t *testing.T) {
 			after[0]-before[0], hosts[0].Name, after[1]-before[1], hosts[1].Name)
 	}
 	// That run left a new keeper for the first host.
-	k.waitSockets(t, ctx, len(hosts))
+	k.waitKeepers(t, ctx, len(hosts))
 	before = connections(hosts)
 	out = k.kamal(t, ctx, p.dir, "app", "version")
 	kept(t, out, hosts...)
@@ -283,4 +303,36 @@ func TestKeptConnections(t *testing.T) {
 			t.Errorf("%d new SSH connections to %s with its new keeper up, want 0", n, h.Name)
 		}
 	}
+
+	// Another user is another connection: not the keepers of root's.
+	p.asUser(t, deployUser)
+	before = connections(hosts)
+	out = k.kamal(t, ctx, p.dir, "app", "version")
+	for _, h := range hosts {
+		if !strings.Contains(out, "ssh: connecting to "+deployUser+"@"+h.IP+":22") || strings.Contains(out, "through its kept connection") {
+			t.Errorf("%s not reached directly as %s:\n%s", h.Name, deployUser, out)
+		}
+	}
+	after = connections(hosts)
+	for i, h := range hosts {
+		if n := after[i] - before[i]; n != 1 {
+			t.Errorf("%d new SSH connections to %s as %s, want 1", n, h.Name, deployUser)
+		}
+	}
+	k.waitKeepers(t, ctx, 2*len(hosts))
+}
+
+// TestKeptConnectionIdle: a keeper left idle for the persist duration
+// exits and removes its socket.
+func TestKeptConnectionIdle(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := opsProject(t, "keptidle")
+	k := newKeptRuns(t, "5s")
+	out := k.kamal(t, ctx, dir, "lock", "status")
+	if !strings.Contains(out, "There is no deploy lock") {
+		t.Errorf("lock status:\n%s", out)
+	}
+	k.waitKeepers(t, ctx, 1) // the primary host's: the lock lives there
+	k.waitKeepers(t, ctx, 0)
 }
