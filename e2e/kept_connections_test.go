@@ -183,6 +183,7 @@ func TestKeptConnections(t *testing.T) {
 	for _, v := range []string{"v1", "v2"} {
 		p.image(t, ctx, "app", v)
 	}
+	p.image(t, ctx, "app-slow", "v3") // 5 s to listen
 	k := newKeptRuns(t, "60s")
 
 	out := k.kamal(t, ctx, p.dir, "setup", "-P", "--version", "v1")
@@ -303,6 +304,31 @@ func TestKeptConnections(t *testing.T) {
 			t.Errorf("%d new SSH connections to %s with its new keeper up, want 0", n, h.Name)
 		}
 	}
+
+	// The connection drops while a deploy runs through the keeper (v3
+	// boots for 5 s on the first host): the keeper ends the run's
+	// connection too, the run fails over to a direct connection and rolls
+	// back, and leaves a new keeper.
+	drop := dropSSHWhenCreated(ctx, hosts[0], "kept-web-v3")
+	out, err = k.run(ctx, p.dir, "deploy", "-P", "--version", "v3")
+	if err := <-drop; err != nil {
+		t.Fatal(err)
+	}
+	if err == nil || !strings.Contains(out, "ssh: connecting to root@"+hosts[0].IP+":22") {
+		t.Errorf("deploy with a dropped kept connection: %v, want a failure and a direct connection to %s:\n%s", err, hosts[0].Name, out)
+	}
+	for _, h := range hosts {
+		if got := runningNames(t, ctx, h, p.service); got != "kept-web-v2" {
+			t.Errorf("%s runs %q after the rollback, want kept-web-v2", h.Name, got)
+		}
+	}
+	p.expectVersion(t, ctx, "v2", hosts...)
+	k.waitKeepers(t, ctx, len(hosts))
+	out = k.kamal(t, ctx, p.dir, "lock", "status")
+	if !strings.Contains(out, "There is no deploy lock") {
+		t.Errorf("lock status after the rollback:\n%s", out)
+	}
+	kept(t, out, hosts[0])
 
 	// Another user is another connection: not the keepers of root's.
 	p.asUser(t, deployUser)
