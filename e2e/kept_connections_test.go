@@ -289,13 +289,14 @@ func TestKeptConnections(t *testing.T) {
 		t.Errorf("%s not reached directly after its keeper went:\n%s", hosts[0].Name, out)
 	}
 	kept(t, out, hosts[1])
+	// That run left a new keeper for the first host. Counted once it is
+	// up: the run's connection and the new keeper's, none to the other.
+	k.waitKeepers(t, ctx, len(hosts))
 	after := connections(hosts)
-	if after[0] != before[0]+1 || after[1] != before[1] {
-		t.Errorf("new SSH connections after the drop: %d to %s (want 1), %d to %s (want 0)",
+	if after[0] != before[0]+2 || after[1] != before[1] {
+		t.Errorf("new SSH connections after the drop: %d to %s (want 2: the run's, the new keeper's), %d to %s (want 0)",
 			after[0]-before[0], hosts[0].Name, after[1]-before[1], hosts[1].Name)
 	}
-	// That run left a new keeper for the first host.
-	k.waitKeepers(t, ctx, len(hosts))
 	before = connections(hosts)
 	out = k.kamal(t, ctx, p.dir, "app", "version")
 	kept(t, out, hosts...)
@@ -339,13 +340,14 @@ func TestKeptConnections(t *testing.T) {
 			t.Errorf("%s not reached directly as %s:\n%s", h.Name, deployUser, out)
 		}
 	}
+	// Counted once the new keepers are up: the run's and its keeper's.
+	k.waitKeepers(t, ctx, 2*len(hosts))
 	after = connections(hosts)
 	for i, h := range hosts {
-		if n := after[i] - before[i]; n != 1 {
-			t.Errorf("%d new SSH connections to %s as %s, want 1", n, h.Name, deployUser)
+		if n := after[i] - before[i]; n != 2 {
+			t.Errorf("%d new SSH connections to %s as %s, want 2 (the run's, its keeper's)", n, h.Name, deployUser)
 		}
 	}
-	k.waitKeepers(t, ctx, 2*len(hosts))
 }
 
 // TestKeptConnectionIdle: a keeper left idle for the persist duration
