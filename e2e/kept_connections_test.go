@@ -78,20 +78,21 @@ func (k *keptRuns) files(t *testing.T, suffix string) []string {
 	return files
 }
 
-// waitKeepers waits until exactly n keepers run, each with its socket
-// and identity file.
-func (k *keptRuns) waitKeepers(t *testing.T, ctx context.Context, n int) {
+// waitKeepers waits until exactly hosts connections are kept, each with
+// its socket and identity file, by procs keeper processes (a run leaves
+// one for all the hosts it connected to directly).
+func (k *keptRuns) waitKeepers(t *testing.T, ctx context.Context, hosts, procs int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
 		socks, ids, pids := k.files(t, ".sock"), k.files(t, ".sock.id"), k.keepers(t)
-		if len(socks) == n && len(ids) == n && len(pids) == n {
+		if len(socks) == hosts && len(ids) == hosts && len(pids) == procs {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("want %d keepers; processes %v, sockets %v, identity files %v", n, pids, socks, ids)
+			t.Fatalf("want %d kept connections in %d processes; processes %v, sockets %v, identity files %v", hosts, procs, pids, socks, ids)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -166,8 +167,8 @@ func connections(hosts []*testhosts.Host) []int {
 // TestKeptConnections deploys with KAMAL_SSH_PERSIST: the run leaves a
 // keeper per host, and later runs (queries, exec, a deploy) go through
 // them without a new SSH connection. When a host's connection drops, its
-// keeper goes away, the next run connects directly and a new keeper
-// comes back.
+// socket goes away, the next run connects directly and leaves a new
+// keeper.
 func TestKeptConnections(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -193,7 +194,7 @@ func TestKeptConnections(t *testing.T) {
 			t.Errorf("setup did not connect to %s directly:\n%s", h.Name, out)
 		}
 	}
-	k.waitKeepers(t, ctx, len(hosts))
+	k.waitKeepers(t, ctx, len(hosts), 1) // one keeper for the run's hosts
 
 	// Every later run reaches both hosts through their keepers.
 	kept := func(t *testing.T, out string, hosts ...*testhosts.Host) {
@@ -268,8 +269,8 @@ func TestKeptConnections(t *testing.T) {
 		t.FailNow()
 	}
 
-	// The first host's connections drop: its keeper exits and removes its
-	// socket; the other one stays.
+	// The first host's connections drop: the keeper gives that host up and
+	// removes its socket, and keeps the other.
 	dropped, err := hosts[0].DropSSHConnections()
 	if err != nil {
 		t.Fatal(err)
@@ -277,7 +278,7 @@ func TestKeptConnections(t *testing.T) {
 	if dropped == 0 {
 		t.Fatalf("no SSH connection to %s to drop: where is its keeper?", hosts[0].Name)
 	}
-	k.waitKeepers(t, ctx, len(hosts)-1)
+	k.waitKeepers(t, ctx, len(hosts)-1, 1) // it still keeps the other host's
 	before = connections(hosts)
 	out = k.kamal(t, ctx, p.dir, "app", "version")
 	for _, h := range hosts {
@@ -291,7 +292,7 @@ func TestKeptConnections(t *testing.T) {
 	kept(t, out, hosts[1])
 	// That run left a new keeper for the first host. Counted once it is
 	// up: the run's connection and the new keeper's, none to the other.
-	k.waitKeepers(t, ctx, len(hosts))
+	k.waitKeepers(t, ctx, len(hosts), 2)
 	after := connections(hosts)
 	if after[0] != before[0]+2 || after[1] != before[1] {
 		t.Errorf("new SSH connections after the drop: %d to %s (want 2: the run's, the new keeper's), %d to %s (want 0)",
@@ -324,7 +325,7 @@ func TestKeptConnections(t *testing.T) {
 		}
 	}
 	p.expectVersion(t, ctx, "v2", hosts...)
-	k.waitKeepers(t, ctx, len(hosts))
+	k.waitKeepers(t, ctx, len(hosts), 2) // the dropped one went, the run left one
 	out = k.kamal(t, ctx, p.dir, "lock", "status")
 	if !strings.Contains(out, "There is no deploy lock") {
 		t.Errorf("lock status after the rollback:\n%s", out)
@@ -341,7 +342,7 @@ func TestKeptConnections(t *testing.T) {
 		}
 	}
 	// Counted once the new keepers are up: the run's and its keeper's.
-	k.waitKeepers(t, ctx, 2*len(hosts))
+	k.waitKeepers(t, ctx, 2*len(hosts), 3)
 	after = connections(hosts)
 	for i, h := range hosts {
 		if n := after[i] - before[i]; n != 2 {
@@ -361,6 +362,6 @@ func TestKeptConnectionIdle(t *testing.T) {
 	if !strings.Contains(out, "There is no deploy lock") {
 		t.Errorf("lock status:\n%s", out)
 	}
-	k.waitKeepers(t, ctx, 1) // the primary host's: the lock lives there
-	k.waitKeepers(t, ctx, 0)
+	k.waitKeepers(t, ctx, 1, 1) // the primary host's: the lock lives there
+	k.waitKeepers(t, ctx, 0, 0)
 }
