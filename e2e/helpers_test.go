@@ -104,3 +104,24 @@ func removeContainer(t *testing.T, h *testhosts.Host, name string) {
 		}
 	})
 }
+
+// dropSSHWhenCreated drops h's SSH connections as soon as the container
+// exists there (while it boots) and reports how that went.
+func dropSSHWhenCreated(ctx context.Context, h *testhosts.Host, container string) <-chan error {
+	dropped := make(chan error, 1)
+	go func() {
+		for ctx.Err() == nil {
+			if out, _ := h.Docker(ctx, "ps", "--all", "--quiet", "--filter", "name=^"+container+"$"); strings.TrimSpace(out) != "" {
+				n, err := h.DropSSHConnections()
+				if err == nil && n == 0 {
+					continue // between two connections: try again
+				}
+				dropped <- err
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		dropped <- ctx.Err()
+	}()
+	return dropped
+}

@@ -206,21 +206,7 @@ func TestRollbackDroppedConnection(t *testing.T) {
 	// connection drops.
 	s := newRollbackScenario(t, ctx, "rbdrop", "app-slow", "")
 	h := env.Hosts[1]
-	dropped := make(chan error, 1)
-	go func() {
-		for ctx.Err() == nil {
-			if out, _ := h.Docker(ctx, "ps", "--all", "--quiet", "--filter", "name=^rbdrop-web-v2$"); strings.TrimSpace(out) != "" {
-				n, err := h.DropSSHConnections()
-				if err == nil && n == 0 {
-					continue // between two connections: try again
-				}
-				dropped <- err
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		dropped <- ctx.Err()
-	}()
+	dropped := dropSSHWhenCreated(ctx, h, "rbdrop-web-v2")
 	s.startLoad(ctx)
 	out := s.failingDeploy(t, ctx, "deploy", "-P", "--version", "v2")
 	if err := <-dropped; err != nil {
