@@ -46,7 +46,7 @@ func main() {
 	readiness := flag.Int("readiness-delay", 0, "readiness_delay of the worker role, in seconds")
 	progressMode := flag.Bool("progress", false, "compare --progress=tty with --progress=plain instead")
 	flag.StringVar(&logDir, "logs", "", "directory to write each run's verbose output to")
-	flag.StringVar(&persist, "persist", "", "KAMAL_SSH_PERSIST for the measured binary (not the baseline), e.g. 60s")
+	flag.StringVar(&persist, "persist", "0", "KAMAL_SSH_PERSIST for the measured binary (the baseline gets 0), e.g. 60s; 0: no kept connections")
 	flag.BoolVar(&hold, "hold", false, "keep the hosts and the project up after the runs, until interrupted")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -67,7 +67,7 @@ var logDir string
 // hold keeps the environment up at the end, to look at it by hand.
 var hold bool
 
-// persist, when set, runs the measured binary with kept connections.
+// persist, unless "0", runs the measured binary with kept connections.
 var persist string
 
 // binary is one kamal under test and what was measured with it.
@@ -132,7 +132,10 @@ func run(ctx context.Context, kamalBin, baselineBin string, runs, readiness int,
 	}
 	defer os.RemoveAll(work)
 	b := &bench{env: env, dir: filepath.Join(work, "app"), home: filepath.Join(work, "home")}
-	if persist != "" {
+	for _, bin := range bins {
+		bin.env = []string{"KAMAL_SSH_PERSIST=0"}
+	}
+	if persist != "0" {
 		// Short: the keepers' socket paths are limited to ~107 bytes.
 		run, err := os.MkdirTemp("", "kb")
 		if err != nil {
@@ -362,7 +365,7 @@ func (b *bench) kamal(ctx context.Context, bin *binary, args ...string) (string,
 // sessions are in the CPU reading. With kept connections some stay open
 // for good: then it waits until h's sshd processes stop changing.
 func settle(ctx context.Context, h *testhosts.Host) error {
-	if persist == "" {
+	if persist == "0" {
 		return h.WaitSSHIdle(ctx)
 	}
 	last, stable := -1, 0

@@ -29,6 +29,7 @@ func (b *bench) compareProgress(ctx context.Context, bin string, runs int) error
 		for _, mode := range order {
 			version++
 			cmd := b.env.KamalCommand(ctx, bin, b.dir, b.home, "deploy", "-P", "--progress="+mode, "--version", fmt.Sprintf("v%d", version))
+			cmd.Env = append(cmd.Env, "KAMAL_SSH_PERSIST=0") // each deploy connects, as it did when measured first
 			s, err := runDeploy(cmd, mode == "tty")
 			if err != nil {
 				return err

@@ -21,7 +21,8 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// Kept connections (KAMAL_SSH_PERSIST), like OpenSSH's ControlPersist.
+// Kept connections (KAMAL_SSH_PERSIST, a minute unless set), like
+// OpenSSH's ControlPersist.
 //
 // Every kamal run pays an SSH connection per host (TCP, key exchange,
 // authentication and sshd's per-connection setup: most of the time of a
@@ -35,9 +36,15 @@ import (
 // keeper: whenever it is missing or fails, the run connects directly as
 // without persistence.
 
-// PersistEnv names the environment variable that turns kept connections
-// on: a duration ("90s", "10m") or a number of seconds; empty or 0 is off.
+// PersistEnv names the environment variable that sets how long kept
+// connections last: a duration ("90s", "10m") or a number of seconds; 0
+// turns them off. Unset or empty: DefaultPersist.
 const PersistEnv = "KAMAL_SSH_PERSIST"
+
+// DefaultPersist is a minute, as Ansible keeps its OpenSSH connections
+// (ControlPersist=60s): long enough for a few commands in a row, short
+// enough that nothing lingers.
+const DefaultPersist = time.Minute
 
 // KeeperCommand is the hidden kamal command a keeper runs as.
 const KeeperCommand = "__ssh-keeper"
@@ -49,7 +56,7 @@ const keeperVersion = "1"
 func ParsePersist(v string) (time.Duration, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
-		return 0, nil
+		return DefaultPersist, nil
 	}
 	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
 		return time.Duration(n) * time.Second, nil

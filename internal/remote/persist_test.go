@@ -39,7 +39,8 @@ func TestParsePersist(t *testing.T) {
 		want time.Duration
 		err  bool
 	}{
-		{"", 0, false},
+		{"", DefaultPersist, false},
+		{" ", DefaultPersist, false},
 		{"0", 0, false},
 		{"60", time.Minute, false},
 		{" 90s ", 90 * time.Second, false},
