@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/kamalgo/kamal/internal/remote/sshtest"
 )
 
@@ -372,24 +374,7 @@ func TestRunRightAfterTheKeptConnectionDrops(t *testing.T) {
 // the pool answers by connecting again), not a refused channel.
 func TestKeeperWithADeadHostConnectionHangsUp(t *testing.T) {
 	k := newKeptEnv(t, "127.0.0.66")
-	p := k.pool(k.opts, nil)
-	up, err := p.connect(context.Background(), k.srv.IP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kp, err := newKeeper(up, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(k.sock), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := kp.listen(k.sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go kp.serve(ln)
-	defer kp.close(ln)
+	_, up := k.serveInProcess(t)
 	c, err := dialKept(context.Background(), k.sock)
 	if err != nil {
 		t.Fatal(err)
@@ -424,6 +409,32 @@ func TestKeptConnectionSharedByConcurrentRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// serveInProcess runs a keeper inside the test on a fresh connection to
+// the host, so the test can reach into it; it returns the keeper and its
+// host connection.
+func (k *keptEnv) serveInProcess(t *testing.T) (*keeper, *ssh.Client) {
+	t.Helper()
+	p := k.pool(k.opts, nil)
+	up, err := p.connect(context.Background(), k.srv.IP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp, err := newKeeper(up, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(k.sock), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := kp.listen(k.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go kp.serve(ln)
+	t.Cleanup(func() { kp.close(ln) })
+	return kp, up
 }
 
 // keeperPID is the process serving sock.
@@ -473,24 +484,7 @@ func TestOneKeeperProcessForTheRunsHosts(t *testing.T) {
 // connects directly.
 func TestKeeperChecksAnIdleConnectionBeforeUse(t *testing.T) {
 	k := newKeptEnv(t, "127.0.0.70")
-	p := k.pool(k.opts, nil)
-	up, err := p.connect(context.Background(), k.srv.IP)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kp, err := newKeeper(up, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(k.sock), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := kp.listen(k.sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go kp.serve(ln)
-	defer kp.close(ln)
+	kp, _ := k.serveInProcess(t)
 
 	backdate := func() {
 		t.Helper()
