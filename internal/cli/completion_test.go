@@ -11,6 +11,9 @@ import (
 
 // The test binary doubles as kamal, for the completion scripts to call.
 func TestMain(m *testing.M) {
+	// The test binary stands in for kamal, so it cannot be a keeper of
+	// kept connections (its children would run the tests instead).
+	os.Setenv("KAMAL_SSH_PERSIST", "0")
 	if os.Getenv("CLI_TEST_AS_KAMAL") == "1" {
 		os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}

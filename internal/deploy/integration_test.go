@@ -25,6 +25,9 @@ import (
 // The test binary doubles as the kamal binary, so tests can run several
 // kamal processes at once (locks) and interrupt them (SIGINT).
 func TestMain(m *testing.M) {
+	// The test binary stands in for kamal, so it cannot be a keeper of
+	// kept connections (its children would run the tests instead).
+	os.Setenv("KAMAL_SSH_PERSIST", "0")
 	if os.Getenv("DEPLOY_TEST_AS_KAMAL") == "1" {
 		os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
