@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kamalgo/kamal/internal/remote"
 	"github.com/kamalgo/kamal/internal/testhosts"
 )
 
@@ -43,7 +44,13 @@ func kamalCommand(t *testing.T, ctx context.Context, dir string, args ...string)
 	if err := env.WriteKnownHosts(home); err != nil {
 		t.Fatal(err)
 	}
-	return env.KamalCommand(ctx, kamalBin, dir, home, args...)
+	cmd := env.KamalCommand(ctx, kamalBin, dir, home, args...)
+	// Every run gets a fresh HOME, removed when the test ends, so a keeper
+	// of kept connections would never be reused and could still be
+	// touching that HOME (its known_hosts) while it is removed. The
+	// kept-connection scenarios run kamal their own way.
+	cmd.Env = append(cmd.Env, remote.PersistEnv+"=0")
+	return cmd
 }
 
 // newProject writes a Kamal project for service (image in the test
