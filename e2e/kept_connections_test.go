@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -102,29 +100,9 @@ func (k *keptRuns) waitKeepers(t *testing.T, ctx context.Context, hosts, procs i
 // runs: `kamal __ssh-keeper` with the test's runtime directory.
 func (k *keptRuns) keepers(t *testing.T) []int {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
+	pids, err := testhosts.KeeperPIDs(k.runtime)
 	if err != nil {
 		t.Fatal(err)
-	}
-	mark := []byte("XDG_RUNTIME_DIR=" + k.runtime + "\x00")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue // gone meanwhile
-		}
-		argv := strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00")
-		if len(argv) != 2 || argv[1] != remote.KeeperCommand {
-			continue
-		}
-		environ, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if err == nil && bytes.Contains(append([]byte{0}, environ...), append([]byte{0}, mark...)) {
-			pids = append(pids, pid)
-		}
 	}
 	return pids
 }

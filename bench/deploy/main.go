@@ -31,7 +31,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -391,17 +390,9 @@ func settle(ctx context.Context, h *testhosts.Host) error {
 // stopKeepers ends the keepers the measured binary left (those with
 // XDG_RUNTIME_DIR=run), so none outlives the benchmark.
 func stopKeepers(run string) {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		environ, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-		if strings.Contains(string(cmdline), "\x00__ssh-keeper") && strings.Contains("\x00"+string(environ), "\x00XDG_RUNTIME_DIR="+run+"\x00") {
-			_ = syscall.Kill(pid, syscall.SIGTERM)
-		}
+	pids, _ := testhosts.KeeperPIDs(run)
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
 	}
 }
 

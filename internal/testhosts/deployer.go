@@ -6,6 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/kamalgo/kamal/internal/remote"
 )
 
 // Where PushProxyImage puts our kamal-proxy image, and so what the
@@ -97,4 +101,36 @@ func (e *Env) SecretsFile() string {
 // select the image PushProxyImage pushed.
 func (e *Env) ProxyRunYAML() string {
 	return fmt.Sprintf("  run:\n    registry: %s\n    repository: %s\n    version: %s\n", e.Registry, ProxyRepository, ProxyVersion)
+}
+
+// KeeperPIDs lists the kept-connection keepers (`kamal __ssh-keeper`)
+// started by runs with XDG_RUNTIME_DIR=runtimeDir, so a test or benchmark
+// that gives its runs a runtime directory of their own can find, count and
+// stop exactly its keepers.
+func KeeperPIDs(runtimeDir string) ([]int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	mark := "\x00XDG_RUNTIME_DIR=" + runtimeDir + "\x00"
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		argv := strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00")
+		if len(argv) != 2 || argv[1] != remote.KeeperCommand {
+			continue
+		}
+		environ, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err == nil && strings.Contains("\x00"+string(environ), mark) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
 }
