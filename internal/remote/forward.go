@@ -7,8 +7,6 @@ import (
 	"net"
 	"strconv"
 	"sync"
-
-	"golang.org/x/crypto/ssh"
 )
 
 // ForwardRemotePort asks host's sshd to listen on localhost:port (the
@@ -17,9 +15,7 @@ import (
 // from a registry that runs on the deployer's localhost. stop closes the
 // listener and the forwarded connections; the SSH connection stays pooled.
 func (p *Pool) ForwardRemotePort(ctx context.Context, host string, port int, localAddr string) (stop func(), err error) {
-	c, err := p.get(ctx, host, host, false, func(ctx context.Context) (*ssh.Client, error) {
-		return p.connect(ctx, host)
-	})
+	c, err := p.hostConn(ctx, host)
 	if err != nil {
 		return nil, p.out.Redactor().Error(err)
 	}

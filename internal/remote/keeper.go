@@ -72,9 +72,7 @@ func keepHost(ctx context.Context, pool *Pool, host, sock string, idle time.Dura
 	_ = os.Remove(sock)
 	_ = os.Remove(sock + ".id")
 
-	up, err := pool.get(ctx, host, host, false, func(ctx context.Context) (*ssh.Client, error) {
-		return pool.connect(ctx, host)
-	})
+	up, err := pool.hostConn(ctx, host)
 	if err != nil {
 		return fmt.Errorf("%s: %w", host, err)
 	}

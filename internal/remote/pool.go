@@ -152,9 +152,7 @@ func (p *Pool) session(ctx context.Context, host string) (*ssh.Session, func(), 
 	var s *ssh.Session
 	for attempt := 0; ; attempt++ {
 		var err error
-		c, err = p.get(ctx, host, host, false, func(ctx context.Context) (*ssh.Client, error) {
-			return p.connect(ctx, host)
-		})
+		c, err = p.hostConn(ctx, host)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -191,6 +189,14 @@ func (p *Pool) session(ctx context.Context, host string) (*ssh.Session, func(), 
 func deadConnection(err error) bool {
 	var refused *ssh.OpenChannelError
 	return !errors.As(err, &refused) && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// hostConn returns host's live connection, connecting first if needed,
+// like get; callers must release it.
+func (p *Pool) hostConn(ctx context.Context, host string) (*conn, error) {
+	return p.get(ctx, host, host, false, func(ctx context.Context) (*ssh.Client, error) {
+		return p.connect(ctx, host)
+	})
 }
 
 // get returns the live connection for key, opening it with open if there

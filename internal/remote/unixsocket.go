@@ -21,9 +21,7 @@ import (
 // missing or not accessible to the user) is a *UnixSocketError.
 func (p *Pool) DialUnix(ctx context.Context, host, path string) (net.Conn, error) {
 	for attempt := 0; ; attempt++ {
-		c, err := p.get(ctx, host, host, false, func(ctx context.Context) (*ssh.Client, error) {
-			return p.connect(ctx, host)
-		})
+		c, err := p.hostConn(ctx, host)
 		if err != nil {
 			return nil, p.out.Redactor().Error(err)
 		}
