@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -354,10 +355,10 @@ func (k *keeper) globalRequests(sc *ssh.ServerConn, reqs <-chan *ssh.Request) {
 				Port uint32
 			}
 			if ssh.Unmarshal(r.Payload, &fwd) == nil && ok {
-				if fwd.Port == 0 && len(payload) >= 4 {
-					fwd.Port = uint32(payload[0])<<24 | uint32(payload[1])<<16 | uint32(payload[2])<<8 | uint32(payload[3])
+				if fwd.Port == 0 && len(payload) >= 4 { // the port the host chose
+					fwd.Port = binary.BigEndian.Uint32(payload)
 				}
-				key := net.JoinHostPort(fwd.Addr, strconv.FormatUint(uint64(fwd.Port), 10))
+				key := forwardKey(fwd.Addr, fwd.Port)
 				k.mu.Lock()
 				if r.Type == "tcpip-forward" {
 					k.forwards[key] = sc
@@ -371,6 +372,12 @@ func (k *keeper) globalRequests(sc *ssh.ServerConn, reqs <-chan *ssh.Request) {
 			_ = r.Reply(ok, payload)
 		}
 	}
+}
+
+// forwardKey names a remote forward by the address and port the host
+// listens on, as both the request and the forwarded connections carry them.
+func forwardKey(addr string, port uint32) string {
+	return net.JoinHostPort(addr, strconv.FormatUint(uint64(port), 10))
 }
 
 // routeForwards hands each connection the host forwards back to the
@@ -388,7 +395,7 @@ func (k *keeper) routeForwards() {
 			continue
 		}
 		k.mu.Lock()
-		sc := k.forwards[net.JoinHostPort(to.Addr, strconv.FormatUint(uint64(to.Port), 10))]
+		sc := k.forwards[forwardKey(to.Addr, to.Port)]
 		k.mu.Unlock()
 		if sc == nil {
 			_ = nch.Reject(ssh.Prohibited, "no client for this forward")
