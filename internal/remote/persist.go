@@ -116,25 +116,43 @@ func (p *Pool) keptSocket(host string, t target) string {
 		p.persistNote("ssh: kept connections are not used with forward_agent")
 		return ""
 	}
-	dir, err := keptDir()
+	base, err := p.kept()
 	if err != nil {
 		p.persistNote("ssh: kept connections are off: " + err.Error())
 		return ""
 	}
-	o := p.opts
-	o.LogLevel, o.MaxConcurrentStarts, o.PoolIdleTimeout, o.Persist = "", 0, 0, 0
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%#v\x00%#v", keeperVersion, host, o, t)
-	for _, f := range o.ConfigFiles {
-		b, _ := os.ReadFile(f) // ssh_config lines of jump hosts are not in t
-		fmt.Fprintf(h, "\x00%d:%s", len(b), b)
-	}
-	sock := filepath.Join(dir, hex.EncodeToString(h.Sum(nil)[:16])+".sock")
+	fmt.Fprintf(h, "%x\x00%s\x00%#v", base.seed, host, t)
+	sock := filepath.Join(base.dir, hex.EncodeToString(h.Sum(nil)[:16])+".sock")
 	if len(sock) > maxSocketPath {
 		p.persistNote("ssh: kept connections are off: the socket path " + sock + " is too long")
 		return ""
 	}
 	return sock
+}
+
+// keptBase is what the keeper sockets of all a pool's hosts share: their
+// directory and a digest of the pool's settings and ssh_config files.
+type keptBase struct {
+	dir  string
+	seed []byte
+}
+
+// newKeptBase prepares the directory and reads the ssh_config files once
+// per run (Pool.kept), not once per host.
+func newKeptBase(o SSHOptions) (keptBase, error) {
+	dir, err := keptDir()
+	if err != nil {
+		return keptBase{}, err
+	}
+	o.LogLevel, o.MaxConcurrentStarts, o.PoolIdleTimeout, o.Persist = "", 0, 0, 0
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%#v", keeperVersion, o)
+	for _, f := range o.ConfigFiles {
+		b, _ := os.ReadFile(f) // ssh_config lines of jump hosts are not in a host's target
+		fmt.Fprintf(h, "\x00%d:%s", len(b), b)
+	}
+	return keptBase{dir: dir, seed: h.Sum(nil)}, nil
 }
 
 // persistNote logs why kept connections are not used, once per run.

@@ -36,6 +36,7 @@ type Pool struct {
 	closed bool
 	toKeep map[string]string // host -> keeper socket, for startKeepers
 
+	kept     func() (keptBase, error) // once per pool, when first needed
 	noteOnce sync.Once
 
 	peakStarts int // most connection starts seen at once (for tests)
@@ -78,6 +79,7 @@ func NewPool(opts SSHOptions, out *Output) (*Pool, error) {
 		lookup: net.DefaultResolver.LookupHost,
 		conns:  map[string]*conn{},
 		opened: map[string]int{},
+		kept:   sync.OnceValues(func() (keptBase, error) { return newKeptBase(opts) }),
 	}, nil
 }
 
